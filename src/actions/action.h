@@ -1,0 +1,114 @@
+/* action.h - the built-in action interface and registry.
+ *
+ * A built-in action (`do NAME k=v ...` in a rules file) is a C function run
+ * on vlbuild's worker pool.  Each one is described by a struct vl_action_def:
+ * its name, an implementation version that enters every action key (bump it
+ * when the output of the same inputs and parameters changes), the parameters
+ * it accepts with their types and ranges (checked when the rules are read),
+ * and the function that runs one job.
+ *
+ * Contract for run(): read job->inputs, write every path of job->outputs
+ * completely or not at all (write to a temporary name in the same directory
+ * and rename, see vl_write_file_atomic), return 0, or return -1 with a message
+ * in err.  run() is called on a worker thread: it must not touch global state,
+ * and should poll vl_action_cancelled(job) in long loops. */
+#ifndef VL_ACTION_H
+#define VL_ACTION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/strbuf.h"
+
+enum vl_param_type {
+    VL_PARAM_INT,    /* integer within [min, max] */
+    VL_PARAM_FLOAT,  /* real number within [min, max] */
+    VL_PARAM_BOOL,   /* true|false|1|0|yes|no */
+    VL_PARAM_STRING, /* any text */
+    VL_PARAM_ENUM,   /* one of `choices`, written "a|b|c" */
+    VL_PARAM_SIZE,   /* WxH, both within [min, max] */
+    VL_PARAM_RANGE,  /* lo:hi with min <= lo <= hi <= max (a single number means lo=hi) */
+    VL_PARAM_BYTES,  /* a byte count with an optional K, M, G suffix (powers of 1024) */
+    VL_PARAM_LIST,   /* comma-separated words, each one of `choices` */
+};
+
+struct vl_param_spec {
+    const char *name;
+    enum vl_param_type type;
+    const char *default_value; /* NULL: the parameter is required */
+    double min, max;           /* for numbers, sizes and ranges */
+    const char *choices;       /* for enums and lists: "a|b|c" */
+    const char *help;
+};
+
+/* One parameter after validation, in spec order, defaults filled in. */
+struct vl_param_value {
+    const struct vl_param_spec *spec;
+    const char *text; /* canonical text, enters the action key */
+    double num, num2; /* INT/FLOAT/BOOL/BYTES: num; SIZE: w,h; RANGE: lo,hi */
+};
+
+struct vl_params {
+    struct vl_param_value *values;
+    size_t len;
+};
+
+struct vl_action_job;
+
+struct vl_action_def {
+    const char *name;
+    int version;
+    const char *summary;
+    const struct vl_param_spec *params; /* terminated by an entry with name == NULL */
+    int min_inputs, max_inputs;         /* max -1: unbounded */
+    int min_outputs, max_outputs;
+    /* optional: checks that span several parameters; err gets the message */
+    int (*check)(const struct vl_params *params, struct vl_error *err);
+    int (*run)(struct vl_action_job *job, struct vl_error *err);
+};
+
+struct vl_action_job {
+    const struct vl_action_def *def;
+    const struct vl_params *params;
+    const char *const *inputs;
+    const struct vl_hash *input_hashes; /* content fingerprint of each input */
+    size_t n_inputs;
+    const char *const *outputs;
+    size_t n_outputs;
+    const char *origin;            /* the source item this job descends from, or NULL */
+    const struct vl_hash *origin_hash; /* its fingerprint, or NULL */
+    int copy;                      /* the {copy} index of `copies K` rules, else 0 */
+    const char *state_path;        /* the project's state.db (metadata cache) */
+    uint64_t memory_budget;        /* bytes a job may hold in decoded frames */
+    int device;                    /* -1: CPU; else the GPU this job is bound to */
+    struct vl_strbuf *log;         /* messages for the user; kept in state.db */
+    const volatile int *cancel;    /* non-zero once the build is interrupted */
+};
+
+/* 1 once the build has been interrupted and the job should stop early. */
+static inline int vl_action_cancelled(const struct vl_action_job *job)
+{
+    return job->cancel && *job->cancel;
+}
+
+/* Returns the built-in action called name, or NULL. */
+const struct vl_action_def *vl_action_find(const char *name);
+/* Returns the NULL-terminated table of every built-in action. */
+const struct vl_action_def *const *vl_action_all(void);
+
+/* Validates `name=value` words against def's specs and fills out (allocated
+ * with malloc, freed by vl_params_release).  On error returns -1 with a
+ * message and sets *bad_index to the offending word (or -1). */
+int vl_params_parse(const struct vl_action_def *def, const char *const *words, size_t n_words,
+                    struct vl_params *out, int *bad_index, struct vl_error *err);
+/* Frees what vl_params_parse allocated. */
+void vl_params_release(struct vl_params *p);
+/* Returns the validated value of parameter name; aborts if def has no such
+ * parameter (a programming error, not a user error). */
+const struct vl_param_value *vl_params_get(const struct vl_params *p, const char *name);
+/* Appends the canonical "name=value" list that enters the action key. */
+void vl_params_canonical(const struct vl_params *p, struct vl_strbuf *out);
+
+#endif

@@ -1,0 +1,24 @@
+/* registry.c - the table of built-in actions.  Adding an action means
+ * defining its struct vl_action_def in its own module and listing it here. */
+#include "actions/action.h"
+
+#include <string.h>
+
+extern const struct vl_action_def vl_action_stamp;
+
+static const struct vl_action_def *const actions[] = {
+    &vl_action_stamp,
+    NULL,
+};
+
+const struct vl_action_def *vl_action_find(const char *name)
+{
+    for (size_t i = 0; actions[i]; i++)
+        if (strcmp(actions[i]->name, name) == 0) return actions[i];
+    return NULL;
+}
+
+const struct vl_action_def *const *vl_action_all(void)
+{
+    return actions;
+}

@@ -1,0 +1,211 @@
+/* fs.c - file-system helpers. */
+#include "util/fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+int vl_stat_path(const char *path, struct vl_stat *st, struct vl_error *err)
+{
+    struct stat s;
+    memset(st, 0, sizeof *st);
+    if (stat(path, &s) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR) return 0;
+        return vl_error_set(err, "%s: %s", path, strerror(errno));
+    }
+    if (S_ISDIR(s.st_mode)) return vl_error_set(err, "%s: is a directory, not a file", path);
+    st->dev = (uint64_t)s.st_dev;
+    st->ino = (uint64_t)s.st_ino;
+    st->size = (uint64_t)s.st_size;
+    st->mtime_ns = (int64_t)s.st_mtim.tv_sec * 1000000000 + s.st_mtim.tv_nsec;
+    st->ctime_ns = (int64_t)s.st_ctim.tv_sec * 1000000000 + s.st_ctim.tv_nsec;
+    st->exists = 1;
+    return 0;
+}
+
+int vl_stat_equal(const struct vl_stat *a, const struct vl_stat *b)
+{
+    return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+           a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
+}
+
+int vl_hash_file(const char *path, struct vl_hash *out, struct vl_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return vl_error_set(err, "cannot open %s: %s", path, strerror(errno));
+    XXH3_state_t *state = XXH3_createState();
+    if (!state) abort();
+    XXH3_128bits_reset(state);
+    static __thread char buf[1 << 16];
+    int rc = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            rc = vl_error_set(err, "cannot read %s: %s", path, strerror(errno));
+            break;
+        }
+        if (n == 0) break;
+        XXH3_128bits_update(state, buf, (size_t)n);
+    }
+    XXH128_hash_t h = XXH3_128bits_digest(state);
+    XXH3_freeState(state);
+    close(fd);
+    XXH128_canonicalFromHash((XXH128_canonical_t *)out->bytes, h);
+    return rc;
+}
+
+struct vl_hash vl_hash_bytes(const void *data, size_t n)
+{
+    struct vl_hash out;
+    XXH128_canonicalFromHash((XXH128_canonical_t *)out.bytes, XXH3_128bits(data, n));
+    return out;
+}
+
+int vl_hash_equal(const struct vl_hash *a, const struct vl_hash *b)
+{
+    return memcmp(a->bytes, b->bytes, sizeof a->bytes) == 0;
+}
+
+void vl_hash_hex(const struct vl_hash *h, char out[33])
+{
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < 16; i++) {
+        out[2 * i] = digits[h->bytes[i] >> 4];
+        out[2 * i + 1] = digits[h->bytes[i] & 15];
+    }
+    out[32] = '\0';
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+int vl_hash_parse(const char *hex, struct vl_hash *out)
+{
+    for (int i = 0; i < 16; i++) {
+        int hi = hexval(hex[2 * i]), lo = hi < 0 ? -1 : hexval(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) return -1;
+        out->bytes[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return hex[32] == '\0' ? 0 : -1;
+}
+
+int vl_mkdir_p(const char *dir, struct vl_error *err)
+{
+    char path[4096];
+    size_t n = strlen(dir);
+    if (n == 0) return 0;
+    if (n >= sizeof path) return vl_error_set(err, "path too long: %s", dir);
+    memcpy(path, dir, n + 1);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(path, 0777) != 0 && errno != EEXIST)
+            return vl_error_set(err, "cannot create directory %s: %s", path, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(path, 0777) != 0 && errno != EEXIST)
+        return vl_error_set(err, "cannot create directory %s: %s", path, strerror(errno));
+    return 0;
+}
+
+int vl_mkdir_parents(const char *path, struct vl_error *err)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path) return 0;
+    char dir[4096];
+    size_t n = (size_t)(slash - path);
+    if (n >= sizeof dir) return vl_error_set(err, "path too long: %s", path);
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    struct stat s;
+    if (stat(dir, &s) == 0 && S_ISDIR(s.st_mode)) return 0;
+    return vl_mkdir_p(dir, err);
+}
+
+int vl_write_file_atomic(const char *path, const void *data, size_t n, struct vl_error *err)
+{
+    if (vl_mkdir_parents(path, err) < 0) return -1;
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.vltmp.%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) return vl_error_set(err, "cannot create %s: %s", tmp, strerror(errno));
+    const char *p = data;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            int e = errno;
+            close(fd);
+            unlink(tmp);
+            return vl_error_set(err, "cannot write %s: %s", path, strerror(e));
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    if (close(fd) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return vl_error_set(err, "cannot write %s: %s", path, strerror(e));
+    }
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return vl_error_set(err, "cannot rename %s to %s: %s", tmp, path, strerror(e));
+    }
+    return 0;
+}
+
+int vl_read_file(const char *path, char **data, size_t *n, struct vl_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return vl_error_set(err, "cannot open %s: %s", path, strerror(errno));
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    if (!buf) abort();
+    for (;;) {
+        if (cap - len < 4096) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            if (!buf) abort();
+        }
+        size_t r = fread(buf + len, 1, cap - len - 1, f);
+        len += r;
+        if (r == 0) break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return vl_error_set(err, "cannot read %s", path);
+    }
+    buf[len] = '\0';
+    *data = buf;
+    if (n) *n = len;
+    return 0;
+}
+
+int64_t vl_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t vl_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}

@@ -1,0 +1,53 @@
+/* fs.h - file-system helpers: stat tuples, content hashes, directories and
+ * atomic writes.  Paths are relative to the project directory (vlbuild
+ * chdir()s there first) or absolute. */
+#ifndef VL_FS_H
+#define VL_FS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+/* XXH3-128 of a file's content: the fingerprint of every artifact. */
+struct vl_hash {
+    uint8_t bytes[16];
+};
+
+/* What stat(2) says of a file; a change in any field means "re-hash". */
+struct vl_stat {
+    uint64_t dev, ino, size;
+    int64_t mtime_ns, ctime_ns;
+    int exists; /* 0 when the file is missing (or not a regular file) */
+};
+
+/* Fills st for path; a missing path gives exists=0 and returns 0.  Other
+ * failures (permission, not a regular file) return -1 with a message. */
+int vl_stat_path(const char *path, struct vl_stat *st, struct vl_error *err);
+/* 1 when both stat tuples describe the same, unchanged file. */
+int vl_stat_equal(const struct vl_stat *a, const struct vl_stat *b);
+/* Hashes the whole content of path with XXH3-128. */
+int vl_hash_file(const char *path, struct vl_hash *out, struct vl_error *err);
+/* Hashes n bytes of memory with XXH3-128. */
+struct vl_hash vl_hash_bytes(const void *data, size_t n);
+/* 1 when two hashes are equal. */
+int vl_hash_equal(const struct vl_hash *a, const struct vl_hash *b);
+/* Writes the 32 lowercase hex digits of h and a NUL into out. */
+void vl_hash_hex(const struct vl_hash *h, char out[33]);
+/* Parses 32 hex digits; returns 0 or -1. */
+int vl_hash_parse(const char *hex, struct vl_hash *out);
+/* Creates dir and its missing parents (mode 0777 before umask). */
+int vl_mkdir_p(const char *dir, struct vl_error *err);
+/* Creates the missing parent directories of the file path. */
+int vl_mkdir_parents(const char *path, struct vl_error *err);
+/* Writes data to path through a temporary file in the same directory and a
+ * rename, so that readers see either the old or the complete new file. */
+int vl_write_file_atomic(const char *path, const void *data, size_t n, struct vl_error *err);
+/* Reads a whole file into a malloc'd, NUL-terminated buffer the caller frees. */
+int vl_read_file(const char *path, char **data, size_t *n, struct vl_error *err);
+/* The wall clock in nanoseconds since the epoch. */
+int64_t vl_now_ns(void);
+/* A monotonic clock in nanoseconds. */
+int64_t vl_mono_ns(void);
+
+#endif
