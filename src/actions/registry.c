@@ -5,9 +5,11 @@
 #include <string.h>
 
 extern const struct vl_action_def vl_action_stamp;
+extern const struct vl_action_def vl_action_probe;
 
 static const struct vl_action_def *const actions[] = {
     &vl_action_stamp,
+    &vl_action_probe,
     NULL,
 };
 

@@ -1,0 +1,35 @@
+/* probe.c - the `probe` built-in: writes a video's metadata as JSON (the
+ * fields are described in video/probe.c).  The metadata cache in state.db
+ * answers first, keyed by the input's content fingerprint, so a video is
+ * probed once whatever its name; a miss probes and fills the cache. */
+#include "actions/action.h"
+#include "video/metacache.h"
+
+static int run_probe(struct vl_action_job *job, struct vl_error *err)
+{
+    struct vl_strbuf json = VL_STRBUF_INIT;
+    int hit = 0;
+    int rc = vl_video_meta_lookup(job->state_path, job->inputs[0], &job->input_hashes[0], &json,
+                                  &hit, err);
+    if (rc == 0) rc = vl_write_file_atomic(job->outputs[0], json.buf, json.len, err);
+    if (rc == 0 && job->log) vl_strbuf_addf(job->log, "%s: metadata %s\n", job->inputs[0],
+                                            hit ? "from the cache" : "probed");
+    vl_strbuf_release(&json);
+    return rc;
+}
+
+static const struct vl_param_spec probe_params[] = {
+    {0},
+};
+
+const struct vl_action_def vl_action_probe = {
+    .name = "probe",
+    .version = 1,
+    .summary = "write a video's metadata (frames, fps, size, rotation, codec...) as JSON",
+    .params = probe_params,
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .min_outputs = 1,
+    .max_outputs = 1,
+    .run = run_probe,
+};

@@ -1,0 +1,174 @@
+/* metacache.c - the video metadata cache in state.db.
+ *
+ * Table (shared with the engine's schema, which creates it too):
+ *   video_meta(hash TEXT PRIMARY KEY,      -- 32 hex digits, XXH3-128 of the content
+ *              json TEXT NOT NULL,         -- vl_meta_to_json, version VL_META_VERSION
+ *              frames INTEGER NOT NULL,    -- the frame count, also inside json
+ *              corrected INTEGER NOT NULL DEFAULT 0,  -- 1 once a decode pass corrected it
+ *              probed_at INTEGER NOT NULL) -- unix seconds of the probe
+ * The database runs in WAL mode with a 10 s busy timeout, so workers on
+ * several threads (each with its own connection) and the engine share it. */
+#include "video/metacache.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "video/probe.h"
+
+#define SCHEMA                                                                                     \
+    "CREATE TABLE IF NOT EXISTS video_meta(hash TEXT PRIMARY KEY, json TEXT NOT NULL, frames "     \
+    "INTEGER NOT NULL, corrected INTEGER NOT NULL DEFAULT 0, probed_at INTEGER NOT NULL)"
+
+struct vl_metacache {
+    sqlite3 *db;
+    char *path;
+};
+
+static int db_fail(struct vl_metacache *c, const char *what, struct vl_error *err)
+{
+    return vl_error_set(err, "%s: %s: %s", c->path, what, sqlite3_errmsg(c->db));
+}
+
+int vl_metacache_open(const char *state_path, struct vl_metacache **out, struct vl_error *err)
+{
+    struct vl_metacache *c = calloc(1, sizeof *c);
+    if (!c) abort();
+    c->path = strdup(state_path);
+    if (!c->path) abort();
+    *out = NULL;
+    if (vl_mkdir_parents(state_path, err) < 0) goto fail;
+    if (sqlite3_open_v2(state_path, &c->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        db_fail(c, "cannot open", err);
+        goto fail;
+    }
+    sqlite3_busy_timeout(c->db, 10000);
+    if (sqlite3_exec(c->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(c->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK) {
+        db_fail(c, "cannot create the video_meta table", err);
+        goto fail;
+    }
+    *out = c;
+    return 0;
+fail:
+    vl_metacache_close(c);
+    return -1;
+}
+
+void vl_metacache_close(struct vl_metacache *c)
+{
+    if (!c) return;
+    sqlite3_close(c->db);
+    free(c->path);
+    free(c);
+}
+
+int vl_metacache_get(struct vl_metacache *c, const struct vl_hash *hash, struct vl_strbuf *json,
+                     struct vl_error *err)
+{
+    char hex[33];
+    sqlite3_stmt *st;
+    vl_hash_hex(hash, hex);
+    if (sqlite3_prepare_v2(c->db, "SELECT json FROM video_meta WHERE hash = ?1", -1, &st, NULL))
+        return db_fail(c, "cannot read video_meta", err);
+    sqlite3_bind_text(st, 1, hex, 32, SQLITE_STATIC);
+    int r = sqlite3_step(st), rc = 0;
+    if (r == SQLITE_ROW) {
+        vl_strbuf_adds(json, (const char *)sqlite3_column_text(st, 0));
+        rc = 1;
+    } else if (r != SQLITE_DONE) {
+        rc = db_fail(c, "cannot read video_meta", err);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int store(struct vl_metacache *c, const char *hex, const char *json, int64_t frames,
+                 int corrected, struct vl_error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(c->db,
+                           "INSERT OR REPLACE INTO video_meta(hash, json, frames, corrected, "
+                           "probed_at) VALUES(?1, ?2, ?3, ?4, strftime('%s','now'))",
+                           -1, &st, NULL))
+        return db_fail(c, "cannot write video_meta", err);
+    sqlite3_bind_text(st, 1, hex, 32, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, json, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, frames);
+    sqlite3_bind_int(st, 4, corrected);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(c, "cannot write video_meta", err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int vl_metacache_put(struct vl_metacache *c, const struct vl_hash *hash, const char *json,
+                     struct vl_error *err)
+{
+    struct vl_video_meta m;
+    char hex[33];
+    if (vl_meta_from_json(json, &m, err) < 0) return -1;
+    vl_hash_hex(hash, hex);
+    return store(c, hex, json, m.frames, m.frames_corrected, err);
+}
+
+int vl_metacache_correct_frames(struct vl_metacache *c, const struct vl_hash *hash, int64_t frames,
+                                struct vl_error *err)
+{
+    struct vl_strbuf json = VL_STRBUF_INIT;
+    struct vl_video_meta m;
+    char hex[33];
+    int r = vl_metacache_get(c, hash, &json, err);
+    if (r <= 0 || vl_meta_from_json(json.buf, &m, err) < 0) {
+        vl_strbuf_release(&json);
+        return r < 0 ? -1 : 0; /* a missing or unreadable entry is simply probed again */
+    }
+    int rc = 0;
+    if (m.frames != frames) {
+        m.frames = frames;
+        m.frames_corrected = 1;
+        if (m.duration > 0 && !(m.avg_fps_num > 0 && m.avg_fps_den > 0))
+            m.fps = (double)frames / m.duration;
+        vl_strbuf_reset(&json);
+        vl_meta_to_json(&m, &json);
+        vl_hash_hex(hash, hex);
+        rc = store(c, hex, json.buf, frames, 1, err);
+    }
+    vl_strbuf_release(&json);
+    return rc;
+}
+
+int vl_video_meta_lookup(const char *state_path, const char *path, const struct vl_hash *hash,
+                         struct vl_strbuf *json, int *hit, struct vl_error *err)
+{
+    struct vl_metacache *c = NULL;
+    *hit = 0;
+    if (state_path && vl_metacache_open(state_path, &c, err) < 0) return -1;
+    int rc = 0;
+    if (c) {
+        size_t start = json->len;
+        rc = vl_metacache_get(c, hash, json, err);
+        if (rc == 1) {
+            struct vl_video_meta m;
+            if (vl_meta_from_json(json->buf + start, &m, NULL) == 0) {
+                *hit = 1;
+                vl_metacache_close(c);
+                return 0;
+            }
+            json->len = start; /* an entry of an older layout: probe again */
+            json->buf[start] = '\0';
+        }
+    }
+    if (rc >= 0) {
+        struct vl_video_meta m;
+        rc = vl_probe_file(path, &m, err);
+        if (rc == 0) {
+            size_t start = json->len;
+            vl_meta_to_json(&m, json);
+            if (c) rc = vl_metacache_put(c, hash, json->buf + start, err);
+        }
+    }
+    vl_metacache_close(c);
+    return rc < 0 ? -1 : 0;
+}

@@ -1,0 +1,71 @@
+/* reader.h - decoded frames in chunks bounded by a memory budget.
+ *
+ * A reader decodes the best video stream of a file and hands out chunks of
+ * frames, display-ready: turned by the display matrix, converted to RGB24
+ * (or planar float32 in [0,1]) and optionally scaled.  A chunk holds as
+ * many frames as fit the budget in bytes (at least one), so memory does not
+ * grow with resolution or length.  When told to deliver only some frame
+ * indices, it converts only those and seeks over long gaps. */
+#ifndef VL_VIDEO_READER_H
+#define VL_VIDEO_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+#define VL_READER_DEFAULT_BUDGET (256ull << 20)
+
+enum vl_frame_layout {
+    VL_FRAMES_RGB24,       /* [H][W][3] uint8 per frame */
+    VL_FRAMES_F32_PLANAR,  /* [3][H][W] float32 in [0,1] per frame (R, G, B planes) */
+};
+
+struct vl_reader_opts {
+    uint64_t memory_budget;      /* bytes of frames per chunk; 0: VL_READER_DEFAULT_BUDGET */
+    int threads;                 /* decoder threads; 0: 1 (one per job, parallelism is across jobs) */
+    enum vl_frame_layout layout;
+    int width, height;           /* output size after rotation; 0: the display size */
+    const int64_t *indices;      /* sorted, unique frame indices to deliver; NULL: every frame */
+    size_t n_indices;
+};
+
+struct vl_chunk {
+    int n;                       /* frames in this chunk */
+    int width, height;           /* of each frame, after rotation and scaling */
+    size_t frame_bytes;
+    uint8_t *data;               /* n frames back to back; owned by the reader */
+    double *pts;                 /* presentation time of each frame in seconds (as in the file) */
+    int64_t *index;              /* index of each frame in presentation order */
+};
+
+struct vl_reader_stats {
+    int64_t packets;        /* packets sent to the decoder that should give a frame */
+    int64_t decoded;        /* frames the decoder gave */
+    int64_t delivered;      /* frames handed out in chunks */
+    int64_t lost;           /* frames lost to corrupt data (packets - decoded, linear reads only) */
+    int64_t decode_errors;  /* packets the decoder rejected */
+    int64_t seeks;
+    int64_t missing;        /* requested indices past the end of the stream */
+};
+
+struct vl_reader;
+
+/* Opens path's best video stream for decoding; *out is freed by
+ * vl_reader_close.  Errors name the file (no video stream, no decoder...). */
+int vl_reader_open(const char *path, const struct vl_reader_opts *opts, struct vl_reader **out,
+                   struct vl_error *err);
+/* Decodes the next chunk into *chunk (valid until the next call) and returns
+ * its frame count: 0 at the end, -1 on an error that stops decoding.
+ * Corrupt packets do not stop it; they show in the stats. */
+int vl_reader_next_chunk(struct vl_reader *r, struct vl_chunk *chunk, struct vl_error *err);
+/* The frames one chunk may hold under the budget. */
+int vl_reader_chunk_capacity(const struct vl_reader *r);
+/* The output frame size (after rotation and scaling) and rotation applied. */
+void vl_reader_geometry(const struct vl_reader *r, int *width, int *height, int *rotation);
+/* Counters so far; complete once vl_reader_next_chunk returned 0. */
+void vl_reader_stats(const struct vl_reader *r, struct vl_reader_stats *stats);
+/* Frees everything (NULL is fine). */
+void vl_reader_close(struct vl_reader *r);
+
+#endif
