@@ -26,6 +26,8 @@
 #include "video/probe.h"
 
 #define SEEK_GAP 32
+/* swscale's SIMD output loops may write a little past the last row */
+#define SWS_SLACK(r) ((size_t)(r)->conv_w * 3 + 256)
 
 struct vl_reader {
     char *path;
@@ -74,19 +76,27 @@ static int cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Demuxes the stream once to learn each frame's pts and keyframes, then
- * rewinds.  Leaves n_table 0 (no seeking) when some packet lacks a pts. */
+/* Demuxes the stream once, with a context of its own (rewinding the main
+ * one is not exact with edit lists), to learn each frame's pts and the
+ * keyframes.  Leaves n_table 0 (no seeking) when some packet lacks a pts. */
 static int build_pts_table(struct vl_reader *r, struct vl_error *err)
 {
-    size_t cap = 1024, n = 0;
+    AVFormatContext *fmt = NULL;
+    int e = avformat_open_input(&fmt, r->path, NULL, NULL);
+    if (e < 0) return av_fail(err, r->path, "not a readable media file", e);
+    int idx = r->st->index;
+    if ((unsigned)idx >= fmt->nb_streams) { /* cannot happen: same file, same demuxer */
+        avformat_close_input(&fmt);
+        return vl_error_set(err, "%s: stream %d vanished", r->path, idx);
+    }
+    for (unsigned i = 0; i < fmt->nb_streams; i++)
+        if ((int)i != idx) fmt->streams[i]->discard = AVDISCARD_ALL;
+    size_t cap = 1024, n = 0, n_keys = 0;
     int64_t *pts = malloc(cap * sizeof *pts), *keys = malloc(cap * sizeof *keys);
-    size_t n_keys = 0;
     int usable = 1;
     if (!pts || !keys) abort();
-    for (;;) {
-        int e = av_read_frame(r->fmt, r->pkt);
-        if (e < 0) break; /* EOF or damage: decoding will meet it again */
-        if (r->pkt->stream_index == r->st->index && counted(r->pkt)) {
+    while (av_read_frame(fmt, r->pkt) >= 0) { /* EOF or damage: decoding meets it again */
+        if (r->pkt->stream_index == idx && counted(r->pkt)) {
             if (r->pkt->pts == AV_NOPTS_VALUE) usable = 0;
             if (n == cap) {
                 cap *= 2;
@@ -99,12 +109,7 @@ static int build_pts_table(struct vl_reader *r, struct vl_error *err)
         }
         av_packet_unref(r->pkt);
     }
-    int e = av_seek_frame(r->fmt, r->st->index, INT64_MIN, AVSEEK_FLAG_BACKWARD);
-    if (e < 0) e = avformat_seek_file(r->fmt, r->st->index, INT64_MIN, INT64_MIN, INT64_MIN, 0);
-    if (e < 0) {
-        free(pts), free(keys);
-        return av_fail(err, r->path, "cannot rewind after indexing", e);
-    }
+    avformat_close_input(&fmt);
     if (usable && n > 0) {
         qsort(pts, n, sizeof *pts, cmp_i64);
         r->key_table = calloc(n, 1);
@@ -195,7 +200,7 @@ static void reserve(struct vl_reader *r, int n)
     if (n < r->allocated) return;
     int grow = r->allocated ? r->allocated * 2 : 4;
     if (grow > r->capacity) grow = r->capacity;
-    if (!(r->data = realloc(r->data, (size_t)grow * r->frame_bytes)) ||
+    if (!(r->data = realloc(r->data, (size_t)grow * r->frame_bytes + SWS_SLACK(r))) ||
         !(r->pts = realloc(r->pts, (size_t)grow * sizeof *r->pts)) ||
         !(r->index = realloc(r->index, (size_t)grow * sizeof *r->index)))
         abort();
@@ -235,7 +240,8 @@ static int convert(struct vl_reader *r, int n, struct vl_error *err)
     size_t rgb_bytes = (size_t)r->out_w * r->out_h * 3;
     /* scratch: the converted picture, and its turned copy when that is
      * not written straight into the slot */
-    if (!direct && !r->rgb && !(r->rgb = malloc(rgb_bytes * (r->rotation && is_float ? 2 : 1))))
+    if (!direct && !r->rgb &&
+        !(r->rgb = malloc(rgb_bytes * (r->rotation && is_float ? 2 : 1) + SWS_SLACK(r))))
         abort();
     uint8_t *dst[4] = {direct ? slot : r->rgb};
     int stride[4] = {r->conv_w * 3};
