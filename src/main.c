@@ -1,7 +1,427 @@
-/* main.c - placeholder while the command line is written. */
+/* main.c - the vlbuild command line: option parsing and one function per
+ * subcommand.  Only this file prints errors and chooses exit statuses:
+ * 0 success, 1 a build or command failed, 2 bad usage or rules, 130 interrupted. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "exec/build.h"
+#include "exec/explain.h"
+#include "exec/plan.h"
+#include "graph/graph.h"
+#include "parse/rules.h"
+#include "state/lock.h"
+#include "state/state.h"
+#include "util/fs.h"
+
+#define STATE_DIR ".vlbuild"
+#define STATE_DB STATE_DIR "/state.db"
+
+struct options {
+    const char *dir, *file, *trace;
+    int jobs, keep_going, dry_run, verbose, quiet, gpus, no_wait;
+    uint64_t memory_budget;
+    struct vl_var_override *overrides;
+    size_t n_overrides;
+    char **args;
+    size_t n_args;
+};
+
+static const char usage_text[] =
+    "usage: vlbuild [options] [targets...]\n"
+    "       vlbuild [options] COMMAND [args...]\n"
+    "\n"
+    "Builds the targets (rule names, source names or file paths; default: the rules'\n"
+    "`default` line, or everything) of the rules file, running only what is stale.\n"
+    "\n"
+    "commands:\n"
+    "  explain TARGET...   say why each target would be rebuilt, and the chain behind it\n"
+    "  graph [TARGET...]   print the dependency graph in Graphviz DOT\n"
+    "  status [TARGET...]  count what is up to date and what would run, per rule\n"
+    "  clean [TARGET...]   remove the outputs vlbuild made (all, or of the targets)\n"
+    "  actions             list the built-in actions and their parameters\n"
+    "\n"
+    "options:\n"
+    "  -C DIR              change to DIR before doing anything\n"
+    "  -f FILE             the rules file (default: vlbuild.rules)\n"
+    "  -j N                run N actions at once in the cpu pool (default: CPU count)\n"
+    "  -k N                keep going until N actions fail (0: never stop; default 1)\n"
+    "  -n                  dry run: print what would run and why, run nothing\n"
+    "  -v                  print each command as it starts\n"
+    "  -q                  print only failures and the summary\n"
+    "  -D NAME=VALUE       set a rules variable (NAME=VALUE as an argument does too)\n"
+    "  --gpus N            slots of the gpu pool (default 1)\n"
+    "  --memory-budget SZ  decoded-frame memory per built-in job (default 256M)\n"
+    "  --trace FILE        write a Chrome trace (JSON) of the run to FILE\n"
+    "  --no-wait           fail instead of waiting when another vlbuild is running here\n"
+    "  -h, --help          this help\n"
+    "  --version           print the version\n";
+
+static void warn_line(void *ctx, const char *msg)
 {
-    puts("vlbuild " VL_VERSION);
+    (void)ctx;
+    fprintf(stderr, "vlbuild: warning: %s\n", msg);
+}
+
+static void notice_line(void *ctx, const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "vlbuild: %s\n", msg);
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    double mult = 1;
+    switch (*end) {
+    case 'K': case 'k': mult = 1024.0; end++; break;
+    case 'M': case 'm': mult = 1024.0 * 1024; end++; break;
+    case 'G': case 'g': mult = 1024.0 * 1024 * 1024; end++; break;
+    }
+    if (*end == 'i') end++;
+    if (*end == 'B') end++;
+    if (end == s || *end || errno || v <= 0) return -1;
+    *out = (uint64_t)(v * mult);
     return 0;
+}
+
+static int parse_count(const char *s, int min, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < min || v > 100000) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static void add_override(struct options *o, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    o->overrides = realloc(o->overrides, (o->n_overrides + 1) * sizeof *o->overrides);
+    if (!o->overrides) abort();
+    o->overrides[o->n_overrides].name = strndup(arg, (size_t)(eq - arg));
+    o->overrides[o->n_overrides].value = eq + 1;
+    o->n_overrides++;
+}
+
+static int is_override(const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg) return 0;
+    for (const char *p = arg; p < eq; p++)
+        if (!(p == arg ? (*p == '_' || (*p >= 'A' && *p <= 'z'))
+                       : (*p == '_' || *p == '-' || (*p >= '0' && *p <= '9') ||
+                          (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z'))))
+            return 0;
+    return 1;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    enum { OPT_TRACE = 256, OPT_VERSION, OPT_GPUS, OPT_BUDGET, OPT_NO_WAIT };
+    static const struct option longs[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {"trace", required_argument, NULL, OPT_TRACE},
+        {"gpus", required_argument, NULL, OPT_GPUS},
+        {"memory-budget", required_argument, NULL, OPT_BUDGET},
+        {"no-wait", no_argument, NULL, OPT_NO_WAIT},
+        {0},
+    };
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    o->jobs = ncpu > 0 ? (int)ncpu : 1;
+    o->keep_going = 1;
+    o->gpus = 1;
+    o->file = "vlbuild.rules";
+    o->memory_budget = 256u << 20;
+    int c;
+    /* '+': stop at the first non-option, so `vlbuild explain -x` is explain's business */
+    while ((c = getopt_long(argc, argv, "+C:f:j:k:nvqD:h", longs, NULL)) != -1) {
+        switch (c) {
+        case 'C': o->dir = optarg; break;
+        case 'f': o->file = optarg; break;
+        case 'j':
+            if (parse_count(optarg, 1, &o->jobs) < 0) {
+                fprintf(stderr, "vlbuild: -j expects a count of 1 or more, got '%s'\n", optarg);
+                return -1;
+            }
+            break;
+        case 'k':
+            if (parse_count(optarg, 0, &o->keep_going) < 0) {
+                fprintf(stderr, "vlbuild: -k expects a count (0: never stop), got '%s'\n", optarg);
+                return -1;
+            }
+            break;
+        case 'n': o->dry_run = 1; break;
+        case 'v': o->verbose = 1; break;
+        case 'q': o->quiet = 1; break;
+        case 'D':
+            if (!is_override(optarg)) {
+                fprintf(stderr, "vlbuild: -D expects NAME=VALUE, got '%s'\n", optarg);
+                return -1;
+            }
+            add_override(o, optarg);
+            break;
+        case OPT_TRACE: o->trace = optarg; break;
+        case OPT_GPUS:
+            if (parse_count(optarg, 1, &o->gpus) < 0) {
+                fprintf(stderr, "vlbuild: --gpus expects a count of 1 or more, got '%s'\n", optarg);
+                return -1;
+            }
+            break;
+        case OPT_BUDGET:
+            if (parse_size(optarg, &o->memory_budget) < 0) {
+                fprintf(stderr, "vlbuild: --memory-budget expects a size such as 256M, got '%s'\n",
+                        optarg);
+                return -1;
+            }
+            break;
+        case OPT_NO_WAIT: o->no_wait = 1; break;
+        case 'h': fputs(usage_text, stdout); exit(0);
+        case OPT_VERSION: printf("vlbuild %s\n", VL_VERSION); exit(0);
+        default: fputs("run 'vlbuild --help' for usage\n", stderr); return -1;
+        }
+    }
+    /* the rest: a command or targets, with NAME=VALUE overrides anywhere */
+    o->args = calloc((size_t)argc + 1, sizeof *o->args);
+    if (!o->args) abort();
+    for (int i = optind; i < argc; i++) {
+        if (is_override(argv[i]))
+            add_override(o, argv[i]);
+        else
+            o->args[o->n_args++] = argv[i];
+    }
+    return 0;
+}
+
+/* Everything a command needs: the parsed rules, the graph and the state. */
+struct project {
+    struct vl_rules rules;
+    struct vl_graph graph;
+    struct vl_state *state;
+    int lock_fd;
+};
+
+static int open_project(struct project *p, const struct options *o, struct vl_error *err)
+{
+    memset(p, 0, sizeof *p);
+    p->lock_fd = -1;
+    if (access(o->file, R_OK) != 0)
+        return vl_error_set(err, "cannot read rules file %s: %s%s", o->file, strerror(errno),
+                            errno == ENOENT ? " (use -f FILE, or -C DIR for another project)" : "");
+    if (vl_rules_parse_file(&p->rules, o->file, o->overrides, o->n_overrides, err) < 0) return -1;
+    if (vl_mkdir_p(STATE_DIR, err) < 0) return -1;
+    p->lock_fd = vl_lock_acquire(STATE_DIR "/lock", !o->no_wait, notice_line, NULL, err);
+    if (p->lock_fd < 0) return -1;
+    if (vl_state_open(STATE_DB, warn_line, NULL, &p->state, err) < 0) return -1;
+    struct vl_graph_options gopts = {o->jobs, o->gpus, warn_line, NULL};
+    return vl_graph_build(&p->graph, &p->rules, &gopts, err);
+}
+
+static void close_project(struct project *p)
+{
+    vl_state_close(p->state);
+    vl_graph_release(&p->graph);
+    vl_rules_release(&p->rules);
+    vl_lock_release(p->lock_fd);
+}
+
+static int plan_targets(struct project *p, struct vl_plan *plan, char **words, size_t n,
+                        struct vl_error *err)
+{
+    struct vl_node **targets;
+    size_t n_targets;
+    if (vl_plan_resolve_targets(&p->graph, &p->rules, (const char *const *)words, n, &targets,
+                                &n_targets, err) < 0)
+        return -1;
+    int rc = vl_plan_build(plan, &p->graph, p->state, targets, n_targets, err);
+    free(targets);
+    return rc;
+}
+
+static int cmd_build(struct project *p, const struct options *o, struct vl_error *err)
+{
+    struct vl_plan plan = {0};
+    if (plan_targets(p, &plan, o->args, o->n_args, err) < 0) {
+        vl_plan_release(&plan);
+        return 2;
+    }
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return vl_error_set(err, "cannot find the vlbuild executable"), 1;
+    self[n] = '\0';
+    char threads[16];
+    snprintf(threads, sizeof threads, "%d", o->jobs > 4 ? o->jobs : 4);
+    setenv("UV_THREADPOOL_SIZE", threads, 0);
+    struct vl_build_options bopts = {
+        .jobs = o->jobs,
+        .keep_going = o->keep_going,
+        .dry_run = o->dry_run,
+        .verbose = o->verbose,
+        .quiet = o->quiet,
+        .trace_path = o->trace,
+        .state_path = STATE_DB,
+        .tmp_dir = STATE_DIR "/tmp",
+        .self_exe = self,
+        .memory_budget = o->memory_budget,
+    };
+    struct vl_build_summary s;
+    int rc = vl_build_execute(&plan, &p->graph, p->state, &bopts, &s, err);
+    vl_plan_release(&plan);
+    if (rc < 0) return 1;
+    if (o->dry_run) {
+        printf("vlbuild: %zu would run, %zu up to date (dry run)\n", s.not_run, s.up_to_date);
+        return 0;
+    }
+    printf("vlbuild: %zu ran, %zu up to date, %zu failed", s.ran, s.up_to_date, s.failed);
+    if (s.not_run) printf(", %zu not run", s.not_run);
+    printf(", %.2f s%s\n", s.seconds, s.interrupted ? " (interrupted)" : "");
+    fflush(stdout);
+    if (s.interrupted) return 130;
+    return s.failed || s.not_run ? 1 : 0;
+}
+
+static int cmd_explain(struct project *p, const struct options *o, struct vl_error *err)
+{
+    if (o->n_args < 2) return vl_error_set(err, "explain needs at least one target"), 2;
+    struct vl_plan plan = {0};
+    int rc = plan_targets(p, &plan, o->args + 1, o->n_args - 1, err);
+    if (rc == 0) {
+        struct vl_node **targets;
+        size_t n;
+        vl_plan_resolve_targets(&p->graph, &p->rules, (const char *const *)o->args + 1,
+                                o->n_args - 1, &targets, &n, err);
+        for (size_t i = 0; i < n && rc == 0; i++)
+            rc = vl_explain_node(stdout, p->state, targets[i], err);
+        free(targets);
+    }
+    vl_state_commit(p->state, NULL);
+    vl_plan_release(&plan);
+    return rc < 0 ? 2 : 0;
+}
+
+static int cmd_status(struct project *p, const struct options *o, struct vl_error *err)
+{
+    struct vl_plan plan = {0};
+    if (plan_targets(p, &plan, o->args + 1, o->n_args - 1, err) < 0) {
+        vl_plan_release(&plan);
+        return 2;
+    }
+    vl_explain_status(stdout, &p->rules, &plan);
+    vl_state_commit(p->state, NULL);
+    vl_plan_release(&plan);
+    return 0;
+}
+
+static int cmd_graph(struct project *p, const struct options *o, struct vl_error *err)
+{
+    struct vl_node **targets;
+    size_t n;
+    if (vl_plan_resolve_targets(&p->graph, &p->rules, (const char *const *)o->args + 1,
+                                o->n_args - 1, &targets, &n, err) < 0)
+        return 2;
+    vl_explain_graph_dot(stdout, &p->graph, targets, n);
+    free(targets);
+    return 0;
+}
+
+static int cmd_clean(struct project *p, const struct options *o, struct vl_error *err)
+{
+    struct vl_node **targets;
+    size_t n;
+    if (vl_plan_resolve_targets(&p->graph, &p->rules, (const char *const *)o->args + 1,
+                                o->n_args - 1, &targets, &n, err) < 0)
+        return 2;
+    size_t removed = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct vl_edge *e = targets[i]->producer;
+        if (!e || e->done) continue;
+        e->done = 1;
+        for (size_t k = 0; k < e->n_outputs; k++) {
+            if (unlink(e->outputs[k]->path) == 0) removed++;
+            vl_state_forget_file(p->state, e->outputs[k]->path, NULL);
+        }
+        vl_state_forget_action(p->state, e->outputs[0]->path, NULL);
+    }
+    free(targets);
+    int rc = vl_state_commit(p->state, err);
+    printf("vlbuild: removed %zu file%s\n", removed, removed == 1 ? "" : "s");
+    return rc < 0 ? 1 : 0;
+}
+
+static int cmd_actions(void)
+{
+    static const char *const type_names[] = {"int", "float", "bool", "text", "choice",
+                                             "WxH", "low:high", "bytes", "list"};
+    const struct vl_action_def *const *all = vl_action_all();
+    for (size_t i = 0; all[i]; i++) {
+        printf("%s (version %d): %s\n", all[i]->name, all[i]->version, all[i]->summary);
+        for (const struct vl_param_spec *s = all[i]->params; s && s->name; s++) {
+            printf("    %-14s %-9s", s->name, type_names[s->type]);
+            if (s->default_value) printf(" default %s", s->default_value);
+            else printf(" required");
+            if (s->choices) printf(", one of %s", s->choices);
+            printf("  %s\n", s->help ? s->help : "");
+        }
+    }
+    return 0;
+}
+
+/* The wrapper every child process starts through: it asks the kernel to kill
+ * the command if vlbuild dies, then becomes /bin/sh. */
+static int exec_child(char **argv)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    signal(SIGPIPE, SIG_DFL);
+    execv(argv[0], argv);
+    fprintf(stderr, "vlbuild: cannot run %s: %s\n", argv[0], strerror(errno));
+    return 127;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 2 && !strcmp(argv[1], "--exec-child")) return exec_child(argv + 2);
+    signal(SIGPIPE, SIG_IGN);
+    struct options o = {0};
+    if (parse_options(argc, argv, &o) < 0) return 2;
+    if (o.dir && chdir(o.dir) != 0) {
+        fprintf(stderr, "vlbuild: cannot change to %s: %s\n", o.dir, strerror(errno));
+        return 2;
+    }
+    const char *cmd = o.n_args ? o.args[0] : "";
+    if (!strcmp(cmd, "actions")) return cmd_actions();
+    static const char *const commands[] = {"explain", "graph", "status", "clean"};
+    int is_command = 0;
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        is_command |= !strcmp(cmd, commands[i]);
+
+    struct vl_error err = {{0}};
+    struct project p;
+    int status;
+    if (open_project(&p, &o, &err) < 0) {
+        status = 2;
+    } else if (!is_command) {
+        status = cmd_build(&p, &o, &err);
+    } else if (!strcmp(cmd, "explain")) {
+        status = cmd_explain(&p, &o, &err);
+    } else if (!strcmp(cmd, "graph")) {
+        status = cmd_graph(&p, &o, &err);
+    } else if (!strcmp(cmd, "status")) {
+        status = cmd_status(&p, &o, &err);
+    } else {
+        status = cmd_clean(&p, &o, &err);
+    }
+    if (err.msg[0] && status != 0 && status != 130) fprintf(stderr, "vlbuild: error: %s\n", err.msg);
+    close_project(&p);
+    for (size_t i = 0; i < o.n_overrides; i++) free((char *)o.overrides[i].name);
+    free(o.overrides);
+    free(o.args);
+    return status;
 }

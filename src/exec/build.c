@@ -1,0 +1,674 @@
+/* build.c - the scheduler: a libuv loop that starts ready actions within the
+ * limits of their pools, runs shell commands as child processes (uv_spawn)
+ * and built-in actions on the thread pool (uv_queue_work), and records each
+ * result in the state database as it finishes.
+ *
+ * An action is ready when every input made by a rebuilt action is done.  An
+ * action that waited on rebuilt inputs is decided again by content when it
+ * becomes ready: if its key is unchanged, it does not run (early cutoff).
+ *
+ * Child processes run in their own process group, through a wrapper that
+ * asks the kernel to kill them if vlbuild dies (see main.c), so that an
+ * interrupted build leaves no orphan writing an output behind its back. */
+#include "exec/build.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "exec/key.h"
+#include "exec/status.h"
+#include "exec/trace.h"
+
+#define MAX_LOG (1 << 20)        /* output kept per action */
+#define LONG_COMMAND (64 * 1024) /* longer commands go through a script file */
+#define COMMIT_INTERVAL_MS 500
+#define KILL_GRACE_MS 3000
+
+struct builder;
+
+struct job {
+    struct builder *b;
+    struct vl_edge *e;
+    struct job *next, *prev;
+    int slot;
+    int64_t start_ns, start_wall_ns;
+    struct vl_strbuf log;
+    struct vl_strbuf command;
+    char *in_list, *script;
+    /* shell actions */
+    uv_process_t proc;
+    uv_pipe_t pipe;
+    int open_handles;
+    int64_t exit_status;
+    int term_signal;
+    /* built-in actions */
+    uv_work_t work;
+    struct vl_action_job action;
+    const char **in_paths, **out_paths;
+    struct vl_hash *in_hashes;
+    struct vl_error work_err;
+    int work_rc;
+};
+
+struct queue {
+    struct vl_edge **items;
+    size_t head, len, cap;
+};
+
+struct builder {
+    uv_loop_t *loop;
+    struct vl_plan *plan;
+    struct vl_graph *g;
+    struct vl_state *state;
+    const struct vl_build_options *opts;
+    struct vl_build_summary *summary;
+    struct vl_status status;
+    struct vl_trace trace;
+    struct queue *queues; /* one per pool, same index as g->pools */
+    struct job *running;
+    size_t n_running;
+    int *slots;
+    int n_slots;
+    int cpu_running;
+    size_t failures;
+    int interrupted;
+    volatile int cancel;
+    uv_signal_t sigint, sigterm, sighup;
+    uv_timer_t commit_timer, kill_timer;
+    int handles_open;
+    struct vl_error *err;
+    int internal_error;
+};
+
+static void queue_push(struct queue *q, struct vl_edge *e)
+{
+    if (q->head + q->len == q->cap) {
+        if (q->head > q->cap / 2) {
+            memmove(q->items, q->items + q->head, q->len * sizeof *q->items);
+            q->head = 0;
+        } else {
+            q->cap = q->cap ? q->cap * 2 : 64;
+            q->items = realloc(q->items, q->cap * sizeof *q->items);
+            if (!q->items) abort();
+        }
+    }
+    q->items[q->head + q->len++] = e;
+}
+
+static struct vl_edge *queue_pop(struct queue *q)
+{
+    if (!q->len) return NULL;
+    q->len--;
+    return q->items[q->head++];
+}
+
+static size_t pool_index(const struct builder *b, const struct vl_pool *p)
+{
+    return (size_t)(p - b->g->pools);
+}
+
+static const char *describe(const struct vl_edge *e)
+{
+    static char buf[1024];
+    snprintf(buf, sizeof buf, "%s %s", e->rule->name, e->outputs[0]->path);
+    return buf;
+}
+
+void vl_build_command(const struct vl_edge *e, const char *in_list, struct vl_strbuf *out,
+                      int *uses_in_list)
+{
+    *uses_in_list = 0;
+    for (const char *p = e->command; *p; p++) {
+        if (*p != '$') {
+            vl_strbuf_addch(out, *p);
+            continue;
+        }
+        if (p[1] == '$') {
+            vl_strbuf_addch(out, '$');
+            p++;
+            continue;
+        }
+        int braced = p[1] == '{';
+        const char *name = p + 1 + braced;
+        size_t n = strspn(name, "abcdefghijklmnopqrstuvwxyz_");
+        if (braced && name[n] != '}') n = 0;
+        if (n == 7 && !strncmp(name, "in_list", 7)) {
+            vl_strbuf_add_shell_quoted(out, in_list);
+            *uses_in_list = 1;
+        } else if (n == 2 && !strncmp(name, "in", 2)) {
+            for (size_t i = 0; i < e->n_inputs; i++) {
+                if (i) vl_strbuf_addch(out, ' ');
+                vl_strbuf_add_shell_quoted(out, e->inputs[i]->path);
+            }
+        } else if (n == 3 && !strncmp(name, "out", 3)) {
+            for (size_t i = 0; i < e->n_outputs; i++) {
+                if (i) vl_strbuf_addch(out, ' ');
+                vl_strbuf_add_shell_quoted(out, e->outputs[i]->path);
+            }
+        } else {
+            vl_strbuf_addch(out, '$'); /* a shell variable: the shell expands it */
+            continue;
+        }
+        p = name + n - 1 + braced;
+    }
+}
+
+static int take_slot(struct builder *b)
+{
+    for (int i = 0; i < b->n_slots; i++)
+        if (!b->slots[i]) {
+            b->slots[i] = 1;
+            return i;
+        }
+    return b->n_slots; /* cannot happen: slots cover every pool's depth */
+}
+
+static void remove_outputs(const struct vl_edge *e)
+{
+    for (size_t i = 0; i < e->n_outputs; i++) unlink(e->outputs[i]->path);
+}
+
+static void maybe_stop(struct builder *b);
+static void start_ready(struct builder *b);
+static void make_ready(struct builder *b, struct vl_edge *e);
+
+/* An action is finished and its outputs fingerprinted: release its users. */
+static void edge_done(struct builder *b, struct vl_edge *e)
+{
+    e->done = 1;
+    for (size_t i = 0; i < e->n_outputs; i++) {
+        struct vl_node *o = e->outputs[i];
+        for (size_t k = 0; k < o->n_consumers; k++) {
+            struct vl_edge *c = o->consumers[k];
+            if ((c->state != VL_EDGE_DIRTY && c->state != VL_EDGE_MAYBE) || c->done || !c->pending)
+                continue;
+            if (--c->pending == 0) make_ready(b, c);
+        }
+    }
+}
+
+static void make_ready(struct builder *b, struct vl_edge *e)
+{
+    if (e->state == VL_EDGE_MAYBE) {
+        if (vl_plan_decide(b->plan, b->g, e, b->state, b->err) < 0) {
+            b->internal_error = 1;
+            return;
+        }
+        if (e->state == VL_EDGE_CLEAN) {
+            e->reason = "up to date: its rebuilt inputs did not change";
+            b->summary->up_to_date++;
+            b->status.total--;
+            edge_done(b, e);
+            return;
+        }
+    }
+    e->queued = 1;
+    queue_push(&b->queues[pool_index(b, e->pool)], e);
+}
+
+static void record_success(struct builder *b, struct job *j)
+{
+    struct vl_edge *e = j->e;
+    struct vl_action_record rec = {.key = e->key, .def_key = e->def_key, .n_outputs = e->n_outputs,
+                                   .n_inputs = e->n_inputs, .exit_status = 0,
+                                   .start_ns = j->start_wall_ns, .end_ns = vl_now_ns()};
+    rec.outputs = calloc(e->n_outputs + 1, sizeof *rec.outputs);
+    rec.inputs = calloc(e->n_inputs + 1, sizeof *rec.inputs);
+    if (!rec.outputs || !rec.inputs) abort();
+    for (size_t i = 0; i < e->n_outputs; i++) rec.outputs[i] = e->outputs[i]->hash;
+    for (size_t i = 0; i < e->n_inputs; i++) rec.inputs[i] = e->inputs[i]->hash;
+    if (vl_state_put_action(b->state, e->outputs[0]->path, e->rule->name, &rec, j->log.buf,
+                            j->log.len, b->err) < 0)
+        b->internal_error = 1;
+    free(rec.outputs);
+    free(rec.inputs);
+}
+
+/* Checks and fingerprints the outputs of a successful action; on a missing
+ * output, explains it in the job's log and returns 0. */
+static int outputs_complete(struct builder *b, struct job *j)
+{
+    struct vl_edge *e = j->e;
+    for (size_t i = 0; i < e->n_outputs; i++) {
+        struct vl_node *o = e->outputs[i];
+        o->stat_done = 0;
+        o->hash_known = 0;
+        struct vl_error err;
+        if (vl_plan_fingerprint(b->plan, o, b->state, &err) < 0) {
+            vl_strbuf_addf(&j->log, "vlbuild: %s\n", err.msg);
+            return 0;
+        }
+        if (!o->st.exists) {
+            vl_strbuf_addf(&j->log, "vlbuild: rule %s succeeded but did not write %s\n",
+                           e->rule->name, o->path);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void job_free(struct job *j)
+{
+    if (j->in_list) unlink(j->in_list), free(j->in_list);
+    if (j->script) unlink(j->script), free(j->script);
+    vl_strbuf_release(&j->log);
+    vl_strbuf_release(&j->command);
+    free(j->in_paths);
+    free(j->out_paths);
+    free(j->in_hashes);
+    free(j);
+}
+
+static void finish(struct job *j, int ok)
+{
+    struct builder *b = j->b;
+    struct vl_edge *e = j->e;
+    /* unlink from the running list and release the pool */
+    if (j->prev) j->prev->next = j->next;
+    else b->running = j->next;
+    if (j->next) j->next->prev = j->prev;
+    b->n_running--;
+    e->pool->running--;
+    if (!e->pool->is_gpu) b->cpu_running--;
+    b->slots[j->slot] = 0;
+
+    const char *result;
+    if (b->interrupted) {
+        remove_outputs(e);
+        result = "interrupted";
+    } else {
+        if (ok) ok = outputs_complete(b, j);
+        if (ok) {
+            record_success(b, j);
+            b->summary->ran++;
+            result = "ran";
+        } else {
+            remove_outputs(e);
+            struct vl_error ignored;
+            vl_state_forget_action(b->state, e->outputs[0]->path, &ignored);
+            e->failed = 1;
+            b->summary->failed++;
+            b->failures++;
+            result = "failed";
+        }
+        vl_status_finished(&b->status, describe(e), ok, j->log.buf, j->log.len);
+    }
+    if (b->opts->trace_path)
+        vl_trace_add(&b->trace, e->outputs[0]->path, e->rule->name, j->start_ns, vl_mono_ns(),
+                     j->slot, result);
+    job_free(j);
+    if (ok && !b->interrupted) edge_done(b, e);
+    start_ready(b);
+    maybe_stop(b);
+}
+
+/* ---- shell actions ---- */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)h;
+    static char chunk[65536];
+    (void)suggested;
+    *buf = uv_buf_init(chunk, sizeof chunk);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct job *j = h->data;
+    if (--j->open_handles > 0) return;
+    int ok = j->term_signal == 0 && j->exit_status == 0;
+    if (!ok && !j->b->interrupted) {
+        if (j->term_signal)
+            vl_strbuf_addf(&j->log, "vlbuild: command killed by signal %d (%s)\n", j->term_signal,
+                           strsignal(j->term_signal));
+        else
+            vl_strbuf_addf(&j->log, "vlbuild: command exited with status %lld\n",
+                           (long long)j->exit_status);
+    }
+    finish(j, ok);
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    struct job *j = s->data;
+    if (n > 0) {
+        size_t room = j->log.len < MAX_LOG ? MAX_LOG - j->log.len : 0;
+        vl_strbuf_add(&j->log, buf->base, (size_t)n < room ? (size_t)n : room);
+        return;
+    }
+    if (n < 0) uv_close((uv_handle_t *)s, on_handle_closed);
+}
+
+static void on_child_exit(uv_process_t *p, int64_t status, int signal)
+{
+    struct job *j = p->data;
+    j->exit_status = status;
+    j->term_signal = signal;
+    uv_close((uv_handle_t *)p, on_handle_closed);
+}
+
+static int write_list(const char *path, struct vl_node *const *nodes, size_t n,
+                      struct vl_error *err)
+{
+    struct vl_strbuf sb = VL_STRBUF_INIT;
+    for (size_t i = 0; i < n; i++) vl_strbuf_addf(&sb, "%s\n", nodes[i]->path);
+    int rc = vl_write_file_atomic(path, sb.buf, sb.len, err);
+    vl_strbuf_release(&sb);
+    return rc;
+}
+
+static int start_shell(struct builder *b, struct job *j, struct vl_error *err)
+{
+    struct vl_edge *e = j->e;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/in-%zu.list", b->opts->tmp_dir, e->index);
+    int uses_list;
+    vl_build_command(e, path, &j->command, &uses_list);
+    if (uses_list) {
+        j->in_list = strdup(path);
+        if (write_list(path, e->inputs, e->n_inputs, err) < 0) return -1;
+    }
+    char *args[6] = {(char *)b->opts->self_exe, "--exec-child", "/bin/sh", "-c", j->command.buf,
+                     NULL};
+    if (j->command.len > LONG_COMMAND) {
+        /* past ARG_MAX's per-argument limit: let the shell read a script */
+        snprintf(path, sizeof path, "%s/cmd-%zu.sh", b->opts->tmp_dir, e->index);
+        j->script = strdup(path);
+        if (vl_write_file_atomic(path, j->command.buf, j->command.len, err) < 0) return -1;
+        args[3] = j->script;
+        args[4] = NULL;
+    }
+    /* stdout and stderr share one pipe, so the log keeps their interleaving */
+    uv_file fds[2];
+    int rc = uv_pipe(fds, 0, 0);
+    if (rc < 0) return vl_error_set(err, "cannot create a pipe: %s", uv_strerror(rc));
+    j->proc.data = j;
+    uv_stdio_container_t stdio[3];
+    stdio[0].flags = UV_IGNORE;
+    stdio[1].flags = UV_INHERIT_FD;
+    stdio[1].data.fd = fds[1];
+    stdio[2].flags = UV_INHERIT_FD;
+    stdio[2].data.fd = fds[1];
+    uv_process_options_t po = {0};
+    po.file = args[0];
+    po.args = args;
+    po.exit_cb = on_child_exit;
+    po.stdio = stdio;
+    po.stdio_count = 3;
+    po.flags = UV_PROCESS_DETACHED; /* its own process group: we signal it as a whole */
+    rc = uv_spawn(b->loop, &j->proc, &po);
+    close(fds[1]);
+    if (rc < 0) {
+        close(fds[0]);
+        return vl_error_set(err, "cannot start /bin/sh for %s: %s", describe(e), uv_strerror(rc));
+    }
+    uv_pipe_init(b->loop, &j->pipe, 0);
+    j->pipe.data = j;
+    uv_pipe_open(&j->pipe, fds[0]);
+    j->open_handles = 2;
+    uv_read_start((uv_stream_t *)&j->pipe, on_alloc, on_read);
+    return 0;
+}
+
+/* ---- built-in actions ---- */
+
+static void work_run(uv_work_t *w)
+{
+    struct job *j = w->data;
+    j->work_rc = j->e->rule->def->run(&j->action, &j->work_err);
+}
+
+static void work_done(uv_work_t *w, int status)
+{
+    struct job *j = w->data;
+    int ok = status == 0 && j->work_rc == 0;
+    if (!ok && !j->b->interrupted)
+        vl_strbuf_addf(&j->log, "vlbuild: %s\n",
+                       status ? "the action was cancelled" : j->work_err.msg);
+    finish(j, ok);
+}
+
+static int start_builtin(struct builder *b, struct job *j, struct vl_error *err)
+{
+    struct vl_edge *e = j->e;
+    j->in_paths = calloc(e->n_inputs + 1, sizeof *j->in_paths);
+    j->out_paths = calloc(e->n_outputs + 1, sizeof *j->out_paths);
+    j->in_hashes = calloc(e->n_inputs + 1, sizeof *j->in_hashes);
+    if (!j->in_paths || !j->out_paths || !j->in_hashes) abort();
+    for (size_t i = 0; i < e->n_inputs; i++) {
+        j->in_paths[i] = e->inputs[i]->path;
+        j->in_hashes[i] = e->inputs[i]->hash;
+    }
+    for (size_t i = 0; i < e->n_outputs; i++) j->out_paths[i] = e->outputs[i]->path;
+    struct vl_node *origin = e->item ? (e->item->origin ? e->item->origin : e->item) : NULL;
+    j->action = (struct vl_action_job){
+        .def = e->rule->def,
+        .params = &e->rule->values,
+        .inputs = j->in_paths,
+        .input_hashes = j->in_hashes,
+        .n_inputs = e->n_inputs,
+        .outputs = j->out_paths,
+        .n_outputs = e->n_outputs,
+        .origin = origin ? origin->path : NULL,
+        .origin_hash = origin && origin->hash_known ? &origin->hash : NULL,
+        .copy = e->copy,
+        .state_path = b->opts->state_path,
+        .memory_budget = b->opts->memory_budget,
+        .device = -1,
+        .log = &j->log,
+        .cancel = &b->cancel,
+    };
+    vl_strbuf_addf(&j->command, "%s %s", e->rule->def->name, "");
+    vl_params_canonical(&e->rule->values, &j->command);
+    j->work.data = j;
+    int rc = uv_queue_work(b->loop, &j->work, work_run, work_done);
+    if (rc < 0) return vl_error_set(err, "cannot queue %s: %s", describe(e), uv_strerror(rc));
+    return 0;
+}
+
+static int start(struct builder *b, struct vl_edge *e)
+{
+    struct job *j = calloc(1, sizeof *j);
+    if (!j) abort();
+    j->b = b;
+    j->e = e;
+    j->log = (struct vl_strbuf)VL_STRBUF_INIT;
+    j->command = (struct vl_strbuf)VL_STRBUF_INIT;
+    j->start_ns = vl_mono_ns();
+    j->start_wall_ns = vl_now_ns();
+    struct vl_error err;
+    int rc = 0;
+    for (size_t i = 0; i < e->n_outputs && rc == 0; i++) {
+        unlink(e->outputs[i]->path); /* a stale output must not pass for a new one */
+        rc = vl_mkdir_parents(e->outputs[i]->path, &err);
+    }
+    j->slot = take_slot(b);
+    j->next = b->running;
+    if (b->running) b->running->prev = j;
+    b->running = j;
+    b->n_running++;
+    e->pool->running++;
+    if (!e->pool->is_gpu) b->cpu_running++;
+    if (rc == 0) rc = e->rule->kind == VL_RULE_RUN ? start_shell(b, j, &err)
+                                                   : start_builtin(b, j, &err);
+    vl_status_started(&b->status, describe(e), j->command.buf);
+    if (rc < 0) {
+        vl_strbuf_addf(&j->log, "vlbuild: %s\n", err.msg);
+        finish(j, 0);
+        return -1;
+    }
+    return 0;
+}
+
+static int stopping(const struct builder *b)
+{
+    return b->interrupted || b->internal_error ||
+           (b->opts->keep_going > 0 && b->failures >= (size_t)b->opts->keep_going);
+}
+
+static void start_ready(struct builder *b)
+{
+    for (int progress = 1; progress && !stopping(b);) {
+        progress = 0;
+        for (size_t p = 0; p < b->g->n_pools && !stopping(b); p++) {
+            struct vl_pool *pool = &b->g->pools[p];
+            struct queue *q = &b->queues[p];
+            while (q->len && pool->running < pool->depth &&
+                   (pool->is_gpu || b->cpu_running < b->opts->jobs) && !stopping(b)) {
+                start(b, queue_pop(q));
+                progress = 1;
+            }
+        }
+    }
+}
+
+static void close_loop_handles(struct builder *b)
+{
+    if (!b->handles_open) return;
+    b->handles_open = 0;
+    uv_close((uv_handle_t *)&b->sigint, NULL);
+    uv_close((uv_handle_t *)&b->sigterm, NULL);
+    uv_close((uv_handle_t *)&b->sighup, NULL);
+    uv_close((uv_handle_t *)&b->commit_timer, NULL);
+    uv_close((uv_handle_t *)&b->kill_timer, NULL);
+}
+
+static void maybe_stop(struct builder *b)
+{
+    if (b->n_running) return;
+    int queued = 0;
+    for (size_t p = 0; p < b->g->n_pools; p++) queued |= b->queues[p].len > 0;
+    if (!queued || stopping(b)) close_loop_handles(b);
+}
+
+static void kill_all(struct builder *b, int sig)
+{
+    for (struct job *j = b->running; j; j = j->next)
+        if (j->e->rule->kind == VL_RULE_RUN && j->proc.pid > 0) kill(-j->proc.pid, sig);
+}
+
+static void on_kill_timer(uv_timer_t *t)
+{
+    kill_all(t->data, SIGKILL);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    struct builder *b = s->data;
+    if (b->interrupted) {
+        kill_all(b, SIGKILL);
+        return;
+    }
+    b->interrupted = 1;
+    b->cancel = 1;
+    b->summary->interrupted = 1;
+    if (b->n_running)
+        vl_status_message(&b->status, "interrupted by %s: stopping %zu running action%s",
+                          strsignal(signum), b->n_running, b->n_running == 1 ? "" : "s");
+    kill_all(b, SIGTERM);
+    uv_timer_start(&b->kill_timer, on_kill_timer, KILL_GRACE_MS, 0);
+    maybe_stop(b);
+}
+
+static void on_commit_timer(uv_timer_t *t)
+{
+    struct builder *b = t->data;
+    if (vl_state_commit(b->state, b->err) < 0) b->internal_error = 1;
+}
+
+static void dry_run(struct builder *b)
+{
+    size_t i = 0, total = b->plan->n_dirty + b->plan->n_maybe;
+    for (size_t k = 0; k < b->plan->len; k++) {
+        struct vl_edge *e = b->plan->order[k];
+        if (e->state != VL_EDGE_DIRTY && e->state != VL_EDGE_MAYBE) continue;
+        printf("[%zu/%zu] %s (%s%s)\n", ++i, total, describe(e),
+               e->state == VL_EDGE_MAYBE ? "may run: " : "", e->reason);
+    }
+}
+
+int vl_build_execute(struct vl_plan *plan, struct vl_graph *g, struct vl_state *state,
+                     const struct vl_build_options *opts, struct vl_build_summary *summary,
+                     struct vl_error *err)
+{
+    int64_t t0 = vl_mono_ns();
+    memset(summary, 0, sizeof *summary);
+    struct builder b = {0};
+    b.plan = plan;
+    b.g = g;
+    b.state = state;
+    b.opts = opts;
+    b.summary = summary;
+    b.err = err;
+    summary->up_to_date = plan->n_clean;
+    vl_status_init(&b.status, plan->n_dirty + plan->n_maybe, opts->quiet, opts->verbose);
+    if (opts->dry_run) {
+        dry_run(&b);
+        summary->not_run = plan->n_dirty + plan->n_maybe;
+        summary->seconds = (double)(vl_mono_ns() - t0) / 1e9;
+        return 0;
+    }
+    if (plan->n_dirty + plan->n_maybe == 0) {
+        summary->seconds = (double)(vl_mono_ns() - t0) / 1e9;
+        return 0;
+    }
+    if (vl_mkdir_p(opts->tmp_dir, err) < 0) return -1;
+    vl_trace_init(&b.trace, t0);
+    b.loop = uv_default_loop();
+    b.queues = calloc(g->n_pools, sizeof *b.queues);
+    b.n_slots = opts->jobs;
+    for (size_t p = 1; p < g->n_pools; p++) b.n_slots += g->pools[p].is_gpu ? g->pools[p].depth : 0;
+    b.slots = calloc((size_t)b.n_slots + 1, sizeof *b.slots);
+    if (!b.queues || !b.slots) abort();
+    uv_signal_init(b.loop, &b.sigint);
+    uv_signal_init(b.loop, &b.sigterm);
+    uv_signal_init(b.loop, &b.sighup);
+    uv_timer_init(b.loop, &b.commit_timer);
+    uv_timer_init(b.loop, &b.kill_timer);
+    b.sigint.data = b.sigterm.data = b.sighup.data = &b;
+    b.commit_timer.data = b.kill_timer.data = &b;
+    b.handles_open = 1;
+    uv_signal_start(&b.sigint, on_signal, SIGINT);
+    uv_signal_start(&b.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&b.sighup, on_signal, SIGHUP);
+    uv_timer_start(&b.commit_timer, on_commit_timer, COMMIT_INTERVAL_MS, COMMIT_INTERVAL_MS);
+    uv_unref((uv_handle_t *)&b.commit_timer);
+
+    /* count what each action waits for; queue those that wait for nothing */
+    for (size_t k = 0; k < plan->len; k++) {
+        struct vl_edge *e = plan->order[k];
+        if (e->state != VL_EDGE_DIRTY && e->state != VL_EDGE_MAYBE) continue;
+        e->pending = 0;
+        for (size_t i = 0; i < e->n_inputs; i++) {
+            struct vl_edge *p = e->inputs[i]->producer;
+            if (p && (p->state == VL_EDGE_DIRTY || p->state == VL_EDGE_MAYBE)) e->pending++;
+        }
+        if (e->pending == 0) make_ready(&b, e);
+    }
+    start_ready(&b);
+    maybe_stop(&b);
+    uv_run(b.loop, UV_RUN_DEFAULT);
+    vl_status_end(&b.status);
+
+    for (size_t k = 0; k < plan->len; k++) {
+        struct vl_edge *e = plan->order[k];
+        if ((e->state == VL_EDGE_DIRTY || e->state == VL_EDGE_MAYBE) && !e->done && !e->failed)
+            summary->not_run++;
+    }
+    int rc = b.internal_error ? -1 : 0;
+    if (vl_state_commit(state, b.internal_error ? NULL : err) < 0) rc = -1;
+    if (opts->trace_path && vl_trace_write(&b.trace, opts->trace_path, rc ? NULL : err) < 0)
+        rc = -1;
+    vl_trace_release(&b.trace);
+    for (size_t p = 0; p < g->n_pools; p++) free(b.queues[p].items);
+    free(b.queues);
+    free(b.slots);
+    uv_loop_close(b.loop);
+    summary->seconds = (double)(vl_mono_ns() - t0) / 1e9;
+    return rc;
+}

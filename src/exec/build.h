@@ -1,0 +1,43 @@
+/* build.h - running the planned actions on libuv. */
+#ifndef VL_BUILD_H
+#define VL_BUILD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "exec/plan.h"
+
+struct vl_build_options {
+    int jobs;            /* depth of the cpu pool (-j) */
+    int keep_going;      /* stop starting actions after this many failures; 0: never (-k) */
+    int dry_run;         /* print what would run, run nothing (-n) */
+    int verbose, quiet;  /* -v, -q */
+    const char *trace_path;  /* --trace: Chrome trace JSON, or NULL */
+    const char *state_path;  /* the state database, for built-in actions */
+    const char *tmp_dir;     /* scratch files ($in_list, long commands) */
+    const char *self_exe;    /* this program, which wraps every child process */
+    uint64_t memory_budget;  /* per built-in job, in bytes */
+};
+
+struct vl_build_summary {
+    size_t ran, up_to_date, failed, not_run;
+    int interrupted;
+    double seconds;
+};
+
+/* Runs every dirty action of the plan, in dependency order, as many at once
+ * as the pools allow; decides actions waiting on rebuilt inputs by content
+ * (early cutoff); records each success in state; removes the outputs of
+ * failed or interrupted actions.  Returns 0 when the build ran (see summary
+ * for failures), -1 on an internal error. */
+int vl_build_execute(struct vl_plan *plan, struct vl_graph *g, struct vl_state *state,
+                     const struct vl_build_options *opts, struct vl_build_summary *summary,
+                     struct vl_error *err);
+
+/* Replaces $in, $out and $in_list in a run rule's command: appends the
+ * command for edge e to out.  in_list is the path of the file listing the
+ * inputs (written by the caller when *uses_in_list is set on return). */
+void vl_build_command(const struct vl_edge *e, const char *in_list, struct vl_strbuf *out,
+                      int *uses_in_list);
+
+#endif

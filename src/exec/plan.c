@@ -1,0 +1,243 @@
+/* plan.c - staleness decisions: content keys, stat fast path, early cutoff.
+ *
+ * A file's recorded hash is trusted when its stat tuple is unchanged and the
+ * hash was taken more than RACY_WINDOW_NS after its mtime.  Within that
+ * window a later write could have left the same mtime (file timestamps come
+ * from a coarse clock), so the file is re-hashed next time, as git does with
+ * racily clean index entries. */
+#include "exec/plan.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec/key.h"
+#include "util/strbuf.h"
+
+#define RACY_WINDOW_NS (20 * 1000000LL)
+
+#define PUSH(arr, len, cap, item)                                                                  \
+    do {                                                                                           \
+        if ((len) == (cap)) {                                                                      \
+            (cap) = (cap) ? (cap) * 2 : 64;                                                        \
+            (arr) = realloc((arr), (cap) * sizeof *(arr));                                         \
+            if (!(arr)) abort();                                                                   \
+        }                                                                                          \
+        (arr)[(len)++] = (item);                                                                   \
+    } while (0)
+
+static void push_set(const struct vl_set *set, struct vl_node ***nodes, size_t *n, size_t *cap)
+{
+    for (size_t i = 0; i < set->len; i++) PUSH(*nodes, *n, *cap, set->nodes[i]);
+}
+
+int vl_plan_resolve_targets(const struct vl_graph *g, const struct vl_rules *rules,
+                            const char *const *words, size_t n_words, struct vl_node ***nodes,
+                            size_t *n_nodes, struct vl_error *err)
+{
+    size_t cap = 0;
+    *nodes = NULL;
+    *n_nodes = 0;
+    if (n_words == 0 && rules->defaults.len == 0) {
+        for (size_t i = 0; i < rules->n_rules; i++)
+            push_set(vl_graph_set(g, rules->rules[i]->name), nodes, n_nodes, &cap);
+        return 0;
+    }
+    for (size_t i = 0; i < (n_words ? n_words : rules->defaults.len); i++) {
+        const char *word = n_words ? words[i] : rules->defaults.items[i].text;
+        const struct vl_set *set = vl_graph_set(g, word);
+        struct vl_node *node = set ? NULL : vl_graph_find(g, word);
+        if (set) {
+            push_set(set, nodes, n_nodes, &cap);
+        } else if (node) {
+            PUSH(*nodes, *n_nodes, cap, node);
+        } else {
+            free(*nodes);
+            *nodes = NULL;
+            *n_nodes = 0;
+            if (!n_words) {
+                const struct vl_word *w = &rules->defaults.items[i];
+                return vl_error_set(err, "%s:%d:%d: default target '%s' is not a rule, a source "
+                                         "or a file of the graph",
+                                    w->loc.path, w->loc.line, w->loc.col, word);
+            }
+            return vl_error_set(err, "unknown target '%s': not a rule, a source or a file that a "
+                                     "rule makes (see vlbuild graph)", word);
+        }
+    }
+    return 0;
+}
+
+static const char *reason(struct vl_graph *g, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static const char *reason(struct vl_graph *g, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return vl_arena_strdup(&g->arena, buf);
+}
+
+int vl_plan_fingerprint(struct vl_plan *plan, struct vl_node *node, struct vl_state *state,
+                        struct vl_error *err)
+{
+    if (!node->stat_done) {
+        if (vl_stat_path(node->path, &node->st, err) < 0) return -1;
+        node->stat_done = 1;
+    }
+    if (node->hash_known || !node->st.exists) return 0;
+    const struct vl_file_record *rec = vl_state_file(state, node->path);
+    if (rec && rec->st.exists && vl_stat_equal(&rec->st, &node->st) &&
+        rec->hashed_at_ns - node->st.mtime_ns > RACY_WINDOW_NS) {
+        node->hash = rec->hash;
+        node->hash_known = 1;
+        return 0;
+    }
+    struct vl_file_record fresh = {.st = node->st, .hashed_at_ns = vl_now_ns()};
+    if (vl_hash_file(node->path, &fresh.hash, err) < 0) return -1;
+    /* the file may have changed while we read it: then trust nothing */
+    struct vl_stat after;
+    if (vl_stat_path(node->path, &after, err) < 0) return -1;
+    if (!vl_stat_equal(&after, &node->st)) fresh.hashed_at_ns = 0;
+    node->hash = fresh.hash;
+    node->hash_known = 1;
+    plan->n_hashed++;
+    return vl_state_put_file(state, node->path, &fresh, err);
+}
+
+int vl_plan_decide(struct vl_plan *plan, struct vl_graph *g, struct vl_edge *e,
+                   struct vl_state *state, struct vl_error *err)
+{
+    e->key = vl_key_action(e, &e->def_key);
+    e->key_known = 1;
+    const struct vl_action_record *rec = vl_state_action(state, e->outputs[0]->path);
+    if (!rec || rec->n_outputs == 0) {
+        e->state = VL_EDGE_DIRTY;
+        e->reason = "no record of a previous run";
+        return 0;
+    }
+    if (!vl_hash_equal(&rec->key, &e->key)) {
+        e->state = VL_EDGE_DIRTY;
+        e->reason = "its command, parameters or input data changed";
+        return 0;
+    }
+    if (rec->n_outputs != e->n_outputs) {
+        e->state = VL_EDGE_DIRTY;
+        e->reason = "its outputs changed";
+        return 0;
+    }
+    for (size_t i = 0; i < e->n_outputs; i++) {
+        struct vl_node *out = e->outputs[i];
+        if (vl_plan_fingerprint(plan, out, state, err) < 0) return -1;
+        if (!out->st.exists) {
+            e->state = VL_EDGE_DIRTY;
+            e->reason = reason(g, "output %s is missing", out->path);
+            return 0;
+        }
+        if (!vl_hash_equal(&out->hash, &rec->outputs[i])) {
+            e->state = VL_EDGE_DIRTY;
+            e->reason = reason(g, "output %s was modified since it was built", out->path);
+            return 0;
+        }
+    }
+    e->state = VL_EDGE_CLEAN;
+    e->reason = "up to date";
+    return 0;
+}
+
+struct walk {
+    struct vl_plan *plan;
+    struct vl_graph *g;
+    struct vl_state *state;
+    struct vl_edge **stack;
+    size_t depth, cap;
+    struct vl_error *err;
+};
+
+static int cycle_error(struct walk *w, struct vl_edge *again)
+{
+    struct vl_strbuf chain = VL_STRBUF_INIT;
+    size_t start = 0;
+    while (w->stack[start] != again) start++;
+    for (size_t k = start; k < w->depth; k++)
+        vl_strbuf_addf(&chain, "%s -> ", w->stack[k]->outputs[0]->path);
+    vl_strbuf_adds(&chain, again->outputs[0]->path);
+    int rc = vl_error_set(w->err, "%s:%d:%d: dependency cycle: %s", again->rule->loc.path,
+                          again->rule->loc.line, again->rule->loc.col, chain.buf);
+    vl_strbuf_release(&chain);
+    return rc;
+}
+
+static int visit(struct walk *w, struct vl_edge *e)
+{
+    if (e->state == VL_EDGE_VISITING) return cycle_error(w, e);
+    if (e->state != VL_EDGE_UNVISITED) return 0;
+    e->state = VL_EDGE_VISITING;
+    PUSH(w->stack, w->depth, w->cap, e);
+    int waits = 0;
+    const struct vl_node *waits_on = NULL;
+    for (size_t i = 0; i < e->n_inputs; i++) {
+        struct vl_node *in = e->inputs[i];
+        in->wanted = 1;
+        if (in->producer) {
+            if (visit(w, in->producer) < 0) return -1;
+            if (in->producer->state != VL_EDGE_CLEAN) {
+                if (!waits) waits_on = in;
+                waits = 1;
+            }
+            continue;
+        }
+        if (vl_plan_fingerprint(w->plan, in, w->state, w->err) < 0) return -1;
+        if (!in->st.exists)
+            return vl_error_set(w->err, "%s:%d:%d: %s, an input of rule %s, does not exist and "
+                                        "no rule makes it",
+                                e->rule->loc.path, e->rule->loc.line, e->rule->loc.col, in->path,
+                                e->rule->name);
+    }
+    w->depth--;
+    e->def_key = vl_key_definition(e);
+    for (size_t i = 0; i < e->n_outputs; i++) e->outputs[i]->wanted = 1;
+    if (waits) {
+        e->state = VL_EDGE_MAYBE;
+        e->reason = reason(w->g, "input %s is being rebuilt", waits_on->path);
+        w->plan->n_maybe++;
+    } else {
+        if (vl_plan_decide(w->plan, w->g, e, w->state, w->err) < 0) return -1;
+        if (e->state == VL_EDGE_CLEAN)
+            w->plan->n_clean++;
+        else
+            w->plan->n_dirty++;
+    }
+    PUSH(w->plan->order, w->plan->len, w->plan->cap, e);
+    return 0;
+}
+
+int vl_plan_build(struct vl_plan *plan, struct vl_graph *g, struct vl_state *state,
+                  struct vl_node *const *targets, size_t n_targets, struct vl_error *err)
+{
+    struct walk w = {plan, g, state, NULL, 0, 0, err};
+    int rc = 0;
+    for (size_t i = 0; i < n_targets && rc == 0; i++) {
+        struct vl_node *t = targets[i];
+        t->wanted = 1;
+        if (t->producer) {
+            rc = visit(&w, t->producer);
+        } else {
+            rc = vl_plan_fingerprint(plan, t, state, err);
+            if (rc == 0 && !t->st.exists)
+                rc = vl_error_set(err, "target %s does not exist and no rule makes it", t->path);
+        }
+    }
+    free(w.stack);
+    return rc;
+}
+
+void vl_plan_release(struct vl_plan *plan)
+{
+    free(plan->order);
+    memset(plan, 0, sizeof *plan);
+}

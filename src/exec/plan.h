@@ -1,0 +1,43 @@
+/* plan.h - deciding what is stale.
+ *
+ * The planner walks the graph from the targets, fingerprints the files it
+ * meets (stat fast path, re-hash on change), and decides for every action
+ * whether it is up to date, must run, or must wait for a rebuilt input to be
+ * decided by content (early cutoff).  Every decision keeps its reason. */
+#ifndef VL_PLAN_H
+#define VL_PLAN_H
+
+#include "graph/graph.h"
+#include "state/state.h"
+
+struct vl_plan {
+    struct vl_edge **order; /* wanted actions, inputs before users */
+    size_t len, cap;
+    size_t n_dirty, n_maybe, n_clean;
+    size_t n_hashed;        /* files whose content was read this run */
+};
+
+/* Resolves command-line target words (rule names, source names, output or
+ * source paths) to nodes appended to *nodes (malloc'd).  With no words, uses
+ * the rules' `default` list, or every rule's outputs when there is none. */
+int vl_plan_resolve_targets(const struct vl_graph *g, const struct vl_rules *rules,
+                            const char *const *words, size_t n_words, struct vl_node ***nodes,
+                            size_t *n_nodes, struct vl_error *err);
+/* Plans the build of the given target nodes: fills plan->order and each
+ * edge's state and reason.  Errors: a cycle between files (printed as a
+ * chain), a needed input that no rule makes and that does not exist, an
+ * unreadable file. */
+int vl_plan_build(struct vl_plan *plan, struct vl_graph *g, struct vl_state *state,
+                  struct vl_node *const *targets, size_t n_targets, struct vl_error *err);
+/* Fingerprints node (stat, then the recorded hash or a fresh one); records
+ * fresh hashes in state.  Sets node->hash_known when the file exists. */
+int vl_plan_fingerprint(struct vl_plan *plan, struct vl_node *node, struct vl_state *state,
+                        struct vl_error *err);
+/* Decides an action whose inputs are all fingerprinted: compares its key and
+ * outputs with the record; sets e->state to CLEAN or DIRTY with a reason. */
+int vl_plan_decide(struct vl_plan *plan, struct vl_graph *g, struct vl_edge *e,
+                   struct vl_state *state, struct vl_error *err);
+/* Frees the plan's arrays. */
+void vl_plan_release(struct vl_plan *plan);
+
+#endif

@@ -1,0 +1,161 @@
+/* glob.c - recursive pattern matching over directories with fnmatch(3). */
+#include "graph/glob.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util/strbuf.h"
+
+static void push(struct vl_glob_result *r, const char *path)
+{
+    if (r->len == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 64;
+        r->paths = realloc(r->paths, r->cap * sizeof *r->paths);
+        if (!r->paths) abort();
+    }
+    r->paths[r->len] = strdup(path);
+    if (!r->paths[r->len]) abort();
+    r->len++;
+}
+
+static int has_magic(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '*' || s[i] == '?' || s[i] == '[') return 1;
+    return 0;
+}
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Matches the segments from `rest` on below directory `dir` (which is "" for
+ * the current directory, else ends with '/'). */
+static int walk(struct vl_strbuf *dir, const char *rest, struct vl_glob_result *out,
+                struct vl_error *err)
+{
+    const char *slash = strchr(rest, '/');
+    size_t seg_len = slash ? (size_t)(slash - rest) : strlen(rest);
+    const char *next = slash ? slash + 1 : NULL;
+    size_t dir_len = dir->len;
+
+    if (seg_len == 0) { /* "a//b": ignore the empty segment */
+        return next ? walk(dir, next, out, err) : 0;
+    }
+    if (!has_magic(rest, seg_len)) {
+        vl_strbuf_add(dir, rest, seg_len);
+        int rc = 0;
+        if (next) {
+            vl_strbuf_addch(dir, '/');
+            if (is_dir(dir->buf)) rc = walk(dir, next, out, err);
+        } else if (is_file(dir->buf)) {
+            push(out, dir->buf);
+        }
+        dir->len = dir_len;
+        dir->buf[dir_len] = '\0';
+        return rc;
+    }
+    int globstar = seg_len == 2 && rest[0] == '*' && rest[1] == '*';
+    if (globstar && next) {
+        /* zero directories: match the rest right here */
+        if (walk(dir, next, out, err) < 0) return -1;
+    }
+    char seg[1024];
+    if (seg_len >= sizeof seg) return vl_error_set(err, "pattern segment too long: %s", rest);
+    memcpy(seg, rest, seg_len);
+    seg[seg_len] = '\0';
+
+    DIR *d = opendir(dir_len ? dir->buf : ".");
+    if (!d) {
+        if (errno == ENOENT || errno == ENOTDIR) return 0;
+        return vl_error_set(err, "cannot read directory %s: %s", dir_len ? dir->buf : ".",
+                            strerror(errno));
+    }
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d))) {
+        const char *name = e->d_name;
+        if (!strcmp(name, ".") || !strcmp(name, "..")) continue;
+        if (name[0] == '.' && seg[0] != '.') continue;
+        if (!globstar && fnmatch(seg, name, FNM_PERIOD) != 0) continue;
+        vl_strbuf_adds(dir, name);
+        int type = e->d_type;
+        if (type == DT_UNKNOWN || type == DT_LNK) {
+            struct stat st;
+            type = stat(dir->buf, &st) != 0 ? DT_UNKNOWN : S_ISDIR(st.st_mode) ? DT_DIR
+                                                         : S_ISREG(st.st_mode) ? DT_REG
+                                                                               : DT_UNKNOWN;
+        }
+        if (globstar) {
+            if (type == DT_DIR) {
+                vl_strbuf_addch(dir, '/');
+                rc = walk(dir, rest, out, err); /* "**" again, one level down */
+            } else if (!next && type == DT_REG) {
+                push(out, dir->buf);
+            }
+        } else if (next) {
+            if (type == DT_DIR) {
+                vl_strbuf_addch(dir, '/');
+                rc = walk(dir, next, out, err);
+            }
+        } else if (type == DT_REG) {
+            push(out, dir->buf);
+        }
+        dir->len = dir_len;
+        dir->buf[dir_len] = '\0';
+    }
+    closedir(d);
+    return rc;
+}
+
+int vl_glob(const char *pattern, struct vl_glob_result *out, struct vl_error *err)
+{
+    struct vl_strbuf dir = VL_STRBUF_INIT;
+    const char *rest = pattern;
+    if (pattern[0] == '/') {
+        vl_strbuf_addch(&dir, '/');
+        rest++;
+    }
+    while (rest[0] == '.' && rest[1] == '/') rest += 2;
+    int rc = walk(&dir, rest, out, err);
+    vl_strbuf_release(&dir);
+    return rc;
+}
+
+static int compare_paths(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void vl_glob_sort_unique(struct vl_glob_result *r)
+{
+    if (r->len < 2) return;
+    qsort(r->paths, r->len, sizeof *r->paths, compare_paths);
+    size_t w = 1;
+    for (size_t i = 1; i < r->len; i++) {
+        if (!strcmp(r->paths[i], r->paths[w - 1]))
+            free(r->paths[i]);
+        else
+            r->paths[w++] = r->paths[i];
+    }
+    r->len = w;
+}
+
+void vl_glob_release(struct vl_glob_result *r)
+{
+    for (size_t i = 0; i < r->len; i++) free(r->paths[i]);
+    free(r->paths);
+    memset(r, 0, sizeof *r);
+}

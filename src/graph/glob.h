@@ -1,0 +1,25 @@
+/* glob.h - file-name patterns with `**`, for `source` sets. */
+#ifndef VL_GLOB_H
+#define VL_GLOB_H
+
+#include <stddef.h>
+
+#include "util/error.h"
+
+struct vl_glob_result {
+    char **paths; /* malloc'd, sorted, unique */
+    size_t len, cap;
+};
+
+/* Appends to out every regular file matching pattern, a path relative to the
+ * current directory (or absolute) in which `*`, `?` and `[...]` match within
+ * one path component and a `**` component matches any number of directories.
+ * Hidden entries (a leading '.') match only a pattern segment that starts
+ * with '.'.  A pattern without wildcards matches that file if it exists. */
+int vl_glob(const char *pattern, struct vl_glob_result *out, struct vl_error *err);
+/* Sorts the paths and drops duplicates. */
+void vl_glob_sort_unique(struct vl_glob_result *r);
+/* Frees the paths. */
+void vl_glob_release(struct vl_glob_result *r);
+
+#endif

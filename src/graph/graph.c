@@ -1,0 +1,414 @@
+/* graph.c - expansion of parsed rules into the build graph.
+ *
+ * Rules are instantiated in the order of their set dependencies (a rule
+ * that iterates over or reads the set of another comes after it), so every
+ * set is complete before it is used.  Inputs named by path may refer to
+ * outputs of rules expanded later; nodes are created on first mention and
+ * get their producer when a rule claims them. */
+#include "graph/graph.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph/glob.h"
+#include "util/strbuf.h"
+
+#define PUSH(arr, len, cap, item)                                                                  \
+    do {                                                                                           \
+        if ((len) == (cap)) {                                                                      \
+            (cap) = (cap) ? (cap) * 2 : 8;                                                         \
+            (arr) = realloc((arr), (cap) * sizeof *(arr));                                         \
+            if (!(arr)) abort();                                                                   \
+        }                                                                                          \
+        (arr)[(len)++] = (item);                                                                   \
+    } while (0)
+
+static int fail_at(struct vl_error *err, struct vl_loc loc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail_at(struct vl_error *err, struct vl_loc loc, const char *fmt, ...)
+{
+    char msg[VL_ERROR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return vl_error_set(err, "%s:%d:%d: %s", loc.path, loc.line, loc.col, msg);
+}
+
+/* Normalises "./a//b" to "a/b" so that one file has one node. */
+static char *normalise(struct vl_arena *a, const char *path)
+{
+    struct vl_strbuf sb = VL_STRBUF_INIT;
+    const char *p = path;
+    while (p[0] == '.' && p[1] == '/') p += 2;
+    for (; *p; p++) {
+        if (*p == '/' && sb.len && sb.buf[sb.len - 1] == '/') continue;
+        if (*p == '/' && p[1] == '.' && p[2] == '/') {
+            p++;
+            continue;
+        }
+        vl_strbuf_addch(&sb, *p);
+    }
+    char *out = vl_arena_strndup(a, sb.buf, sb.len);
+    vl_strbuf_release(&sb);
+    return out;
+}
+
+static struct vl_node *get_node(struct vl_graph *g, const char *path)
+{
+    struct vl_node *n = vl_map_get(&g->nodes, path);
+    if (n) return n;
+    n = VL_ARENA_NEW(&g->arena, struct vl_node);
+    n->path = path;
+    vl_map_put(&g->nodes, n->path, n);
+    PUSH(g->node_list, g->n_nodes, g->cap_nodes, n);
+    return n;
+}
+
+static struct vl_set *new_set(struct vl_graph *g, const char *name)
+{
+    struct vl_set *s = VL_ARENA_NEW(&g->arena, struct vl_set);
+    s->name = name;
+    vl_map_put(&g->sets, name, s);
+    return s;
+}
+
+static void set_push(struct vl_set *s, struct vl_node *n)
+{
+    PUSH(s->nodes, s->len, s->cap, n);
+}
+
+static int build_sources(struct vl_graph *g, const struct vl_rules *rules,
+                         const struct vl_graph_options *opts, struct vl_error *err)
+{
+    for (size_t i = 0; i < rules->n_sources; i++) {
+        const struct vl_source_decl *src = rules->sources[i];
+        struct vl_glob_result all = {0};
+        for (size_t k = 0; k < src->patterns.len; k++) {
+            size_t before = all.len;
+            const struct vl_word *pat = &src->patterns.items[k];
+            if (vl_glob(pat->text, &all, err) < 0) {
+                vl_glob_release(&all);
+                return vl_error_prefix(err, "%s:%d:%d: source %s", pat->loc.path, pat->loc.line,
+                                       pat->loc.col, src->name);
+            }
+            if (all.len == before && opts->warn) {
+                char msg[VL_ERROR_MAX];
+                snprintf(msg, sizeof msg, "%s:%d:%d: source %s: '%s' matches no file",
+                         pat->loc.path, pat->loc.line, pat->loc.col, src->name, pat->text);
+                opts->warn(opts->warn_ctx, msg);
+                g->n_warnings++;
+            }
+        }
+        vl_glob_sort_unique(&all);
+        struct vl_set *set = new_set(g, src->name);
+        for (size_t k = 0; k < all.len; k++) {
+            struct vl_node *n = get_node(g, normalise(&g->arena, all.paths[k]));
+            set_push(set, n);
+        }
+        vl_glob_release(&all);
+    }
+    return 0;
+}
+
+/* A word names a set when it is exactly a source or rule name. */
+static int names_set(const struct vl_rules *rules, const char *word)
+{
+    return vl_rules_find_rule(rules, word) || vl_rules_find_source(rules, word);
+}
+
+struct order {
+    const struct vl_rules *rules;
+    int *mark; /* 0 new, 1 visiting, 2 done */
+    const struct vl_rule_decl **out;
+    size_t n_out;
+    const struct vl_rule_decl **stack;
+    size_t depth;
+};
+
+static size_t rule_index(const struct vl_rules *rules, const struct vl_rule_decl *r)
+{
+    for (size_t i = 0; i < rules->n_rules; i++)
+        if (rules->rules[i] == r) return i;
+    return 0;
+}
+
+static int visit_rule(struct order *o, const struct vl_rule_decl *r, struct vl_error *err);
+
+static int visit_dep(struct order *o, const struct vl_word *w, struct vl_error *err)
+{
+    const struct vl_rule_decl *dep = vl_rules_find_rule(o->rules, w->text);
+    return dep ? visit_rule(o, dep, err) : 0;
+}
+
+static int visit_rule(struct order *o, const struct vl_rule_decl *r, struct vl_error *err)
+{
+    size_t i = rule_index(o->rules, r);
+    if (o->mark[i] == 2) return 0;
+    if (o->mark[i] == 1) {
+        struct vl_strbuf cycle = VL_STRBUF_INIT;
+        size_t start = 0;
+        while (o->stack[start] != r) start++;
+        for (size_t k = start; k < o->depth; k++) vl_strbuf_addf(&cycle, "%s -> ", o->stack[k]->name);
+        vl_strbuf_adds(&cycle, r->name);
+        int rc = fail_at(err, r->loc, "rules form a cycle: %s", cycle.buf);
+        vl_strbuf_release(&cycle);
+        return rc;
+    }
+    o->mark[i] = 1;
+    o->stack[o->depth++] = r;
+    if (r->each_var.text) {
+        if (!names_set(o->rules, r->each_set.text))
+            return fail_at(err, r->each_set.loc, "rule %s: unknown set '%s' (expected a source "
+                                                 "or rule name)", r->name, r->each_set.text);
+        if (visit_dep(o, &r->each_set, err) < 0) return -1;
+    }
+    for (size_t k = 0; k < r->inputs.len; k++)
+        if (visit_dep(o, &r->inputs.items[k], err) < 0) return -1;
+    o->depth--;
+    o->mark[i] = 2;
+    o->out[o->n_out++] = r;
+    return 0;
+}
+
+static int order_rules(const struct vl_rules *rules, const struct vl_rule_decl ***out,
+                       struct vl_error *err)
+{
+    struct order o = {rules, calloc(rules->n_rules + 1, sizeof(int)),
+                      calloc(rules->n_rules + 1, sizeof *o.out), 0,
+                      calloc(rules->n_rules + 1, sizeof *o.stack), 0};
+    if (!o.mark || !o.out || !o.stack) abort();
+    int rc = 0;
+    for (size_t i = 0; i < rules->n_rules && rc == 0; i++) rc = visit_rule(&o, rules->rules[i], err);
+    free(o.mark);
+    free(o.stack);
+    if (rc < 0) {
+        free(o.out);
+        return -1;
+    }
+    *out = o.out;
+    return 0;
+}
+
+/* Fills {v.field} and {copy} in text for one item and copy. */
+static int fill_template(const char *text, struct vl_loc loc, const struct vl_rule_decl *r,
+                         const struct vl_node *item, int copy, struct vl_strbuf *out,
+                         struct vl_error *err)
+{
+    const char *var = r->each_var.text;
+    for (const char *p = text; *p; p++) {
+        if (*p != '{') {
+            vl_strbuf_addch(out, *p);
+            continue;
+        }
+        const char *close = strchr(p, '}');
+        if (!close) return fail_at(err, loc, "rule %s: '{' without '}' in '%s'", r->name, text);
+        size_t n = (size_t)(close - p - 1);
+        const char *name = p + 1;
+        if (n == 4 && !strncmp(name, "copy", 4)) {
+            vl_strbuf_addf(out, "%d", copy);
+            p = close;
+            continue;
+        }
+        const char *dot = memchr(name, '.', n);
+        if (!var || !dot || (size_t)(dot - name) != strlen(var) || strncmp(name, var, strlen(var)))
+            return fail_at(err, loc, "rule %s: unknown template '{%.*s}' (expected {copy}%s%s%s)",
+                           r->name, (int)n, name, var ? " or {" : "", var ? var : "",
+                           var ? ".path|name|stem|ext|dir}" : "");
+        const char *field = dot + 1;
+        size_t flen = (size_t)(close - field);
+        const char *path = item->path;
+        const char *slash = strrchr(path, '/');
+        const char *base = slash ? slash + 1 : path;
+        const char *ext = strrchr(base, '.');
+        if (!ext || ext == base) ext = base + strlen(base);
+        if (flen == 4 && !strncmp(field, "path", 4))
+            vl_strbuf_adds(out, path);
+        else if (flen == 4 && !strncmp(field, "name", 4))
+            vl_strbuf_adds(out, base);
+        else if (flen == 4 && !strncmp(field, "stem", 4))
+            vl_strbuf_add(out, base, (size_t)(ext - base));
+        else if (flen == 3 && !strncmp(field, "ext", 3))
+            vl_strbuf_adds(out, *ext ? ext + 1 : "");
+        else if (flen == 3 && !strncmp(field, "dir", 3)) {
+            if (slash)
+                vl_strbuf_add(out, path, (size_t)(slash - path));
+            else
+                vl_strbuf_addch(out, '.');
+        } else
+            return fail_at(err, loc, "rule %s: unknown field '%.*s' in '{%.*s}' (expected path, "
+                                     "name, stem, ext or dir)",
+                           r->name, (int)flen, field, (int)n, name);
+        p = close;
+    }
+    return 0;
+}
+
+static int instantiate(struct vl_graph *g, const struct vl_rules *rules,
+                       const struct vl_rule_decl *r, const struct vl_node *item_c, int copy,
+                       struct vl_pool *pool, struct vl_error *err)
+{
+    struct vl_node *item = (struct vl_node *)item_c;
+    struct vl_edge *e = VL_ARENA_NEW(&g->arena, struct vl_edge);
+    e->rule = r;
+    e->item = item;
+    e->copy = copy;
+    e->pool = pool;
+    struct vl_strbuf sb = VL_STRBUF_INIT;
+    int rc = 0;
+
+    /* inputs: the item first, then each `in` word in order */
+    struct vl_node **ins = NULL;
+    size_t n_ins = 0, cap_ins = 0;
+    if (item) PUSH(ins, n_ins, cap_ins, item);
+    for (size_t k = 0; k < r->inputs.len && rc == 0; k++) {
+        const struct vl_word *w = &r->inputs.items[k];
+        const struct vl_set *set = names_set(rules, w->text) ? vl_graph_set(g, w->text) : NULL;
+        if (set) {
+            for (size_t j = 0; j < set->len; j++) PUSH(ins, n_ins, cap_ins, set->nodes[j]);
+            continue;
+        }
+        vl_strbuf_reset(&sb);
+        rc = fill_template(w->text, w->loc, r, item, copy, &sb, err);
+        if (rc == 0) PUSH(ins, n_ins, cap_ins, get_node(g, normalise(&g->arena, sb.buf)));
+    }
+    e->n_inputs = n_ins;
+    e->inputs = VL_ARENA_ARRAY(&g->arena, struct vl_node *, n_ins + 1);
+    if (n_ins) memcpy(e->inputs, ins, n_ins * sizeof *ins);
+    free(ins);
+
+    /* outputs */
+    e->n_outputs = r->outputs.len;
+    e->outputs = VL_ARENA_ARRAY(&g->arena, struct vl_node *, e->n_outputs);
+    struct vl_node *origin = item ? (item->origin ? item->origin : item) : NULL;
+    struct vl_set *set = (struct vl_set *)vl_graph_set(g, r->name);
+    for (size_t k = 0; k < r->outputs.len && rc == 0; k++) {
+        const struct vl_word *w = &r->outputs.items[k];
+        vl_strbuf_reset(&sb);
+        rc = fill_template(w->text, w->loc, r, item, copy, &sb, err);
+        if (rc < 0) break;
+        struct vl_node *out = get_node(g, normalise(&g->arena, sb.buf));
+        if (out->producer) {
+            const struct vl_rule_decl *other = out->producer->rule;
+            rc = fail_at(err, w->loc, "two actions write %s: rule %s%s%s and rule %s (%s:%d:%d)",
+                         out->path, r->name, item ? " for " : "", item ? item->path : "",
+                         other->name, other->loc.path, other->loc.line, other->loc.col);
+            break;
+        }
+        for (size_t j = 0; j < n_ins && rc == 0; j++)
+            if (e->inputs[j] == out)
+                rc = fail_at(err, w->loc, "rule %s: %s is both an input and an output", r->name,
+                             out->path);
+        out->producer = e;
+        out->origin = origin;
+        e->outputs[k] = out;
+        set_push(set, out);
+    }
+    if (rc == 0 && r->kind == VL_RULE_RUN) {
+        vl_strbuf_reset(&sb);
+        rc = fill_template(r->command.text, r->command.loc, r, item, copy, &sb, err);
+        e->command = vl_arena_strndup(&g->arena, sb.buf, sb.len);
+    }
+    vl_strbuf_release(&sb);
+    if (rc < 0) return -1;
+    e->index = g->n_edges;
+    PUSH(g->edges, g->n_edges, g->cap_edges, e);
+    return 0;
+}
+
+static struct vl_pool *find_pool(struct vl_graph *g, const char *name)
+{
+    for (size_t i = 0; i < g->n_pools; i++)
+        if (!strcmp(g->pools[i].name, name)) return &g->pools[i];
+    return NULL;
+}
+
+static void build_pools(struct vl_graph *g, const struct vl_rules *rules,
+                        const struct vl_graph_options *opts)
+{
+    g->n_pools = 2 + rules->n_pools;
+    g->pools = VL_ARENA_ARRAY(&g->arena, struct vl_pool, g->n_pools);
+    g->pools[0] = (struct vl_pool){"cpu", opts->jobs > 0 ? opts->jobs : 1, 0, 0};
+    g->pools[1] = (struct vl_pool){"gpu", opts->gpus > 0 ? opts->gpus : 1, 0, 1};
+    for (size_t i = 0; i < rules->n_pools; i++)
+        g->pools[2 + i] = (struct vl_pool){rules->pools[i]->name, rules->pools[i]->depth, 0, 0};
+}
+
+int vl_graph_build(struct vl_graph *g, const struct vl_rules *rules,
+                   const struct vl_graph_options *opts, struct vl_error *err)
+{
+    build_pools(g, rules, opts);
+    if (build_sources(g, rules, opts, err) < 0) return -1;
+    const struct vl_rule_decl **order;
+    if (order_rules(rules, &order, err) < 0) return -1;
+    int rc = 0;
+    for (size_t i = 0; i < rules->n_rules && rc == 0; i++) {
+        const struct vl_rule_decl *r = order[i];
+        struct vl_pool *pool = find_pool(g, r->pool.text ? r->pool.text : "cpu");
+        new_set(g, r->name);
+        if (!r->each_var.text) {
+            for (int c = 0; c < r->copies && rc == 0; c++)
+                rc = instantiate(g, rules, r, NULL, c, pool, err);
+            continue;
+        }
+        const struct vl_set *items = vl_graph_set(g, r->each_set.text);
+        /* instantiate() appends to sets: iterate over a snapshot of the count */
+        size_t n_items = items->len;
+        for (size_t k = 0; k < n_items && rc == 0; k++)
+            for (int c = 0; c < r->copies && rc == 0; c++)
+                rc = instantiate(g, rules, r, items->nodes[k], c, pool, err);
+    }
+    free(order);
+    if (rc < 0) return -1;
+    /* source files named as outputs are an error: the rule would overwrite data */
+    for (size_t i = 0; i < rules->n_sources; i++) {
+        const struct vl_set *s = vl_graph_set(g, rules->sources[i]->name);
+        for (size_t k = 0; k < s->len; k++)
+            if (s->nodes[k]->producer) {
+                const struct vl_rule_decl *r = s->nodes[k]->producer->rule;
+                return fail_at(err, r->loc, "rule %s writes %s, which is a file of source %s",
+                               r->name, s->nodes[k]->path, s->name);
+            }
+    }
+    /* consumers, for the scheduler */
+    for (size_t i = 0; i < g->n_edges; i++) {
+        struct vl_edge *e = g->edges[i];
+        for (size_t k = 0; k < e->n_inputs; k++) {
+            struct vl_node *n = e->inputs[k];
+            PUSH(n->consumers, n->n_consumers, n->cap_consumers, e);
+        }
+    }
+    return 0;
+}
+
+struct vl_node *vl_graph_find(const struct vl_graph *g, const char *path)
+{
+    struct vl_node *n = vl_map_get(&g->nodes, path);
+    if (n || (path[0] != '.' && !strstr(path, "//"))) return n;
+    struct vl_arena tmp = {0};
+    n = vl_map_get(&g->nodes, normalise(&tmp, path));
+    vl_arena_release(&tmp);
+    return n;
+}
+
+const struct vl_set *vl_graph_set(const struct vl_graph *g, const char *name)
+{
+    return vl_map_get(&g->sets, name);
+}
+
+void vl_graph_release(struct vl_graph *g)
+{
+    for (size_t i = 0; i < g->n_nodes; i++) free(g->node_list[i]->consumers);
+    struct vl_map_slot *slots = g->sets.slots;
+    for (size_t i = 0; i < g->sets.cap; i++)
+        if (slots[i].key) free(((struct vl_set *)slots[i].value)->nodes);
+    free(g->node_list);
+    free(g->edges);
+    vl_map_release(&g->nodes);
+    vl_map_release(&g->sets);
+    vl_arena_release(&g->arena);
+    memset(g, 0, sizeof *g);
+}

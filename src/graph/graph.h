@@ -1,0 +1,114 @@
+/* graph.h - the static build graph: files (nodes) and actions (edges).
+ *
+ * Like samurai's graph.h, two structs are the whole model.  A node is a file
+ * path; it has at most one producing edge.  An edge is one action: ordered
+ * inputs, ordered outputs, the rule it came from and, for `each` rules, the
+ * item it was made for.  Everything lives in the graph's arena. */
+#ifndef VL_GRAPH_H
+#define VL_GRAPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parse/rules.h"
+#include "util/arena.h"
+#include "util/fs.h"
+#include "util/map.h"
+
+struct vl_edge;
+
+struct vl_node {
+    const char *path;
+    struct vl_edge *producer;  /* NULL for a source file */
+    struct vl_node *origin;    /* provenance: the source item it descends from, or NULL */
+    struct vl_edge **consumers;
+    size_t n_consumers, cap_consumers;
+    /* filled by the planner */
+    struct vl_stat st;
+    struct vl_hash hash;
+    unsigned stat_done : 1;
+    unsigned hash_known : 1;
+    unsigned wanted : 1;
+};
+
+enum vl_edge_state {
+    VL_EDGE_UNVISITED,
+    VL_EDGE_VISITING, /* on the DFS stack: meeting it again is a cycle */
+    VL_EDGE_CLEAN,    /* decided: up to date */
+    VL_EDGE_DIRTY,    /* decided: must run */
+    VL_EDGE_MAYBE,    /* an input will be rebuilt: decide when it is ready */
+};
+
+struct vl_pool {
+    const char *name;
+    int depth;
+    int running;
+    int is_gpu;
+};
+
+struct vl_edge {
+    const struct vl_rule_decl *rule;
+    struct vl_node **inputs;
+    size_t n_inputs;
+    struct vl_node **outputs;
+    size_t n_outputs;
+    struct vl_node *item; /* the `each` item, or NULL for an aggregate */
+    int copy;             /* the {copy} index */
+    const char *command;  /* run rules: the command, {templates} filled, $in/$out not yet */
+    struct vl_pool *pool;
+    /* filled by the planner and scheduler */
+    enum vl_edge_state state;
+    const char *reason;      /* why dirty, or why clean; arena string */
+    struct vl_hash def_key;  /* the key of the definition (exec/key.h) */
+    struct vl_hash key;      /* the action key, once computed */
+    size_t pending;          /* inputs whose producers have not finished */
+    unsigned key_known : 1;
+    unsigned queued : 1;
+    unsigned done : 1;
+    unsigned failed : 1;
+    size_t index;
+};
+
+struct vl_graph {
+    struct vl_arena arena;
+    struct vl_map nodes; /* path -> struct vl_node * */
+    struct vl_node **node_list;
+    size_t n_nodes, cap_nodes;
+    struct vl_edge **edges;
+    size_t n_edges, cap_edges;
+    struct vl_map sets; /* source or rule name -> struct vl_set * */
+    struct vl_pool *pools;
+    size_t n_pools;
+    size_t n_warnings;
+};
+
+/* A named set of files: a source's matches or a rule's outputs. */
+struct vl_set {
+    const char *name;
+    struct vl_node **nodes;
+    size_t len, cap;
+};
+
+/* Options that shape the graph. */
+struct vl_graph_options {
+    int jobs;    /* depth of the cpu pool */
+    int gpus;    /* depth of the gpu pool */
+    void (*warn)(void *ctx, const char *message);
+    void *warn_ctx;
+};
+
+/* Expands parsed rules into g: globs sources (relative to the current
+ * directory), instantiates `each` rules per item and copy, links inputs to
+ * producers.  Errors: two actions writing one file, a rule-level cycle, an
+ * unknown set, a template naming an unknown field.  Warnings (through
+ * opts->warn): a source pattern that matches nothing. */
+int vl_graph_build(struct vl_graph *g, const struct vl_rules *rules,
+                   const struct vl_graph_options *opts, struct vl_error *err);
+/* Returns the node for path, or NULL. */
+struct vl_node *vl_graph_find(const struct vl_graph *g, const char *path);
+/* Returns the set called name (a source or a rule), or NULL. */
+const struct vl_set *vl_graph_set(const struct vl_graph *g, const char *name);
+/* Frees the graph. */
+void vl_graph_release(struct vl_graph *g);
+
+#endif

@@ -1,0 +1,424 @@
+/* state.c - the state database, .vlbuild/state.db.
+ *
+ * Format (SQLite, journal_mode=WAL, synchronous=NORMAL), schema version 1,
+ * stored in PRAGMA user_version and checked on open:
+ *
+ *   files(path TEXT PRIMARY KEY,          -- relative to the project
+ *         dev, ino, size, mtime_ns, ctime_ns INTEGER,   -- the stat tuple
+ *         hash BLOB,                      -- XXH3-128 of the content, 16 bytes
+ *         hashed_at INTEGER)              -- wall clock (ns) when hashed
+ *   actions(output TEXT PRIMARY KEY,      -- the action's first output
+ *           rule TEXT,
+ *           key BLOB,                     -- the action key, 16 bytes
+ *           outputs BLOB,                 -- 16 bytes per output, in rule order
+ *           def_key BLOB,                 -- key of the action without its inputs
+ *           inputs BLOB,                  -- 16 bytes per input fingerprint, in order
+ *           exit_status INTEGER, start_ns INTEGER, end_ns INTEGER,
+ *           log TEXT)                     -- what the action printed
+ *   video_meta(hash TEXT PRIMARY KEY, json TEXT, frames INTEGER,
+ *              corrected INTEGER, probed_at INTEGER)  -- see src/video/metacache.c
+ *
+ * A file's record is trusted only while its stat tuple is unchanged and its
+ * mtime is older than hashed_at by more than the timestamp granularity;
+ * otherwise the file is re-hashed (see exec/plan.c).  An action's record is
+ * written only after all its outputs are complete, so an interrupted build
+ * leaves nothing that a later build could take for finished. */
+#include "state/state.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/arena.h"
+#include "util/map.h"
+
+#define SCHEMA_VERSION 1
+
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS files(path TEXT PRIMARY KEY, dev INTEGER, ino INTEGER,"
+    " size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, hash BLOB, hashed_at INTEGER);"
+    "CREATE TABLE IF NOT EXISTS actions(output TEXT PRIMARY KEY, rule TEXT, key BLOB,"
+    " outputs BLOB, def_key BLOB, inputs BLOB, exit_status INTEGER, start_ns INTEGER,"
+    " end_ns INTEGER, log TEXT);"
+    "CREATE TABLE IF NOT EXISTS video_meta(hash TEXT PRIMARY KEY, json TEXT NOT NULL,"
+    " frames INTEGER NOT NULL, corrected INTEGER NOT NULL DEFAULT 0,"
+    " probed_at INTEGER NOT NULL);";
+
+struct vl_state {
+    sqlite3 *db;
+    struct vl_arena arena;
+    struct vl_map files;   /* path -> struct vl_file_record * */
+    struct vl_map actions; /* output -> struct vl_action_record * */
+    sqlite3_stmt *put_file, *put_action, *del_action, *del_file;
+    int in_transaction;
+};
+
+static int db_error(struct vl_state *s, struct vl_error *err, const char *what)
+{
+    return vl_error_set(err, "state database: %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+static int exec_sql(struct vl_state *s, const char *sql, struct vl_error *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        vl_error_set(err, "state database: %s", msg ? msg : "error");
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int read_user_version(sqlite3 *db, int *version)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) *version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+static int load(struct vl_state *s, struct vl_error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT path, dev, ino, size, mtime_ns, ctime_ns, hash, hashed_at "
+                           "FROM files",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_error(s, err, "reading files");
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 6) != 16) continue;
+        struct vl_file_record *r = VL_ARENA_NEW(&s->arena, struct vl_file_record);
+        r->st.dev = (uint64_t)sqlite3_column_int64(st, 1);
+        r->st.ino = (uint64_t)sqlite3_column_int64(st, 2);
+        r->st.size = (uint64_t)sqlite3_column_int64(st, 3);
+        r->st.mtime_ns = sqlite3_column_int64(st, 4);
+        r->st.ctime_ns = sqlite3_column_int64(st, 5);
+        r->st.exists = 1;
+        memcpy(r->hash.bytes, sqlite3_column_blob(st, 6), 16);
+        r->hashed_at_ns = sqlite3_column_int64(st, 7);
+        const char *path = vl_arena_strndup(&s->arena, (const char *)sqlite3_column_text(st, 0),
+                                            (size_t)sqlite3_column_bytes(st, 0));
+        vl_map_put(&s->files, path, r);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return db_error(s, err, "reading files");
+
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT output, key, outputs, exit_status, start_ns, end_ns FROM actions",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_error(s, err, "reading actions");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int outs_len = sqlite3_column_bytes(st, 2);
+        if (sqlite3_column_bytes(st, 1) != 16 || outs_len % 16) continue;
+        struct vl_action_record *r = VL_ARENA_NEW(&s->arena, struct vl_action_record);
+        memcpy(r->key.bytes, sqlite3_column_blob(st, 1), 16);
+        r->n_outputs = (size_t)outs_len / 16;
+        r->outputs = VL_ARENA_ARRAY(&s->arena, struct vl_hash, r->n_outputs + 1);
+        if (outs_len) memcpy(r->outputs, sqlite3_column_blob(st, 2), (size_t)outs_len);
+        r->exit_status = sqlite3_column_int(st, 3);
+        r->start_ns = sqlite3_column_int64(st, 4);
+        r->end_ns = sqlite3_column_int64(st, 5);
+        const char *path = vl_arena_strndup(&s->arena, (const char *)sqlite3_column_text(st, 0),
+                                            (size_t)sqlite3_column_bytes(st, 0));
+        vl_map_put(&s->actions, path, r);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return db_error(s, err, "reading actions");
+    return 0;
+}
+
+/* Opens and checks the database; returns 1 when it is damaged or foreign. */
+static int try_open(struct vl_state *s, const char *path, struct vl_error *err)
+{
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK)
+        return vl_error_set(err, "cannot open state database %s: %s", path,
+                            s->db ? sqlite3_errmsg(s->db) : "out of memory");
+    sqlite3_busy_timeout(s->db, 10000);
+    int version = 0;
+    if (read_user_version(s->db, &version) < 0) {
+        vl_error_set(err, "%s", sqlite3_errmsg(s->db));
+        return 1;
+    }
+    if (version > SCHEMA_VERSION)
+        return vl_error_set(err, "%s was written by a newer vlbuild (state schema %d, this one "
+                                 "reads %d); use that version or delete the file",
+                            path, version, SCHEMA_VERSION);
+    if (exec_sql(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err) < 0) return 1;
+    if (version == 0) {
+        /* new, or empty: check that it is not some other database */
+        sqlite3_stmt *st;
+        int foreign = 0;
+        if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sqlite_master WHERE name NOT IN "
+                                      "('files','actions','video_meta')",
+                               -1, &st, NULL) != SQLITE_OK) {
+            vl_error_set(err, "%s", sqlite3_errmsg(s->db));
+            return 1;
+        }
+        if (sqlite3_step(st) == SQLITE_ROW) foreign = sqlite3_column_int(st, 0) > 0;
+        sqlite3_finalize(st);
+        if (foreign) {
+            vl_error_set(err, "it holds tables that vlbuild did not write");
+            return 1;
+        }
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA user_version=%d;", SCHEMA_VERSION);
+        if (exec_sql(s, schema_sql, err) < 0 || exec_sql(s, sql, err) < 0) return 1;
+    }
+    if (exec_sql(s, "PRAGMA quick_check;", err) < 0) return 1;
+    if (load(s, err) < 0) return 1;
+    return 0;
+}
+
+static void close_db(struct vl_state *s)
+{
+    sqlite3_close(s->db);
+    s->db = NULL;
+    vl_map_release(&s->files);
+    vl_map_release(&s->actions);
+    vl_arena_release(&s->arena);
+}
+
+static int prepare(struct vl_state *s, struct vl_error *err)
+{
+    static const char *const sql[] = {
+        "INSERT OR REPLACE INTO files(path, dev, ino, size, mtime_ns, ctime_ns, hash, hashed_at) "
+        "VALUES(?,?,?,?,?,?,?,?)",
+        "INSERT OR REPLACE INTO actions(output, rule, key, outputs, exit_status, start_ns, end_ns,"
+        " log, def_key, inputs) VALUES(?,?,?,?,?,?,?,?,?,?)",
+        "DELETE FROM actions WHERE output=?",
+        "DELETE FROM files WHERE path=?",
+    };
+    sqlite3_stmt **slots[] = {&s->put_file, &s->put_action, &s->del_action, &s->del_file};
+    for (size_t i = 0; i < 4; i++)
+        if (sqlite3_prepare_v3(s->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, slots[i], NULL) !=
+            SQLITE_OK)
+            return db_error(s, err, "preparing statements");
+    return 0;
+}
+
+int vl_state_open(const char *db_path, void (*warn)(void *ctx, const char *msg), void *warn_ctx,
+                  struct vl_state **out, struct vl_error *err)
+{
+    struct vl_state *s = calloc(1, sizeof *s);
+    if (!s) abort();
+    int rc = try_open(s, db_path, err);
+    if (rc == 1) {
+        char aside[4200], msg[VL_ERROR_MAX + 4400];
+        snprintf(aside, sizeof aside, "%s.corrupt", db_path);
+        snprintf(msg, sizeof msg, "%s is not a usable state database (%s); moved it to %s, "
+                                  "everything will be rebuilt",
+                 db_path, err->msg, aside);
+        close_db(s);
+        if (rename(db_path, aside) != 0 && errno != ENOENT) {
+            free(s);
+            return vl_error_set(err, "cannot move damaged %s aside: %s", db_path,
+                                strerror(errno));
+        }
+        for (const char *suffix = "-wal"; suffix; suffix = suffix[1] == 'w' ? "-shm" : NULL) {
+            char side[4200];
+            snprintf(side, sizeof side, "%s%s", db_path, suffix);
+            unlink(side);
+        }
+        if (warn) warn(warn_ctx, msg);
+        rc = try_open(s, db_path, err);
+        if (rc == 1) rc = -1;
+    }
+    if (rc == 0) rc = prepare(s, err);
+    if (rc < 0) {
+        vl_state_close(s);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
+const struct vl_file_record *vl_state_file(const struct vl_state *s, const char *path)
+{
+    return vl_map_get(&s->files, path);
+}
+
+const struct vl_action_record *vl_state_action(const struct vl_state *s, const char *path)
+{
+    return vl_map_get(&s->actions, path);
+}
+
+static int begin(struct vl_state *s, struct vl_error *err)
+{
+    if (s->in_transaction) return 0;
+    if (exec_sql(s, "BEGIN IMMEDIATE", err) < 0) return -1;
+    s->in_transaction = 1;
+    return 0;
+}
+
+static int step_reset(struct vl_state *s, sqlite3_stmt *st, struct vl_error *err, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : db_error(s, err, what);
+}
+
+int vl_state_put_file(struct vl_state *s, const char *path, const struct vl_file_record *rec,
+                      struct vl_error *err)
+{
+    if (begin(s, err) < 0) return -1;
+    sqlite3_stmt *st = s->put_file;
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)rec->st.dev);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)rec->st.ino);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)rec->st.size);
+    sqlite3_bind_int64(st, 5, rec->st.mtime_ns);
+    sqlite3_bind_int64(st, 6, rec->st.ctime_ns);
+    sqlite3_bind_blob(st, 7, rec->hash.bytes, 16, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 8, rec->hashed_at_ns);
+    if (step_reset(s, st, err, "recording a file") < 0) return -1;
+    struct vl_file_record *copy = vl_map_get(&s->files, path);
+    if (!copy) {
+        copy = VL_ARENA_NEW(&s->arena, struct vl_file_record);
+        vl_map_put(&s->files, vl_arena_strdup(&s->arena, path), copy);
+    }
+    *copy = *rec;
+    return 0;
+}
+
+int vl_state_put_action(struct vl_state *s, const char *first_output, const char *rule,
+                        const struct vl_action_record *rec, const char *log, size_t log_len,
+                        struct vl_error *err)
+{
+    if (begin(s, err) < 0) return -1;
+    sqlite3_stmt *st = s->put_action;
+    sqlite3_bind_text(st, 1, first_output, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, rule, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, rec->key.bytes, 16, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 4, rec->outputs, (int)(rec->n_outputs * 16), SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, rec->exit_status);
+    sqlite3_bind_int64(st, 6, rec->start_ns);
+    sqlite3_bind_int64(st, 7, rec->end_ns);
+    sqlite3_bind_text(st, 8, log ? log : "", (int)log_len, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 9, rec->def_key.bytes, 16, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 10, rec->inputs, (int)(rec->n_inputs * 16), SQLITE_STATIC);
+    if (step_reset(s, st, err, "recording an action") < 0) return -1;
+    struct vl_action_record *copy = vl_map_get(&s->actions, first_output);
+    if (!copy) {
+        copy = VL_ARENA_NEW(&s->arena, struct vl_action_record);
+        vl_map_put(&s->actions, vl_arena_strdup(&s->arena, first_output), copy);
+    }
+    *copy = *rec;
+    copy->outputs = VL_ARENA_ARRAY(&s->arena, struct vl_hash, rec->n_outputs + 1);
+    memcpy(copy->outputs, rec->outputs, rec->n_outputs * sizeof *rec->outputs);
+    copy->inputs = NULL; /* details are read back on demand */
+    copy->n_inputs = 0;
+    return 0;
+}
+
+int vl_state_forget_action(struct vl_state *s, const char *path, struct vl_error *err)
+{
+    struct vl_action_record *r = vl_map_get(&s->actions, path);
+    if (!r) return 0;
+    if (begin(s, err) < 0) return -1;
+    sqlite3_bind_text(s->del_action, 1, path, -1, SQLITE_STATIC);
+    if (step_reset(s, s->del_action, err, "forgetting an action") < 0) return -1;
+    /* the map keeps the key; a zero key matches no real action */
+    memset(r, 0, sizeof *r);
+    return 0;
+}
+
+int vl_state_forget_file(struct vl_state *s, const char *path, struct vl_error *err)
+{
+    struct vl_file_record *r = vl_map_get(&s->files, path);
+    if (!r) return 0;
+    if (begin(s, err) < 0) return -1;
+    sqlite3_bind_text(s->del_file, 1, path, -1, SQLITE_STATIC);
+    if (step_reset(s, s->del_file, err, "forgetting a file") < 0) return -1;
+    r->st.exists = 0;
+    r->hashed_at_ns = 0;
+    return 0;
+}
+
+int vl_state_action_log(struct vl_state *s, const char *path, struct vl_strbuf *out,
+                        struct vl_error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT log FROM actions WHERE output=?", -1, &st, NULL) !=
+        SQLITE_OK)
+        return db_error(s, err, "reading a log");
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        vl_strbuf_add(out, sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+    sqlite3_finalize(st);
+    return 0;
+}
+
+int vl_state_action_detail(struct vl_state *s, const char *path, struct vl_hash *def_key,
+                           struct vl_hash **inputs, size_t *n_inputs, struct vl_error *err)
+{
+    sqlite3_stmt *st;
+    *inputs = NULL;
+    *n_inputs = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT def_key, inputs FROM actions WHERE output=?", -1, &st,
+                           NULL) != SQLITE_OK)
+        return db_error(s, err, "reading an action");
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    int found = 0;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 16 &&
+        sqlite3_column_bytes(st, 1) % 16 == 0) {
+        found = 1;
+        memcpy(def_key->bytes, sqlite3_column_blob(st, 0), 16);
+        size_t n = (size_t)sqlite3_column_bytes(st, 1) / 16;
+        *inputs = malloc((n + 1) * sizeof **inputs);
+        if (!*inputs) abort();
+        if (n) memcpy(*inputs, sqlite3_column_blob(st, 1), n * 16);
+        *n_inputs = n;
+    }
+    sqlite3_finalize(st);
+    return found ? 0 : vl_error_set(err, "no record of the action that writes %s", path);
+}
+
+int vl_state_commit(struct vl_state *s, struct vl_error *err)
+{
+    if (!s->in_transaction) return 0;
+    s->in_transaction = 0;
+    return exec_sql(s, "COMMIT", err);
+}
+
+void vl_state_counts(const struct vl_state *s, size_t *files, size_t *actions)
+{
+    *files = s->files.len;
+    *actions = s->actions.len;
+}
+
+int vl_state_each_action(struct vl_state *s,
+                         void (*fn)(void *ctx, const char *output, const char *rule), void *ctx,
+                         struct vl_error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT output, rule FROM actions ORDER BY output", -1, &st,
+                           NULL) != SQLITE_OK)
+        return db_error(s, err, "listing actions");
+    while (sqlite3_step(st) == SQLITE_ROW)
+        fn(ctx, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1));
+    sqlite3_finalize(st);
+    return 0;
+}
+
+void vl_state_close(struct vl_state *s)
+{
+    if (!s) return;
+    if (s->db) {
+        struct vl_error ignored;
+        vl_state_commit(s, &ignored);
+        sqlite3_finalize(s->put_file);
+        sqlite3_finalize(s->put_action);
+        sqlite3_finalize(s->del_action);
+        sqlite3_finalize(s->del_file);
+    }
+    close_db(s);
+    free(s);
+}

@@ -1,0 +1,76 @@
+/* state.h - what vlbuild remembers between runs, in .vlbuild/state.db.
+ *
+ * The whole file and action tables are read into memory when the state is
+ * opened (one scan each, much faster than a query per file), and changes are
+ * written back in batched transactions as the build goes. */
+#ifndef VL_STATE_H
+#define VL_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/strbuf.h"
+
+/* The fingerprint of one file and the stat tuple it was taken under. */
+struct vl_file_record {
+    struct vl_stat st;
+    struct vl_hash hash;
+    int64_t hashed_at_ns; /* wall clock when hashed: detects racy timestamps */
+};
+
+/* The last successful run of one action, keyed by its first output. */
+struct vl_action_record {
+    struct vl_hash key;
+    struct vl_hash *outputs; /* one fingerprint per output, in order */
+    size_t n_outputs;
+    struct vl_hash def_key;  /* the key without the inputs: what the action is */
+    struct vl_hash *inputs;  /* input fingerprints in order (when writing a record) */
+    size_t n_inputs;
+    int exit_status;
+    int64_t start_ns, end_ns;
+};
+
+struct vl_state;
+
+/* Opens (creating if needed) db_path.  A file that is not a vlbuild state
+ * database, or is damaged, is moved aside to db_path.corrupt with a warning
+ * through warn() and replaced by an empty one (everything rebuilds).  A
+ * state written by a newer schema version is an error. */
+int vl_state_open(const char *db_path, void (*warn)(void *ctx, const char *msg), void *warn_ctx,
+                  struct vl_state **out, struct vl_error *err);
+/* Returns the recorded fingerprint of path, or NULL. */
+const struct vl_file_record *vl_state_file(const struct vl_state *s, const char *path);
+/* Returns the record of the action whose first output is path, or NULL. */
+const struct vl_action_record *vl_state_action(const struct vl_state *s, const char *path);
+/* Records the fingerprint of path (written at the next commit). */
+int vl_state_put_file(struct vl_state *s, const char *path, const struct vl_file_record *rec,
+                      struct vl_error *err);
+/* Records a finished action: its record, its rule and what it printed. */
+int vl_state_put_action(struct vl_state *s, const char *first_output, const char *rule,
+                        const struct vl_action_record *rec, const char *log, size_t log_len,
+                        struct vl_error *err);
+/* Forgets the action whose first output is path (it failed or is gone). */
+int vl_state_forget_action(struct vl_state *s, const char *path, struct vl_error *err);
+/* Forgets the fingerprint of path (the file was deleted). */
+int vl_state_forget_file(struct vl_state *s, const char *path, struct vl_error *err);
+/* Appends the captured output of the action whose first output is path. */
+int vl_state_action_log(struct vl_state *s, const char *path, struct vl_strbuf *out,
+                        struct vl_error *err);
+/* Reads what `explain` needs of a recorded action: its definition key and
+ * the input fingerprints it ran on (*inputs malloc'd, the caller frees). */
+int vl_state_action_detail(struct vl_state *s, const char *path, struct vl_hash *def_key,
+                           struct vl_hash **inputs, size_t *n_inputs, struct vl_error *err);
+/* Commits the changes recorded since the last commit. */
+int vl_state_commit(struct vl_state *s, struct vl_error *err);
+/* Number of file and action records held. */
+void vl_state_counts(const struct vl_state *s, size_t *files, size_t *actions);
+/* Calls fn for every recorded action (first output, rule); for `clean`. */
+int vl_state_each_action(struct vl_state *s, void (*fn)(void *ctx, const char *output,
+                                                        const char *rule),
+                         void *ctx, struct vl_error *err);
+/* Commits and closes; s may be NULL. */
+void vl_state_close(struct vl_state *s);
+
+#endif
