@@ -1,0 +1,39 @@
+/* clipwriter.h - clips written as Matroska, FFV1 (lossless) or H.264.
+ *
+ * Frames go in as RGB24; FFV1 stores them as RGB (bgr0, 8 bits), so a clip
+ * decodes back to the exact same bytes.  H.264 (libx264, crf) stores 4:2:0
+ * (4:4:4 when a side is odd, which 4:2:0 cannot hold).  The file appears
+ * under its name only when vl_clipwriter_close succeeds. */
+#ifndef VL_VIDEO_CLIPWRITER_H
+#define VL_VIDEO_CLIPWRITER_H
+
+#include <stdint.h>
+
+#include "util/error.h"
+
+enum vl_clip_codec { VL_CLIP_FFV1, VL_CLIP_H264 };
+
+struct vl_clipwriter_opts {
+    enum vl_clip_codec codec;
+    int width, height;
+    int fps_num, fps_den; /* frame rate; 0/0: 25/1 */
+    int crf;              /* H.264 quality, 0-51 (0: lossless luma); -1: 18 */
+    const char *preset;   /* libx264 preset; NULL: "medium" */
+    int threads;          /* encoder threads; 0: 1 */
+};
+
+struct vl_clipwriter;
+
+/* Starts a clip at a temporary name beside path; *out is freed by close or
+ * abort.  Errors name the file; a missing encoder is a clear error. */
+int vl_clipwriter_open(const char *path, const struct vl_clipwriter_opts *opts,
+                       struct vl_clipwriter **out, struct vl_error *err);
+/* Encodes one RGB24 frame (width*height*3 bytes, rows packed). */
+int vl_clipwriter_write(struct vl_clipwriter *w, const uint8_t *rgb, struct vl_error *err);
+/* Flushes the encoder, finishes the file and renames it into place; frees
+ * w whatever happens, and on failure deletes the temporary file. */
+int vl_clipwriter_close(struct vl_clipwriter *w, struct vl_error *err);
+/* Deletes the temporary file and frees w (NULL is fine). */
+void vl_clipwriter_abort(struct vl_clipwriter *w);
+
+#endif
