@@ -193,18 +193,34 @@ static int order_rules(const struct vl_rules *rules, const struct vl_rule_decl *
     return 0;
 }
 
-/* Fills {v.field} and {copy} in text for one item and copy. */
+/* 1 when the n bytes at s look like a template: `name` or `name.field`. */
+static int template_shaped(const char *s, size_t n)
+{
+    size_t dots = 0;
+    if (n == 0 || !(s[0] == '_' || ((s[0] | 32) >= 'a' && (s[0] | 32) <= 'z'))) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '.') dots++;
+        else if (!(c == '_' || c == '-' || (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z')))
+            return 0;
+    }
+    return dots <= 1;
+}
+
+/* Fills {v.field} and {copy} in text for one item and copy.  In a shell
+ * command (strict == 0), braces that do not look like a template, such as
+ * `{ cmd; }`, are the shell's and stay as written. */
 static int fill_template(const char *text, struct vl_loc loc, const struct vl_rule_decl *r,
-                         const struct vl_node *item, int copy, struct vl_strbuf *out,
+                         const struct vl_node *item, int copy, int strict, struct vl_strbuf *out,
                          struct vl_error *err)
 {
     const char *var = r->each_var.text;
     for (const char *p = text; *p; p++) {
-        if (*p != '{') {
+        const char *close = *p == '{' ? strchr(p, '}') : NULL;
+        if (*p != '{' || (!strict && (!close || !template_shaped(p + 1, (size_t)(close - p - 1))))) {
             vl_strbuf_addch(out, *p);
             continue;
         }
-        const char *close = strchr(p, '}');
         if (!close) return fail_at(err, loc, "rule %s: '{' without '}' in '%s'", r->name, text);
         size_t n = (size_t)(close - p - 1);
         const char *name = p + 1;
@@ -272,7 +288,7 @@ static int instantiate(struct vl_graph *g, const struct vl_rules *rules,
             continue;
         }
         vl_strbuf_reset(&sb);
-        rc = fill_template(w->text, w->loc, r, item, copy, &sb, err);
+        rc = fill_template(w->text, w->loc, r, item, copy, 1, &sb, err);
         if (rc == 0) PUSH(ins, n_ins, cap_ins, get_node(g, normalise(&g->arena, sb.buf)));
     }
     e->n_inputs = n_ins;
@@ -288,7 +304,7 @@ static int instantiate(struct vl_graph *g, const struct vl_rules *rules,
     for (size_t k = 0; k < r->outputs.len && rc == 0; k++) {
         const struct vl_word *w = &r->outputs.items[k];
         vl_strbuf_reset(&sb);
-        rc = fill_template(w->text, w->loc, r, item, copy, &sb, err);
+        rc = fill_template(w->text, w->loc, r, item, copy, 1, &sb, err);
         if (rc < 0) break;
         struct vl_node *out = get_node(g, normalise(&g->arena, sb.buf));
         if (out->producer) {
@@ -309,7 +325,7 @@ static int instantiate(struct vl_graph *g, const struct vl_rules *rules,
     }
     if (rc == 0 && r->kind == VL_RULE_RUN) {
         vl_strbuf_reset(&sb);
-        rc = fill_template(r->command.text, r->command.loc, r, item, copy, &sb, err);
+        rc = fill_template(r->command.text, r->command.loc, r, item, copy, 0, &sb, err);
         e->command = vl_arena_strndup(&g->arena, sb.buf, sb.len);
     }
     vl_strbuf_release(&sb);

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# test.sh - sets up (scripts/setup.sh) and runs the whole test suite under ctest.
+# With --sanitize, builds into build-asan/ with AddressSanitizer and
+# UndefinedBehaviorSanitizer and runs the suite there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "${1:-}" = "--sanitize" ]; then
+    export VL_BUILD_DIR=build-asan
+    export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+    export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+    scripts/setup.sh -DVL_SANITIZE=ON
+else
+    export VL_BUILD_DIR=build
+    scripts/setup.sh
+fi
+cd "$VL_BUILD_DIR"
+ctest --output-on-failure -j2 --timeout 300
