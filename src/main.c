@@ -334,14 +334,17 @@ static int cmd_graph(struct project *p, const struct options *o, struct vl_error
 
 static int cmd_clean(struct project *p, const struct options *o, struct vl_error *err)
 {
-    struct vl_node **targets;
-    size_t n;
-    if (vl_plan_resolve_targets(&p->graph, &p->rules, (const char *const *)o->args + 1,
-                                o->n_args - 1, &targets, &n, err) < 0)
+    struct vl_node **targets = NULL;
+    size_t n = 0;
+    /* with no targets, everything the rules make (not just the default) */
+    if (o->n_args > 1 && vl_plan_resolve_targets(&p->graph, &p->rules,
+                                                 (const char *const *)o->args + 1, o->n_args - 1,
+                                                 &targets, &n, err) < 0)
         return 2;
     size_t removed = 0;
-    for (size_t i = 0; i < n; i++) {
-        struct vl_edge *e = targets[i]->producer;
+    size_t count = o->n_args > 1 ? n : p->graph.n_edges;
+    for (size_t i = 0; i < count; i++) {
+        struct vl_edge *e = o->n_args > 1 ? targets[i]->producer : p->graph.edges[i];
         if (!e || e->done) continue;
         e->done = 1;
         for (size_t k = 0; k < e->n_outputs; k++) {
