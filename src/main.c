@@ -18,6 +18,7 @@
 #include "state/lock.h"
 #include "state/state.h"
 #include "util/fs.h"
+#include "video/metacmd.h"
 
 #define STATE_DIR ".vlbuild"
 #define STATE_DB STATE_DIR "/state.db"
@@ -45,6 +46,7 @@ static const char usage_text[] =
     "  status [TARGET...]  count what is up to date and what would run, per rule\n"
     "  clean [TARGET...]   remove the outputs vlbuild made (all, or of the targets)\n"
     "  actions             list the built-in actions and their parameters\n"
+    "  meta [--json] FILE  print video metadata (probed once, cached by content)\n"
     "\n"
     "options:\n"
     "  -C DIR              change to DIR before doing anything\n"
@@ -400,6 +402,15 @@ int main(int argc, char **argv)
     }
     const char *cmd = o.n_args ? o.args[0] : "";
     if (!strcmp(cmd, "actions")) return cmd_actions();
+    if (!strcmp(cmd, "meta")) {
+        /* needs no rules file: the cache lives in the project's state directory */
+        struct vl_error err;
+        if (vl_mkdir_p(STATE_DIR, &err) < 0) {
+            fprintf(stderr, "vlbuild: error: %s\n", err.msg);
+            return 2;
+        }
+        return vl_meta_command((int)o.n_args, o.args, STATE_DB);
+    }
     static const char *const commands[] = {"explain", "graph", "status", "clean"};
     int is_command = 0;
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
