@@ -30,14 +30,20 @@ static int in_choices(const char *choices, const char *word, size_t n)
     return 0;
 }
 
-/* Formats a number canonically: integers without a fraction, others with %.17g
- * trimmed, so that "0.50" and "0.5" give the same action key. */
+/* Formats a number canonically, in the shortest form that reads back to the
+ * same double, so that "0.50" and "0.5" give the same action key. */
 static void add_number(struct vl_strbuf *sb, double v)
 {
-    if (v == floor(v) && fabs(v) < 1e15)
+    if (v == floor(v) && fabs(v) < 1e15) {
         vl_strbuf_addf(sb, "%lld", (long long)v);
-    else
-        vl_strbuf_addf(sb, "%.17g", v);
+        return;
+    }
+    char buf[64];
+    for (int digits = 6; digits <= 17; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    vl_strbuf_adds(sb, buf);
 }
 
 static int check_range(const struct vl_param_spec *s, double v, struct vl_error *err)
