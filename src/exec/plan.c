@@ -14,22 +14,14 @@
 
 #include "exec/key.h"
 #include "util/strbuf.h"
+#include "util/vec.h"
 
 #define RACY_WINDOW_NS (20 * 1000000LL)
 
-#define PUSH(arr, len, cap, item)                                                                  \
-    do {                                                                                           \
-        if ((len) == (cap)) {                                                                      \
-            (cap) = (cap) ? (cap) * 2 : 64;                                                        \
-            (arr) = realloc((arr), (cap) * sizeof *(arr));                                         \
-            if (!(arr)) abort();                                                                   \
-        }                                                                                          \
-        (arr)[(len)++] = (item);                                                                   \
-    } while (0)
 
 static void push_set(const struct vl_set *set, struct vl_node ***nodes, size_t *n, size_t *cap)
 {
-    for (size_t i = 0; i < set->len; i++) PUSH(*nodes, *n, *cap, set->nodes[i]);
+    for (size_t i = 0; i < set->len; i++) VL_PUSH(*nodes, *n, *cap, set->nodes[i]);
 }
 
 int vl_plan_resolve_targets(const struct vl_graph *g, const struct vl_rules *rules,
@@ -51,7 +43,7 @@ int vl_plan_resolve_targets(const struct vl_graph *g, const struct vl_rules *rul
         if (set) {
             push_set(set, nodes, n_nodes, &cap);
         } else if (node) {
-            PUSH(*nodes, *n_nodes, cap, node);
+            VL_PUSH(*nodes, *n_nodes, cap, node);
         } else {
             free(*nodes);
             *nodes = NULL;
@@ -177,7 +169,7 @@ static int visit(struct walk *w, struct vl_edge *e)
     if (e->state == VL_EDGE_VISITING) return cycle_error(w, e);
     if (e->state != VL_EDGE_UNVISITED) return 0;
     e->state = VL_EDGE_VISITING;
-    PUSH(w->stack, w->depth, w->cap, e);
+    VL_PUSH(w->stack, w->depth, w->cap, e);
     int waits = 0;
     const struct vl_node *waits_on = NULL;
     for (size_t i = 0; i < e->n_inputs; i++) {
@@ -212,7 +204,7 @@ static int visit(struct walk *w, struct vl_edge *e)
         else
             w->plan->n_dirty++;
     }
-    PUSH(w->plan->order, w->plan->len, w->plan->cap, e);
+    VL_PUSH(w->plan->order, w->plan->len, w->plan->cap, e);
     return 0;
 }
 

@@ -13,30 +13,10 @@
 #include <string.h>
 
 #include "graph/glob.h"
+#include "util/vec.h"
 #include "util/strbuf.h"
 
-#define PUSH(arr, len, cap, item)                                                                  \
-    do {                                                                                           \
-        if ((len) == (cap)) {                                                                      \
-            (cap) = (cap) ? (cap) * 2 : 8;                                                         \
-            (arr) = realloc((arr), (cap) * sizeof *(arr));                                         \
-            if (!(arr)) abort();                                                                   \
-        }                                                                                          \
-        (arr)[(len)++] = (item);                                                                   \
-    } while (0)
 
-static int fail_at(struct vl_error *err, struct vl_loc loc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail_at(struct vl_error *err, struct vl_loc loc, const char *fmt, ...)
-{
-    char msg[VL_ERROR_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return vl_error_set(err, "%s:%d:%d: %s", loc.path, loc.line, loc.col, msg);
-}
 
 /* Normalises "./a//b" to "a/b" so that one file has one node. */
 static char *normalise(struct vl_arena *a, const char *path)
@@ -64,7 +44,7 @@ static struct vl_node *get_node(struct vl_graph *g, const char *path)
     n = VL_ARENA_NEW(&g->arena, struct vl_node);
     n->path = path;
     vl_map_put(&g->nodes, n->path, n);
-    PUSH(g->node_list, g->n_nodes, g->cap_nodes, n);
+    VL_PUSH(g->node_list, g->n_nodes, g->cap_nodes, n);
     return n;
 }
 
@@ -78,7 +58,7 @@ static struct vl_set *new_set(struct vl_graph *g, const char *name)
 
 static void set_push(struct vl_set *s, struct vl_node *n)
 {
-    PUSH(s->nodes, s->len, s->cap, n);
+    VL_PUSH(s->nodes, s->len, s->cap, n);
 }
 
 static int build_sources(struct vl_graph *g, const struct vl_rules *rules,
@@ -154,7 +134,7 @@ static int visit_rule(struct order *o, const struct vl_rule_decl *r, struct vl_e
         while (o->stack[start] != r) start++;
         for (size_t k = start; k < o->depth; k++) vl_strbuf_addf(&cycle, "%s -> ", o->stack[k]->name);
         vl_strbuf_adds(&cycle, r->name);
-        int rc = fail_at(err, r->loc, "rules form a cycle: %s", cycle.buf);
+        int rc = vl_error_at(err, r->loc, "rules form a cycle: %s", cycle.buf);
         vl_strbuf_release(&cycle);
         return rc;
     }
@@ -162,7 +142,7 @@ static int visit_rule(struct order *o, const struct vl_rule_decl *r, struct vl_e
     o->stack[o->depth++] = r;
     if (r->each_var.text) {
         if (!names_set(o->rules, r->each_set.text))
-            return fail_at(err, r->each_set.loc, "rule %s: unknown set '%s' (expected a source "
+            return vl_error_at(err, r->each_set.loc, "rule %s: unknown set '%s' (expected a source "
                                                  "or rule name)", r->name, r->each_set.text);
         if (visit_dep(o, &r->each_set, err) < 0) return -1;
     }
@@ -221,7 +201,7 @@ static int fill_template(const char *text, struct vl_loc loc, const struct vl_ru
             vl_strbuf_addch(out, *p);
             continue;
         }
-        if (!close) return fail_at(err, loc, "rule %s: '{' without '}' in '%s'", r->name, text);
+        if (!close) return vl_error_at(err, loc, "rule %s: '{' without '}' in '%s'", r->name, text);
         size_t n = (size_t)(close - p - 1);
         const char *name = p + 1;
         if (n == 4 && !strncmp(name, "copy", 4)) {
@@ -231,7 +211,7 @@ static int fill_template(const char *text, struct vl_loc loc, const struct vl_ru
         }
         const char *dot = memchr(name, '.', n);
         if (!var || !dot || (size_t)(dot - name) != strlen(var) || strncmp(name, var, strlen(var)))
-            return fail_at(err, loc, "rule %s: unknown template '{%.*s}' (expected {copy}%s%s%s)",
+            return vl_error_at(err, loc, "rule %s: unknown template '{%.*s}' (expected {copy}%s%s%s)",
                            r->name, (int)n, name, var ? " or {" : "", var ? var : "",
                            var ? ".path|name|stem|ext|dir}" : "");
         const char *field = dot + 1;
@@ -255,7 +235,7 @@ static int fill_template(const char *text, struct vl_loc loc, const struct vl_ru
             else
                 vl_strbuf_addch(out, '.');
         } else
-            return fail_at(err, loc, "rule %s: unknown field '%.*s' in '{%.*s}' (expected path, "
+            return vl_error_at(err, loc, "rule %s: unknown field '%.*s' in '{%.*s}' (expected path, "
                                      "name, stem, ext or dir)",
                            r->name, (int)flen, field, (int)n, name);
         p = close;
@@ -279,17 +259,17 @@ static int instantiate(struct vl_graph *g, const struct vl_rules *rules,
     /* inputs: the item first, then each `in` word in order */
     struct vl_node **ins = NULL;
     size_t n_ins = 0, cap_ins = 0;
-    if (item) PUSH(ins, n_ins, cap_ins, item);
+    if (item) VL_PUSH(ins, n_ins, cap_ins, item);
     for (size_t k = 0; k < r->inputs.len && rc == 0; k++) {
         const struct vl_word *w = &r->inputs.items[k];
         const struct vl_set *set = names_set(rules, w->text) ? vl_graph_set(g, w->text) : NULL;
         if (set) {
-            for (size_t j = 0; j < set->len; j++) PUSH(ins, n_ins, cap_ins, set->nodes[j]);
+            for (size_t j = 0; j < set->len; j++) VL_PUSH(ins, n_ins, cap_ins, set->nodes[j]);
             continue;
         }
         vl_strbuf_reset(&sb);
         rc = fill_template(w->text, w->loc, r, item, copy, 1, &sb, err);
-        if (rc == 0) PUSH(ins, n_ins, cap_ins, get_node(g, normalise(&g->arena, sb.buf)));
+        if (rc == 0) VL_PUSH(ins, n_ins, cap_ins, get_node(g, normalise(&g->arena, sb.buf)));
     }
     e->n_inputs = n_ins;
     e->inputs = VL_ARENA_ARRAY(&g->arena, struct vl_node *, n_ins + 1);
@@ -309,14 +289,14 @@ static int instantiate(struct vl_graph *g, const struct vl_rules *rules,
         struct vl_node *out = get_node(g, normalise(&g->arena, sb.buf));
         if (out->producer) {
             const struct vl_rule_decl *other = out->producer->rule;
-            rc = fail_at(err, w->loc, "two actions write %s: rule %s%s%s and rule %s (%s:%d:%d)",
+            rc = vl_error_at(err, w->loc, "two actions write %s: rule %s%s%s and rule %s (%s:%d:%d)",
                          out->path, r->name, item ? " for " : "", item ? item->path : "",
                          other->name, other->loc.path, other->loc.line, other->loc.col);
             break;
         }
         for (size_t j = 0; j < n_ins && rc == 0; j++)
             if (e->inputs[j] == out)
-                rc = fail_at(err, w->loc, "rule %s: %s is both an input and an output", r->name,
+                rc = vl_error_at(err, w->loc, "rule %s: %s is both an input and an output", r->name,
                              out->path);
         out->producer = e;
         out->origin = origin;
@@ -331,7 +311,7 @@ static int instantiate(struct vl_graph *g, const struct vl_rules *rules,
     vl_strbuf_release(&sb);
     if (rc < 0) return -1;
     e->index = g->n_edges;
-    PUSH(g->edges, g->n_edges, g->cap_edges, e);
+    VL_PUSH(g->edges, g->n_edges, g->cap_edges, e);
     return 0;
 }
 
@@ -385,7 +365,7 @@ int vl_graph_build(struct vl_graph *g, const struct vl_rules *rules,
         for (size_t k = 0; k < s->len; k++)
             if (s->nodes[k]->producer) {
                 const struct vl_rule_decl *r = s->nodes[k]->producer->rule;
-                return fail_at(err, r->loc, "rule %s writes %s, which is a file of source %s",
+                return vl_error_at(err, r->loc, "rule %s writes %s, which is a file of source %s",
                                r->name, s->nodes[k]->path, s->name);
             }
     }
@@ -394,7 +374,7 @@ int vl_graph_build(struct vl_graph *g, const struct vl_rules *rules,
         struct vl_edge *e = g->edges[i];
         for (size_t k = 0; k < e->n_inputs; k++) {
             struct vl_node *n = e->inputs[k];
-            PUSH(n->consumers, n->n_consumers, n->cap_consumers, e);
+            VL_PUSH(n->consumers, n->n_consumers, n->cap_consumers, e);
         }
     }
     return 0;

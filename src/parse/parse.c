@@ -20,6 +20,7 @@
 
 #include "util/fs.h"
 #include "util/strbuf.h"
+#include "util/vec.h"
 
 #ifndef VL_RULES_DIR
 #define VL_RULES_DIR "/usr/local/share/vlbuild/rules"
@@ -79,14 +80,14 @@ static struct vl_loc loc_at(const struct line *l, const char *path, size_t i)
 static int fail(struct parser *p, struct vl_loc loc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Fails with a message at loc (see vl_error_at); returns -1. */
 static int fail(struct parser *p, struct vl_loc loc, const char *fmt, ...)
 {
-    char msg[VL_ERROR_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vl_error_atv(p->err, loc, fmt, ap);
     va_end(ap);
-    return vl_error_set(p->err, "%s:%d:%d: %s", loc.path, loc.line, loc.col, msg);
+    return -1;
 }
 
 static int is_name_start(int c)
@@ -208,15 +209,6 @@ void vl_words_push(struct vl_arena *arena, struct vl_words *list, struct vl_word
     list->items[list->len++] = word;
 }
 
-#define PUSH_DECL(rules, field, count, cap, item)                                                  \
-    do {                                                                                           \
-        if ((rules)->count == (rules)->cap) {                                                      \
-            (rules)->cap = (rules)->cap ? (rules)->cap * 2 : 8;                                    \
-            (rules)->field = realloc((rules)->field, (rules)->cap * sizeof *(rules)->field);       \
-            if (!(rules)->field) abort();                                                          \
-        }                                                                                          \
-        (rules)->field[(rules)->count++] = (item);                                                 \
-    } while (0)
 
 static int check_name(struct parser *p, const struct vl_word *w, const char *what)
 {
@@ -463,7 +455,7 @@ static int parse_statement(struct parser *p, const char *path, struct vl_words *
         s->name = w->items[1].text;
         s->loc = w->items[1].loc;
         for (size_t i = 3; i < w->len; i++) vl_words_push(&rules->arena, &s->patterns, w->items[i]);
-        PUSH_DECL(rules, sources, n_sources, cap_sources, s);
+        VL_PUSH(rules->sources, rules->n_sources, rules->cap_sources, s);
     } else if (!strcmp(kw, "pool")) {
         if (need_args(p, w, 3, "'pool NAME depth=N'") < 0 || too_many(p, w, 3, "'pool NAME depth=N'") ||
             check_name(p, &w->items[1], "pool") < 0)
@@ -480,7 +472,7 @@ static int parse_statement(struct parser *p, const char *path, struct vl_words *
             parse_int(w->items[2].text + 6, 1, 100000, &pool->depth) < 0)
             return fail(p, w->items[2].loc, "expected depth=N with N from 1 to 100000, got '%s'",
                         w->items[2].text);
-        PUSH_DECL(rules, pools, n_pools, cap_pools, pool);
+        VL_PUSH(rules->pools, rules->n_pools, rules->cap_pools, pool);
     } else if (!strcmp(kw, "include")) {
         if (need_args(p, w, 2, "a file name after 'include'") < 0 || too_many(p, w, 2, "one file name"))
             return -1;
@@ -496,7 +488,7 @@ static int parse_statement(struct parser *p, const char *path, struct vl_words *
         r->name = w->items[1].text;
         r->loc = w->items[1].loc;
         r->copies = 1;
-        PUSH_DECL(rules, rules, n_rules, cap_rules, r);
+        VL_PUSH(rules->rules, rules->n_rules, rules->cap_rules, r);
         p->current = r;
     } else {
         return fail(p, w->items[0].loc, "unknown statement '%s' (expected var, source, rule, pool, "
@@ -651,4 +643,20 @@ void vl_rules_release(struct vl_rules *rules)
     vl_map_release(&rules->vars);
     vl_arena_release(&rules->arena);
     memset(rules, 0, sizeof *rules);
+}
+
+int vl_error_atv(struct vl_error *err, struct vl_loc loc, const char *fmt, va_list ap)
+{
+    char msg[VL_ERROR_MAX];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    return vl_error_set(err, "%s:%d:%d: %s", loc.path, loc.line, loc.col, msg);
+}
+
+int vl_error_at(struct vl_error *err, struct vl_loc loc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vl_error_atv(err, loc, fmt, ap);
+    va_end(ap);
+    return -1;
 }

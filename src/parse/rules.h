@@ -7,6 +7,7 @@
 #ifndef VL_RULES_H
 #define VL_RULES_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #include "actions/action.h"
@@ -96,6 +97,11 @@ struct vl_source_decl *vl_rules_find_source(const struct vl_rules *rules, const 
 struct vl_pool_decl *vl_rules_find_pool(const struct vl_rules *rules, const char *name);
 /* Appends a word to a word list, growing it in the arena. */
 void vl_words_push(struct vl_arena *arena, struct vl_words *list, struct vl_word word);
+/* Sets err to "path:line:col: message" for a place in a rules file; returns -1. */
+int vl_error_at(struct vl_error *err, struct vl_loc loc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Like vl_error_at, with a va_list. */
+int vl_error_atv(struct vl_error *err, struct vl_loc loc, const char *fmt, va_list ap);
 /* Frees everything the rules own. */
 void vl_rules_release(struct vl_rules *rules);
 
