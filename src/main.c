@@ -10,6 +10,8 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <libavutil/log.h>
+
 #include "exec/build.h"
 #include "exec/explain.h"
 #include "exec/plan.h"
@@ -396,6 +398,9 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     struct options o = {0};
     if (parse_options(argc, argv, &o) < 0) return 2;
+    /* FFmpeg's own messages would garble the status line; actions report
+     * their errors themselves.  -v lets FFmpeg's warnings through. */
+    av_log_set_level(o.verbose ? AV_LOG_WARNING : AV_LOG_FATAL);
     if (o.dir && chdir(o.dir) != 0) {
         fprintf(stderr, "vlbuild: cannot change to %s: %s\n", o.dir, strerror(errno));
         return 2;

@@ -12,8 +12,6 @@ static int run_probe(struct vl_action_job *job, struct vl_error *err)
     int rc = vl_video_meta_lookup(job->state_path, job->inputs[0], &job->input_hashes[0], &json,
                                   &hit, err);
     if (rc == 0) rc = vl_write_file_atomic(job->outputs[0], json.buf, json.len, err);
-    if (rc == 0 && job->log) vl_strbuf_addf(job->log, "%s: metadata %s\n", job->inputs[0],
-                                            hit ? "from the cache" : "probed");
     vl_strbuf_release(&json);
     return rc;
 }
