@@ -74,6 +74,8 @@ struct vl_action_job {
     const struct vl_params *params;
     const char *const *inputs;
     const struct vl_hash *input_hashes; /* content fingerprint of each input */
+    const char *const *input_origins;   /* provenance of each input: the source file it
+                                           descends from (a source's own path) */
     size_t n_inputs;
     const char *const *outputs;
     size_t n_outputs;

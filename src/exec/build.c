@@ -49,7 +49,7 @@ struct job {
     /* built-in actions */
     uv_work_t work;
     struct vl_action_job action;
-    const char **in_paths, **out_paths;
+    const char **in_paths, **out_paths, **in_origins;
     struct vl_hash *in_hashes;
     struct vl_error work_err;
     int work_rc;
@@ -261,6 +261,7 @@ static void job_free(struct job *j)
     free(j->in_paths);
     free(j->out_paths);
     free(j->in_hashes);
+    free(j->in_origins);
     free(j);
 }
 
@@ -439,10 +440,13 @@ static int start_builtin(struct builder *b, struct job *j, struct vl_error *err)
     j->in_paths = calloc(e->n_inputs + 1, sizeof *j->in_paths);
     j->out_paths = calloc(e->n_outputs + 1, sizeof *j->out_paths);
     j->in_hashes = calloc(e->n_inputs + 1, sizeof *j->in_hashes);
-    if (!j->in_paths || !j->out_paths || !j->in_hashes) abort();
+    j->in_origins = calloc(e->n_inputs + 1, sizeof *j->in_origins);
+    if (!j->in_paths || !j->out_paths || !j->in_hashes || !j->in_origins) abort();
     for (size_t i = 0; i < e->n_inputs; i++) {
-        j->in_paths[i] = e->inputs[i]->path;
-        j->in_hashes[i] = e->inputs[i]->hash;
+        const struct vl_node *in = e->inputs[i];
+        j->in_paths[i] = in->path;
+        j->in_hashes[i] = in->hash;
+        j->in_origins[i] = in->origin ? in->origin->path : in->path;
     }
     for (size_t i = 0; i < e->n_outputs; i++) j->out_paths[i] = e->outputs[i]->path;
     struct vl_node *origin = e->item ? (e->item->origin ? e->item->origin : e->item) : NULL;
@@ -451,6 +455,7 @@ static int start_builtin(struct builder *b, struct job *j, struct vl_error *err)
         .params = &e->rule->values,
         .inputs = j->in_paths,
         .input_hashes = j->in_hashes,
+        .input_origins = j->in_origins,
         .n_inputs = e->n_inputs,
         .outputs = j->out_paths,
         .n_outputs = e->n_outputs,
