@@ -87,6 +87,10 @@ struct vl_action_job {
     int device;                    /* -1: CPU; else the GPU this job is bound to */
     struct vl_strbuf *log;         /* messages for the user; kept in state.db */
     const volatile int *cancel;    /* non-zero once the build is interrupted */
+    /* optional: reports progress ("epoch 3/10 batch 40/120 loss 0.41") for the
+     * status line; safe to call from the worker thread, as often as liked */
+    void (*progress)(void *progress_ctx, const char *text);
+    void *progress_ctx;
 };
 
 /* 1 once the build has been interrupted and the job should stop early. */
@@ -94,6 +98,10 @@ static inline int vl_action_cancelled(const struct vl_action_job *job)
 {
     return job->cancel && *job->cancel;
 }
+
+/* Reports a line of progress for the status line, if the engine listens. */
+void vl_action_progress(const struct vl_action_job *job, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Returns the built-in action called name, or NULL. */
 const struct vl_action_def *vl_action_find(const char *name);

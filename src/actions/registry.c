@@ -2,6 +2,8 @@
  * defining its struct vl_action_def in its own module and listing it here. */
 #include "actions/action.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 extern const struct vl_action_def vl_action_stamp;
@@ -23,4 +25,15 @@ const struct vl_action_def *vl_action_find(const char *name)
 const struct vl_action_def *const *vl_action_all(void)
 {
     return actions;
+}
+
+void vl_action_progress(const struct vl_action_job *job, const char *fmt, ...)
+{
+    if (!job->progress) return;
+    char text[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    job->progress(job->progress_ctx, text);
 }
