@@ -53,6 +53,8 @@ struct job {
     struct vl_hash *in_hashes;
     struct vl_error work_err;
     int work_rc;
+    char progress[160]; /* written by the worker under builder->progress_lock */
+    int progress_new;
 };
 
 struct queue {
@@ -79,7 +81,8 @@ struct builder {
     int interrupted;
     volatile int cancel;
     uv_signal_t sigint, sigterm, sighup;
-    uv_timer_t commit_timer, kill_timer;
+    uv_timer_t commit_timer, kill_timer, progress_timer;
+    uv_mutex_t progress_lock;
     int handles_open;
     struct vl_error *err;
     int internal_error;
@@ -418,6 +421,33 @@ static int start_shell(struct builder *b, struct job *j, struct vl_error *err)
 
 /* ---- built-in actions ---- */
 
+/* Called on the worker thread: keep the latest text for the status line. */
+static void on_progress(void *ctx, const char *text)
+{
+    struct job *j = ctx;
+    uv_mutex_lock(&j->b->progress_lock);
+    snprintf(j->progress, sizeof j->progress, "%s", text);
+    j->progress_new = 1;
+    uv_mutex_unlock(&j->b->progress_lock);
+}
+
+/* On the loop: show the progress of the most recently reporting action. */
+static void on_progress_timer(uv_timer_t *t)
+{
+    struct builder *b = t->data;
+    char text[160] = "";
+    const char *what = NULL;
+    uv_mutex_lock(&b->progress_lock);
+    for (struct job *j = b->running; j; j = j->next)
+        if (j->progress_new) {
+            memcpy(text, j->progress, sizeof text);
+            j->progress_new = 0;
+            what = describe(j->e);
+        }
+    uv_mutex_unlock(&b->progress_lock);
+    if (what) vl_status_progress(&b->status, what, text);
+}
+
 static void work_run(uv_work_t *w)
 {
     struct job *j = w->data;
@@ -467,6 +497,8 @@ static int start_builtin(struct builder *b, struct job *j, struct vl_error *err)
         .device = -1,
         .log = &j->log,
         .cancel = &b->cancel,
+        .progress = on_progress,
+        .progress_ctx = j,
     };
     vl_strbuf_addf(&j->command, "%s %s", e->rule->def->name, "");
     vl_params_canonical(&e->rule->values, &j->command);
@@ -541,6 +573,7 @@ static void close_loop_handles(struct builder *b)
     uv_close((uv_handle_t *)&b->sighup, NULL);
     uv_close((uv_handle_t *)&b->commit_timer, NULL);
     uv_close((uv_handle_t *)&b->kill_timer, NULL);
+    uv_close((uv_handle_t *)&b->progress_timer, NULL);
 }
 
 static void maybe_stop(struct builder *b)
@@ -635,14 +668,20 @@ int vl_build_execute(struct vl_plan *plan, struct vl_graph *g, struct vl_state *
     uv_signal_init(b.loop, &b.sighup);
     uv_timer_init(b.loop, &b.commit_timer);
     uv_timer_init(b.loop, &b.kill_timer);
+    uv_timer_init(b.loop, &b.progress_timer);
+    uv_mutex_init(&b.progress_lock);
     b.sigint.data = b.sigterm.data = b.sighup.data = &b;
-    b.commit_timer.data = b.kill_timer.data = &b;
+    b.commit_timer.data = b.kill_timer.data = b.progress_timer.data = &b;
     b.handles_open = 1;
     uv_signal_start(&b.sigint, on_signal, SIGINT);
     uv_signal_start(&b.sigterm, on_signal, SIGTERM);
     uv_signal_start(&b.sighup, on_signal, SIGHUP);
     uv_timer_start(&b.commit_timer, on_commit_timer, COMMIT_INTERVAL_MS, COMMIT_INTERVAL_MS);
     uv_unref((uv_handle_t *)&b.commit_timer);
+    if (b.status.tty) {
+        uv_timer_start(&b.progress_timer, on_progress_timer, 250, 250);
+        uv_unref((uv_handle_t *)&b.progress_timer);
+    }
 
     /* count what each action waits for; queue those that wait for nothing */
     for (size_t k = 0; k < plan->len; k++) {
@@ -674,6 +713,7 @@ int vl_build_execute(struct vl_plan *plan, struct vl_graph *g, struct vl_state *
     free(b.queues);
     free(b.slots);
     uv_loop_close(b.loop);
+    uv_mutex_destroy(&b.progress_lock);
     summary->seconds = (double)(vl_mono_ns() - t0) / 1e9;
     return rc;
 }

@@ -89,6 +89,14 @@ void vl_status_finished(struct vl_status *st, const char *description, int ok, c
     if (st->tty && !st->quiet) show_line(st, description);
 }
 
+void vl_status_progress(struct vl_status *st, const char *description, const char *progress)
+{
+    if (!st->tty || st->quiet) return;
+    char line[1024];
+    snprintf(line, sizeof line, "%s: %s", description, progress);
+    show_line(st, line);
+}
+
 void vl_status_message(struct vl_status *st, const char *fmt, ...)
 {
     clear_line(st);

@@ -27,6 +27,8 @@ void vl_status_started(struct vl_status *st, const char *description, const char
 /* Reports an action finishing; prints its captured output, if any. */
 void vl_status_finished(struct vl_status *st, const char *description, int ok, const char *log,
                         size_t log_len);
+/* Redraws the status line (on a terminal) with a running action's progress. */
+void vl_status_progress(struct vl_status *st, const char *description, const char *progress);
 /* Prints a message line (to stderr), above the status line. */
 void vl_status_message(struct vl_status *st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
