@@ -1,0 +1,38 @@
+/* remote.h - the HTTP client of the remote cache (see remote.c).  Internal to
+ * cache/.  Every function here reports failures through the options' warn
+ * callback and returns "absent" / "not done": nothing here fails a build. */
+#ifndef VL_CACHE_REMOTE_H
+#define VL_CACHE_REMOTE_H
+
+#include <stddef.h>
+
+#include "cache/cache.h"
+
+struct vl_cache_remote;
+
+/* Sets up the client for o->remote_url (copied); fails on a URL that is not
+ * http:// or https://.  Free with vl_cache_remote_close. */
+int vl_cache_remote_open(const struct vl_cache_options *o, struct vl_cache_remote **out,
+                         struct vl_error *err);
+/* Frees r; NULL is a no-op. */
+void vl_cache_remote_close(struct vl_cache_remote *r);
+/* 0 once the server has failed (unreachable, too slow, errors): from then on
+ * the handle stops asking it, so one dead server costs one timeout per run. */
+int vl_cache_remote_usable(struct vl_cache_remote *r);
+/* GET /ac/<key>: 1 found (*data, *n: a malloc'd copy the caller frees), 0
+ * absent or failed. */
+int vl_cache_remote_get_entry(struct vl_cache_remote *r, const struct vl_hash *key, char **data,
+                              size_t *n);
+/* GET /cas/<hashes[i]> into the new files paths[i], in parallel, each checked
+ * against its digest: 1 when all arrived intact, else 0 (and every file of
+ * paths is removed). */
+int vl_cache_remote_get_blobs(struct vl_cache_remote *r, const struct vl_hash *hashes,
+                              const char *const *paths, size_t n);
+/* Uploads the blobs the server lacks (HEAD /cas/<h>, then PUT, in parallel)
+ * from blob_paths, then PUT /ac/<key> with the entry bytes, only if every
+ * blob is there: 1 done, 0 failed or read-only. */
+int vl_cache_remote_put(struct vl_cache_remote *r, const struct vl_hash *key,
+                        const struct vl_hash *hashes, const char *const *blob_paths, size_t n,
+                        const char *entry, size_t entry_n);
+
+#endif
