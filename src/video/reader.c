@@ -11,16 +11,27 @@
  * it (AVSEEK_FLAG_BACKWARD) instead of decoding through.  Frames that are
  * not wanted are decoded (they may be references) but never converted.
  *
+ * Geometry: scaling, cropping and padding happen in the one swscale pass
+ * that converts to RGB.  A crop moves the source plane pointers (as
+ * libavfilter's crop does, the corner rounded down to the chroma grid);
+ * padding scales into a rectangle of the output and blackens the rest.
+ * Both rectangles are planned in display coordinates and mapped back to the
+ * stored picture when a display matrix turns it.  Formats whose planes
+ * cannot be offset (palettes, bitstreams) are converted whole first.
+ *
  * Memory: a chunk holds budget / frame_bytes frames (at least 1) and its
  * buffer grows only as frames arrive, so a short clip does not reserve the
  * whole budget.  The decoder's own reference frames come on top. */
 #include "video/reader.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
 #include "video/probe.h"
@@ -38,6 +49,13 @@ struct vl_reader {
     AVPacket *pkt;
     AVFrame *frame;
     struct SwsContext *sws;
+    struct SwsContext *sws_whole; /* to RGB at the source size, for formats not cropped in place */
+    uint8_t *whole;
+    int src_w, src_h, src_fmt;    /* the source the geometry below was planned for */
+    int crop[4];                  /* x, y, w, h of the source used, stored pixels */
+    int place[4];                 /* where it lands in the sws output (before rotation) */
+    int place_shown[4];           /* the same in display coordinates */
+    int convert_whole;            /* 1: convert the whole frame to RGB, then crop that */
     int rotation;
     int out_w, out_h;       /* after rotation */
     int conv_w, conv_h;     /* sws output, before rotation */
@@ -182,6 +200,8 @@ int vl_reader_open(const char *path, const struct vl_reader_opts *opts, struct v
     r->out_h = r->opts.height > 0 ? r->opts.height : swap ? r->dec->width : r->dec->height;
     r->conv_w = swap ? r->out_h : r->out_w;
     r->conv_h = swap ? r->out_w : r->out_h;
+    r->src_fmt = -1;
+    r->place_shown[2] = r->out_w, r->place_shown[3] = r->out_h;
     size_t pixels = (size_t)r->out_w * r->out_h;
     r->frame_bytes = r->opts.layout == VL_FRAMES_F32_PLANAR ? pixels * 3 * sizeof(float) : pixels * 3;
     uint64_t cap = r->opts.memory_budget / r->frame_bytes;
@@ -224,13 +244,130 @@ static void rotate_rgb(const uint8_t *src, int w, int h, int rot, uint8_t *dst)
     }
 }
 
+/* Maps rectangle d (x, y, w, h) of a picture shown turned clockwise by rot
+ * back to the stored picture of cw x ch pixels (the inverse of rotate_rgb). */
+static void unturn_rect(const int d[4], int rot, int cw, int ch, int out[4])
+{
+    int r[4] = {d[0], d[1], d[2], d[3]};
+    if (rot == 90) r[0] = d[1], r[1] = ch - d[0] - d[2], r[2] = d[3], r[3] = d[2];
+    else if (rot == 270) r[0] = cw - d[1] - d[3], r[1] = d[0], r[2] = d[3], r[3] = d[2];
+    else if (rot == 180) r[0] = cw - d[0] - d[2], r[1] = ch - d[1] - d[3];
+    memcpy(out, r, sizeof r);
+}
+
+static int clamp_int(long v, int lo, int hi)
+{
+    return v < lo ? lo : v > hi ? hi : (int)v;
+}
+
+/* Plans the crop and placement of frames like f (recomputed only when the
+ * source size or format changes, which is rare). */
+static void plan_geometry(struct vl_reader *r, const AVFrame *f)
+{
+    int swap = r->rotation == 90 || r->rotation == 270;
+    int sw = swap ? f->height : f->width, sh = swap ? f->width : f->height;
+    int w = r->out_w, h = r->out_h;
+    int crop[4] = {0, 0, sw, sh}, place[4] = {0, 0, w, h};
+    if (r->opts.fit == VL_READER_CROP) {
+        double s = (double)w / sw > (double)h / sh ? (double)w / sw : (double)h / sh;
+        crop[2] = clamp_int(lround(w / s), 1, sw);
+        crop[3] = clamp_int(lround(h / s), 1, sh);
+        crop[0] = (sw - crop[2]) / 2, crop[1] = (sh - crop[3]) / 2;
+    } else if (r->opts.fit == VL_READER_LETTERBOX) {
+        double s = (double)w / sw < (double)h / sh ? (double)w / sw : (double)h / sh;
+        place[2] = clamp_int(lround(sw * s), 1, w);
+        place[3] = clamp_int(lround(sh * s), 1, h);
+        place[0] = (w - place[2]) / 2, place[1] = (h - place[3]) / 2;
+    } else if (r->opts.place_w > 0 && r->opts.place_h > 0) {
+        place[2] = r->opts.place_w < w ? r->opts.place_w : w;
+        place[3] = r->opts.place_h < h ? r->opts.place_h : h;
+    }
+    memcpy(r->place_shown, place, sizeof place);
+    unturn_rect(crop, r->rotation, f->width, f->height, r->crop);
+    unturn_rect(place, r->rotation, r->conv_w, r->conv_h, r->place);
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get((enum AVPixelFormat)f->format);
+    int cropped = r->crop[2] != f->width || r->crop[3] != f->height;
+    r->convert_whole = cropped && (!d || (d->flags & (AV_PIX_FMT_FLAG_PAL | AV_PIX_FMT_FLAG_BITSTREAM |
+                                                      AV_PIX_FMT_FLAG_HWACCEL)));
+    if (cropped && !r->convert_whole) { /* the corner on the chroma grid, as vf_crop does */
+        r->crop[0] &= ~((1 << d->log2_chroma_w) - 1);
+        r->crop[1] &= ~((1 << d->log2_chroma_h) - 1);
+    }
+    r->src_w = f->width, r->src_h = f->height, r->src_fmt = f->format;
+    free(r->whole);
+    r->whole = NULL;
+}
+
+/* Points src at the crop rectangle of f's planes. */
+static void crop_planes(const struct vl_reader *r, const AVFrame *f, const uint8_t *src[4])
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get((enum AVPixelFormat)f->format);
+    int rgb = (d->flags & AV_PIX_FMT_FLAG_RGB) != 0;
+    for (int p = 0; p < 4; p++) {
+        src[p] = f->data[p];
+        if (!f->data[p]) continue;
+        int c = 0;
+        while (c < d->nb_components && d->comp[c].plane != p) c++;
+        if (c == d->nb_components) continue;
+        int chroma = !rgb && (c == 1 || c == 2);
+        int x = chroma ? r->crop[0] >> d->log2_chroma_w : r->crop[0];
+        int y = chroma ? r->crop[1] >> d->log2_chroma_h : r->crop[1];
+        src[p] += (ptrdiff_t)y * f->linesize[p] + (ptrdiff_t)x * d->comp[c].step;
+    }
+}
+
+/* Blackens what lies outside the placed picture of an RGB24 image. */
+static void blacken_outside(uint8_t *img, int w, int h, const int place[4])
+{
+    if (place[0] == 0 && place[1] == 0 && place[2] == w && place[3] == h) return;
+    size_t row = (size_t)w * 3;
+    memset(img, 0, (size_t)place[1] * row);
+    for (int y = place[1]; y < place[1] + place[3]; y++) {
+        uint8_t *line = img + (size_t)y * row;
+        memset(line, 0, (size_t)place[0] * 3);
+        memset(line + (size_t)(place[0] + place[2]) * 3, 0, (size_t)(w - place[0] - place[2]) * 3);
+    }
+    memset(img + (size_t)(place[1] + place[3]) * row, 0, (size_t)(h - place[1] - place[3]) * row);
+}
+
+static int sws_flags(enum vl_reader_interp interp)
+{
+    return interp == VL_READER_AREA ? SWS_AREA : interp == VL_READER_BILINEAR ? SWS_BILINEAR
+                                                                              : SWS_BICUBIC;
+}
+
 /* Converts the decoded frame into chunk slot n. */
 static int convert(struct vl_reader *r, int n, struct vl_error *err)
 {
     AVFrame *f = r->frame;
-    r->sws = sws_getCachedContext(r->sws, f->width, f->height, (enum AVPixelFormat)f->format,
-                                  r->conv_w, r->conv_h, AV_PIX_FMT_RGB24, SWS_BICUBIC, NULL, NULL,
-                                  NULL);
+    if (f->width != r->src_w || f->height != r->src_h || f->format != r->src_fmt)
+        plan_geometry(r, f);
+    const uint8_t *src[4] = {0};
+    int src_stride[4] = {0};
+    enum AVPixelFormat src_fmt = (enum AVPixelFormat)f->format;
+    if (r->convert_whole) {
+        r->sws_whole = sws_getCachedContext(r->sws_whole, f->width, f->height, src_fmt, f->width,
+                                            f->height, AV_PIX_FMT_RGB24, SWS_BICUBIC, NULL, NULL,
+                                            NULL);
+        if (!r->sws_whole)
+            return vl_error_set(err, "%s: cannot convert %dx%d frames to RGB", r->path, f->width,
+                                f->height);
+        if (!r->whole && !(r->whole = malloc((size_t)f->width * (f->height + 1) * 3 + 256)))
+            abort();
+        uint8_t *dst[4] = {r->whole};
+        int stride[4] = {f->width * 3};
+        sws_scale(r->sws_whole, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst,
+                  stride);
+        src[0] = r->whole + ((size_t)r->crop[1] * f->width + r->crop[0]) * 3;
+        src_stride[0] = f->width * 3;
+        src_fmt = AV_PIX_FMT_RGB24;
+    } else {
+        crop_planes(r, f, src);
+        memcpy(src_stride, f->linesize, sizeof src_stride);
+    }
+    r->sws = sws_getCachedContext(r->sws, r->crop[2], r->crop[3], src_fmt, r->place[2],
+                                  r->place[3], AV_PIX_FMT_RGB24, sws_flags(r->opts.interp), NULL,
+                                  NULL, NULL);
     if (!r->sws)
         return vl_error_set(err, "%s: cannot convert %dx%d frames to RGB", r->path, f->width,
                             f->height);
@@ -243,9 +380,13 @@ static int convert(struct vl_reader *r, int n, struct vl_error *err)
     if (!direct && !r->rgb &&
         !(r->rgb = malloc(rgb_bytes * (r->rotation && is_float ? 2 : 1) + SWS_SLACK(r))))
         abort();
-    uint8_t *dst[4] = {direct ? slot : r->rgb};
+    uint8_t *base = direct ? slot : r->rgb;
+    /* rows written past their end land in the black bars (blackened after)
+     * or in the next slot (written later); the buffers end with slack */
+    uint8_t *dst[4] = {base + ((size_t)r->place[1] * r->conv_w + r->place[0]) * 3};
     int stride[4] = {r->conv_w * 3};
-    sws_scale(r->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst, stride);
+    sws_scale(r->sws, src, src_stride, 0, r->crop[3], dst, stride);
+    blacken_outside(base, r->conv_w, r->conv_h, r->place);
     if (direct) return 0;
     const uint8_t *rgb = r->rgb;
     if (r->rotation) {
@@ -403,6 +544,11 @@ void vl_reader_geometry(const struct vl_reader *r, int *width, int *height, int 
     if (rotation) *rotation = r->rotation;
 }
 
+void vl_reader_placement(const struct vl_reader *r, int rect[4])
+{
+    memcpy(rect, r->place_shown, sizeof r->place_shown);
+}
+
 void vl_reader_stats(const struct vl_reader *r, struct vl_reader_stats *stats)
 {
     *stats = r->stats;
@@ -412,11 +558,12 @@ void vl_reader_close(struct vl_reader *r)
 {
     if (!r) return;
     sws_freeContext(r->sws);
+    sws_freeContext(r->sws_whole);
     av_frame_free(&r->frame);
     av_packet_free(&r->pkt);
     avcodec_free_context(&r->dec);
     avformat_close_input(&r->fmt);
-    free(r->data), free(r->rgb), free(r->pts), free(r->index);
+    free(r->data), free(r->rgb), free(r->whole), free(r->pts), free(r->index);
     free(r->pts_table), free(r->key_table);
     free(r->path);
     free(r);

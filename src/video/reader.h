@@ -16,6 +16,21 @@
 
 #define VL_READER_DEFAULT_BUDGET (256ull << 20)
 
+/* How swscale interpolates when the output size differs from the source. */
+enum vl_reader_interp {
+    VL_READER_BICUBIC,  /* the default */
+    VL_READER_BILINEAR,
+    VL_READER_AREA,
+};
+
+/* How the display picture meets the output size (all in one swscale pass:
+ * cropping moves the source plane pointers, padding places the picture). */
+enum vl_reader_fit {
+    VL_READER_STRETCH,   /* the whole picture onto the whole output (or place_w x place_h) */
+    VL_READER_CROP,      /* scaled to cover the output, the overflow cut evenly off both sides */
+    VL_READER_LETTERBOX, /* scaled to fit inside the output, centred, black bars around */
+};
+
 enum vl_frame_layout {
     VL_FRAMES_RGB24,       /* [H][W][3] uint8 per frame */
     VL_FRAMES_F32_PLANAR,  /* [3][H][W] float32 in [0,1] per frame (R, G, B planes) */
@@ -28,6 +43,10 @@ struct vl_reader_opts {
     int width, height;           /* output size after rotation; 0: the display size */
     const int64_t *indices;      /* sorted, unique frame indices to deliver; NULL: every frame */
     size_t n_indices;
+    enum vl_reader_interp interp;
+    enum vl_reader_fit fit;
+    int place_w, place_h;        /* STRETCH: the picture fills only the top-left place_w x
+                                    place_h of the output, black elsewhere; 0: all of it */
 };
 
 struct vl_chunk {
@@ -63,6 +82,9 @@ int vl_reader_next_chunk(struct vl_reader *r, struct vl_chunk *chunk, struct vl_
 int vl_reader_chunk_capacity(const struct vl_reader *r);
 /* The output frame size (after rotation and scaling) and rotation applied. */
 void vl_reader_geometry(const struct vl_reader *r, int *width, int *height, int *rotation);
+/* Where the picture lies in the output (x, y, w, h, display coordinates) for
+ * the frames converted so far; the whole output before the first frame. */
+void vl_reader_placement(const struct vl_reader *r, int rect[4]);
 /* Counters so far; complete once vl_reader_next_chunk returned 0. */
 void vl_reader_stats(const struct vl_reader *r, struct vl_reader_stats *stats);
 /* Frees everything (NULL is fine). */
