@@ -395,7 +395,7 @@ static int upload_refused(struct vl_cache_remote *r, const struct transfer *t)
 {
     if (t->status != 401 && t->status != 403) return 0;
     if (atomic_exchange(&r->uploads_refused, 1) == 0)
-        warnf(r, "remote cache: PUT %s: HTTP %ld; not uploading any more", t->url, t->status);
+        warnf(r, "remote cache: %s: HTTP %ld; not uploading any more", t->url, t->status);
     return 1;
 }
 
@@ -421,7 +421,7 @@ int vl_cache_remote_put(struct vl_cache_remote *r, const struct vl_hash *key,
         } else if (t[i].status == 200) {
             continue;
         } else if (t[i].status != 404) {
-            http_error(r, "HEAD", &t[i]);
+            if (!upload_refused(r, &t[i])) http_error(r, "HEAD", &t[i]);
             ok = 0;
         } else {
             int dup = 0; /* two outputs with one content: upload it once */
