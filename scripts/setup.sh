@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ninja-build pkg-config libuv1-dev libxxhash-dev libsqlite3-dev
-          libavformat-dev libavcodec-dev libavutil-dev libswscale-dev ffmpeg python3
+          libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libopenblas-dev ffmpeg python3
           libcurl4-openssl-dev)
 missing=()
 for p in "${packages[@]}"; do

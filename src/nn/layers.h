@@ -276,11 +276,11 @@ struct vl_nn_attention {
     struct vl_nn_linear in_proj;  /* name.in_proj_weight [3E, E], name.in_proj_bias [3E] */
     struct vl_nn_linear out_proj; /* name.out_proj.weight [E, E], name.out_proj.bias [E] */
     const uint8_t *mask;          /* of the last forward */
-    struct vl_nn_tensor qkv_heads; /* [3, N, H, L, E/H] */
-    struct vl_nn_tensor probs;     /* [N, H, L, L] */
-    struct vl_nn_tensor ctx_out;   /* [N, L, E], heads concatenated */
-    struct vl_nn_tensor dqkv, dprobs, dctx;
-    struct vl_nn_tensor dx;
+    int batch, length;            /* of the last forward */
+    struct vl_nn_tensor probs;    /* [N, H, L, L] attention weights */
+    struct vl_nn_tensor heads;    /* [N, L, E]: every head's output, concatenated */
+    struct vl_nn_tensor dqkv;     /* [N, L, 3E] */
+    struct vl_nn_tensor dprobs;   /* [L, L] */
 };
 
 /* Registers the projections (Xavier uniform weights, zero biases, as

@@ -1,0 +1,330 @@
+/* pool.c - 2-D max, average and adaptive average pooling (layer and CPU
+ * kernels), the mean over axes (global average pooling, pooling over time)
+ * and dropout. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/cpu.h"
+#include "nn/layers.h"
+
+/* The input window [y0, y1) x [x0, x1) of output (oy, ox) and its divisor. */
+static void pool_window(const struct vl_nn_pool_geom *g, int oy, int ox, int *y0, int *y1,
+                        int *x0, int *x1, int *div)
+{
+    if (g->kind == VL_NN_POOL_ADAPTIVE_AVG) {
+        *y0 = oy * g->h / g->oh;
+        *y1 = ((oy + 1) * g->h + g->oh - 1) / g->oh;
+        *x0 = ox * g->w / g->ow;
+        *x1 = ((ox + 1) * g->w + g->ow - 1) / g->ow;
+        *div = (*y1 - *y0) * (*x1 - *x0);
+        return;
+    }
+    int ys = oy * g->stride - g->padding, xs = ox * g->stride - g->padding;
+    int ye = ys + g->kernel, xe = xs + g->kernel;
+    /* PyTorch's count_include_pad divisor: the window clipped to the padded input */
+    int yp = ye < g->h + g->padding ? ye : g->h + g->padding;
+    int xp = xe < g->w + g->padding ? xe : g->w + g->padding;
+    *div = (yp - ys) * (xp - xs);
+    *y0 = ys < 0 ? 0 : ys;
+    *x0 = xs < 0 ? 0 : xs;
+    *y1 = ye < g->h ? ye : g->h;
+    *x1 = xe < g->w ? xe : g->w;
+}
+
+void vl_nn_cpu_pool2d_forward(struct vl_nn_ctx *ctx, const struct vl_nn_pool_geom *g,
+                              const float *x, float *y, int *argmax)
+{
+    (void)ctx;
+    size_t planes = (size_t)g->n * g->c;
+    for (size_t p = 0; p < planes; p++) {
+        const float *xp = x + p * g->h * g->w;
+        float *yp = y + p * g->oh * g->ow;
+        int *ap = argmax ? argmax + p * g->oh * g->ow : NULL;
+        for (int oy = 0; oy < g->oh; oy++)
+            for (int ox = 0; ox < g->ow; ox++) {
+                int y0, y1, x0, x1, div;
+                pool_window(g, oy, ox, &y0, &y1, &x0, &x1, &div);
+                if (g->kind == VL_NN_POOL_MAX) {
+                    float best = -INFINITY;
+                    int at = y0 * g->w + x0;
+                    for (int i = y0; i < y1; i++)
+                        for (int j = x0; j < x1; j++)
+                            if (xp[i * g->w + j] > best || isnan(xp[i * g->w + j])) {
+                                best = xp[i * g->w + j];
+                                at = i * g->w + j;
+                            }
+                    yp[oy * g->ow + ox] = best;
+                    ap[oy * g->ow + ox] = at;
+                } else {
+                    double s = 0.0;
+                    for (int i = y0; i < y1; i++)
+                        for (int j = x0; j < x1; j++) s += xp[i * g->w + j];
+                    yp[oy * g->ow + ox] = (float)(s / div);
+                }
+            }
+    }
+}
+
+void vl_nn_cpu_pool2d_backward(struct vl_nn_ctx *ctx, const struct vl_nn_pool_geom *g,
+                               const float *dy, const int *argmax, float *dx)
+{
+    (void)ctx;
+    size_t planes = (size_t)g->n * g->c;
+    memset(dx, 0, planes * g->h * g->w * sizeof *dx);
+    for (size_t p = 0; p < planes; p++) {
+        float *dxp = dx + p * g->h * g->w;
+        const float *dyp = dy + p * g->oh * g->ow;
+        const int *ap = argmax ? argmax + p * g->oh * g->ow : NULL;
+        for (int oy = 0; oy < g->oh; oy++)
+            for (int ox = 0; ox < g->ow; ox++) {
+                float d = dyp[oy * g->ow + ox];
+                if (g->kind == VL_NN_POOL_MAX) {
+                    dxp[ap[oy * g->ow + ox]] += d;
+                    continue;
+                }
+                int y0, y1, x0, x1, div;
+                pool_window(g, oy, ox, &y0, &y1, &x0, &x1, &div);
+                float share = d / (float)div;
+                for (int i = y0; i < y1; i++)
+                    for (int j = x0; j < x1; j++) dxp[i * g->w + j] += share;
+            }
+    }
+}
+
+/* -- pool2d layer -- */
+
+static void pool_init(struct vl_nn_pool2d *l, enum vl_nn_pool_kind kind, int kernel, int stride,
+                      int padding, int out_h, int out_w)
+{
+    memset(l, 0, sizeof *l);
+    l->kind = kind;
+    l->kernel = kernel;
+    l->stride = stride;
+    l->padding = padding;
+    l->out_h = out_h;
+    l->out_w = out_w;
+}
+
+void vl_nn_maxpool2d_init(struct vl_nn_pool2d *l, int kernel, int stride, int padding)
+{
+    pool_init(l, VL_NN_POOL_MAX, kernel, stride, padding, 0, 0);
+}
+
+void vl_nn_avgpool2d_init(struct vl_nn_pool2d *l, int kernel, int stride, int padding)
+{
+    pool_init(l, VL_NN_POOL_AVG, kernel, stride, padding, 0, 0);
+}
+
+void vl_nn_adaptive_avgpool2d_init(struct vl_nn_pool2d *l, int out_h, int out_w)
+{
+    pool_init(l, VL_NN_POOL_ADAPTIVE_AVG, 0, 0, 0, out_h, out_w);
+}
+
+static int pool_geom(const struct vl_nn_pool2d *l, const int *shape, struct vl_nn_pool_geom *g,
+                     struct vl_error *err)
+{
+    *g = (struct vl_nn_pool_geom){.kind = l->kind, .n = shape[0], .c = shape[1], .h = shape[2],
+                                  .w = shape[3], .kernel = l->kernel, .stride = l->stride,
+                                  .padding = l->padding};
+    if (l->kind == VL_NN_POOL_ADAPTIVE_AVG) {
+        if (l->out_h < 1 || l->out_w < 1)
+            return vl_error_set(err, "adaptive pool: bad output size %dx%d", l->out_h, l->out_w);
+        g->oh = l->out_h;
+        g->ow = l->out_w;
+        return 0;
+    }
+    if (l->kernel < 1 || l->stride < 1 || l->padding < 0 || 2 * l->padding > l->kernel)
+        return vl_error_set(err, "pool: bad kernel %d, stride %d, padding %d", l->kernel,
+                            l->stride, l->padding);
+    if (g->h + 2 * g->padding < g->kernel || g->w + 2 * g->padding < g->kernel)
+        return vl_error_set(err, "pool: input %dx%d is smaller than the kernel %d", g->h, g->w,
+                            g->kernel);
+    g->oh = (g->h + 2 * g->padding - g->kernel) / g->stride + 1;
+    g->ow = (g->w + 2 * g->padding - g->kernel) / g->stride + 1;
+    return 0;
+}
+
+int vl_nn_pool2d_forward(struct vl_nn_ctx *ctx, struct vl_nn_pool2d *l,
+                         const struct vl_nn_tensor *x, struct vl_nn_tensor **y,
+                         struct vl_error *err)
+{
+    char b[64];
+    struct vl_nn_pool_geom g;
+    if (x->ndim != 4)
+        return vl_error_set(err, "pool: input %s is not [N, C, H, W]",
+                            vl_nn_shape_str(x, b, sizeof b));
+    if (pool_geom(l, x->shape, &g, err) < 0) return -1;
+    int shape[4] = {g.n, g.c, g.oh, g.ow};
+    if (vl_nn_tensor_resize(&l->y, 4, shape, err) < 0) return -1;
+    if (l->kind == VL_NN_POOL_MAX && l->y.size > l->argmax_cap) {
+        free(l->argmax);
+        l->argmax = malloc(l->y.size * sizeof *l->argmax);
+        if (!l->argmax) abort();
+        l->argmax_cap = l->y.size;
+    }
+    ctx->backend->pool2d_forward(ctx, &g, x->data, l->y.data, l->argmax);
+    memcpy(l->in_shape, x->shape, sizeof l->in_shape);
+    *y = &l->y;
+    return 0;
+}
+
+int vl_nn_pool2d_backward(struct vl_nn_ctx *ctx, struct vl_nn_pool2d *l,
+                          const struct vl_nn_tensor *dy, struct vl_nn_tensor **dx,
+                          struct vl_error *err)
+{
+    struct vl_nn_pool_geom g;
+    if (!l->in_shape[0]) return vl_error_set(err, "pool: backward before forward");
+    if (!vl_nn_tensor_same_shape(dy, &l->y))
+        return vl_error_set(err, "pool: gradient shape differs from the output's");
+    if (!dx) return 0;
+    if (pool_geom(l, l->in_shape, &g, err) < 0) return -1;
+    if (vl_nn_tensor_resize(&l->dx, 4, l->in_shape, err) < 0) return -1;
+    ctx->backend->pool2d_backward(ctx, &g, dy->data, l->argmax, l->dx.data);
+    *dx = &l->dx;
+    return 0;
+}
+
+void vl_nn_pool2d_free(struct vl_nn_pool2d *l)
+{
+    free(l->argmax);
+    l->argmax = NULL;
+    l->argmax_cap = 0;
+    vl_nn_tensor_free(&l->y);
+    vl_nn_tensor_free(&l->dx);
+}
+
+/* -- mean over axes -- */
+
+void vl_nn_mean_init(struct vl_nn_mean *l, int first, int last)
+{
+    memset(l, 0, sizeof *l);
+    l->first = first;
+    l->last = last;
+}
+
+/* x as [outer, len, inner] with len the product of the averaged axes. */
+static int mean_split(const struct vl_nn_mean *l, int ndim, const int *shape, int *first,
+                      int *last, size_t *outer, size_t *len, size_t *inner, struct vl_error *err)
+{
+    *first = l->first < 0 ? ndim + l->first : l->first;
+    *last = l->last < 0 ? ndim + l->last : l->last;
+    if (*first < 0 || *last >= ndim || *first > *last || *last - *first + 1 >= ndim)
+        return vl_error_set(err, "mean: axes %d..%d do not fit a %d-d input", l->first, l->last,
+                            ndim);
+    *outer = *len = *inner = 1;
+    for (int i = 0; i < ndim; i++) {
+        size_t d = (size_t)shape[i];
+        if (i < *first)
+            *outer *= d;
+        else if (i <= *last)
+            *len *= d;
+        else
+            *inner *= d;
+    }
+    return 0;
+}
+
+int vl_nn_mean_forward(struct vl_nn_ctx *ctx, struct vl_nn_mean *l, const struct vl_nn_tensor *x,
+                       struct vl_nn_tensor **y, struct vl_error *err)
+{
+    (void)ctx;
+    int first, last, shape[VL_NN_MAX_DIMS], nd = 0;
+    size_t outer, len, inner;
+    if (mean_split(l, x->ndim, x->shape, &first, &last, &outer, &len, &inner, err) < 0)
+        return -1;
+    for (int i = 0; i < x->ndim; i++)
+        if (i < first || i > last) shape[nd++] = x->shape[i];
+    if (vl_nn_tensor_resize(&l->y, nd, shape, err) < 0) return -1;
+    for (size_t o = 0; o < outer; o++)
+        for (size_t k = 0; k < inner; k++) {
+            double s = 0.0;
+            for (size_t i = 0; i < len; i++) s += x->data[(o * len + i) * inner + k];
+            l->y.data[o * inner + k] = (float)(s / (double)len);
+        }
+    l->in_ndim = x->ndim;
+    memcpy(l->in_shape, x->shape, sizeof l->in_shape);
+    *y = &l->y;
+    return 0;
+}
+
+int vl_nn_mean_backward(struct vl_nn_ctx *ctx, struct vl_nn_mean *l,
+                        const struct vl_nn_tensor *dy, struct vl_nn_tensor **dx,
+                        struct vl_error *err)
+{
+    (void)ctx;
+    int first, last;
+    size_t outer, len, inner;
+    if (!l->in_ndim) return vl_error_set(err, "mean: backward before forward");
+    if (!vl_nn_tensor_same_shape(dy, &l->y))
+        return vl_error_set(err, "mean: gradient shape differs from the output's");
+    if (!dx) return 0;
+    if (mean_split(l, l->in_ndim, l->in_shape, &first, &last, &outer, &len, &inner, err) < 0 ||
+        vl_nn_tensor_resize(&l->dx, l->in_ndim, l->in_shape, err) < 0)
+        return -1;
+    float scale = 1.0f / (float)len;
+    for (size_t o = 0; o < outer; o++)
+        for (size_t i = 0; i < len; i++)
+            for (size_t k = 0; k < inner; k++)
+                l->dx.data[(o * len + i) * inner + k] = dy->data[o * inner + k] * scale;
+    *dx = &l->dx;
+    return 0;
+}
+
+void vl_nn_mean_free(struct vl_nn_mean *l)
+{
+    vl_nn_tensor_free(&l->y);
+    vl_nn_tensor_free(&l->dx);
+}
+
+/* -- dropout -- */
+
+void vl_nn_dropout_init(struct vl_nn_dropout *l, float p)
+{
+    memset(l, 0, sizeof *l);
+    l->p = p;
+}
+
+int vl_nn_dropout_forward(struct vl_nn_ctx *ctx, struct vl_nn_dropout *l,
+                          const struct vl_nn_tensor *x, struct vl_nn_tensor **y,
+                          struct vl_error *err)
+{
+    if (!(l->p >= 0.0f && l->p < 1.0f))
+        return vl_error_set(err, "dropout: probability %g is outside [0, 1)", l->p);
+    if (vl_nn_tensor_resize(&l->y, x->ndim, x->shape, err) < 0) return -1;
+    l->active = ctx->training && l->p > 0.0f;
+    if (!l->active) {
+        memcpy(l->y.data, x->data, x->size * sizeof *x->data);
+    } else {
+        if (vl_nn_tensor_resize(&l->mask, x->ndim, x->shape, err) < 0) return -1;
+        float keep = 1.0f / (1.0f - l->p);
+        for (size_t i = 0; i < x->size; i++) {
+            l->mask.data[i] = vl_rng_uniform(&ctx->rng) < l->p ? 0.0f : keep;
+            l->y.data[i] = x->data[i] * l->mask.data[i];
+        }
+    }
+    *y = &l->y;
+    return 0;
+}
+
+int vl_nn_dropout_backward(struct vl_nn_ctx *ctx, struct vl_nn_dropout *l,
+                           const struct vl_nn_tensor *dy, struct vl_nn_tensor **dx,
+                           struct vl_error *err)
+{
+    (void)ctx;
+    if (!vl_nn_tensor_same_shape(dy, &l->y))
+        return vl_error_set(err, "dropout: gradient shape differs from the output's");
+    if (!dx) return 0;
+    if (vl_nn_tensor_resize(&l->dx, dy->ndim, dy->shape, err) < 0) return -1;
+    for (size_t i = 0; i < dy->size; i++)
+        l->dx.data[i] = l->active ? dy->data[i] * l->mask.data[i] : dy->data[i];
+    *dx = &l->dx;
+    return 0;
+}
+
+void vl_nn_dropout_free(struct vl_nn_dropout *l)
+{
+    vl_nn_tensor_free(&l->mask);
+    vl_nn_tensor_free(&l->y);
+    vl_nn_tensor_free(&l->dx);
+}
