@@ -29,6 +29,7 @@ struct options {
     const char *dir, *file, *trace;
     int jobs, keep_going, dry_run, verbose, quiet, gpus, no_wait;
     uint64_t memory_budget;
+    int64_t start_ns;
     struct vl_var_override *overrides;
     size_t n_overrides;
     char **args;
@@ -275,6 +276,7 @@ static int cmd_build(struct project *p, const struct options *o, struct vl_error
         .tmp_dir = STATE_DIR "/tmp",
         .self_exe = self,
         .memory_budget = o->memory_budget,
+        .start_ns = o->start_ns,
     };
     struct vl_build_summary s;
     int rc = vl_build_execute(&plan, &p->graph, p->state, &bopts, &s, err);
@@ -397,6 +399,7 @@ int main(int argc, char **argv)
     if (argc > 2 && !strcmp(argv[1], "--exec-child")) return exec_child(argv + 2);
     signal(SIGPIPE, SIG_IGN);
     struct options o = {0};
+    o.start_ns = vl_now_ns();
     if (parse_options(argc, argv, &o) < 0) return 2;
     /* FFmpeg's own messages would garble the status line; actions report
      * their errors themselves.  -v lets FFmpeg's warnings through. */

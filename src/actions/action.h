@@ -64,6 +64,9 @@ struct vl_action_def {
     const struct vl_param_spec *params; /* terminated by an entry with name == NULL */
     int min_inputs, max_inputs;         /* max -1: unbounded */
     int min_outputs, max_outputs;
+    /* non-zero when the action reads the build history in state.db: the
+     * engine then commits every finished action's record before starting it */
+    int reads_history;
     /* optional: checks that span several parameters; err gets the message */
     int (*check)(const struct vl_params *params, struct vl_error *err);
     int (*run)(struct vl_action_job *job, struct vl_error *err);
@@ -83,6 +86,7 @@ struct vl_action_job {
     const struct vl_hash *origin_hash; /* its fingerprint, or NULL */
     int copy;                      /* the {copy} index of `copies K` rules, else 0 */
     const char *state_path;        /* the project's state.db (metadata cache) */
+    int64_t build_start_ns;        /* wall clock when this build started */
     uint64_t memory_budget;        /* bytes a job may hold in decoded frames */
     int device;                    /* -1: CPU; else the GPU this job is bound to */
     struct vl_strbuf *log;         /* messages for the user; kept in state.db */

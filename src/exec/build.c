@@ -467,6 +467,7 @@ static void work_done(uv_work_t *w, int status)
 static int start_builtin(struct builder *b, struct job *j, struct vl_error *err)
 {
     struct vl_edge *e = j->e;
+    if (e->rule->def->reads_history && vl_state_commit(b->state, err) < 0) return -1;
     j->in_paths = calloc(e->n_inputs + 1, sizeof *j->in_paths);
     j->out_paths = calloc(e->n_outputs + 1, sizeof *j->out_paths);
     j->in_hashes = calloc(e->n_inputs + 1, sizeof *j->in_hashes);
@@ -493,6 +494,7 @@ static int start_builtin(struct builder *b, struct job *j, struct vl_error *err)
         .origin_hash = origin && origin->hash_known ? &origin->hash : NULL,
         .copy = e->copy,
         .state_path = b->opts->state_path,
+        .build_start_ns = b->opts->start_ns,
         .memory_budget = b->opts->memory_budget,
         .device = -1,
         .log = &j->log,

@@ -17,6 +17,7 @@ struct vl_build_options {
     const char *tmp_dir;     /* scratch files ($in_list, long commands) */
     const char *self_exe;    /* this program, which wraps every child process */
     uint64_t memory_budget;  /* per built-in job, in bytes */
+    int64_t start_ns;        /* wall clock when this vlbuild started */
 };
 
 struct vl_build_summary {

@@ -408,6 +408,39 @@ int vl_state_each_action(struct vl_state *s,
     return 0;
 }
 
+int vl_state_read_actions(const char *db_path,
+                          void (*fn)(void *ctx, const char *output, const char *rule,
+                                     int64_t start_ns, int64_t end_ns),
+                          void *ctx, struct vl_error *err)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        vl_error_set(err, "cannot open %s: %s", db_path, db ? sqlite3_errmsg(db) : "out of memory");
+        goto done;
+    }
+    sqlite3_busy_timeout(db, 10000);
+    if (sqlite3_prepare_v2(db, "SELECT output, rule, start_ns, end_ns FROM actions ORDER BY start_ns",
+                           -1, &st, NULL) != SQLITE_OK) {
+        vl_error_set(err, "%s: %s", db_path, sqlite3_errmsg(db));
+        goto done;
+    }
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW)
+        fn(ctx, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+           sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3));
+    if (step != SQLITE_DONE) {
+        vl_error_set(err, "%s: %s", db_path, sqlite3_errmsg(db));
+        goto done;
+    }
+    rc = 0;
+done:
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rc;
+}
+
 void vl_state_close(struct vl_state *s)
 {
     if (!s) return;

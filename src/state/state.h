@@ -70,6 +70,13 @@ void vl_state_counts(const struct vl_state *s, size_t *files, size_t *actions);
 int vl_state_each_action(struct vl_state *s, void (*fn)(void *ctx, const char *output,
                                                         const char *rule),
                          void *ctx, struct vl_error *err);
+/* Calls fn for every recorded action of the database at db_path, opened
+ * read-only on its own connection (safe on a worker thread while a build
+ * writes): its first output, rule, and when it last ran. */
+int vl_state_read_actions(const char *db_path,
+                          void (*fn)(void *ctx, const char *output, const char *rule,
+                                     int64_t start_ns, int64_t end_ns),
+                          void *ctx, struct vl_error *err);
 /* Commits and closes; s may be NULL. */
 void vl_state_close(struct vl_state *s);
 
