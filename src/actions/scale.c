@@ -1,0 +1,285 @@
+/* scale.c - the `scale` built-in: a video to a NumPy clip, uint8
+ * [T, H, W, 3], optionally with a JSON sidecar.
+ *
+ * Geometry (all inside the reader's one swscale pass from the decoded
+ * format to RGB, so no frame is converted twice):
+ *   stretch    the whole picture to size, aspect ratio not kept
+ *   crop       scaled to cover size, the overflow cut evenly off both sides
+ *   letterbox  scaled to fit inside size, centred, black bars
+ *   var        (or fit=S) the aspect ratio kept, the longer side S, the
+ *              picture at the top-left corner of a frame whose sides are
+ *              padded with black to a multiple of `pad`; the true size goes
+ *              into the sidecar, which this mode therefore requires
+ *
+ * Time: frames=0 keeps every frame, T = the frame count of the metadata
+ * cache (a decode that finds fewer repeats the last frame; more are
+ * dropped).  frames=T samples slot k from frame floor(k (N - 1) / (T - 1))
+ * (T = 1: frame 0), as pytorchvideo's UniformTemporalSubsample does, and
+ * only those frames are converted; a clip of fewer than T frames repeats
+ * frames (the same formula), so the output always has T frames.
+ *
+ * Sidecar JSON (second output, version 1), one object:
+ *   version, shape [T,H,W,3], mode, interp, width, height (of each frame),
+ *   content {x, y, width, height}: where the picture lies in the frame
+ *     (var: 0, 0 and the true size; letterbox: inside the bars),
+ *   frames: the source index of each slot, pts: its time in seconds,
+ *   repeated: slots that repeat an earlier frame because the decode ended
+ *     early, source {width, height, rotation, frames, fps, start_time,
+ *     duration}.  The source file's name is not in it (outputs depend on
+ *     content, so that caches can share them). */
+#include "actions/action.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "video/metacache.h"
+#include "video/npy.h"
+#include "video/probe.h"
+#include "video/reader.h"
+
+struct plan {
+    int width, height;            /* of each output frame */
+    int content[4];               /* x, y, w, h of the picture in the frame */
+    int64_t n_slots;              /* T */
+    int64_t *slot_index;          /* source frame of each slot (non-decreasing) */
+    double *slot_pts;
+    int64_t *unique;              /* slot_index without repeats: what the reader delivers */
+    size_t n_unique;
+    struct vl_reader_opts opts;
+};
+
+/* The cached metadata of the job's input (probing on a miss). */
+static int input_meta(struct vl_action_job *job, struct vl_video_meta *meta, struct vl_error *err)
+{
+    struct vl_strbuf json = VL_STRBUF_INIT;
+    int hit = 0;
+    int rc = vl_video_meta_lookup(job->state_path, job->inputs[0], &job->input_hashes[0], &json,
+                                  &hit, err);
+    if (rc == 0 && vl_meta_from_json(json.buf, meta, err) < 0)
+        rc = vl_error_prefix(err, "%s: metadata", job->inputs[0]);
+    vl_strbuf_release(&json);
+    return rc;
+}
+
+static int64_t round_up(int64_t v, int64_t m)
+{
+    return (v + m - 1) / m * m;
+}
+
+/* Output geometry and the frames to sample, from the parameters and meta. */
+static int make_plan(struct vl_action_job *job, const struct vl_video_meta *meta, struct plan *p,
+                     struct vl_error *err)
+{
+    const struct vl_params *params = job->params;
+    const char *mode = vl_params_get(params, "mode")->text;
+    const char *interp = vl_params_get(params, "interp")->text;
+    int fit = (int)vl_params_get(params, "fit")->num;
+    int64_t want = (int64_t)vl_params_get(params, "frames")->num;
+    if (meta->frames <= 0 || meta->width <= 0 || meta->height <= 0)
+        return vl_error_set(err, "%s: no video frames to scale", job->inputs[0]);
+    p->opts.memory_budget = job->memory_budget;
+    p->opts.interp = !strcmp(interp, "area")       ? VL_READER_AREA
+                     : !strcmp(interp, "bilinear") ? VL_READER_BILINEAR
+                                                   : VL_READER_BICUBIC;
+    if (fit > 0 || !strcmp(mode, "var")) {
+        int pad = (int)vl_params_get(params, "pad")->num;
+        int64_t sw = meta->width, sh = meta->height;
+        int64_t tw = sw >= sh ? fit : (sw * fit + sh / 2) / sh;
+        int64_t th = sw >= sh ? (sh * fit + sw / 2) / sw : fit;
+        tw = tw < 1 ? 1 : tw, th = th < 1 ? 1 : th;
+        p->width = (int)round_up(tw, pad), p->height = (int)round_up(th, pad);
+        p->content[0] = p->content[1] = 0, p->content[2] = (int)tw, p->content[3] = (int)th;
+        p->opts.fit = VL_READER_STRETCH;
+        p->opts.place_w = (int)tw, p->opts.place_h = (int)th;
+        if (job->n_outputs < 2)
+            return vl_error_set(err, "%s: mode=var records the true size in a JSON sidecar: "
+                                     "give the rule a second output (.json)", job->outputs[0]);
+    } else {
+        const struct vl_param_value *size = vl_params_get(params, "size");
+        p->width = (int)size->num, p->height = (int)size->num2;
+        p->opts.fit = !strcmp(mode, "crop")        ? VL_READER_CROP
+                      : !strcmp(mode, "letterbox") ? VL_READER_LETTERBOX
+                                                   : VL_READER_STRETCH;
+        p->content[0] = p->content[1] = 0, p->content[2] = p->width, p->content[3] = p->height;
+    }
+    p->opts.width = p->width, p->opts.height = p->height;
+    p->n_slots = want > 0 ? want : meta->frames;
+    p->slot_index = malloc((size_t)p->n_slots * sizeof *p->slot_index);
+    p->slot_pts = calloc((size_t)p->n_slots, sizeof *p->slot_pts);
+    if (!p->slot_index || !p->slot_pts) abort();
+    for (int64_t k = 0; k < p->n_slots; k++)
+        p->slot_index[k] = want <= 0 ? k : want == 1 ? 0 : k * (meta->frames - 1) / (want - 1);
+    if (want > 0) { /* only these are converted */
+        if (!(p->unique = malloc((size_t)p->n_slots * sizeof *p->unique))) abort();
+        for (int64_t k = 0; k < p->n_slots; k++)
+            if (!p->n_unique || p->unique[p->n_unique - 1] != p->slot_index[k])
+                p->unique[p->n_unique++] = p->slot_index[k];
+        p->opts.indices = p->unique;
+        p->opts.n_indices = p->n_unique;
+    }
+    return 0;
+}
+
+static void plan_release(struct plan *p)
+{
+    free(p->slot_index);
+    free(p->slot_pts);
+    free(p->unique);
+}
+
+static void add_json_array_i64(struct vl_strbuf *sb, const int64_t *v, int64_t n)
+{
+    vl_strbuf_addch(sb, '[');
+    for (int64_t i = 0; i < n; i++) vl_strbuf_addf(sb, "%s%lld", i ? "," : "", (long long)v[i]);
+    vl_strbuf_addch(sb, ']');
+}
+
+static void sidecar_json(struct vl_action_job *job, const struct vl_video_meta *meta,
+                         const struct plan *p, int64_t repeated, struct vl_strbuf *sb)
+{
+    int fit = (int)vl_params_get(job->params, "fit")->num;
+    const char *mode = fit > 0 ? "var" : vl_params_get(job->params, "mode")->text;
+    vl_strbuf_addf(sb, "{\"version\":1,\"shape\":[%lld,%d,%d,3],\"mode\":\"%s\",\"interp\":\"%s\"",
+                   (long long)p->n_slots, p->height, p->width, mode,
+                   vl_params_get(job->params, "interp")->text);
+    vl_strbuf_addf(sb, ",\"width\":%d,\"height\":%d", p->width, p->height);
+    vl_strbuf_addf(sb, ",\"content\":{\"x\":%d,\"y\":%d,\"width\":%d,\"height\":%d}",
+                   p->content[0], p->content[1], p->content[2], p->content[3]);
+    vl_strbuf_adds(sb, ",\"frames\":");
+    add_json_array_i64(sb, p->slot_index, p->n_slots);
+    vl_strbuf_adds(sb, ",\"pts\":[");
+    for (int64_t i = 0; i < p->n_slots; i++)
+        vl_strbuf_addf(sb, "%s%.6f", i ? "," : "", p->slot_pts[i]);
+    vl_strbuf_addf(sb, "],\"repeated\":%lld", (long long)repeated);
+    vl_strbuf_addf(sb, ",\"source\":{\"width\":%d,\"height\":%d,\"rotation\":%d,\"frames\":%lld,"
+                       "\"fps\":%.6f,\"start_time\":%.6f,\"duration\":%.6f}}\n",
+                   meta->width, meta->height, meta->rotation, (long long)meta->frames, meta->fps,
+                   meta->start_time, meta->duration);
+}
+
+/* Decodes the planned frames into the open writer, slot by slot. */
+static int fill_slots(struct vl_action_job *job, struct plan *p, struct vl_reader *r,
+                      struct vl_npy_writer *w, int64_t *repeated, struct vl_error *err)
+{
+    size_t frame_bytes = (size_t)p->width * p->height * 3;
+    uint8_t *last = malloc(frame_bytes); /* the last frame written, for repeats */
+    if (!last) abort();
+    int64_t slot = 0;
+    double last_pts = 0;
+    int have_last = 0, n, rc = 0;
+    struct vl_chunk c;
+    while (rc == 0 && slot < p->n_slots && (n = vl_reader_next_chunk(r, &c, err)) > 0) {
+        for (int i = 0; i < n && rc == 0 && slot < p->n_slots; i++) {
+            const uint8_t *frame = c.data + (size_t)i * c.frame_bytes;
+            /* linear reads take frames in order; sampled slots take the
+             * frame of their index (or the next one, after a late seek) */
+            int64_t take = p->unique ? c.index[i] : slot;
+            while (rc == 0 && slot < p->n_slots && p->slot_index[slot] <= take) {
+                p->slot_pts[slot] = c.pts[i];
+                if (p->unique) p->slot_index[slot] = c.index[i];
+                rc = vl_npy_append(w, frame, frame_bytes, err);
+                slot++;
+            }
+        }
+        if (n > 0 && rc == 0) {
+            memcpy(last, c.data + (size_t)(n - 1) * c.frame_bytes, frame_bytes);
+            last_pts = c.pts[n - 1];
+            have_last = 1;
+        }
+        if (vl_action_cancelled(job)) rc = vl_error_set(err, "%s: cancelled", job->inputs[0]);
+    }
+    if (rc == 0 && n < 0) rc = -1;
+    if (rc == 0 && !have_last)
+        rc = vl_error_set(err, "%s: no frame could be decoded", job->inputs[0]);
+    *repeated = p->n_slots - slot;
+    for (; rc == 0 && slot < p->n_slots; slot++) {
+        p->slot_pts[slot] = last_pts;
+        rc = vl_npy_append(w, last, frame_bytes, err);
+    }
+    free(last);
+    return rc;
+}
+
+static int run_scale(struct vl_action_job *job, struct vl_error *err)
+{
+    struct vl_video_meta meta;
+    struct plan p = {0};
+    struct vl_reader *r = NULL;
+    struct vl_npy_writer *w = NULL;
+    int64_t repeated = 0;
+    int rc = input_meta(job, &meta, err);
+    if (rc == 0) rc = make_plan(job, &meta, &p, err);
+    if (rc == 0) rc = vl_reader_open(job->inputs[0], &p.opts, &r, err);
+    if (rc == 0) {
+        uint64_t shape[4] = {(uint64_t)p.n_slots, (uint64_t)p.height, (uint64_t)p.width, 3};
+        rc = vl_npy_open(job->outputs[0], VL_NPY_U8, shape, 4, &w, err);
+    }
+    if (rc == 0) rc = fill_slots(job, &p, r, w, &repeated, err);
+    if (rc == 0 && p.opts.fit == VL_READER_LETTERBOX) vl_reader_placement(r, p.content);
+    if (rc == 0) {
+        struct vl_reader_stats st;
+        vl_reader_stats(r, &st);
+        if (repeated)
+            vl_strbuf_addf(job->log, "%s: decoded %lld of %lld frames; the last one is repeated\n",
+                           job->inputs[0], (long long)(p.n_slots - repeated),
+                           (long long)p.n_slots);
+        if (st.lost || st.decode_errors)
+            vl_strbuf_addf(job->log, "%s: %lld damaged packets skipped\n", job->inputs[0],
+                           (long long)(st.lost > st.decode_errors ? st.lost : st.decode_errors));
+    }
+    if (rc == 0) {
+        rc = vl_npy_close(w, err);
+        w = NULL;
+    }
+    if (rc == 0 && job->n_outputs > 1) {
+        struct vl_strbuf json = VL_STRBUF_INIT;
+        sidecar_json(job, &meta, &p, repeated, &json);
+        rc = vl_write_file_atomic(job->outputs[1], json.buf, json.len, err);
+        vl_strbuf_release(&json);
+        if (rc < 0) unlink(job->outputs[0]);
+    }
+    vl_npy_abort(w);
+    vl_reader_close(r);
+    plan_release(&p);
+    return rc;
+}
+
+static int check_scale(const struct vl_params *params, struct vl_error *err)
+{
+    const char *mode = vl_params_get(params, "mode")->text;
+    int fit = (int)vl_params_get(params, "fit")->num;
+    if (!strcmp(mode, "var") && fit == 0)
+        return vl_error_set(err, "mode=var needs fit=S, the length of the longer side");
+    if (fit > 0 && (!strcmp(mode, "crop") || !strcmp(mode, "letterbox")))
+        return vl_error_set(err, "fit=%d is the variable-aspect-ratio mode; it does not combine "
+                                 "with mode=%s", fit, mode);
+    return 0;
+}
+
+static const struct vl_param_spec scale_params[] = {
+    {"size", VL_PARAM_SIZE, "224x224", 1, 8192, NULL, "output WIDTHxHEIGHT"},
+    {"mode", VL_PARAM_ENUM, "stretch", 0, 0, "stretch|crop|letterbox|var",
+     "how the picture meets the size"},
+    {"interp", VL_PARAM_ENUM, "area", 0, 0, "area|bilinear|bicubic", "swscale interpolation"},
+    {"frames", VL_PARAM_INT, "0", 0, 100000, NULL,
+     "frames sampled uniformly over the clip; 0: every frame"},
+    {"fit", VL_PARAM_INT, "0", 0, 8192, NULL,
+     "variable aspect ratio: the longer side (implies mode=var)"},
+    {"pad", VL_PARAM_INT, "16", 1, 256, NULL,
+     "variable aspect ratio: sides padded to a multiple of this"},
+    {0},
+};
+
+const struct vl_action_def vl_action_scale = {
+    .name = "scale",
+    .version = 1,
+    .summary = "decode, scale and sample a video into a uint8 [T,H,W,3] .npy (+ JSON sidecar)",
+    .params = scale_params,
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .min_outputs = 1,
+    .max_outputs = 2,
+    .check = check_scale,
+    .run = run_scale,
+};
