@@ -1,0 +1,255 @@
+/* cpu_color.c - colour jitter, Gaussian noise and Gaussian blur of RGB24
+ * frames (CPU).
+ *
+ * Everything per pixel is integer arithmetic on parameters rounded once to
+ * fixed point, so a given set of factors (and noise seed) gives the same
+ * bytes on every machine and compiler: no floating-point expression whose
+ * rounding could change with FMA contraction or vector width.
+ *
+ * Colour jitter follows torchvision's ColorJitter definitions, applied in a
+ * fixed order (brightness, contrast, saturation, hue):
+ *   brightness  v * b
+ *   contrast    c * v + (1 - c) * mean grey of the frame
+ *   saturation  s * v + (1 - s) * grey of the pixel
+ *   hue         HSV hue shifted by h turns
+ * with grey = 0.299 R + 0.587 G + 0.114 B, rounded to nearest and clamped to
+ * 0..255 after each step.  Brightness and contrast are one 256-entry table
+ * per frame; saturation and hue share one pass over the pixels.
+ *
+ * Noise is a sum of four uniform 16-bit draws (Irwin-Hall), scaled to the
+ * requested standard deviation: bounded at 3.46 sigma, otherwise close to a
+ * Gaussian, and drawn from xoshiro256** so one 64-bit draw gives one sample.
+ *
+ * Blur is separable with a kernel of radius ceil(3 sigma) whose 16-bit
+ * weights sum to exactly 65536; frame edges are extended (replicated). */
+#include "ops/cpu.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/rng.h"
+
+/* Blur scratch kept between frames: the kernel of the last sigma and the
+ * intermediate rows, grown as needed. */
+struct vl_cpu_filter_state {
+    double sigma;
+    int radius;
+    uint32_t weights[128];  /* 2 * radius + 1 taps, sum 65536 */
+    uint8_t *horizontal;    /* the frame after the horizontal pass */
+    uint8_t *padded;        /* one row extended by radius pixels each side */
+    uint32_t *acc;          /* one row of accumulators */
+    size_t frame_cap, pad_cap, acc_cap;
+};
+
+#define GREY_R 19595 /* 0.299 * 65536 */
+#define GREY_G 38470 /* 0.587 * 65536 */
+#define GREY_B 7471  /* 0.114 * 65536; the three sum to 65536 */
+
+static inline int clamp255(int v)
+{
+    return v < 0 ? 0 : v > 255 ? 255 : v;
+}
+
+static inline int grey_of(int r, int g, int b)
+{
+    return (GREY_R * r + GREY_G * g + GREY_B * b + 32768) >> 16;
+}
+
+/* The brightness-then-contrast table of this frame. */
+static void tone_table(const struct vl_frame *f, const struct vl_color_jitter *j, uint8_t lut[256])
+{
+    int bright[256];
+    for (int v = 0; v < 256; v++) bright[v] = clamp255((int)lround(v * j->brightness));
+    if (j->contrast == 1.0) {
+        for (int v = 0; v < 256; v++) lut[v] = (uint8_t)bright[v];
+        return;
+    }
+    /* The mean grey after brightness: grey is linear, so it is the weighted
+     * sum of the channel means; the channel sums come from histograms. */
+    uint64_t hist[3][256] = {{0}};
+    size_t n = (size_t)f->width * f->height;
+    const uint8_t *p = f->rgb;
+    for (size_t i = 0; i < n; i++, p += 3) {
+        hist[0][p[0]]++;
+        hist[1][p[1]]++;
+        hist[2][p[2]]++;
+    }
+    uint64_t sum[3] = {0};
+    for (int c = 0; c < 3; c++)
+        for (int v = 0; v < 256; v++) sum[c] += hist[c][v] * (uint64_t)bright[v];
+    /* mean * 65536 * n, exact in 64 bits for frames below 2^32 pixels */
+    uint64_t weighted = GREY_R * sum[0] + GREY_G * sum[1] + GREY_B * sum[2];
+    double mean = n ? (double)weighted / 65536.0 / (double)n : 0;
+    /* c * v + (1 - c) * mean in 1/4096 steps */
+    int64_t cq = llround(j->contrast * 4096.0);
+    int64_t offset = llround((1.0 - j->contrast) * mean * 4096.0);
+    for (int v = 0; v < 256; v++) {
+        int64_t t = cq * bright[v] + offset;
+        t = t < 0 ? 0 : t > 255 * 4096 ? 255 * 4096 : t;
+        lut[v] = (uint8_t)((t + 2048) >> 12);
+    }
+}
+
+/* Hue shift of one pixel in integer HSV: the hue is a position on the six
+ * sectors in 1/4096 steps, shift in the same unit (0 .. 6 * 4096). */
+static inline void shift_hue(uint8_t *px, int shift)
+{
+    int r = px[0], g = px[1], b = px[2];
+    int max = r > g ? (r > b ? r : b) : (g > b ? g : b);
+    int min = r < g ? (r < b ? r : b) : (g < b ? g : b);
+    int delta = max - min;
+    if (delta == 0) return;
+    int h;
+    if (max == r) h = ((g - b) * 4096 + (g >= b ? delta / 2 : -delta / 2)) / delta;
+    else if (max == g) h = 2 * 4096 + ((b - r) * 4096 + (b >= r ? delta / 2 : -delta / 2)) / delta;
+    else h = 4 * 4096 + ((r - g) * 4096 + (r >= g ? delta / 2 : -delta / 2)) / delta;
+    h += shift;
+    h %= 6 * 4096;
+    if (h < 0) h += 6 * 4096;
+    int sector = h >> 12, frac = h & 4095;
+    int rise = min + (delta * frac + 2048) / 4096;          /* min -> max within the sector */
+    int fall = max - (delta * frac + 2048) / 4096;          /* max -> min */
+    switch (sector) {
+    case 0: r = max, g = rise, b = min; break;
+    case 1: r = fall, g = max, b = min; break;
+    case 2: r = min, g = max, b = rise; break;
+    case 3: r = min, g = fall, b = max; break;
+    case 4: r = rise, g = min, b = max; break;
+    default: r = max, g = min, b = fall; break;
+    }
+    px[0] = (uint8_t)r, px[1] = (uint8_t)g, px[2] = (uint8_t)b;
+}
+
+void vl_cpu_color_jitter(struct vl_frame *f, const struct vl_color_jitter *j)
+{
+    size_t n = (size_t)f->width * f->height;
+    uint8_t *p = f->rgb;
+    if (j->brightness != 1.0 || j->contrast != 1.0) {
+        uint8_t lut[256];
+        tone_table(f, j, lut);
+        for (size_t i = 0; i < 3 * n; i++) p[i] = lut[p[i]];
+    }
+    int do_sat = j->saturation != 1.0;
+    int shift = (int)llround(j->hue * 6.0 * 4096.0);
+    if (!do_sat && shift == 0) return;
+    int sq = (int)llround(j->saturation * 4096.0), gq = 4096 - sq;
+    for (size_t i = 0; i < n; i++, p += 3) {
+        if (do_sat) {
+            int g = grey_of(p[0], p[1], p[2]) * gq + 2048;
+            for (int k = 0; k < 3; k++) {
+                int t = sq * p[k] + g;
+                p[k] = (uint8_t)(t < 0 ? 0 : t > 255 * 4096 + 4095 ? 255 : t >> 12);
+            }
+        }
+        if (shift) shift_hue(p, shift);
+    }
+}
+
+void vl_cpu_gaussian_noise(struct vl_frame *f, double sigma, uint64_t seed)
+{
+    /* The sum of four uniforms on 0..65535 has mean 131070 and standard
+     * deviation 65536 / sqrt(3); scale by sigma * sqrt(3) / 65536 in 16.16. */
+    int64_t k = llround(sigma * sqrt(3.0) * 65536.0);
+    if (k == 0) return;
+    struct vl_rng rng;
+    vl_rng_seed(&rng, seed);
+    size_t n = (size_t)f->width * f->height * 3;
+    uint8_t *p = f->rgb;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t u = vl_rng_next(&rng);
+        int64_t s = (int64_t)(u & 0xffff) + (int64_t)((u >> 16) & 0xffff) +
+                    (int64_t)((u >> 32) & 0xffff) + (int64_t)(u >> 48) - 131070;
+        /* s * k is at most 2^17 * 2^26 / 2^32 after the shift: no overflow */
+        int64_t noise = s * k;
+        int64_t v = ((int64_t)p[i] << 32) + noise + ((int64_t)1 << 31);
+        p[i] = (uint8_t)(v < 0 ? 0 : v >= ((int64_t)256 << 32) ? 255 : v >> 32);
+    }
+}
+
+/* Fills the kernel of sigma into s (weights sum to exactly 65536). */
+static void make_kernel(struct vl_cpu_filter_state *s, double sigma)
+{
+    int radius = (int)ceil(3.0 * sigma);
+    if (radius < 1) radius = 1;
+    if (radius > 63) radius = 63;
+    double w[127], total = 0;
+    for (int i = -radius; i <= radius; i++)
+        total += w[i + radius] = exp(-(double)(i * i) / (2.0 * sigma * sigma));
+    uint32_t sum = 0;
+    for (int i = 0; i <= 2 * radius; i++)
+        sum += s->weights[i] = (uint32_t)llround(w[i] / total * 65536.0);
+    s->weights[radius] += 65536u - sum; /* the rounding remainder goes to the centre tap */
+    s->radius = radius;
+    s->sigma = sigma;
+}
+
+static void grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return;
+    void *q = realloc(*p, need * elem);
+    if (!q) abort();
+    *p = q;
+    *cap = need;
+}
+
+int vl_cpu_gaussian_blur(struct vl_ops_ctx *ctx, struct vl_frame *f, double sigma,
+                         struct vl_error *err)
+{
+    if (sigma <= 0) return 0;
+    if (sigma > 20) return vl_error_set(err, "blur sigma %g is above 20 pixels", sigma);
+    if (!ctx->filter) {
+        ctx->filter = calloc(1, sizeof *ctx->filter);
+        if (!ctx->filter) abort();
+    }
+    struct vl_cpu_filter_state *s = ctx->filter;
+    if (s->sigma != sigma) make_kernel(s, sigma);
+    int w = f->width, h = f->height, r = s->radius;
+    size_t row = (size_t)w * 3;
+    grow((void **)&s->horizontal, &s->frame_cap, row * h, 1);
+    grow((void **)&s->padded, &s->pad_cap, row + (size_t)2 * r * 3, 1);
+    grow((void **)&s->acc, &s->acc_cap, row, sizeof *s->acc);
+    const uint32_t *wt = s->weights;
+    uint32_t *acc = s->acc;
+    uint8_t *pad = s->padded;
+    /* horizontal: each row extended by r edge pixels a side, then one
+     * multiply-add sweep per tap over the whole row (vectorisable) */
+    for (int y = 0; y < h; y++) {
+        const uint8_t *in = f->rgb + (size_t)y * row;
+        for (int i = 0; i < r; i++) {
+            memcpy(pad + (size_t)i * 3, in, 3);
+            memcpy(pad + row + (size_t)(r + i) * 3, in + row - 3, 3);
+        }
+        memcpy(pad + (size_t)r * 3, in, row);
+        for (size_t i = 0; i < row; i++) acc[i] = 32768;
+        for (int t = 0; t <= 2 * r; t++) {
+            const uint8_t *src = pad + (size_t)t * 3;
+            uint32_t wk = wt[t];
+            for (size_t i = 0; i < row; i++) acc[i] += wk * src[i];
+        }
+        uint8_t *out = s->horizontal + (size_t)y * row;
+        for (size_t i = 0; i < row; i++) out[i] = (uint8_t)(acc[i] >> 16);
+    }
+    /* vertical: the same sweep over rows, edges replicated */
+    for (int y = 0; y < h; y++) {
+        for (size_t i = 0; i < row; i++) acc[i] = 32768;
+        for (int t = -r; t <= r; t++) {
+            int yy = y + t < 0 ? 0 : y + t >= h ? h - 1 : y + t;
+            const uint8_t *src = s->horizontal + (size_t)yy * row;
+            uint32_t wk = wt[t + r];
+            for (size_t i = 0; i < row; i++) acc[i] += wk * src[i];
+        }
+        uint8_t *out = f->rgb + (size_t)y * row;
+        for (size_t i = 0; i < row; i++) out[i] = (uint8_t)(acc[i] >> 16);
+    }
+    return 0;
+}
+
+void vl_cpu_filter_free(struct vl_cpu_filter_state *s)
+{
+    if (!s) return;
+    free(s->horizontal);
+    free(s->padded);
+    free(s->acc);
+    free(s);
+}
