@@ -97,7 +97,8 @@ static int restore_remote(struct vl_cache *c, const struct vl_hash *key,
     }
     int rc = 1;
     if (e.n != n) rc = 0;
-    for (size_t i = 0; i < n && rc; i++) rc = strcmp(e.outputs[i].path, out_paths[i]) == 0;
+    for (size_t i = 0; i < n && rc; i++)
+        rc = strcmp(e.outputs[i].path, out_paths[i]) == 0;
     if (!rc) warnf(c, "remote cache: entry %s names other outputs than the action", hex);
 
     /* the blobs to download: not in the local store, each once */
@@ -109,7 +110,8 @@ static int restore_remote(struct vl_cache *c, const struct vl_hash *key,
         const struct vl_cache_output *o = &e.outputs[i];
         if (vl_cache_local_has_blob(&c->local, &o->hash, o->size)) continue;
         int dup = 0;
-        for (size_t j = 0; j < n_want && !dup; j++) dup = vl_hash_equal(&want[j], &o->hash);
+        for (size_t j = 0; j < n_want && !dup; j++)
+            dup = vl_hash_equal(&want[j], &o->hash);
         if (dup) continue;
         struct vl_strbuf tmp = VL_STRBUF_INIT;
         vl_cache_local_tmp_path(&c->local, "download", &tmp);
@@ -127,8 +129,10 @@ static int restore_remote(struct vl_cache *c, const struct vl_hash *key,
         if (rc == 0) warnf(c, "cache: %s", why.msg);
     }
     if (rc != 1)
-        for (size_t i = 0; i < n_want; i++) unlink(tmps[i]);
-    for (size_t i = 0; i < n_want; i++) free(tmps[i]);
+        for (size_t i = 0; i < n_want; i++)
+            unlink(tmps[i]);
+    for (size_t i = 0; i < n_want; i++)
+        free(tmps[i]);
     free(tmps);
     free(want);
     vl_cache_entry_free(&e);
@@ -201,7 +205,8 @@ int vl_cache_store(struct vl_cache *c, const struct vl_hash *action_key,
             vl_cache_remote_put(c->remote, action_key, out_hashes, (const char *const *)blob_paths,
                                 n, text.buf, text.len);
     }
-    for (size_t i = 0; i < n; i++) free(blob_paths[i]);
+    for (size_t i = 0; i < n; i++)
+        free(blob_paths[i]);
     free(blob_paths);
     free(e.outputs);
     vl_strbuf_release(&text);

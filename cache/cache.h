@@ -23,13 +23,13 @@
 struct vl_cache;
 
 struct vl_cache_options {
-    const char *dir;             /* the local store; NULL: .vlbuild/cache */
-    const char *remote_url;      /* http(s)://host[:port][/prefix]; NULL: no remote */
-    int remote_readonly;         /* look up on the remote, never upload */
-    const char *auth_header_env; /* env var holding a header line, "Authorization: Bearer x" */
-    double remote_timeout_s;     /* the most one transfer may take; <= 0: 60 s */
+    const char *dir;                 /* the local store; NULL: .vlbuild/cache */
+    const char *remote_url;          /* http(s)://host[:port][/prefix]; NULL: no remote */
+    int remote_readonly;             /* look up on the remote, never upload */
+    const char *auth_header_env;     /* env var holding a header line, "Authorization: Bearer x" */
+    double remote_timeout_s;         /* the most one transfer may take; <= 0: 60 s */
     double remote_connect_timeout_s; /* connecting; <= 0: the smaller of 5 s and the above */
-    int copy_only;               /* restore by copying, never by hard link (writable outputs) */
+    int copy_only;                   /* restore by copying, never by hard link (writable outputs) */
     void (*warn)(void *ctx, const char *msg); /* lowercase, no full stop; NULL: silent */
     void *warn_ctx;
 };

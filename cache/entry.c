@@ -29,8 +29,7 @@ int vl_cache_entry_format(const struct vl_cache_entry *e, struct vl_strbuf *sb,
     for (size_t i = 0; i < e->n; i++) {
         const struct vl_cache_output *o = &e->outputs[i];
         if (!o->path[0] || strchr(o->path, '\n'))
-            return vl_error_set(err, "output path \"%s\" cannot be recorded in the cache",
-                                o->path);
+            return vl_error_set(err, "output path \"%s\" cannot be recorded in the cache", o->path);
         char hex[33];
         vl_hash_hex(&o->hash, hex);
         vl_strbuf_addf(sb, "%s %" PRIu64 " %04o %s\n", hex, o->size, o->mode & 07777, o->path);
@@ -81,8 +80,7 @@ static int parse_output(const char *line, size_t len, struct vl_cache_output *o)
     return 0;
 }
 
-int vl_cache_entry_parse(const char *data, size_t n, struct vl_cache_entry *e,
-                         struct vl_error *err)
+int vl_cache_entry_parse(const char *data, size_t n, struct vl_cache_entry *e, struct vl_error *err)
 {
     e->outputs = NULL;
     e->n = 0;
@@ -122,7 +120,8 @@ int vl_cache_entry_parse(const char *data, size_t n, struct vl_cache_entry *e,
 
 void vl_cache_entry_free(struct vl_cache_entry *e)
 {
-    for (size_t i = 0; i < e->n; i++) free(e->outputs[i].path);
+    for (size_t i = 0; i < e->n; i++)
+        free(e->outputs[i].path);
     free(e->outputs);
     e->outputs = NULL;
     e->n = 0;

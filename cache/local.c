@@ -66,9 +66,9 @@ int vl_cache_local_open(struct vl_cache_local *l, const char *dir, int create, i
     if (vl_read_file(path.buf, &text, &len, &ignored) == 0) {
         if (len != strlen(VERSION_TEXT) || memcmp(text, VERSION_TEXT, len) != 0) {
             size_t n = strcspn(text, "\n");
-            rc = vl_error_set(err,
-                              "cache %s: layout \"%.*s\" is not this vlbuild's \"vlbuild-cache %d\"",
-                              dir, (int)(n > 64 ? 64 : n), text, VL_CACHE_LAYOUT_VERSION);
+            rc = vl_error_set(
+                err, "cache %s: layout \"%.*s\" is not this vlbuild's \"vlbuild-cache %d\"", dir,
+                (int)(n > 64 ? 64 : n), text, VL_CACHE_LAYOUT_VERSION);
         }
     } else if (!create) {
         if (missing) *missing = 1;
@@ -82,8 +82,7 @@ int vl_cache_local_open(struct vl_cache_local *l, const char *dir, int create, i
             vl_strbuf_release(&sub);
         }
         /* Concurrent creators write the same bytes; the last rename wins. */
-        if (rc == 0)
-            rc = vl_write_file_atomic(path.buf, VERSION_TEXT, strlen(VERSION_TEXT), err);
+        if (rc == 0) rc = vl_write_file_atomic(path.buf, VERSION_TEXT, strlen(VERSION_TEXT), err);
         if (rc < 0) vl_error_prefix(err, "cache %s", dir);
     }
     free(text);
@@ -129,12 +128,11 @@ static unsigned long next_name(struct vl_cache_local *l)
 
 void vl_cache_local_tmp_path(struct vl_cache_local *l, const char *kind, struct vl_strbuf *sb)
 {
-    vl_strbuf_addf(sb, "%s/tmp/%ld-%lx-%lu.%s", l->dir, (long)getpid(), l->name_seed,
-                   next_name(l), kind);
+    vl_strbuf_addf(sb, "%s/tmp/%ld-%lx-%lu.%s", l->dir, (long)getpid(), l->name_seed, next_name(l),
+                   kind);
 }
 
-int vl_cache_local_has_blob(const struct vl_cache_local *l, const struct vl_hash *h,
-                            uint64_t size)
+int vl_cache_local_has_blob(const struct vl_cache_local *l, const struct vl_hash *h, uint64_t size)
 {
     struct vl_strbuf path = VL_STRBUF_INIT;
     vl_cache_local_blob_path(l, h, &path);
@@ -231,8 +229,8 @@ int vl_cache_local_put_blob(struct vl_cache_local *l, const char *src, const str
         if (vl_mkdir_parents(blob.buf, err) < 0)
             rc = -1;
         else if (rename(tmp.buf, blob.buf) != 0)
-            rc = vl_error_set(err, "cannot rename %s to %s: %s", tmp.buf, blob.buf,
-                              strerror(errno));
+            rc =
+                vl_error_set(err, "cannot rename %s to %s: %s", tmp.buf, blob.buf, strerror(errno));
     }
     if (rc != 1) unlink(tmp.buf);
 done:
@@ -297,8 +295,10 @@ static int write_atomic(struct vl_cache_local *l, const char *final, const char 
     for (size_t done = 0; done < n && rc == 0;) {
         ssize_t w = write(fd, data + done, n - done);
         if (w < 0 && errno == EINTR) continue;
-        if (w < 0) rc = vl_error_set(err, "cannot write %s: %s", tmp.buf, strerror(errno));
-        else done += (size_t)w;
+        if (w < 0)
+            rc = vl_error_set(err, "cannot write %s: %s", tmp.buf, strerror(errno));
+        else
+            done += (size_t)w;
     }
     if (close(fd) != 0 && rc == 0)
         rc = vl_error_set(err, "cannot write %s: %s", tmp.buf, strerror(errno));
@@ -335,8 +335,7 @@ void vl_cache_local_touch_entry(const struct vl_cache_local *l, const struct vl_
  * the copy computed it.  Returns 1 placed, 0 the blob is missing or
  * unreadable (why), -1 tmp cannot be written (err). */
 static int place_blob(const char *blob, const char *tmp, unsigned mode, int copy_only,
-                      struct vl_hash *h, int *hashed, struct vl_error *why,
-                      struct vl_error *err)
+                      struct vl_hash *h, int *hashed, struct vl_error *why, struct vl_error *err)
 {
     *hashed = 0;
     /* Executable outputs are copied: the blob (0444) is shared by every
@@ -368,11 +367,9 @@ static int place_blob(const char *blob, const char *tmp, unsigned mode, int copy
 
 int vl_cache_local_restore(struct vl_cache_local *l, const struct vl_cache_entry *e,
                            const char *const *out_paths, size_t n, int copy_only,
-                           struct vl_hash *out_hashes, struct vl_error *why,
-                           struct vl_error *err)
+                           struct vl_hash *out_hashes, struct vl_error *why, struct vl_error *err)
 {
-    if (e->n != n)
-        return miss(why, "the entry has %zu outputs, the action %zu", e->n, n);
+    if (e->n != n) return miss(why, "the entry has %zu outputs, the action %zu", e->n, n);
     for (size_t i = 0; i < n; i++)
         if (strcmp(e->outputs[i].path, out_paths[i]) != 0)
             return miss(why, "the entry is for %s, not %s", e->outputs[i].path, out_paths[i]);
@@ -387,8 +384,8 @@ int vl_cache_local_restore(struct vl_cache_local *l, const struct vl_cache_entry
     for (size_t i = 0; i < n && rc == 1; i++) {
         const struct vl_cache_output *o = &e->outputs[i];
         struct vl_strbuf tmp = VL_STRBUF_INIT;
-        vl_strbuf_addf(&tmp, "%s.vlcache-%ld-%lx-%lu", out_paths[i], (long)getpid(),
-                       l->name_seed, next_name(l));
+        vl_strbuf_addf(&tmp, "%s.vlcache-%ld-%lx-%lu", out_paths[i], (long)getpid(), l->name_seed,
+                       next_name(l));
         tmps[i] = vl_strbuf_detach(&tmp, NULL);
         if (vl_mkdir_parents(out_paths[i], err) < 0) {
             rc = -1;
@@ -410,8 +407,8 @@ int vl_cache_local_restore(struct vl_cache_local *l, const struct vl_cache_entry
             (uint64_t)st.st_size != o->size) {
             char hex[33];
             vl_hash_hex(&got, hex);
-            vl_error_set(why, "blob %s is damaged (its content hashes to %s); removed it",
-                         blob.buf, hex);
+            vl_error_set(why, "blob %s is damaged (its content hashes to %s); removed it", blob.buf,
+                         hex);
             unlink(blob.buf);
             rc = 0;
             break;
@@ -423,15 +420,18 @@ int vl_cache_local_restore(struct vl_cache_local *l, const struct vl_cache_entry
             if (rename(tmps[i], out_paths[i]) != 0) {
                 rc = vl_error_set(err, "cannot rename %s to %s: %s", tmps[i], out_paths[i],
                                   strerror(errno));
-                for (size_t j = i; j < n; j++) unlink(tmps[j]);
+                for (size_t j = i; j < n; j++)
+                    unlink(tmps[j]);
                 placed = 0;
                 break;
             }
         }
     }
     if (rc != 1)
-        for (size_t i = 0; i < placed; i++) unlink(tmps[i]);
-    for (size_t i = 0; i < n; i++) free(tmps[i]);
+        for (size_t i = 0; i < placed; i++)
+            unlink(tmps[i]);
+    for (size_t i = 0; i < n; i++)
+        free(tmps[i]);
     free(tmps);
     vl_strbuf_release(&blob);
     return rc;
@@ -445,8 +445,8 @@ void vl_cache_local_append_stats(const struct vl_cache_local *l, unsigned long h
     struct vl_strbuf path = VL_STRBUF_INIT;
     vl_strbuf_addf(&path, "%s/stats.log", l->dir);
     char line[128];
-    int len = snprintf(line, sizeof line, "v1 %lu %lu %lu %lu\n", hits, remote_hits, misses,
-                       stores);
+    int len =
+        snprintf(line, sizeof line, "v1 %lu %lu %lu %lu\n", hits, remote_hits, misses, stores);
     int fd = open(path.buf, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
     if (fd >= 0) {
         ssize_t w = write(fd, line, (size_t)len); /* one write: lines never interleave */

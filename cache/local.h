@@ -15,8 +15,8 @@
 #define VL_CACHE_LAYOUT_VERSION 1
 
 struct vl_cache_local {
-    char *dir;                /* owned */
-    unsigned long name_seed;  /* makes this handle's temporary names unique */
+    char *dir;               /* owned */
+    unsigned long name_seed; /* makes this handle's temporary names unique */
     atomic_ulong name_counter;
 };
 
@@ -38,8 +38,7 @@ void vl_cache_local_entry_path(const struct vl_cache_local *l, const struct vl_h
 void vl_cache_local_tmp_path(struct vl_cache_local *l, const char *kind, struct vl_strbuf *sb);
 
 /* 1 when the blob is present with the given size, else 0. */
-int vl_cache_local_has_blob(const struct vl_cache_local *l, const struct vl_hash *h,
-                            uint64_t size);
+int vl_cache_local_has_blob(const struct vl_cache_local *l, const struct vl_hash *h, uint64_t size);
 /* Copies the file src into the store as blob h, checking on the way that its
  * content still hashes to h; fills *size and *mode from the file.  Returns 1
  * when the blob is in place (perhaps already), 0 when src cannot be stored
@@ -67,8 +66,7 @@ void vl_cache_local_touch_entry(const struct vl_cache_local *l, const struct vl_
  * removed; no out_path was touched), -1 a local error (err). */
 int vl_cache_local_restore(struct vl_cache_local *l, const struct vl_cache_entry *e,
                            const char *const *out_paths, size_t n, int copy_only,
-                           struct vl_hash *out_hashes, struct vl_error *why,
-                           struct vl_error *err);
+                           struct vl_hash *out_hashes, struct vl_error *why, struct vl_error *err);
 
 /* Appends one line of counters to DIR/stats.log (best effort). */
 void vl_cache_local_append_stats(const struct vl_cache_local *l, unsigned long hits,

@@ -146,7 +146,8 @@ static struct blob_info *find_blob(struct scan *s, const struct vl_hash *h)
 /* Counts references from live entries and marks dangling ones. */
 static void link_entries(struct scan *s)
 {
-    for (size_t i = 0; i < s->n_blobs; i++) s->blobs[i].refs = 0;
+    for (size_t i = 0; i < s->n_blobs; i++)
+        s->blobs[i].refs = 0;
     for (size_t i = 0; i < s->n_entries; i++) {
         struct entry_info *e = &s->entries[i];
         e->dangling = 0;
@@ -156,7 +157,8 @@ static void link_entries(struct scan *s)
             if (!b || b->gone) e->dangling = 1;
         }
         if (e->dangling) continue;
-        for (size_t j = 0; j < e->entry.n; j++) find_blob(s, &e->entry.outputs[j].hash)->refs++;
+        for (size_t j = 0; j < e->entry.n; j++)
+            find_blob(s, &e->entry.outputs[j].hash)->refs++;
     }
 }
 
@@ -173,8 +175,7 @@ static void scan_tmp(const char *dir, struct scan *s, int remove_stale, size_t *
         vl_strbuf_addf(&file, "%s/%s", top.buf, de->d_name);
         struct stat st;
         if (lstat(file.buf, &st) == 0 && S_ISREG(st.st_mode)) {
-            if (remove_stale && now - st.st_mtim.tv_sec > STALE_TMP_S &&
-                unlink(file.buf) == 0) {
+            if (remove_stale && now - st.st_mtim.tv_sec > STALE_TMP_S && unlink(file.buf) == 0) {
                 (*removed)++;
             } else {
                 s->n_tmp++;
@@ -211,9 +212,12 @@ static void format_size(uint64_t n, char out[32])
     static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     double v = (double)n;
     int u = 0;
-    while (v >= 1024 && u < 4) v /= 1024, u++;
-    if (u == 0) snprintf(out, 32, "%" PRIu64 " B", n);
-    else snprintf(out, 32, "%.1f %s", v, units[u]);
+    while (v >= 1024 && u < 4)
+        v /= 1024, u++;
+    if (u == 0)
+        snprintf(out, 32, "%" PRIu64 " B", n);
+    else
+        snprintf(out, 32, "%.1f %s", v, units[u]);
 }
 
 /* Parses "10G", "512MiB", "1.5T", "0" into bytes; -1 when malformed. */
@@ -224,10 +228,26 @@ static int parse_size(const char *s, uint64_t *out)
     double v = strtod(s, &end);
     double mult = 1;
     switch (*end) {
-    case 'K': case 'k': mult = 1024.0; end++; break;
-    case 'M': case 'm': mult = 1024.0 * 1024; end++; break;
-    case 'G': case 'g': mult = 1024.0 * 1024 * 1024; end++; break;
-    case 'T': case 't': mult = 1024.0 * 1024 * 1024 * 1024; end++; break;
+    case 'K':
+    case 'k':
+        mult = 1024.0;
+        end++;
+        break;
+    case 'M':
+    case 'm':
+        mult = 1024.0 * 1024;
+        end++;
+        break;
+    case 'G':
+    case 'g':
+        mult = 1024.0 * 1024 * 1024;
+        end++;
+        break;
+    case 'T':
+    case 't':
+        mult = 1024.0 * 1024 * 1024 * 1024;
+        end++;
+        break;
     }
     if (mult > 1 && *end == 'i') end++;
     if (*end == 'B') end++;
@@ -263,7 +283,8 @@ static int cmd_stats(const struct vl_cache_local *l)
     size_t tmp_removed = 0;
     scan_tmp(dir, &s, 0, &tmp_removed);
     uint64_t blob_bytes = 0, entry_bytes = 0;
-    for (size_t i = 0; i < s.n_blobs; i++) blob_bytes += s.blobs[i].size;
+    for (size_t i = 0; i < s.n_blobs; i++)
+        blob_bytes += s.blobs[i].size;
     size_t damaged = 0, dangling = 0, orphans = 0;
     int64_t oldest = 0, newest = 0;
     for (size_t i = 0; i < s.n_entries; i++) {
@@ -274,7 +295,8 @@ static int cmd_stats(const struct vl_cache_local *l)
         if (!oldest || e->mtime_ns < oldest) oldest = e->mtime_ns;
         if (e->mtime_ns > newest) newest = e->mtime_ns;
     }
-    for (size_t i = 0; i < s.n_blobs; i++) orphans += s.blobs[i].refs == 0;
+    for (size_t i = 0; i < s.n_blobs; i++)
+        orphans += s.blobs[i].refs == 0;
     struct vl_cache_counters k;
     read_counters(dir, &k);
     char total[32], blobs[32], tmp[32];
@@ -294,8 +316,8 @@ static int cmd_stats(const struct vl_cache_local *l)
                (double)(now - oldest / 1000000000) / 3600);
     }
     unsigned long lookups = k.hits + k.misses;
-    printf("lookups:      %lu: %lu hits (%lu remote), %lu misses", lookups, k.hits,
-           k.remote_hits, k.misses);
+    printf("lookups:      %lu: %lu hits (%lu remote), %lu misses", lookups, k.hits, k.remote_hits,
+           k.misses);
     if (lookups) printf(", %.1f%% hit rate", 100.0 * (double)k.hits / (double)lookups);
     printf("\nstores:       %lu\n", k.stores);
     scan_free(&s);
@@ -322,8 +344,10 @@ static int cmd_gc(const struct vl_cache_local *l, uint64_t max_size)
     size_t tmp_removed = 0, entries_removed = 0, blobs_removed = 0;
     uint64_t bytes_removed = 0, total = 0;
     scan_tmp(dir, &s, 1, &tmp_removed);
-    for (size_t i = 0; i < s.n_blobs; i++) total += s.blobs[i].size;
-    for (size_t i = 0; i < s.n_entries; i++) total += s.entries[i].size;
+    for (size_t i = 0; i < s.n_blobs; i++)
+        total += s.blobs[i].size;
+    for (size_t i = 0; i < s.n_entries; i++)
+        total += s.entries[i].size;
 
     /* Entries that can only miss go first, whatever the size. */
     for (size_t i = 0; i < s.n_entries; i++) {
@@ -450,8 +474,10 @@ int vl_cache_command(int argc, char **argv, const struct vl_cache_options *o)
     int have_max = 0;
     for (int i = 2; i < argc; i++) {
         const char *value = NULL;
-        if (!strcmp(argv[i], "--max-size") && i + 1 < argc) value = argv[++i];
-        else if (!strncmp(argv[i], "--max-size=", 11)) value = argv[i] + 11;
+        if (!strcmp(argv[i], "--max-size") && i + 1 < argc)
+            value = argv[++i];
+        else if (!strncmp(argv[i], "--max-size=", 11))
+            value = argv[i] + 11;
         if (!value || strcmp(sub, "gc") != 0) {
             fprintf(stderr, "vlbuild cache %s: unexpected argument %s\n%s", sub, argv[i], usage);
             return 2;

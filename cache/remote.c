@@ -65,17 +65,17 @@ struct transfer {
     int fd;                /* GET_FILE: the destination */
     XXH3_state_t *hash;    /* GET_FILE: of what arrived */
     int write_failed;
-    FILE *in;              /* PUT_FILE */
+    FILE *in; /* PUT_FILE */
     curl_off_t in_size;
-    const char *data;      /* PUT_MEMORY */
+    const char *data; /* PUT_MEMORY */
     size_t data_n, data_off;
     CURLcode result;
     long status;
     char error[CURL_ERROR_SIZE];
 };
 
-__attribute__((format(printf, 2, 3))) static void warnf(struct vl_cache_remote *r,
-                                                        const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void warnf(struct vl_cache_remote *r, const char *fmt,
+                                                        ...)
 {
     if (!r->warn) return;
     char msg[4096];
@@ -98,13 +98,14 @@ int vl_cache_remote_open(const struct vl_cache_options *o, struct vl_cache_remot
     struct vl_cache_remote *r = calloc(1, sizeof *r);
     if (!r) abort();
     size_t n = strlen(url);
-    while (n > 0 && url[n - 1] == '/') n--;
+    while (n > 0 && url[n - 1] == '/')
+        n--;
     r->base = strndup(url, n);
     if (!r->base) abort();
     r->readonly = o->remote_readonly;
     double total = o->remote_timeout_s > 0 ? o->remote_timeout_s : 60;
-    double connect = o->remote_connect_timeout_s > 0 ? o->remote_connect_timeout_s
-                                                     : (total < 5 ? total : 5);
+    double connect =
+        o->remote_connect_timeout_s > 0 ? o->remote_connect_timeout_s : (total < 5 ? total : 5);
     r->timeout_ms = (long)(total * 1000);
     r->connect_timeout_ms = (long)(connect * 1000);
     if (r->timeout_ms < 1) r->timeout_ms = 1;
@@ -134,7 +135,8 @@ int vl_cache_remote_open(const struct vl_cache_options *o, struct vl_cache_remot
 void vl_cache_remote_close(struct vl_cache_remote *r)
 {
     if (!r) return;
-    for (size_t i = 0; i < r->n_idle; i++) curl_multi_cleanup(r->idle[i]);
+    for (size_t i = 0; i < r->n_idle; i++)
+        curl_multi_cleanup(r->idle[i]);
     free(r->idle);
     pthread_mutex_destroy(&r->lock);
     curl_slist_free_all(r->headers);
@@ -223,7 +225,8 @@ static CURL *make_easy(struct vl_cache_remote *r, struct transfer *t)
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, r->connect_timeout_ms);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, r->timeout_ms);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    /* no redirects: the auth header must not travel to another host */
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
     switch (t->method) {
     case GET_MEMORY:
@@ -259,7 +262,8 @@ static void run_transfers(struct vl_cache_remote *r, struct transfer *t, size_t 
 {
     CURLM *m = take_multi(r);
     size_t next = 0, running = 0;
-    for (size_t i = 0; i < n; i++) t[i].result = CURLE_ABORTED_BY_CALLBACK;
+    for (size_t i = 0; i < n; i++)
+        t[i].result = CURLE_ABORTED_BY_CALLBACK;
     while (next < n || running > 0) {
         while (next < n && running < MAX_PARALLEL && !atomic_load(&r->disabled)) {
             curl_multi_add_handle(m, make_easy(r, &t[next++]));
@@ -311,8 +315,7 @@ static void http_error(struct vl_cache_remote *r, const char *method, const stru
 {
     if (atomic_load(&r->disabled)) return;
     warnf(r, "remote cache: %s %s: HTTP %ld", method, t->url, t->status);
-    if (atomic_fetch_add(&r->http_errors, 1) + 1 >= MAX_HTTP_ERRORS)
-        disable(r, "too many errors");
+    if (atomic_fetch_add(&r->http_errors, 1) + 1 >= MAX_HTTP_ERRORS) disable(r, "too many errors");
 }
 
 int vl_cache_remote_get_entry(struct vl_cache_remote *r, const struct vl_hash *key, char **data,
@@ -377,8 +380,7 @@ int vl_cache_remote_get_blobs(struct vl_cache_remote *r, const struct vl_hash *h
             if (!vl_hash_equal(&got, &hashes[i])) {
                 char hex[33];
                 vl_hash_hex(&got, hex);
-                warnf(r, "remote cache: refusing blob %s: its content hashes to %s", t[i].url,
-                      hex);
+                warnf(r, "remote cache: refusing blob %s: its content hashes to %s", t[i].url, hex);
                 ok = 0;
             }
         }
@@ -386,7 +388,8 @@ int vl_cache_remote_get_blobs(struct vl_cache_remote *r, const struct vl_hash *h
         free(t[i].url);
     }
     if (!ok)
-        for (size_t i = 0; i < opened; i++) unlink(paths[i]);
+        for (size_t i = 0; i < opened; i++)
+            unlink(paths[i]);
     free(t);
     return ok;
 }
@@ -425,7 +428,8 @@ int vl_cache_remote_put(struct vl_cache_remote *r, const struct vl_hash *key,
             ok = 0;
         } else {
             int dup = 0; /* two outputs with one content: upload it once */
-            for (size_t j = 0; j < n_put && !dup; j++) dup = !strcmp(puts[j].url, t[i].url);
+            for (size_t j = 0; j < n_put && !dup; j++)
+                dup = !strcmp(puts[j].url, t[i].url);
             if (dup) continue;
             struct transfer *put = &puts[n_put];
             put->method = PUT_FILE;
@@ -443,7 +447,8 @@ int vl_cache_remote_put(struct vl_cache_remote *r, const struct vl_hash *key,
             n_put++;
         }
     }
-    for (size_t i = 0; i < n; i++) free(t[i].url);
+    for (size_t i = 0; i < n; i++)
+        free(t[i].url);
     if (ok && n_put) run_transfers(r, puts, n_put);
     for (size_t i = 0; i < n_put; i++) {
         if (ok && puts[i].result != CURLE_OK) {

@@ -72,7 +72,8 @@ static __attribute__((unused)) const char *file_text(const char *path)
 }
 
 /* DIR/kind/HH/<hex of h>, a file of the store (static storage: one at a time). */
-static __attribute__((unused)) const char *store_path(const char *dir, const char *kind, const struct vl_hash *h)
+static __attribute__((unused)) const char *store_path(const char *dir, const char *kind,
+                                                      const struct vl_hash *h)
 {
     static struct vl_strbuf sb = VL_STRBUF_INIT;
     char hex[33];
@@ -130,8 +131,8 @@ static __attribute__((unused)) struct vl_cache *open_cache(const struct vl_cache
 
 /* Runs vl_cache_command with the given words, capturing stdout into *out
  * (static storage); returns the exit status. */
-static __attribute__((unused)) int run_command(const struct vl_cache_options *o, const char **out, const char *w1,
-                       const char *w2, const char *w3)
+static __attribute__((unused)) int run_command(const struct vl_cache_options *o, const char **out,
+                                               const char *w1, const char *w2, const char *w3)
 {
     static char buf[1 << 16];
     char *argv[] = {"cache", (char *)w1, (char *)w2, (char *)w3, NULL};

@@ -11,7 +11,8 @@
 static void fill(char *buf, const char *seed)
 {
     struct vl_hash h = vl_hash_bytes(seed, strlen(seed));
-    for (size_t i = 0; i < SIZE; i++) buf[i] = (char)('a' + (h.bytes[i % 16] + i) % 26);
+    for (size_t i = 0; i < SIZE; i++)
+        buf[i] = (char)('a' + (h.bytes[i % 16] + i) % 26);
     buf[SIZE] = '\0';
 }
 
@@ -50,8 +51,8 @@ static int writer(const char *root, const char *cache_dir, int id)
         }
     }
     vl_cache_close(c);
-    if (failures) fprintf(stderr, "writer %d: %d failures\nwarnings:\n%s", id, failures,
-                          warnings.buf);
+    if (failures)
+        fprintf(stderr, "writer %d: %d failures\nwarnings:\n%s", id, failures, warnings.buf);
     return failures ? 1 : 0;
 }
 

@@ -32,8 +32,8 @@ static struct server start_server(const char *dir, const char *name, const char 
     const char *script = getenv("VL_CACHE_HTTPD");
     s.pid = fork();
     if (s.pid == 0) {
-        const char *argv[] = {"python3", script,  "--root", s.root, "--port-file", port_file.buf,
-                              "--log",   s.log,   extra1,   extra2, NULL};
+        const char *argv[] = {"python3", script, "--root", s.root, "--port-file", port_file.buf,
+                              "--log",   s.log,  extra1,   extra2, NULL};
         execvp("python3", (char **)argv);
         _exit(127);
     }
@@ -75,7 +75,8 @@ static int requests(const struct server *s, const char *prefix)
     FILE *f = fopen(s->log, "r");
     char line[512];
     int n = 0;
-    while (f && fgets(line, sizeof line, f)) n += strncmp(line, prefix, strlen(prefix)) == 0;
+    while (f && fgets(line, sizeof line, f))
+        n += strncmp(line, prefix, strlen(prefix)) == 0;
     if (f) fclose(f);
     return n;
 }
@@ -88,7 +89,8 @@ static char big[300001];
 /* Writes the outputs of the test action and returns their hashes. */
 static void write_outputs(struct vl_hash *h)
 {
-    for (size_t i = 0; i < sizeof big - 1; i++) big[i] = (char)('0' + (i * 7919) % 75);
+    for (size_t i = 0; i < sizeof big - 1; i++)
+        big[i] = (char)('0' + (i * 7919) % 75);
     h[0] = put_file(outs[0], "first output\n");
     h[1] = put_file(outs[1], "second output\n");
     h[2] = put_file(outs[2], big);
@@ -97,7 +99,8 @@ static void write_outputs(struct vl_hash *h)
 
 static void remove_outputs(void)
 {
-    for (int i = 0; i < N_OUTS; i++) unlink(outs[i]);
+    for (int i = 0; i < N_OUTS; i++)
+        unlink(outs[i]);
 }
 
 static int outputs_are_right(void)
@@ -144,7 +147,8 @@ static void round_trip_through_the_remote_alone(const char *root, struct server 
     c = open_cache(&fresh);
     CHECK(vl_cache_restore(c, &key, outs, N_OUTS, got, &err) == 1);
     CHECK(outputs_are_right());
-    for (int i = 0; i < N_OUTS; i++) CHECK(vl_hash_equal(&got[i], &h[i]));
+    for (int i = 0; i < N_OUTS; i++)
+        CHECK(vl_hash_equal(&got[i], &h[i]));
     struct vl_cache_counters k;
     vl_cache_get_counters(c, &k);
     CHECK(k.hits == 1 && k.remote_hits == 1);
@@ -217,8 +221,8 @@ static void a_tampered_blob_is_refused(const char *root, struct server *s, struc
 
 static void the_auth_header_comes_from_the_environment(const char *root, struct vl_hash *h)
 {
-    struct server s = start_server(root, "auth-server", "--require-header",
-                                   "Authorization: Bearer sekrit");
+    struct server s =
+        start_server(root, "auth-server", "--require-header", "Authorization: Bearer sekrit");
     char *url = url_of(s.port);
     setenv("VL_TEST_CACHE_AUTH", "Authorization: Bearer sekrit", 1);
     struct vl_cache_options o = remote_options(root, "local-auth", url);

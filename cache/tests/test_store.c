@@ -52,8 +52,9 @@ static void restore_links_by_default_and_copies_when_asked(const char *cache_dir
     struct vl_hash got[2];
     CHECK(vl_cache_restore(c, &key, outs, 2, got, &err) == 1);
     struct stat out_st, blob_st, tool_st;
-    CHECK(stat(outs[0], &out_st) == 0 && stat(store_path(cache_dir, "cas", &hashes[0]), &blob_st) == 0);
-    CHECK(out_st.st_ino == blob_st.st_ino); /* a hard link ... */
+    CHECK(stat(outs[0], &out_st) == 0 &&
+          stat(store_path(cache_dir, "cas", &hashes[0]), &blob_st) == 0);
+    CHECK(out_st.st_ino == blob_st.st_ino);  /* a hard link ... */
     CHECK((out_st.st_mode & 07777) == 0444); /* ... to a read-only blob */
     CHECK(stat(outs[1], &tool_st) == 0);
     CHECK((tool_st.st_mode & 07777) == 0750); /* executables are copied with their mode */
