@@ -7,11 +7,12 @@
  * element of x and of every trainable parameter.  The layers compute in
  * float32 and L is summed in double, so the tolerance is
  * |analytic - numeric| <= atol + rtol * max(|analytic|, |numeric|), with
- * h = 1e-2, rtol = 2e-2, atol = 2e-3 unless a test states otherwise: the
- * float32 rounding of L over a step of 1e-2 is about 1e-5 relative, the
- * truncation error of the central difference h^2 f''' / 6 about 1e-5 for
- * these smooth layers; inputs keep clear of kinks (ReLU at 0, max-pool ties)
- * by more than h. */
+ * h = 1e-2, rtol = 2e-3, atol = 2e-4 unless a test states otherwise: the
+ * float32 rounding of L, divided by the step, is about 1e-5, and the
+ * truncation error of the central difference, h^2 f''' / 6, about 1e-5 for
+ * these smooth layers; the worst case observed is under a fifth of the
+ * tolerance.  Inputs keep clear of kinks (ReLU at 0, max-pool ties, hinge
+ * margins) by more than h. */
 #ifndef VL_TEST_NN_CHECK_H
 #define VL_TEST_NN_CHECK_H
 
@@ -67,8 +68,8 @@ static double gc_loss(struct vl_nn_ctx *ctx, struct gc_case *c, const struct vl_
 static int gc_compare(struct vl_nn_ctx *ctx, struct gc_case *c, const struct vl_nn_tensor *r,
                       float *v, size_t n, const float *analytic, const char *what)
 {
-    double h = c->h > 0 ? c->h : 1e-2, rtol = c->rtol > 0 ? c->rtol : 2e-2;
-    double atol = c->atol > 0 ? c->atol : 2e-3, worst = 0.0;
+    double h = c->h > 0 ? c->h : 1e-2, rtol = c->rtol > 0 ? c->rtol : 2e-3;
+    double atol = c->atol > 0 ? c->atol : 2e-4, worst = 0.0;
     int bad = 0;
     for (size_t i = 0; i < n; i++) {
         float keep = v[i];
