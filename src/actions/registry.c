@@ -8,6 +8,8 @@
 
 extern const struct vl_action_def vl_action_stamp;
 extern const struct vl_action_def vl_action_probe;
+extern const struct vl_action_def vl_action_augment;
+extern const struct vl_action_def vl_action_synth;
 extern const struct vl_action_def vl_action_scale;
 extern const struct vl_action_def vl_action_features;
 extern const struct vl_action_def vl_action_report;
@@ -15,6 +17,8 @@ extern const struct vl_action_def vl_action_report;
 static const struct vl_action_def *const actions[] = {
     &vl_action_stamp,
     &vl_action_probe,
+    &vl_action_augment,
+    &vl_action_synth,
     &vl_action_scale,
     &vl_action_features,
     &vl_action_report,

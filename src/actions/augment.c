@@ -1,0 +1,359 @@
+/* augment.c - the `augment` built-in: one augmented clip of a video.
+ *
+ * Each clip gets ONE random transform, the same for all its frames, drawn
+ * from a seed made of the `seed` parameter, the content fingerprint of the
+ * source the job descends from and the {copy} index: the same rules give
+ * byte-identical clips on any machine, and a shared cache can serve them.
+ * Each transform draws from its own generator (seeded from that one seed
+ * and the transform's number), so turning one transform on or off does not
+ * change what the others draw.
+ *
+ * Order, per frame: temporal selection (only kept frames are converted),
+ * random resized crop, horizontal flip, resize to `size`, rotation, colour
+ * jitter, blur, noise (a new noise field each frame).  Frames stream through
+ * the chunked reader within the job's memory budget, into clipwriter
+ * (Matroska, FFV1 or H.264); buffers are allocated once per job. */
+#include "actions/action.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/ops.h"
+#include "util/rng.h"
+#include "video/clipwriter.h"
+#include "video/metacache.h"
+#include "video/probe.h"
+#include "video/reader.h"
+
+/* The transform drawn for one clip. */
+struct plan {
+    int crop_x, crop_y, crop_w, crop_h; /* window of the source (display size) */
+    int flip;
+    int out_w, out_h;
+    double angle;                       /* degrees, counter-clockwise; 0: none */
+    struct vl_color_jitter jitter;
+    int do_jitter;
+    double blur_sigma;                  /* 0: none */
+    double noise_sigma;
+    uint64_t noise_seed;
+    int64_t first, span;                /* the contiguous frames kept */
+    int stride;
+};
+
+/* The generators' numbers: one per transform. */
+enum { DRAW_FLIP, DRAW_CROP, DRAW_ROTATE, DRAW_JITTER, DRAW_BLUR, DRAW_NOISE, DRAW_TIME };
+
+static double param(const struct vl_action_job *job, const char *name)
+{
+    return vl_params_get(job->params, name)->num;
+}
+
+static void store_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The clip's seed: XXH3-128 of (fingerprint, seed, copy), first 8 bytes. */
+static uint64_t clip_seed(const struct vl_hash *fingerprint, uint64_t seed, int copy)
+{
+    uint8_t buf[32];
+    memcpy(buf, fingerprint->bytes, 16);
+    store_le64(buf + 16, seed);
+    store_le64(buf + 24, (uint64_t)(int64_t)copy);
+    struct vl_hash h = vl_hash_bytes(buf, sizeof buf);
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = v << 8 | h.bytes[i];
+    return v;
+}
+
+static void rng_for(struct vl_rng *r, uint64_t base, int which)
+{
+    vl_rng_seed(r, base + (uint64_t)(which + 1) * 0x9e3779b97f4a7c15ull);
+}
+
+/* A factor drawn as torchvision's ColorJitter does: [max(0, 1-x), 1+x]. */
+static double jitter_factor(struct vl_rng *r, double x)
+{
+    return x > 0 ? vl_rng_range(r, x < 1 ? 1 - x : 0, 1 + x) : 1.0;
+}
+
+/* Random resized crop as torchvision's RandomResizedCrop.get_params: ten
+ * tries at an area share and a log-uniform aspect ratio, then a centre crop
+ * of the nearest allowed ratio. */
+static void draw_crop(struct vl_rng *r, int w, int h, double s_lo, double s_hi, double r_lo,
+                      double r_hi, struct plan *p)
+{
+    double area = (double)w * h;
+    for (int attempt = 0; attempt < 10; attempt++) {
+        double target = area * vl_rng_range(r, s_lo, s_hi);
+        double aspect = exp(vl_rng_range(r, log(r_lo), log(r_hi)));
+        long cw = lround(sqrt(target * aspect)), ch = lround(sqrt(target / aspect));
+        if (cw > 0 && cw <= w && ch > 0 && ch <= h) {
+            p->crop_w = (int)cw, p->crop_h = (int)ch;
+            p->crop_y = (int)floor(vl_rng_uniform(r) * (double)(h - ch + 1));
+            p->crop_x = (int)floor(vl_rng_uniform(r) * (double)(w - cw + 1));
+            return;
+        }
+    }
+    double in_ratio = (double)w / h;
+    p->crop_w = w, p->crop_h = h;
+    if (in_ratio < r_lo) p->crop_h = (int)lround(w / r_lo);
+    else if (in_ratio > r_hi) p->crop_w = (int)lround(h * r_hi);
+    if (p->crop_w < 1) p->crop_w = 1;
+    if (p->crop_h < 1) p->crop_h = 1;
+    p->crop_x = (w - p->crop_w) / 2, p->crop_y = (h - p->crop_h) / 2;
+}
+
+/* Draws the whole transform of one clip of a w x h source of n frames. */
+static void draw_plan(const struct vl_action_job *job, uint64_t base, int w, int h, int64_t n,
+                      struct plan *p)
+{
+    struct vl_rng r;
+    memset(p, 0, sizeof *p);
+    rng_for(&r, base, DRAW_FLIP);
+    p->flip = vl_rng_uniform(&r) < param(job, "hflip");
+
+    const struct vl_param_value *crop = vl_params_get(job->params, "crop");
+    const struct vl_param_value *ratio = vl_params_get(job->params, "ratio");
+    p->crop_w = w, p->crop_h = h;
+    rng_for(&r, base, DRAW_CROP);
+    if (crop->num < 1 || crop->num2 < 1)
+        draw_crop(&r, w, h, crop->num, crop->num2, ratio->num, ratio->num2, p);
+
+    const struct vl_param_value *size = vl_params_get(job->params, "size");
+    p->out_w = size->num > 0 ? (int)size->num : p->crop_w;
+    p->out_h = size->num2 > 0 ? (int)size->num2 : p->crop_h;
+
+    double deg = param(job, "rotate");
+    rng_for(&r, base, DRAW_ROTATE);
+    p->angle = deg > 0 ? vl_rng_range(&r, -deg, deg) : 0;
+
+    rng_for(&r, base, DRAW_JITTER);
+    p->jitter.brightness = jitter_factor(&r, param(job, "brightness"));
+    p->jitter.contrast = jitter_factor(&r, param(job, "contrast"));
+    p->jitter.saturation = jitter_factor(&r, param(job, "saturation"));
+    double hue = param(job, "hue");
+    p->jitter.hue = hue > 0 ? vl_rng_range(&r, -hue, hue) : 0;
+    p->do_jitter = p->jitter.brightness != 1 || p->jitter.contrast != 1 ||
+                   p->jitter.saturation != 1 || p->jitter.hue != 0;
+
+    double blur = param(job, "blur");
+    rng_for(&r, base, DRAW_BLUR);
+    p->blur_sigma = blur > 0.1 ? vl_rng_range(&r, 0.1, blur) : blur;
+
+    rng_for(&r, base, DRAW_NOISE);
+    p->noise_sigma = param(job, "noise");
+    p->noise_seed = vl_rng_next(&r);
+
+    const struct vl_param_value *duration = vl_params_get(job->params, "duration");
+    rng_for(&r, base, DRAW_TIME);
+    double share = vl_rng_range(&r, duration->num, duration->num2);
+    p->span = llround(share * (double)n);
+    if (p->span < 1) p->span = 1;
+    if (p->span > n) p->span = n;
+    p->first = (int64_t)floor(vl_rng_uniform(&r) * (double)(n - p->span + 1));
+    p->stride = (int)param(job, "stride");
+}
+
+static void log_plan(const struct vl_action_job *job, const struct plan *p)
+{
+    if (!job->log) return;
+    vl_strbuf_addf(job->log,
+                   "augment %s: frames %lld+%lld/%d, crop %dx%d+%d+%d, flip %d, size %dx%d, "
+                   "rotate %.3f, brightness %.4f, contrast %.4f, saturation %.4f, hue %.4f, "
+                   "blur %.3f, noise %g\n",
+                   job->inputs[0], (long long)p->first, (long long)p->span, p->stride, p->crop_w,
+                   p->crop_h, p->crop_x, p->crop_y, p->flip, p->out_w, p->out_h, p->angle,
+                   p->jitter.brightness, p->jitter.contrast, p->jitter.saturation, p->jitter.hue,
+                   p->blur_sigma, p->noise_sigma);
+}
+
+/* The per-job working state: frames reused for every frame of the clip. */
+struct work {
+    const struct vl_ops *ops;
+    struct vl_ops_ctx *ctx;
+    uint8_t *crop, *sized, *turned;
+    int64_t *indices;
+    struct vl_reader *reader;
+    struct vl_clipwriter *writer;
+};
+
+static void work_release(struct work *w)
+{
+    if (w->ctx) w->ops->ctx_free(w->ctx);
+    free(w->crop);
+    free(w->sized);
+    free(w->turned);
+    free(w->indices);
+    vl_reader_close(w->reader);
+    vl_clipwriter_abort(w->writer);
+}
+
+static uint8_t *alloc_frame(int w, int h)
+{
+    uint8_t *p = malloc((size_t)w * h * 3);
+    if (!p) abort();
+    return p;
+}
+
+/* Transforms one source frame and writes it; index is its rank in the clip. */
+static int augment_frame(struct work *w, const struct plan *p, uint8_t *data, int src_w,
+                         int src_h, int64_t index, struct vl_error *err)
+{
+    struct vl_frame cur = {data, src_w, src_h};
+    if (p->crop_w != src_w || p->crop_h != src_h) {
+        struct vl_frame dst = {w->crop, p->crop_w, p->crop_h};
+        w->ops->crop(&cur, p->crop_x, p->crop_y, &dst);
+        cur = dst;
+    }
+    if (p->flip) w->ops->flip_horizontal(&cur);
+    if (p->out_w != cur.width || p->out_h != cur.height) {
+        struct vl_frame dst = {w->sized, p->out_w, p->out_h};
+        if (w->ops->resize(w->ctx, &cur, &dst, VL_INTERP_BILINEAR, err) < 0) return -1;
+        cur = dst;
+    }
+    if (p->angle != 0) {
+        struct vl_frame dst = {w->turned, cur.width, cur.height};
+        w->ops->rotate(&cur, &dst, p->angle);
+        cur = dst;
+    }
+    if (p->do_jitter) w->ops->color_jitter(&cur, &p->jitter);
+    if (p->blur_sigma > 0 && w->ops->gaussian_blur(w->ctx, &cur, p->blur_sigma, err) < 0)
+        return -1;
+    if (p->noise_sigma > 0)
+        w->ops->gaussian_noise(&cur, p->noise_sigma,
+                               p->noise_seed + (uint64_t)index * 0xd1b54a32d192ed03ull);
+    return vl_clipwriter_write(w->writer, cur.rgb, err);
+}
+
+static int run_augment(struct vl_action_job *job, struct vl_error *err)
+{
+    const char *path = job->inputs[0];
+    struct vl_strbuf json = VL_STRBUF_INIT;
+    struct vl_video_meta meta;
+    int hit = 0;
+    int rc = vl_video_meta_lookup(job->state_path, path, &job->input_hashes[0], &json, &hit, err);
+    if (rc == 0 && vl_meta_from_json(json.buf, &meta, err) < 0)
+        rc = vl_error_prefix(err, "%s", path);
+    vl_strbuf_release(&json);
+    if (rc < 0) return -1;
+    if (meta.frames <= 0 || meta.width <= 0 || meta.height <= 0)
+        return vl_error_set(err, "%s: no frames to augment", path);
+
+    const struct vl_hash *fingerprint = job->origin_hash ? job->origin_hash : &job->input_hashes[0];
+    uint64_t base = clip_seed(fingerprint, (uint64_t)(int64_t)param(job, "seed"), job->copy);
+    struct plan p;
+    draw_plan(job, base, meta.width, meta.height, meta.frames, &p);
+    log_plan(job, &p);
+
+    struct work w = {.ops = vl_ops_cpu()};
+    if (w.ops->ctx_new(&w.ctx, err) < 0) return -1;
+    size_t out_bytes = (size_t)p.out_w * p.out_h * 3;
+    size_t own = (size_t)p.crop_w * p.crop_h * 3 + 2 * out_bytes;
+    w.crop = alloc_frame(p.crop_w, p.crop_h);
+    w.sized = alloc_frame(p.out_w, p.out_h);
+    w.turned = alloc_frame(p.out_w, p.out_h);
+
+    struct vl_reader_opts ro = {.threads = 1, .layout = VL_FRAMES_RGB24};
+    uint64_t budget = job->memory_budget ? job->memory_budget : VL_READER_DEFAULT_BUDGET;
+    ro.memory_budget = budget > own ? budget - own : 1; /* 1: one frame a chunk */
+    if (p.first != 0 || p.span != meta.frames || p.stride != 1) {
+        size_t n = (size_t)((p.span + p.stride - 1) / p.stride);
+        w.indices = malloc(n * sizeof *w.indices);
+        if (!w.indices) abort();
+        for (size_t i = 0; i < n; i++) w.indices[i] = p.first + (int64_t)i * p.stride;
+        ro.indices = w.indices;
+        ro.n_indices = n;
+    }
+    rc = vl_reader_open(path, &ro, &w.reader, err);
+    int src_w = 0, src_h = 0, rotation = 0;
+    if (rc == 0) {
+        vl_reader_geometry(w.reader, &src_w, &src_h, &rotation);
+        if (src_w != meta.width || src_h != meta.height)
+            rc = vl_error_set(err, "%s: decoded size %dx%d differs from the probed %dx%d", path,
+                              src_w, src_h, meta.width, meta.height);
+    }
+    struct vl_clipwriter_opts wo = {
+        .codec = strcmp(vl_params_get(job->params, "codec")->text, "h264") ? VL_CLIP_FFV1
+                                                                          : VL_CLIP_H264,
+        .width = p.out_w,
+        .height = p.out_h,
+        .fps_num = meta.avg_fps_num > 0 ? meta.avg_fps_num : meta.r_fps_num > 0 ? meta.r_fps_num : 25,
+        .fps_den = meta.avg_fps_num > 0 ? meta.avg_fps_den : meta.r_fps_num > 0 ? meta.r_fps_den : 1,
+        .crf = (int)param(job, "crf"),
+        .threads = 1,
+    };
+    wo.fps_den *= p.stride;
+    if (rc == 0) rc = vl_clipwriter_open(job->outputs[0], &wo, &w.writer, err);
+
+    int64_t written = 0;
+    struct vl_chunk chunk;
+    int n;
+    while (rc == 0 && (n = vl_reader_next_chunk(w.reader, &chunk, err)) != 0) {
+        if (n < 0) {
+            rc = -1;
+            break;
+        }
+        for (int i = 0; i < n && rc == 0; i++) {
+            if (vl_action_cancelled(job)) {
+                rc = vl_error_set(err, "%s: interrupted", path);
+                break;
+            }
+            rc = augment_frame(&w, &p, chunk.data + (size_t)i * chunk.frame_bytes, chunk.width,
+                               chunk.height, written++, err);
+        }
+    }
+    if (rc == 0 && written == 0) rc = vl_error_set(err, "%s: no frame could be decoded", path);
+    if (rc == 0) {
+        struct vl_clipwriter *writer = w.writer;
+        w.writer = NULL;
+        rc = vl_clipwriter_close(writer, err);
+    }
+    work_release(&w);
+    return rc;
+}
+
+static int check_augment(const struct vl_params *params, struct vl_error *err)
+{
+    const struct vl_param_value *size = vl_params_get(params, "size");
+    if ((size->num == 0) != (size->num2 == 0))
+        return vl_error_set(err, "parameter size: give both sides, or 0x0 for the crop's size");
+    return 0;
+}
+
+static const struct vl_param_spec augment_params[] = {
+    {"hflip", VL_PARAM_FLOAT, "0", 0, 1, NULL, "probability of a horizontal flip"},
+    {"crop", VL_PARAM_RANGE, "1:1", 0.01, 1, NULL,
+     "random resized crop: share of the frame's area (1:1: no crop)"},
+    {"ratio", VL_PARAM_RANGE, "0.75:1.3333333333333333", 0.1, 10, NULL,
+     "random resized crop: aspect ratio range (width / height)"},
+    {"rotate", VL_PARAM_FLOAT, "0", 0, 180, NULL, "largest rotation in degrees, either way"},
+    {"brightness", VL_PARAM_FLOAT, "0", 0, 5, NULL, "brightness factor drawn in [1-x, 1+x]"},
+    {"contrast", VL_PARAM_FLOAT, "0", 0, 5, NULL, "contrast factor drawn in [1-x, 1+x]"},
+    {"saturation", VL_PARAM_FLOAT, "0", 0, 5, NULL, "saturation factor drawn in [1-x, 1+x]"},
+    {"hue", VL_PARAM_FLOAT, "0", 0, 0.5, NULL, "hue shift drawn in [-x, x] turns"},
+    {"noise", VL_PARAM_FLOAT, "0", 0, 255, NULL, "Gaussian noise sigma, in 0..255 units"},
+    {"blur", VL_PARAM_FLOAT, "0", 0, 20, NULL, "largest Gaussian blur sigma in pixels"},
+    {"duration", VL_PARAM_RANGE, "1:1", 0.001, 1, NULL,
+     "share of the frames kept, one contiguous random stretch"},
+    {"stride", VL_PARAM_INT, "1", 1, 1000, NULL, "keep every Nth frame (speed-up)"},
+    {"codec", VL_PARAM_ENUM, "ffv1", 0, 0, "ffv1|h264", "clip codec"},
+    {"crf", VL_PARAM_INT, "18", 0, 51, NULL, "H.264 quality (lower is better)"},
+    {"size", VL_PARAM_SIZE, "0x0", 0, 16384, NULL, "output size; 0x0: the crop's size"},
+    {"seed", VL_PARAM_INT, "0", 0, 9007199254740991.0, NULL, "random seed"},
+    {0},
+};
+
+const struct vl_action_def vl_action_augment = {
+    .name = "augment",
+    .version = 1,
+    .summary = "write one randomly augmented clip of a video (Matroska, FFV1 or H.264)",
+    .params = augment_params,
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .min_outputs = 1,
+    .max_outputs = 1,
+    .check = check_augment,
+    .run = run_augment,
+};

@@ -1,0 +1,194 @@
+/* videowriter.c - RGB24 frames to any FFmpeg container and encoder, written
+ * to "<path>.vltmp.<pid>.<thread>" and renamed on close.  The muxer comes
+ * from the final path's extension, the pixel format is the encoder's first
+ * (yuv420p for libx264, mpeg4, ffv1 and vpx), converted with swscale.
+ * Muxer and encoder are bit-exact (no random UIDs, no version strings), so
+ * the same frames give the same bytes. */
+#include "video/videowriter.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/opt.h>
+#include <libswscale/swscale.h>
+
+#include "util/fs.h"
+#include "util/strbuf.h"
+
+struct vl_videowriter {
+    char *path, *tmp;
+    AVFormatContext *oc;
+    AVStream *st;
+    AVCodecContext *enc;
+    AVFrame *frame;
+    AVPacket *pkt;
+    struct SwsContext *sws;
+    int64_t next_pts;
+};
+
+static int av_fail(struct vl_error *err, const char *path, const char *what, int code)
+{
+    char buf[AV_ERROR_MAX_STRING_SIZE];
+    av_strerror(code, buf, sizeof buf);
+    return vl_error_set(err, "%s: %s (%s)", path, what, buf);
+}
+
+static void release(struct vl_videowriter *w)
+{
+    sws_freeContext(w->sws);
+    av_frame_free(&w->frame);
+    av_packet_free(&w->pkt);
+    avcodec_free_context(&w->enc);
+    if (w->oc) {
+        if (w->oc->pb) avio_closep(&w->oc->pb);
+        avformat_free_context(w->oc);
+    }
+    free(w->path);
+    free(w->tmp);
+    free(w);
+}
+
+void vl_videowriter_abort(struct vl_videowriter *w)
+{
+    if (!w) return;
+    if (w->oc && w->oc->pb) avio_closep(&w->oc->pb);
+    unlink(w->tmp);
+    release(w);
+}
+
+/* Encoder settings that matter for small synthetic clips. */
+static void tune(AVCodecContext *c, const char *name, const struct vl_videowriter_opts *o)
+{
+    if (!strcmp(name, "libx264")) {
+        av_opt_set(c->priv_data, "preset", "fast", 0);
+        if (o->crf >= 0) av_opt_set_int(c->priv_data, "crf", o->crf, 0);
+    } else if (!strncmp(name, "libvpx", 6)) {
+        av_opt_set(c->priv_data, "deadline", "realtime", 0);
+        av_opt_set_int(c->priv_data, "cpu-used", 8, 0);
+        c->bit_rate = 1000000;
+        if (o->crf >= 0) av_opt_set_int(c->priv_data, "crf", o->crf, 0);
+    } else if (!strcmp(name, "mpeg4") || !strcmp(name, "mjpeg")) {
+        c->flags |= AV_CODEC_FLAG_QSCALE;
+        c->global_quality = FF_QP2LAMBDA * 3;
+        if (!strcmp(name, "mjpeg")) c->strict_std_compliance = FF_COMPLIANCE_UNOFFICIAL;
+    }
+}
+
+int vl_videowriter_open(const char *path, const struct vl_videowriter_opts *o,
+                        struct vl_videowriter **out, struct vl_error *err)
+{
+    *out = NULL;
+    const AVOutputFormat *fmt = av_guess_format(NULL, path, NULL);
+    if (!fmt) return vl_error_set(err, "%s: no container for this file extension", path);
+    const AVCodec *codec = avcodec_find_encoder_by_name(o->codec);
+    if (!codec) return vl_error_set(err, "%s: encoder %s is not in this FFmpeg build", path, o->codec);
+    if (avformat_query_codec(fmt, codec->id, FF_COMPLIANCE_NORMAL) == 0)
+        return vl_error_set(err, "%s: container %s cannot hold %s", path, fmt->name, o->codec);
+    if (o->width <= 0 || o->height <= 0)
+        return vl_error_set(err, "%s: bad picture size %dx%d", path, o->width, o->height);
+    if (vl_mkdir_parents(path, err) < 0) return -1;
+    struct vl_videowriter *w = calloc(1, sizeof *w);
+    if (!w) abort();
+    w->path = strdup(path);
+    struct vl_strbuf tmp = VL_STRBUF_INIT;
+    vl_strbuf_addf(&tmp, "%s.vltmp.%ld.%lx", path, (long)getpid(), (unsigned long)pthread_self());
+    w->tmp = vl_strbuf_detach(&tmp, NULL);
+    int e = avformat_alloc_output_context2(&w->oc, fmt, NULL, w->tmp);
+    if (e < 0 || !w->oc) {
+        av_fail(err, path, "cannot set up the muxer", e);
+        goto fail;
+    }
+    w->oc->flags |= AVFMT_FLAG_BITEXACT; /* no random UIDs: same frames, same bytes */
+    w->st = avformat_new_stream(w->oc, NULL);
+    w->enc = avcodec_alloc_context3(codec);
+    w->frame = av_frame_alloc();
+    w->pkt = av_packet_alloc();
+    if (!w->st || !w->enc || !w->frame || !w->pkt) abort();
+    AVCodecContext *c = w->enc;
+    int fps = o->fps > 0 ? o->fps : 25;
+    c->width = o->width;
+    c->height = o->height;
+    c->pix_fmt = codec->pix_fmts ? codec->pix_fmts[0] : AV_PIX_FMT_YUV420P;
+    c->framerate = (AVRational){fps, 1};
+    c->time_base = (AVRational){1, fps};
+    c->thread_count = o->threads > 0 ? o->threads : 1;
+    c->flags |= AV_CODEC_FLAG_BITEXACT;
+    if (o->gop > 0) c->gop_size = o->gop;
+    tune(c, o->codec, o);
+    if (w->oc->oformat->flags & AVFMT_GLOBALHEADER) c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    if ((e = avcodec_open2(c, codec, NULL)) < 0) {
+        av_fail(err, path, "cannot open the encoder", e);
+        goto fail;
+    }
+    avcodec_parameters_from_context(w->st->codecpar, c);
+    w->st->time_base = c->time_base;
+    w->st->avg_frame_rate = c->framerate;
+    w->frame->format = c->pix_fmt;
+    w->frame->width = c->width;
+    w->frame->height = c->height;
+    if (av_frame_get_buffer(w->frame, 0) < 0) abort();
+    w->sws = sws_getContext(c->width, c->height, AV_PIX_FMT_RGB24, c->width, c->height, c->pix_fmt,
+                            SWS_BICUBIC | SWS_ACCURATE_RND, NULL, NULL, NULL);
+    if (!w->sws) {
+        vl_error_set(err, "%s: cannot convert RGB for the encoder", path);
+        goto fail;
+    }
+    if ((e = avio_open(&w->oc->pb, w->tmp, AVIO_FLAG_WRITE)) < 0) {
+        av_fail(err, w->tmp, "cannot create", e);
+        goto fail;
+    }
+    if ((e = avformat_write_header(w->oc, NULL)) < 0) {
+        av_fail(err, path, "cannot write the header", e);
+        goto fail;
+    }
+    *out = w;
+    return 0;
+fail:
+    vl_videowriter_abort(w);
+    return -1;
+}
+
+static int drain(struct vl_videowriter *w, AVFrame *frame, struct vl_error *err)
+{
+    int e = avcodec_send_frame(w->enc, frame);
+    if (e < 0) return av_fail(err, w->path, "cannot encode", e);
+    for (;;) {
+        e = avcodec_receive_packet(w->enc, w->pkt);
+        if (e == AVERROR(EAGAIN) || e == AVERROR_EOF) return 0;
+        if (e < 0) return av_fail(err, w->path, "cannot encode", e);
+        av_packet_rescale_ts(w->pkt, w->enc->time_base, w->st->time_base);
+        w->pkt->stream_index = w->st->index;
+        if ((e = av_interleaved_write_frame(w->oc, w->pkt)) < 0)
+            return av_fail(err, w->path, "cannot write", e);
+    }
+}
+
+int vl_videowriter_write(struct vl_videowriter *w, const uint8_t *rgb, struct vl_error *err)
+{
+    if (av_frame_make_writable(w->frame) < 0) abort();
+    const uint8_t *src[4] = {rgb};
+    int stride[4] = {w->enc->width * 3};
+    sws_scale(w->sws, src, stride, 0, w->enc->height, w->frame->data, w->frame->linesize);
+    w->frame->pts = w->next_pts++;
+    return drain(w, w->frame, err);
+}
+
+int vl_videowriter_close(struct vl_videowriter *w, struct vl_error *err)
+{
+    int rc = drain(w, NULL, err), e;
+    if (rc == 0 && (e = av_write_trailer(w->oc)) < 0) rc = av_fail(err, w->path, "cannot finish", e);
+    if (rc == 0 && (e = avio_closep(&w->oc->pb)) < 0) rc = av_fail(err, w->path, "cannot write", e);
+    if (rc == 0 && rename(w->tmp, w->path) != 0)
+        rc = vl_error_set(err, "cannot rename %s to %s", w->tmp, w->path);
+    if (rc < 0) {
+        vl_videowriter_abort(w);
+        return -1;
+    }
+    release(w);
+    return 0;
+}

@@ -1,0 +1,38 @@
+/* videowriter.h - RGB24 frames written to any container and codec that
+ * FFmpeg has, the container chosen from the file's extension (.mp4 .mkv
+ * .avi .webm .mov ...).  For clips that other tools should play (the `synth`
+ * action); augmented clips go through clipwriter, whose format is fixed.
+ * The file appears under its name only when vl_videowriter_close succeeds. */
+#ifndef VL_VIDEO_VIDEOWRITER_H
+#define VL_VIDEO_VIDEOWRITER_H
+
+#include <stdint.h>
+
+#include "util/error.h"
+
+struct vl_videowriter_opts {
+    const char *codec;  /* encoder name ("libx264", "mpeg4", "ffv1", "libvpx-vp9"...) */
+    int width, height;
+    int fps;            /* frames per second; 0: 25 */
+    int crf;            /* libx264/libvpx quality; -1: the encoder's default */
+    int gop;            /* keyframe interval; 0: the encoder's default */
+    int threads;        /* encoder threads; 0: 1 (deterministic output) */
+};
+
+struct vl_videowriter;
+
+/* Starts a video at a temporary name beside path, muxer from path's
+ * extension; *out is freed by close or abort.  Errors name the file: an
+ * unknown extension, an encoder missing from this FFmpeg build, a size the
+ * codec refuses. */
+int vl_videowriter_open(const char *path, const struct vl_videowriter_opts *opts,
+                        struct vl_videowriter **out, struct vl_error *err);
+/* Encodes one RGB24 frame (width*height*3 bytes, rows packed). */
+int vl_videowriter_write(struct vl_videowriter *w, const uint8_t *rgb, struct vl_error *err);
+/* Flushes, finishes and renames the file into place; frees w whatever
+ * happens, and on failure deletes the temporary file. */
+int vl_videowriter_close(struct vl_videowriter *w, struct vl_error *err);
+/* Deletes the temporary file and frees w (NULL is fine). */
+void vl_videowriter_abort(struct vl_videowriter *w);
+
+#endif
