@@ -13,6 +13,7 @@ extern const struct vl_action_def vl_action_synth;
 extern const struct vl_action_def vl_action_scale;
 extern const struct vl_action_def vl_action_features;
 extern const struct vl_action_def vl_action_report;
+extern const struct vl_action_def vl_action_train;
 
 static const struct vl_action_def *const actions[] = {
     &vl_action_stamp,
@@ -22,6 +23,7 @@ static const struct vl_action_def *const actions[] = {
     &vl_action_scale,
     &vl_action_features,
     &vl_action_report,
+    &vl_action_train,
     NULL,
 };
 
