@@ -37,8 +37,8 @@ static void fixed_cos_sin(double degrees, int64_t *c, int64_t *s)
     if (turns == 0 || turns == 90 || turns == 180 || turns == 270) {
         static const int64_t cs[4][2] = {{1, 0}, {0, 1}, {-1, 0}, {0, -1}};
         int q = (int)(turns / 90);
-        *c = cs[q][0] << 16;
-        *s = cs[q][1] << 16;
+        *c = cs[q][0] * 65536;
+        *s = cs[q][1] * 65536;
         return;
     }
     double rad = turns * (3.14159265358979323846 / 180.0);

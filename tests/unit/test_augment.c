@@ -211,7 +211,11 @@ static void test_memory_stays_under_the_budget(void)
     getrusage(RUSAGE_SELF, &after);
     long grown_kb = after.ru_maxrss - before.ru_maxrss;
     printf("peak RSS grew by %ld kB over a 1 MiB budget\n", grown_kb);
+#if defined(__SANITIZE_ADDRESS__)
+    printf("(not checked under AddressSanitizer: its quarantine keeps freed memory)\n");
+#else
     CHECK(grown_kb < 64 * 1024);
+#endif
     CHECK(decode_count(out, NULL) == 50);
 }
 
