@@ -12,6 +12,7 @@
 
 #include <libavutil/log.h>
 
+#include "cache/cache.h"
 #include "exec/build.h"
 #include "exec/explain.h"
 #include "exec/plan.h"
@@ -27,7 +28,8 @@
 
 struct options {
     const char *dir, *file, *trace;
-    int jobs, keep_going, dry_run, verbose, quiet, gpus, no_wait;
+    int jobs, keep_going, dry_run, verbose, quiet, gpus, no_wait, no_cache;
+    struct vl_cache_options cache;
     uint64_t memory_budget;
     int64_t start_ns;
     struct vl_var_override *overrides;
@@ -50,6 +52,7 @@ static const char usage_text[] =
     "  clean [TARGET...]   remove the outputs vlbuild made (all, or of the targets)\n"
     "  actions             list the built-in actions and their parameters\n"
     "  meta [--json] FILE  print video metadata (probed once, cached by content)\n"
+    "  cache stats|verify|gc --max-size SIZE   inspect, check or trim the artifact cache\n"
     "\n"
     "options:\n"
     "  -C DIR              change to DIR before doing anything\n"
@@ -63,6 +66,10 @@ static const char usage_text[] =
     "  --gpus N            slots of the gpu pool (default 1)\n"
     "  --memory-budget SZ  decoded-frame memory per built-in job (default 256M)\n"
     "  --trace FILE        write a Chrome trace (JSON) of the run to FILE\n"
+    "  --cache-dir DIR     the artifact cache (default: .vlbuild/cache; or $VLBUILD_CACHE_DIR)\n"
+    "  --remote-cache URL  an HTTP cache with Bazel's layout (or $VLBUILD_REMOTE_CACHE)\n"
+    "  --remote-cache-readonly  look up on the remote cache, never upload\n"
+    "  --no-cache          neither restore from nor store into any cache\n"
     "  --no-wait           fail instead of waiting when another vlbuild is running here\n"
     "  -h, --help          this help\n"
     "  --version           print the version\n";
@@ -130,7 +137,8 @@ static int is_override(const char *arg)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-    enum { OPT_TRACE = 256, OPT_VERSION, OPT_GPUS, OPT_BUDGET, OPT_NO_WAIT };
+    enum { OPT_TRACE = 256, OPT_VERSION, OPT_GPUS, OPT_BUDGET, OPT_NO_WAIT, OPT_CACHE_DIR,
+           OPT_REMOTE, OPT_REMOTE_RO, OPT_NO_CACHE };
     static const struct option longs[] = {
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
@@ -138,6 +146,10 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"gpus", required_argument, NULL, OPT_GPUS},
         {"memory-budget", required_argument, NULL, OPT_BUDGET},
         {"no-wait", no_argument, NULL, OPT_NO_WAIT},
+        {"cache-dir", required_argument, NULL, OPT_CACHE_DIR},
+        {"remote-cache", required_argument, NULL, OPT_REMOTE},
+        {"remote-cache-readonly", no_argument, NULL, OPT_REMOTE_RO},
+        {"no-cache", no_argument, NULL, OPT_NO_CACHE},
         {0},
     };
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -146,6 +158,8 @@ static int parse_options(int argc, char **argv, struct options *o)
     o->gpus = 1;
     o->file = "vlbuild.rules";
     o->memory_budget = 256u << 20;
+    vl_cache_options_init(&o->cache);
+    o->cache.warn = warn_line;
     int c;
     /* '+': stop at the first non-option, so `vlbuild explain -x` is explain's business */
     while ((c = getopt_long(argc, argv, "+C:f:j:k:nvqD:h", longs, NULL)) != -1) {
@@ -189,6 +203,10 @@ static int parse_options(int argc, char **argv, struct options *o)
             }
             break;
         case OPT_NO_WAIT: o->no_wait = 1; break;
+        case OPT_CACHE_DIR: o->cache.dir = optarg; break;
+        case OPT_REMOTE: o->cache.remote_url = optarg; break;
+        case OPT_REMOTE_RO: o->cache.remote_readonly = 1; break;
+        case OPT_NO_CACHE: o->no_cache = 1; break;
         case 'h': fputs(usage_text, stdout); exit(0);
         case OPT_VERSION: printf("vlbuild %s\n", VL_VERSION); exit(0);
         default: fputs("run 'vlbuild --help' for usage\n", stderr); return -1;
@@ -278,15 +296,21 @@ static int cmd_build(struct project *p, const struct options *o, struct vl_error
         .memory_budget = o->memory_budget,
         .start_ns = o->start_ns,
     };
+    if (!o->no_cache && !o->dry_run && vl_cache_open(&o->cache, &bopts.cache, err) < 0) {
+        vl_plan_release(&plan);
+        return 2;
+    }
     struct vl_build_summary s;
     int rc = vl_build_execute(&plan, &p->graph, p->state, &bopts, &s, err);
+    vl_cache_close(bopts.cache);
     vl_plan_release(&plan);
     if (rc < 0) return 1;
     if (o->dry_run) {
         printf("vlbuild: %zu would run, %zu up to date (dry run)\n", s.not_run, s.up_to_date);
         return 0;
     }
-    printf("vlbuild: %zu ran, %zu up to date, %zu failed", s.ran, s.up_to_date, s.failed);
+    printf("vlbuild: %zu ran, %zu restored, %zu up to date, %zu failed", s.ran, s.restored,
+           s.up_to_date, s.failed);
     if (s.not_run) printf(", %zu not run", s.not_run);
     printf(", %.2f s%s\n", s.seconds, s.interrupted ? " (interrupted)" : "");
     fflush(stdout);
@@ -410,6 +434,7 @@ int main(int argc, char **argv)
     }
     const char *cmd = o.n_args ? o.args[0] : "";
     if (!strcmp(cmd, "actions")) return cmd_actions();
+    if (!strcmp(cmd, "cache")) return vl_cache_command((int)o.n_args, o.args, &o.cache);
     if (!strcmp(cmd, "meta")) {
         /* needs no rules file: the cache lives in the project's state directory */
         struct vl_error err;

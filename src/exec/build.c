@@ -3,6 +3,11 @@
  * and built-in actions on the thread pool (uv_queue_work), and records each
  * result in the state database as it finishes.
  *
+ * Before a dirty action runs, the artifact cache is asked for its key (on the
+ * thread pool: a remote lookup may take a while); on a hit the outputs are
+ * restored and the action does not run.  After an action runs, its outputs
+ * are stored in the cache, also off the loop.
+ *
  * An action is ready when every input made by a rebuilt action is done.  An
  * action that waited on rebuilt inputs is decided again by content when it
  * becomes ready: if its key is unchanged, it does not run (early cutoff).
@@ -20,6 +25,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "cache/cache.h"
 #include "exec/key.h"
 #include "exec/status.h"
 #include "exec/trace.h"
@@ -55,6 +61,21 @@ struct job {
     int work_rc;
     char progress[160]; /* written by the worker under builder->progress_lock */
     int progress_new;
+    /* the cache lookup */
+    uv_work_t lookup;
+    struct vl_hash *restored_hashes;
+    int lookup_rc;
+    struct vl_error lookup_err;
+};
+
+/* Outputs on their way into the cache, after the job that made them is gone. */
+struct store_work {
+    uv_work_t work;
+    struct builder *b;
+    struct vl_hash key;
+    char **paths;
+    struct vl_hash *hashes;
+    size_t n;
 };
 
 struct queue {
@@ -265,7 +286,48 @@ static void job_free(struct job *j)
     free(j->out_paths);
     free(j->in_hashes);
     free(j->in_origins);
+    free(j->restored_hashes);
     free(j);
+}
+
+static void store_run(uv_work_t *w)
+{
+    struct store_work *s = w->data;
+    struct vl_error err;
+    if (vl_cache_store(s->b->opts->cache, &s->key, (const char *const *)s->paths, s->hashes, s->n,
+                       &err) < 0)
+        fprintf(stderr, "vlbuild: warning: cannot store %s in the cache: %s\n", s->paths[0],
+                err.msg);
+}
+
+static void store_done(uv_work_t *w, int status)
+{
+    (void)status;
+    struct store_work *s = w->data;
+    for (size_t i = 0; i < s->n; i++) free(s->paths[i]);
+    free(s->paths);
+    free(s->hashes);
+    free(s);
+}
+
+/* Hands the outputs of a finished action to the cache, off the loop. */
+static void store_outputs(struct builder *b, const struct vl_edge *e)
+{
+    struct store_work *s = calloc(1, sizeof *s);
+    if (!s) abort();
+    s->b = b;
+    s->key = e->key;
+    s->n = e->n_outputs;
+    s->paths = calloc(e->n_outputs, sizeof *s->paths);
+    s->hashes = calloc(e->n_outputs, sizeof *s->hashes);
+    if (!s->paths || !s->hashes) abort();
+    for (size_t i = 0; i < e->n_outputs; i++) {
+        s->paths[i] = strdup(e->outputs[i]->path);
+        if (!s->paths[i]) abort();
+        s->hashes[i] = e->outputs[i]->hash;
+    }
+    s->work.data = s;
+    if (uv_queue_work(b->loop, &s->work, store_run, store_done) < 0) store_done(&s->work, 0);
 }
 
 static void finish(struct job *j, int ok)
@@ -286,11 +348,17 @@ static void finish(struct job *j, int ok)
         remove_outputs(e);
         result = "interrupted";
     } else {
-        if (ok) ok = outputs_complete(b, j);
+        if (ok && !j->restored_hashes) ok = outputs_complete(b, j);
         if (ok) {
             record_success(b, j);
-            b->summary->ran++;
-            result = "ran";
+            if (j->restored_hashes) {
+                b->summary->restored++;
+                result = "restored";
+            } else {
+                b->summary->ran++;
+                result = "ran";
+                if (b->opts->cache) store_outputs(b, e);
+            }
         } else {
             remove_outputs(e);
             struct vl_error ignored;
@@ -373,6 +441,7 @@ static int start_shell(struct builder *b, struct job *j, struct vl_error *err)
     snprintf(path, sizeof path, "%s/in-%zu.list", b->opts->tmp_dir, e->index);
     int uses_list;
     vl_build_command(e, path, &j->command, &uses_list);
+    vl_status_command(&b->status, j->command.buf);
     if (uses_list) {
         j->in_list = strdup(path);
         if (write_list(path, e->inputs, e->n_inputs, err) < 0) return -1;
@@ -469,17 +538,15 @@ static int start_builtin(struct builder *b, struct job *j, struct vl_error *err)
     struct vl_edge *e = j->e;
     if (e->rule->def->reads_history && vl_state_commit(b->state, err) < 0) return -1;
     j->in_paths = calloc(e->n_inputs + 1, sizeof *j->in_paths);
-    j->out_paths = calloc(e->n_outputs + 1, sizeof *j->out_paths);
     j->in_hashes = calloc(e->n_inputs + 1, sizeof *j->in_hashes);
     j->in_origins = calloc(e->n_inputs + 1, sizeof *j->in_origins);
-    if (!j->in_paths || !j->out_paths || !j->in_hashes || !j->in_origins) abort();
+    if (!j->in_paths || !j->in_hashes || !j->in_origins) abort();
     for (size_t i = 0; i < e->n_inputs; i++) {
         const struct vl_node *in = e->inputs[i];
         j->in_paths[i] = in->path;
         j->in_hashes[i] = in->hash;
         j->in_origins[i] = in->origin ? in->origin->path : in->path;
     }
-    for (size_t i = 0; i < e->n_outputs; i++) j->out_paths[i] = e->outputs[i]->path;
     struct vl_node *origin = e->item ? (e->item->origin ? e->item->origin : e->item) : NULL;
     j->action = (struct vl_action_job){
         .def = e->rule->def,
@@ -504,10 +571,69 @@ static int start_builtin(struct builder *b, struct job *j, struct vl_error *err)
     };
     vl_strbuf_addf(&j->command, "%s %s", e->rule->def->name, "");
     vl_params_canonical(&e->rule->values, &j->command);
+    vl_status_command(&b->status, j->command.buf);
     j->work.data = j;
     int rc = uv_queue_work(b->loop, &j->work, work_run, work_done);
     if (rc < 0) return vl_error_set(err, "cannot queue %s: %s", describe(e), uv_strerror(rc));
     return 0;
+}
+
+/* Starts the action itself: a shell command or a built-in. */
+static void launch(struct builder *b, struct job *j)
+{
+    struct vl_error err;
+    int rc = j->e->rule->kind == VL_RULE_RUN ? start_shell(b, j, &err) : start_builtin(b, j, &err);
+    if (rc < 0) {
+        vl_strbuf_addf(&j->log, "vlbuild: %s\n", err.msg);
+        finish(j, 0);
+    }
+}
+
+static void lookup_run(uv_work_t *w)
+{
+    struct job *j = w->data;
+    const struct vl_edge *e = j->e;
+    j->restored_hashes = calloc(e->n_outputs + 1, sizeof *j->restored_hashes);
+    if (!j->restored_hashes) abort();
+    j->lookup_rc = vl_cache_restore(j->b->opts->cache, &e->key, j->out_paths, e->n_outputs,
+                                    j->restored_hashes, &j->lookup_err);
+}
+
+/* The cache answered: a hit finishes the action, a miss runs it. */
+static void lookup_done(uv_work_t *w, int status)
+{
+    struct job *j = w->data;
+    struct builder *b = j->b;
+    if (status == 0 && j->lookup_rc == 1 && !b->interrupted) {
+        /* fingerprints come from the cache entry; the stat tuple is taken
+         * after the restore, since linking changes a file's ctime */
+        struct vl_edge *e = j->e;
+        int ok = 1;
+        for (size_t i = 0; i < e->n_outputs && ok; i++) {
+            struct vl_node *o = e->outputs[i];
+            struct vl_file_record rec = {.hash = j->restored_hashes[i], .hashed_at_ns = vl_now_ns()};
+            ok = vl_stat_path(o->path, &rec.st, &j->lookup_err) == 0 && rec.st.exists &&
+                 vl_state_put_file(b->state, o->path, &rec, &j->lookup_err) == 0;
+            o->st = rec.st;
+            o->hash = rec.hash;
+            o->stat_done = o->hash_known = 1;
+        }
+        if (!ok) vl_strbuf_addf(&j->log, "vlbuild: restoring from the cache: %s\n", j->lookup_err.msg);
+        finish(j, ok);
+        return;
+    }
+    free(j->restored_hashes);
+    j->restored_hashes = NULL;
+    if (status == 0 && j->lookup_rc < 0) {
+        vl_strbuf_addf(&j->log, "vlbuild: cache: %s\n", j->lookup_err.msg);
+        finish(j, 0);
+        return;
+    }
+    if (b->interrupted) {
+        finish(j, 0);
+        return;
+    }
+    launch(b, j);
 }
 
 static int start(struct builder *b, struct vl_edge *e)
@@ -533,14 +659,21 @@ static int start(struct builder *b, struct vl_edge *e)
     b->n_running++;
     e->pool->running++;
     if (!e->pool->is_gpu) b->cpu_running++;
-    if (rc == 0) rc = e->rule->kind == VL_RULE_RUN ? start_shell(b, j, &err)
-                                                   : start_builtin(b, j, &err);
-    vl_status_started(&b->status, describe(e), j->command.buf);
+    j->out_paths = calloc(e->n_outputs + 1, sizeof *j->out_paths);
+    if (!j->out_paths) abort();
+    for (size_t i = 0; i < e->n_outputs; i++) j->out_paths[i] = e->outputs[i]->path;
+    vl_status_started(&b->status, describe(e), NULL);
     if (rc < 0) {
         vl_strbuf_addf(&j->log, "vlbuild: %s\n", err.msg);
         finish(j, 0);
         return -1;
     }
+    if (!b->opts->cache) {
+        launch(b, j);
+        return 0;
+    }
+    j->lookup.data = j;
+    if (uv_queue_work(b->loop, &j->lookup, lookup_run, lookup_done) < 0) launch(b, j);
     return 0;
 }
 

@@ -7,6 +7,8 @@
 
 #include "exec/plan.h"
 
+struct vl_cache;
+
 struct vl_build_options {
     int jobs;            /* depth of the cpu pool (-j) */
     int keep_going;      /* stop starting actions after this many failures; 0: never (-k) */
@@ -18,18 +20,20 @@ struct vl_build_options {
     const char *self_exe;    /* this program, which wraps every child process */
     uint64_t memory_budget;  /* per built-in job, in bytes */
     int64_t start_ns;        /* wall clock when this vlbuild started */
+    struct vl_cache *cache;  /* the artifact cache, or NULL */
 };
 
 struct vl_build_summary {
-    size_t ran, up_to_date, failed, not_run;
+    size_t ran, restored, up_to_date, failed, not_run;
     int interrupted;
     double seconds;
 };
 
 /* Runs every dirty action of the plan, in dependency order, as many at once
  * as the pools allow; decides actions waiting on rebuilt inputs by content
- * (early cutoff); records each success in state; removes the outputs of
- * failed or interrupted actions.  Returns 0 when the build ran (see summary
+ * (early cutoff); restores an action's outputs from the cache instead of
+ * running it when the cache has its key, and stores what ran; records each
+ * success in state; removes the outputs of failed or interrupted actions.  Returns 0 when the build ran (see summary
  * for failures), -1 on an internal error. */
 int vl_build_execute(struct vl_plan *plan, struct vl_graph *g, struct vl_state *state,
                      const struct vl_build_options *opts, struct vl_build_summary *summary,

@@ -72,6 +72,14 @@ void vl_status_started(struct vl_status *st, const char *description, const char
     }
 }
 
+void vl_status_command(struct vl_status *st, const char *command)
+{
+    if (!st->verbose || st->quiet) return;
+    clear_line(st);
+    printf("  %s\n", command);
+    fflush(stdout);
+}
+
 void vl_status_finished(struct vl_status *st, const char *description, int ok, const char *log,
                         size_t log_len)
 {

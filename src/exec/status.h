@@ -24,6 +24,8 @@ struct vl_status {
 void vl_status_init(struct vl_status *st, size_t total, int quiet, int verbose);
 /* Reports an action starting: a description and, with -v, its command. */
 void vl_status_started(struct vl_status *st, const char *description, const char *command);
+/* With -v, prints the command an action runs. */
+void vl_status_command(struct vl_status *st, const char *command);
 /* Reports an action finishing; prints its captured output, if any. */
 void vl_status_finished(struct vl_status *st, const char *description, int ok, const char *log,
                         size_t log_len);

@@ -28,6 +28,6 @@ int vl_error_prefix(struct vl_error *err, const char *fmt, ...)
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    snprintf(err->msg, sizeof err->msg, "%.1000s: %.1000s", prefix, old);
     return -1;
 }

@@ -1,7 +1,7 @@
 # lib.sh - shared helpers of the integration cases.  Each case is a bash
 # script that makes a project in a fresh temporary directory, runs vlbuild on
 # it and asserts on files and on vlbuild's summary line:
-#   vlbuild: R ran, U up to date, F failed[, N not run], S s
+#   vlbuild: R ran, C restored, U up to date, F failed[, N not run], S s
 set -euo pipefail
 : "${VLBUILD:?VLBUILD must name the vlbuild binary}"
 root="${VL_TEST_TMP:-/tmp}/$(basename "$0" .sh).$$"
@@ -25,13 +25,13 @@ vl() {
     printf '%s\n' "$out" >>"$root.log"
 }
 
-# expect_summary RAN UPTODATE FAILED: checks the last summary line
+# expect_summary RAN UPTODATE FAILED [RESTORED]: checks the last summary line
 expect_summary() {
-    local line
+    local line want="$1 ran, ${4:-0} restored, $2 up to date, $3 failed"
     line=$(printf '%s\n' "$out" | grep '^vlbuild: .* ran, ' | tail -n 1)
     case "$line" in
-    "vlbuild: $1 ran, $2 up to date, $3 failed"*) ;;
-    *) fail "line ${BASH_LINENO[0]}: expected '$1 ran, $2 up to date, $3 failed', got '$line'"$'\n'"$out" ;;
+    "vlbuild: $want"*) ;;
+    *) fail "line ${BASH_LINENO[0]}: expected '$want', got '$line'"$'\n'"$out" ;;
     esac
 }
 
