@@ -9,6 +9,17 @@
 #include "nn/cpu.h"
 #include "nn/layers.h"
 
+/* The outputs [*lo, *hi) of a row whose input column ox*sw - pw + j falls
+ * inside 0..w-1: the loops below then run without bounds checks. */
+static void valid_range(const struct vl_nn_conv_geom *g, int j, int *lo, int *hi)
+{
+    int first = g->pw - j, last = g->w - 1 + g->pw - j;
+    *lo = first > 0 ? (first + g->sw - 1) / g->sw : 0;
+    *hi = last >= 0 ? last / g->sw + 1 : 0;
+    if (*hi > g->ow) *hi = g->ow;
+    if (*lo > *hi) *lo = *hi;
+}
+
 /* col[(c*kh + i)*kw + j][oy*ow + ox] = x[c][oy*sh - ph + i][ox*sw - pw + j], or 0 */
 static void im2col(const struct vl_nn_conv_geom *g, const float *x, float *col)
 {
@@ -18,6 +29,8 @@ static void im2col(const struct vl_nn_conv_geom *g, const float *x, float *col)
             for (int j = 0; j < g->kw; j++) {
                 float *row = col + ((size_t)(c * g->kh + i) * g->kw + j) * ohw;
                 const float *xc = x + (size_t)c * g->h * g->w;
+                int lo, hi;
+                valid_range(g, j, &lo, &hi);
                 for (int oy = 0; oy < g->oh; oy++) {
                     int y = oy * g->sh - g->ph + i;
                     float *r = row + oy * g->ow;
@@ -25,10 +38,14 @@ static void im2col(const struct vl_nn_conv_geom *g, const float *x, float *col)
                         memset(r, 0, (size_t)g->ow * sizeof *r);
                         continue;
                     }
-                    for (int ox = 0; ox < g->ow; ox++) {
-                        int xx = ox * g->sw - g->pw + j;
-                        r[ox] = (xx >= 0 && xx < g->w) ? xc[y * g->w + xx] : 0.0f;
-                    }
+                    /* base may be negative; base + ox*sw is not, for ox in [lo, hi) */
+                    long base = (long)y * g->w - g->pw + j;
+                    for (int ox = 0; ox < lo; ox++) r[ox] = 0.0f;
+                    if (g->sw == 1 && hi > lo)
+                        memcpy(r + lo, xc + base + lo, (size_t)(hi - lo) * sizeof *r);
+                    else
+                        for (int ox = lo; ox < hi; ox++) r[ox] = xc[base + (long)ox * g->sw];
+                    for (int ox = hi; ox < g->ow; ox++) r[ox] = 0.0f;
                 }
             }
 }
@@ -43,14 +60,14 @@ static void col2im(const struct vl_nn_conv_geom *g, const float *col, float *dx)
             for (int j = 0; j < g->kw; j++) {
                 const float *row = col + ((size_t)(c * g->kh + i) * g->kw + j) * ohw;
                 float *xc = dx + (size_t)c * g->h * g->w;
+                int lo, hi;
+                valid_range(g, j, &lo, &hi);
                 for (int oy = 0; oy < g->oh; oy++) {
                     int y = oy * g->sh - g->ph + i;
                     if (y < 0 || y >= g->h) continue;
                     const float *r = row + oy * g->ow;
-                    for (int ox = 0; ox < g->ow; ox++) {
-                        int xx = ox * g->sw - g->pw + j;
-                        if (xx >= 0 && xx < g->w) xc[y * g->w + xx] += r[ox];
-                    }
+                    long base = (long)y * g->w - g->pw + j;
+                    for (int ox = lo; ox < hi; ox++) xc[base + (long)ox * g->sw] += r[ox];
                 }
             }
 }

@@ -264,6 +264,8 @@ int main(void)
     test_linear();
     test_conv2d(1, 0, 3);
     test_conv2d(2, 1, 3);
+    test_conv2d(1, 1, 3);
+    test_conv2d(1, 2, 3);
     test_conv2d(1, 0, 1);
     test_conv2d(2, 0, 2);
     test_conv1d();
