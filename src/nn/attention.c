@@ -119,10 +119,9 @@ void vl_nn_attention_free(struct vl_nn_attention *l)
 
 /* -- patch embedding -- */
 
-int vl_nn_patch_embed_init(struct vl_nn_patch_embed *l, struct vl_nn_params *reg,
-                           const char *name, int in_channels, int img_h, int img_w, int patch,
-                           int embed_dim, int cls_token, struct vl_rng *rng,
-                           struct vl_error *err)
+int vl_nn_patch_embed_init(struct vl_nn_patch_embed *l, struct vl_nn_params *reg, const char *name,
+                           int in_channels, int img_h, int img_w, int patch, int embed_dim,
+                           int cls_token, struct vl_rng *rng, struct vl_error *err)
 {
     memset(l, 0, sizeof *l);
     if (patch < 1 || img_h < patch || img_w < patch || img_h % patch || img_w % patch)
@@ -136,8 +135,8 @@ int vl_nn_patch_embed_init(struct vl_nn_patch_embed *l, struct vl_nn_params *reg
     size_t len = strlen(name ? name : "") + 8;
     char proj_name[len];
     snprintf(proj_name, len, "%s%sproj", name && *name ? name : "", name && *name ? "." : "");
-    if (vl_nn_conv2d_init(&l->proj, reg, proj_name, in_channels, embed_dim, patch, patch, 0, 1,
-                          rng, err) < 0)
+    if (vl_nn_conv2d_init(&l->proj, reg, proj_name, in_channels, embed_dim, patch, patch, 0, 1, rng,
+                          err) < 0)
         return -1;
     int tokens = l->grid_h * l->grid_w + l->cls;
     if (l->cls) {
@@ -171,7 +170,8 @@ int vl_nn_patch_embed_forward(struct vl_nn_ctx *ctx, struct vl_nn_patch_embed *l
     for (int i = 0; i < n; i++) {
         float *yi = l->y.data + (size_t)i * tokens * e;
         if (l->cls)
-            for (int c = 0; c < e; c++) yi[c] = l->cls_token->value.data[c] + pos[c];
+            for (int c = 0; c < e; c++)
+                yi[c] = l->cls_token->value.data[c] + pos[c];
         for (int p = 0; p < np; p++)
             for (int c = 0; c < e; c++)
                 yi[(size_t)(p + l->cls) * e + c] =
@@ -193,9 +193,11 @@ int vl_nn_patch_embed_backward(struct vl_nn_ctx *ctx, struct vl_nn_patch_embed *
     float *dpos = l->pos_embed->grad.data;
     for (int i = 0; i < n; i++) {
         const float *di = dy->data + (size_t)i * tokens * e;
-        for (size_t j = 0; j < (size_t)tokens * e; j++) dpos[j] += di[j];
+        for (size_t j = 0; j < (size_t)tokens * e; j++)
+            dpos[j] += di[j];
         if (l->cls)
-            for (int c = 0; c < e; c++) l->cls_token->grad.data[c] += di[c];
+            for (int c = 0; c < e; c++)
+                l->cls_token->grad.data[c] += di[c];
         for (int p = 0; p < np; p++)
             for (int c = 0; c < e; c++)
                 l->dconv.data[((size_t)i * e + c) * np + p] = di[(size_t)(p + l->cls) * e + c];

@@ -25,10 +25,10 @@
 
 /* The geometry of one 2-D convolution (conv1d is the case h = kh = 1). */
 struct vl_nn_conv_geom {
-    int n, c, h, w;       /* input */
-    int k, kh, kw;        /* output channels, kernel */
-    int sh, sw, ph, pw;   /* stride, zero padding */
-    int oh, ow;           /* output */
+    int n, c, h, w;     /* input */
+    int k, kh, kw;      /* output channels, kernel */
+    int sh, sw, ph, pw; /* stride, zero padding */
+    int oh, ow;         /* output */
 };
 
 /* The geometry of one 2-D pooling. */
@@ -44,31 +44,29 @@ struct vl_nn_backend {
 
     /* c[m, n] = alpha * op(a) op(b) + beta * c; op transposes when trans_*;
      * lda, ldb, ldc are the row strides of a, b, c as stored. */
-    void (*gemm)(struct vl_nn_ctx *ctx, int trans_a, int trans_b, int m, int n, int k,
-                 float alpha, const float *a, int lda, const float *b, int ldb, float beta,
-                 float *c, int ldc);
+    void (*gemm)(struct vl_nn_ctx *ctx, int trans_a, int trans_b, int m, int n, int k, float alpha,
+                 const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
 
     /* y = conv(x, w) + b (b may be NULL). */
     void (*conv2d_forward)(struct vl_nn_ctx *ctx, const struct vl_nn_conv_geom *g, const float *x,
                            const float *w, const float *b, float *y);
     /* dx = conv^T(dy, w); dw += dy * x; db += sum(dy) (db may be NULL). */
-    void (*conv2d_backward)(struct vl_nn_ctx *ctx, const struct vl_nn_conv_geom *g,
-                            const float *x, const float *w, const float *dy, float *dx, float *dw,
-                            float *db);
+    void (*conv2d_backward)(struct vl_nn_ctx *ctx, const struct vl_nn_conv_geom *g, const float *x,
+                            const float *w, const float *dy, float *dx, float *dw, float *db);
 
     /* Pooling; argmax receives, for MAX, the flat input index of each output. */
     void (*pool2d_forward)(struct vl_nn_ctx *ctx, const struct vl_nn_pool_geom *g, const float *x,
                            float *y, int *argmax);
-    void (*pool2d_backward)(struct vl_nn_ctx *ctx, const struct vl_nn_pool_geom *g,
-                            const float *dy, const int *argmax, float *dx);
+    void (*pool2d_backward)(struct vl_nn_ctx *ctx, const struct vl_nn_pool_geom *g, const float *dy,
+                            const int *argmax, float *dx);
 
     /* Batch norm over x [n, c, s] (s = spatial size).  training: normalise by
      * batch statistics, store them in mean/invstd, update the running ones;
      * else normalise by the running ones (mean/invstd receive them too). */
     void (*batchnorm_forward)(struct vl_nn_ctx *ctx, int n, int c, int s, const float *x,
                               const float *gamma, const float *beta, float *running_mean,
-                              float *running_var, float momentum, float eps, int training,
-                              float *y, float *mean, float *invstd);
+                              float *running_var, float momentum, float eps, int training, float *y,
+                              float *mean, float *invstd);
     void (*batchnorm_backward)(struct vl_nn_ctx *ctx, int n, int c, int s, const float *x,
                                const float *gamma, const float *mean, const float *invstd,
                                int batch_stats, const float *dy, float *dx, float *dgamma,
@@ -101,8 +99,8 @@ struct vl_nn_backend {
      * strides ldi, ldh; h_prev, h [n, hs] with strides ldp, ldy; gates
      * [n, 3hs] (stride ldg) receives r, z, n. */
     void (*gru_cell_forward)(struct vl_nn_ctx *ctx, int n, int hs, const float *gi, int ldi,
-                             const float *gh, int ldh, const float *h_prev, int ldp,
-                             float *gates, int ldg, float *h, int ldy);
+                             const float *gh, int ldh, const float *h_prev, int ldp, float *gates,
+                             int ldg, float *h, int ldy);
     /* Its backward from dh [n, hs]: dgi, dgh [n, 3hs] (pre-activation
      * gradients, overwritten); dh_prev [n, hs] = dh * z (overwritten; the
      * caller adds dgh W_hh). */

@@ -40,12 +40,15 @@ static void im2col(const struct vl_nn_conv_geom *g, const float *x, float *col)
                     }
                     /* base may be negative; base + ox*sw is not, for ox in [lo, hi) */
                     long base = (long)y * g->w - g->pw + j;
-                    for (int ox = 0; ox < lo; ox++) r[ox] = 0.0f;
+                    for (int ox = 0; ox < lo; ox++)
+                        r[ox] = 0.0f;
                     if (g->sw == 1 && hi > lo)
                         memcpy(r + lo, xc + base + lo, (size_t)(hi - lo) * sizeof *r);
                     else
-                        for (int ox = lo; ox < hi; ox++) r[ox] = xc[base + (long)ox * g->sw];
-                    for (int ox = hi; ox < g->ow; ox++) r[ox] = 0.0f;
+                        for (int ox = lo; ox < hi; ox++)
+                            r[ox] = xc[base + (long)ox * g->sw];
+                    for (int ox = hi; ox < g->ow; ox++)
+                        r[ox] = 0.0f;
                 }
             }
 }
@@ -67,7 +70,8 @@ static void col2im(const struct vl_nn_conv_geom *g, const float *col, float *dx)
                     if (y < 0 || y >= g->h) continue;
                     const float *r = row + oy * g->ow;
                     long base = (long)y * g->w - g->pw + j;
-                    for (int ox = lo; ox < hi; ox++) xc[base + (long)ox * g->sw] += r[ox];
+                    for (int ox = lo; ox < hi; ox++)
+                        xc[base + (long)ox * g->sw] += r[ox];
                 }
             }
 }
@@ -90,10 +94,11 @@ void vl_nn_cpu_conv2d_forward(struct vl_nn_ctx *ctx, const struct vl_nn_conv_geo
         if (!pointwise) im2col(g, xn, col);
         for (int k = 0; k < g->k; k++) {
             float bias = b ? b[k] : 0.0f;
-            for (int p = 0; p < ohw; p++) yn[(size_t)k * ohw + p] = bias;
+            for (int p = 0; p < ohw; p++)
+                yn[(size_t)k * ohw + p] = bias;
         }
-        ctx->backend->gemm(ctx, 0, 0, g->k, ohw, ckk, 1.0f, w, ckk, pointwise ? xn : col, ohw,
-                           1.0f, yn, ohw);
+        ctx->backend->gemm(ctx, 0, 0, g->k, ohw, ckk, 1.0f, w, ckk, pointwise ? xn : col, ohw, 1.0f,
+                           yn, ohw);
     }
 }
 
@@ -115,7 +120,8 @@ void vl_nn_cpu_conv2d_backward(struct vl_nn_ctx *ctx, const struct vl_nn_conv_ge
         if (db)
             for (int k = 0; k < g->k; k++) {
                 double s = 0.0;
-                for (int p = 0; p < ohw; p++) s += dyn[(size_t)k * ohw + p];
+                for (int p = 0; p < ohw; p++)
+                    s += dyn[(size_t)k * ohw + p];
                 db[k] += (float)s;
             }
         if (dx) {
@@ -134,8 +140,8 @@ void vl_nn_cpu_conv2d_backward(struct vl_nn_ctx *ctx, const struct vl_nn_conv_ge
 
 /* -- the layers -- */
 
-static int conv_register(struct vl_nn_params *reg, const char *name, int in, int out,
-                         int ndim_w, const int *wshape, int fan_in, int bias, struct vl_rng *rng,
+static int conv_register(struct vl_nn_params *reg, const char *name, int in, int out, int ndim_w,
+                         const int *wshape, int fan_in, int bias, struct vl_rng *rng,
                          struct vl_nn_param **weight, struct vl_nn_param **bias_out,
                          struct vl_error *err)
 {
@@ -176,10 +182,17 @@ static int conv2d_geom(const struct vl_nn_conv2d *l, const struct vl_nn_tensor *
     if (x->ndim != 4 || x->shape[1] != l->in_channels)
         return vl_error_set(err, "conv2d: input %s is not [N, %d, H, W]",
                             vl_nn_shape_str(x, s, sizeof s), l->in_channels);
-    *g = (struct vl_nn_conv_geom){.n = x->shape[0], .c = x->shape[1], .h = x->shape[2],
-                                  .w = x->shape[3], .k = l->out_channels, .kh = l->kernel,
-                                  .kw = l->kernel, .sh = l->stride, .sw = l->stride,
-                                  .ph = l->padding, .pw = l->padding};
+    *g = (struct vl_nn_conv_geom){.n = x->shape[0],
+                                  .c = x->shape[1],
+                                  .h = x->shape[2],
+                                  .w = x->shape[3],
+                                  .k = l->out_channels,
+                                  .kh = l->kernel,
+                                  .kw = l->kernel,
+                                  .sh = l->stride,
+                                  .sw = l->stride,
+                                  .ph = l->padding,
+                                  .pw = l->padding};
     g->oh = (g->h + 2 * g->ph - g->kh) / g->sh + 1;
     g->ow = (g->w + 2 * g->pw - g->kw) / g->sw + 1;
     if (g->h + 2 * g->ph < g->kh || g->w + 2 * g->pw < g->kw)
@@ -254,9 +267,18 @@ static int conv1d_geom(const struct vl_nn_conv1d *l, const struct vl_nn_tensor *
     if (x->shape[2] + 2 * l->padding < l->kernel)
         return vl_error_set(err, "conv1d: input %s is shorter than the kernel %d",
                             vl_nn_shape_str(x, s, sizeof s), l->kernel);
-    *g = (struct vl_nn_conv_geom){.n = x->shape[0], .c = x->shape[1], .h = 1, .w = x->shape[2],
-                                  .k = l->out_channels, .kh = 1, .kw = l->kernel, .sh = 1,
-                                  .sw = l->stride, .ph = 0, .pw = l->padding, .oh = 1};
+    *g = (struct vl_nn_conv_geom){.n = x->shape[0],
+                                  .c = x->shape[1],
+                                  .h = 1,
+                                  .w = x->shape[2],
+                                  .k = l->out_channels,
+                                  .kh = 1,
+                                  .kw = l->kernel,
+                                  .sh = 1,
+                                  .sw = l->stride,
+                                  .ph = 0,
+                                  .pw = l->padding,
+                                  .oh = 1};
     g->ow = (g->w + 2 * g->pw - g->kw) / g->sw + 1;
     return 0;
 }

@@ -19,7 +19,8 @@ static void cpu_gemm(struct vl_nn_ctx *ctx, int trans_a, int trans_b, int m, int
     if (m <= 0 || n <= 0) return;
     if (k <= 0) {
         for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++) c[(size_t)i * ldc + j] *= beta;
+            for (int j = 0; j < n; j++)
+                c[(size_t)i * ldc + j] *= beta;
         return;
     }
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
@@ -44,13 +45,16 @@ static void cpu_activation_forward(struct vl_nn_ctx *ctx, enum vl_nn_act_kind ki
     (void)ctx;
     switch (kind) {
     case VL_NN_RELU:
-        for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        for (size_t i = 0; i < n; i++)
+            y[i] = x[i] > 0.0f ? x[i] : 0.0f;
         break;
     case VL_NN_GELU:
-        for (size_t i = 0; i < n; i++) y[i] = gelu(x[i]);
+        for (size_t i = 0; i < n; i++)
+            y[i] = gelu(x[i]);
         break;
     case VL_NN_TANH:
-        for (size_t i = 0; i < n; i++) y[i] = tanhf(x[i]);
+        for (size_t i = 0; i < n; i++)
+            y[i] = tanhf(x[i]);
         break;
     }
 }
@@ -61,10 +65,12 @@ static void cpu_activation_backward(struct vl_nn_ctx *ctx, enum vl_nn_act_kind k
     (void)ctx;
     switch (kind) {
     case VL_NN_RELU:
-        for (size_t i = 0; i < n; i++) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+        for (size_t i = 0; i < n; i++)
+            dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
         break;
     case VL_NN_GELU:
-        for (size_t i = 0; i < n; i++) dx[i] = dy[i] * gelu_grad(x[i]);
+        for (size_t i = 0; i < n; i++)
+            dx[i] = dy[i] * gelu_grad(x[i]);
         break;
     case VL_NN_TANH:
         for (size_t i = 0; i < n; i++) {
@@ -85,7 +91,8 @@ static void cpu_softmax_rows(struct vl_nn_ctx *ctx, size_t rows, int cols, float
         for (int j = 0; j < cols; j++)
             if (!(mask && mask[j]) && row[j] > mx) mx = row[j];
         if (mx == -INFINITY) {
-            for (int j = 0; j < cols; j++) row[j] = 0.0f;
+            for (int j = 0; j < cols; j++)
+                row[j] = 0.0f;
             continue;
         }
         double sum = 0.0;
@@ -94,20 +101,23 @@ static void cpu_softmax_rows(struct vl_nn_ctx *ctx, size_t rows, int cols, float
             sum += row[j];
         }
         float inv = (float)(1.0 / sum);
-        for (int j = 0; j < cols; j++) row[j] *= inv;
+        for (int j = 0; j < cols; j++)
+            row[j] *= inv;
     }
 }
 
-static void cpu_softmax_rows_backward(struct vl_nn_ctx *ctx, size_t rows, int cols,
-                                      const float *p, const float *dp, float *dx)
+static void cpu_softmax_rows_backward(struct vl_nn_ctx *ctx, size_t rows, int cols, const float *p,
+                                      const float *dp, float *dx)
 {
     (void)ctx;
     for (size_t r = 0; r < rows; r++) {
         const float *pr = p + r * (size_t)cols, *dr = dp + r * (size_t)cols;
         float *xr = dx + r * (size_t)cols;
         double dot = 0.0;
-        for (int j = 0; j < cols; j++) dot += (double)pr[j] * dr[j];
-        for (int j = 0; j < cols; j++) xr[j] = pr[j] * (dr[j] - (float)dot);
+        for (int j = 0; j < cols; j++)
+            dot += (double)pr[j] * dr[j];
+        for (int j = 0; j < cols; j++)
+            xr[j] = pr[j] * (dr[j] - (float)dot);
     }
 }
 

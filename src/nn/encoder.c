@@ -37,11 +37,12 @@ int vl_nn_encoder_block_init(struct vl_nn_encoder_block *l, struct vl_nn_params 
 }
 
 /* out = a + b, element-wise (same sizes). */
-static int add(struct vl_nn_tensor *out, const struct vl_nn_tensor *a,
-               const struct vl_nn_tensor *b, struct vl_error *err)
+static int add(struct vl_nn_tensor *out, const struct vl_nn_tensor *a, const struct vl_nn_tensor *b,
+               struct vl_error *err)
 {
     if (vl_nn_tensor_resize(out, a->ndim, a->shape, err) < 0) return -1;
-    for (size_t i = 0; i < a->size; i++) out->data[i] = a->data[i] + b->data[i];
+    for (size_t i = 0; i < a->size; i++)
+        out->data[i] = a->data[i] + b->data[i];
     return 0;
 }
 

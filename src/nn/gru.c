@@ -14,8 +14,8 @@
 #include "nn/backend.h"
 #include "nn/layers.h"
 
-int vl_nn_gru_init(struct vl_nn_gru *l, struct vl_nn_params *reg, const char *name,
-                   int input_size, int hidden_size, struct vl_rng *rng, struct vl_error *err)
+int vl_nn_gru_init(struct vl_nn_gru *l, struct vl_nn_params *reg, const char *name, int input_size,
+                   int hidden_size, struct vl_rng *rng, struct vl_error *err)
 {
     memset(l, 0, sizeof *l);
     if (input_size < 1 || hidden_size < 1)
@@ -39,7 +39,8 @@ int vl_nn_gru_init(struct vl_nn_gru *l, struct vl_nn_params *reg, const char *na
 /* rows x cols of out (row stride ld) = bias, every row. */
 static void fill_rows(float *out, int rows, int cols, int ld, const float *bias)
 {
-    for (int r = 0; r < rows; r++) memcpy(out + (size_t)r * ld, bias, (size_t)cols * sizeof *out);
+    for (int r = 0; r < rows; r++)
+        memcpy(out + (size_t)r * ld, bias, (size_t)cols * sizeof *out);
 }
 
 int vl_nn_gru_forward(struct vl_nn_ctx *ctx, struct vl_nn_gru *l, const struct vl_nn_tensor *x,
@@ -47,8 +48,8 @@ int vl_nn_gru_forward(struct vl_nn_ctx *ctx, struct vl_nn_gru *l, const struct v
 {
     char b[64];
     if (x->ndim != 3 || x->shape[2] != l->input_size)
-        return vl_error_set(err, "gru: input %s is not [N, T, %d]",
-                            vl_nn_shape_str(x, b, sizeof b), l->input_size);
+        return vl_error_set(err, "gru: input %s is not [N, T, %d]", vl_nn_shape_str(x, b, sizeof b),
+                            l->input_size);
     int n = x->shape[0], t = x->shape[1], hs = l->hidden_size, h3 = 3 * hs, in = l->input_size;
     int gshape[3] = {n, t, h3}, yshape[3] = {n, t, hs};
     if (vl_nn_tensor_resize(&l->gi, 3, gshape, err) < 0 ||
@@ -69,8 +70,7 @@ int vl_nn_gru_forward(struct vl_nn_ctx *ctx, struct vl_nn_gru *l, const struct v
             be->gemm(ctx, 0, 1, n, h3, hs, 1.0f, hp, ldy, l->weight_hh->value.data, hs, 1.0f, gh,
                      ldg);
         be->gru_cell_forward(ctx, n, hs, l->gi.data + (size_t)s * h3, ldg, gh, ldg, hp, ldy,
-                             l->gates.data + (size_t)s * h3, ldg, l->y.data + (size_t)s * hs,
-                             ldy);
+                             l->gates.data + (size_t)s * h3, ldg, l->y.data + (size_t)s * hs, ldy);
     }
     l->x = x;
     *y = &l->y;
@@ -105,8 +105,8 @@ int vl_nn_gru_backward(struct vl_nn_ctx *ctx, struct vl_nn_gru *l, const struct 
         if (hp) {
             be->gemm(ctx, 0, 0, n, hs, h3, 1.0f, dgh, ldg, l->weight_hh->value.data, hs, 1.0f,
                      carry, hs);
-            be->gemm(ctx, 1, 0, h3, hs, n, 1.0f, dgh, ldg, hp, ldy, 1.0f,
-                     l->weight_hh->grad.data, hs);
+            be->gemm(ctx, 1, 0, h3, hs, n, 1.0f, dgh, ldg, hp, ldy, 1.0f, l->weight_hh->grad.data,
+                     hs);
         }
     }
     int rows = n * t;
@@ -124,8 +124,8 @@ int vl_nn_gru_backward(struct vl_nn_ctx *ctx, struct vl_nn_gru *l, const struct 
              l->weight_ih->grad.data, in);
     if (dx) {
         if (vl_nn_tensor_resize(&l->dx, 3, l->x->shape, err) < 0) return -1;
-        be->gemm(ctx, 0, 0, rows, in, h3, 1.0f, l->dgi.data, h3, l->weight_ih->value.data, in,
-                 0.0f, l->dx.data, in);
+        be->gemm(ctx, 0, 0, rows, in, h3, 1.0f, l->dgi.data, h3, l->weight_ih->value.data, in, 0.0f,
+                 l->dx.data, in);
         *dx = &l->dx;
     }
     return 0;
@@ -133,7 +133,8 @@ int vl_nn_gru_backward(struct vl_nn_ctx *ctx, struct vl_nn_gru *l, const struct 
 
 void vl_nn_gru_free(struct vl_nn_gru *l)
 {
-    struct vl_nn_tensor *ts[] = {&l->gi, &l->gh, &l->gates, &l->y,
-                                 &l->dgi, &l->dgh, &l->dh, &l->dx};
-    for (size_t i = 0; i < sizeof ts / sizeof *ts; i++) vl_nn_tensor_free(ts[i]);
+    struct vl_nn_tensor *ts[] = {&l->gi,  &l->gh,  &l->gates, &l->y,
+                                 &l->dgi, &l->dgh, &l->dh,    &l->dx};
+    for (size_t i = 0; i < sizeof ts / sizeof *ts; i++)
+        vl_nn_tensor_free(ts[i]);
 }

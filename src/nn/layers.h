@@ -109,13 +109,13 @@ void vl_nn_conv1d_free(struct vl_nn_conv1d *l);
 
 struct vl_nn_batchnorm {
     int channels;
-    float momentum, eps;          /* 0.1 and 1e-5, as PyTorch */
-    struct vl_nn_param *weight;   /* [C], ones */
-    struct vl_nn_param *bias;     /* [C], zeros */
+    float momentum, eps;              /* 0.1 and 1e-5, as PyTorch */
+    struct vl_nn_param *weight;       /* [C], ones */
+    struct vl_nn_param *bias;         /* [C], zeros */
     struct vl_nn_param *running_mean; /* [C] buffer, zeros */
     struct vl_nn_param *running_var;  /* [C] buffer, ones (unbiased batch variance) */
     const struct vl_nn_tensor *x;
-    int batch_stats;                /* whether the last forward used batch statistics */
+    int batch_stats;                  /* whether the last forward used batch statistics */
     struct vl_nn_tensor mean, invstd; /* [C] of the last forward */
     struct vl_nn_tensor y, dx;
 };
@@ -193,8 +193,8 @@ void vl_nn_activation_free(struct vl_nn_activation *l);
 
 struct vl_nn_dropout {
     float p;
-    int active;                 /* whether the last forward dropped anything */
-    struct vl_nn_tensor mask;   /* 0 or 1/(1-p) per element of the last forward */
+    int active;               /* whether the last forward dropped anything */
+    struct vl_nn_tensor mask; /* 0 or 1/(1-p) per element of the last forward */
     struct vl_nn_tensor y, dx;
 };
 
@@ -250,7 +250,7 @@ void vl_nn_pool2d_free(struct vl_nn_pool2d *l);
 /* -- mean over a range of axes: global average pooling, pooling over time -- */
 
 struct vl_nn_mean {
-    int first, last;          /* axes averaged, inclusive; negative counts from the end */
+    int first, last; /* axes averaged, inclusive; negative counts from the end */
     int in_ndim, in_shape[VL_NN_MAX_DIMS];
     struct vl_nn_tensor y, dx;
 };
@@ -263,9 +263,8 @@ void vl_nn_mean_init(struct vl_nn_mean *l, int first, int last);
 int vl_nn_mean_forward(struct vl_nn_ctx *ctx, struct vl_nn_mean *l, const struct vl_nn_tensor *x,
                        struct vl_nn_tensor **y, struct vl_error *err);
 /* dy -> dx of x's shape (dy spread evenly). */
-int vl_nn_mean_backward(struct vl_nn_ctx *ctx, struct vl_nn_mean *l,
-                        const struct vl_nn_tensor *dy, struct vl_nn_tensor **dx,
-                        struct vl_error *err);
+int vl_nn_mean_backward(struct vl_nn_ctx *ctx, struct vl_nn_mean *l, const struct vl_nn_tensor *dy,
+                        struct vl_nn_tensor **dx, struct vl_error *err);
 /* Frees the layer's activations. */
 void vl_nn_mean_free(struct vl_nn_mean *l);
 
@@ -309,17 +308,17 @@ struct vl_nn_gru {
     struct vl_nn_param *bias_ih;   /* name.bias_ih_l0 [3H] */
     struct vl_nn_param *bias_hh;   /* name.bias_hh_l0 [3H] */
     const struct vl_nn_tensor *x;
-    struct vl_nn_tensor gi;        /* [N, T, 3H]: x W_ih^T + b_ih */
-    struct vl_nn_tensor gh;        /* [N, T, 3H]: h_{t-1} W_hh^T + b_hh */
-    struct vl_nn_tensor gates;     /* [N, T, 3H]: r, z, n after their nonlinearity */
-    struct vl_nn_tensor y;         /* [N, T, H]: h_t */
+    struct vl_nn_tensor gi;    /* [N, T, 3H]: x W_ih^T + b_ih */
+    struct vl_nn_tensor gh;    /* [N, T, 3H]: h_{t-1} W_hh^T + b_hh */
+    struct vl_nn_tensor gates; /* [N, T, 3H]: r, z, n after their nonlinearity */
+    struct vl_nn_tensor y;     /* [N, T, H]: h_t */
     struct vl_nn_tensor dgi, dgh, dh, dx;
 };
 
 /* Registers the four tensors with PyTorch's nn.GRU names and its init
  * U(-1/sqrt(H), 1/sqrt(H)). */
-int vl_nn_gru_init(struct vl_nn_gru *l, struct vl_nn_params *reg, const char *name,
-                   int input_size, int hidden_size, struct vl_rng *rng, struct vl_error *err);
+int vl_nn_gru_init(struct vl_nn_gru *l, struct vl_nn_params *reg, const char *name, int input_size,
+                   int hidden_size, struct vl_rng *rng, struct vl_error *err);
 /* x [N, T, I] -> y [N, T, H] (every step's hidden state; the last step,
  * y[:, T-1], is h_n). */
 int vl_nn_gru_forward(struct vl_nn_ctx *ctx, struct vl_nn_gru *l, const struct vl_nn_tensor *x,
@@ -343,10 +342,9 @@ struct vl_nn_patch_embed {
 /* Registers the projection, an optional class token and a learned position
  * embedding (truncated normal, std 0.02) for images of img_h x img_w (both
  * divisible by patch). */
-int vl_nn_patch_embed_init(struct vl_nn_patch_embed *l, struct vl_nn_params *reg,
-                           const char *name, int in_channels, int img_h, int img_w, int patch,
-                           int embed_dim, int cls_token, struct vl_rng *rng,
-                           struct vl_error *err);
+int vl_nn_patch_embed_init(struct vl_nn_patch_embed *l, struct vl_nn_params *reg, const char *name,
+                           int in_channels, int img_h, int img_w, int patch, int embed_dim,
+                           int cls_token, struct vl_rng *rng, struct vl_error *err);
 /* x [N, C, img_h, img_w] -> y [N, (1 +) P, E] with the position embedding
  * added; the class token, when present, is token 0. */
 int vl_nn_patch_embed_forward(struct vl_nn_ctx *ctx, struct vl_nn_patch_embed *l,
@@ -394,9 +392,9 @@ void vl_nn_encoder_block_free(struct vl_nn_encoder_block *l);
  * NULL) the weighted mean sum(w[y_i] l_i) / sum(w[y_i]), as PyTorch.  Writes
  * the loss to *loss and, when dlogits is not NULL, d loss / d logits into it
  * (resized to [N, C]).  -1 for a label out of range. */
-int vl_nn_cross_entropy(struct vl_nn_ctx *ctx, const struct vl_nn_tensor *logits,
-                        const int *labels, const float *class_weight, float *loss,
-                        struct vl_nn_tensor *dlogits, struct vl_error *err);
+int vl_nn_cross_entropy(struct vl_nn_ctx *ctx, const struct vl_nn_tensor *logits, const int *labels,
+                        const float *class_weight, float *loss, struct vl_nn_tensor *dlogits,
+                        struct vl_error *err);
 /* Multiclass hinge loss, as PyTorch's nn.MultiMarginLoss(p=1, margin):
  * l_i = w[y_i] sum_{j != y_i} max(0, margin - x_{y_i} + x_j) / C, the plain
  * mean over the batch; class_weight [C] or NULL.  Gradient as above. */

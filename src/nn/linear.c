@@ -12,8 +12,7 @@ int vl_nn_linear_init(struct vl_nn_linear *l, struct vl_nn_params *reg, const ch
 {
     memset(l, 0, sizeof *l);
     if (in_features < 1 || out_features < 1)
-        return vl_error_set(err, "linear %s: bad sizes %d -> %d", name, in_features,
-                            out_features);
+        return vl_error_set(err, "linear %s: bad sizes %d -> %d", name, in_features, out_features);
     l->in_features = in_features;
     l->out_features = out_features;
     int wshape[2] = {out_features, in_features};
@@ -70,14 +69,15 @@ int vl_nn_linear_backward(struct vl_nn_ctx *ctx, struct vl_nn_linear *l,
         float *db = l->bias->grad.data;
         for (int o = 0; o < out; o++) {
             double s = 0.0;
-            for (int r = 0; r < rows; r++) s += dy->data[(size_t)r * out + o];
+            for (int r = 0; r < rows; r++)
+                s += dy->data[(size_t)r * out + o];
             db[o] += (float)s;
         }
     }
     if (dx) {
         if (vl_nn_tensor_resize(&l->dx, l->x->ndim, l->x->shape, err) < 0) return -1;
-        ctx->backend->gemm(ctx, 0, 0, rows, in, out, 1.0f, dy->data, out, l->weight->value.data,
-                           in, 0.0f, l->dx.data, in);
+        ctx->backend->gemm(ctx, 0, 0, rows, in, out, 1.0f, dy->data, out, l->weight->value.data, in,
+                           0.0f, l->dx.data, in);
         *dx = &l->dx;
     }
     return 0;

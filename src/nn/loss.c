@@ -30,9 +30,9 @@ int vl_nn_softmax(struct vl_nn_ctx *ctx, const struct vl_nn_tensor *logits,
     return 0;
 }
 
-int vl_nn_cross_entropy(struct vl_nn_ctx *ctx, const struct vl_nn_tensor *logits,
-                        const int *labels, const float *class_weight, float *loss,
-                        struct vl_nn_tensor *dlogits, struct vl_error *err)
+int vl_nn_cross_entropy(struct vl_nn_ctx *ctx, const struct vl_nn_tensor *logits, const int *labels,
+                        const float *class_weight, float *loss, struct vl_nn_tensor *dlogits,
+                        struct vl_error *err)
 {
     (void)ctx;
     if (check_logits("cross_entropy", logits, labels, err) < 0) return -1;
@@ -46,7 +46,8 @@ int vl_nn_cross_entropy(struct vl_nn_ctx *ctx, const struct vl_nn_tensor *logits
         for (int j = 1; j < c; j++)
             if (row[j] > mx) mx = row[j];
         double sum = 0.0;
-        for (int j = 0; j < c; j++) sum += exp((double)row[j] - mx);
+        for (int j = 0; j < c; j++)
+            sum += exp((double)row[j] - mx);
         double lse = mx + log(sum);
         total += w * (lse - row[labels[i]]);
         wsum += w;
@@ -62,7 +63,8 @@ int vl_nn_cross_entropy(struct vl_nn_ctx *ctx, const struct vl_nn_tensor *logits
         for (int j = 1; j < c; j++)
             if (row[j] > mx) mx = row[j];
         double sum = 0.0;
-        for (int j = 0; j < c; j++) sum += exp((double)row[j] - mx);
+        for (int j = 0; j < c; j++)
+            sum += exp((double)row[j] - mx);
         for (int j = 0; j < c; j++) {
             double p = exp((double)row[j] - mx) / sum;
             d[j] = (float)(scale * (p - (j == labels[i])));

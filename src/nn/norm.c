@@ -20,12 +20,14 @@ void vl_nn_cpu_batchnorm_forward(struct vl_nn_ctx *ctx, int n, int c, int s, con
             double sum = 0.0, sq = 0.0;
             for (int b = 0; b < n; b++) {
                 const float *p = x + ((size_t)b * c + ch) * s;
-                for (int i = 0; i < s; i++) sum += p[i];
+                for (int i = 0; i < s; i++)
+                    sum += p[i];
             }
             mu = sum / (double)m;
             for (int b = 0; b < n; b++) {
                 const float *p = x + ((size_t)b * c + ch) * s;
-                for (int i = 0; i < s; i++) sq += (p[i] - mu) * (p[i] - mu);
+                for (int i = 0; i < s; i++)
+                    sq += (p[i] - mu) * (p[i] - mu);
             }
             var = sq / (double)m;
             double unbiased = m > 1 ? sq / (double)(m - 1) : var;
@@ -42,7 +44,8 @@ void vl_nn_cpu_batchnorm_forward(struct vl_nn_ctx *ctx, int n, int c, int s, con
         for (int b = 0; b < n; b++) {
             const float *p = x + ((size_t)b * c + ch) * s;
             float *q = y + ((size_t)b * c + ch) * s;
-            for (int i = 0; i < s; i++) q[i] = (p[i] - mf) * gsc + bsh;
+            for (int i = 0; i < s; i++)
+                q[i] = (p[i] - mf) * gsc + bsh;
         }
     }
 }
@@ -73,7 +76,8 @@ void vl_nn_cpu_batchnorm_backward(struct vl_nn_ctx *ctx, int n, int c, int s, co
         for (int b = 0; b < n; b++) {
             const float *p = x + ((size_t)b * c + ch) * s, *d = dy + ((size_t)b * c + ch) * s;
             float *q = dx + ((size_t)b * c + ch) * s;
-            for (int i = 0; i < s; i++) q[i] = g * (d[i] - a - (p[i] - mu) * is * bcoef);
+            for (int i = 0; i < s; i++)
+                q[i] = g * (d[i] - a - (p[i] - mu) * is * bcoef);
         }
     }
 }
@@ -87,13 +91,16 @@ void vl_nn_cpu_layernorm_forward(struct vl_nn_ctx *ctx, size_t rows, int dim, co
         const float *p = x + r * dim;
         float *q = y + r * dim;
         double sum = 0.0, sq = 0.0;
-        for (int i = 0; i < dim; i++) sum += p[i];
+        for (int i = 0; i < dim; i++)
+            sum += p[i];
         double mu = sum / dim;
-        for (int i = 0; i < dim; i++) sq += (p[i] - mu) * (p[i] - mu);
+        for (int i = 0; i < dim; i++)
+            sq += (p[i] - mu) * (p[i] - mu);
         float is = (float)(1.0 / sqrt(sq / dim + eps)), mf = (float)mu;
         mean[r] = mf;
         invstd[r] = is;
-        for (int i = 0; i < dim; i++) q[i] = (p[i] - mf) * is * gamma[i] + beta[i];
+        for (int i = 0; i < dim; i++)
+            q[i] = (p[i] - mf) * is * gamma[i] + beta[i];
     }
 }
 
@@ -126,8 +133,7 @@ void vl_nn_cpu_layernorm_backward(struct vl_nn_ctx *ctx, size_t rows, int dim, c
 /* -- the layers -- */
 
 static int norm_params(struct vl_nn_params *reg, const char *name, int dim,
-                       struct vl_nn_param **weight, struct vl_nn_param **bias,
-                       struct vl_error *err)
+                       struct vl_nn_param **weight, struct vl_nn_param **bias, struct vl_error *err)
 {
     *weight = vl_nn_params_add(reg, name, "weight", 1, &dim, 1, 0, err);
     if (!*weight) return -1;
@@ -179,8 +185,8 @@ int vl_nn_batchnorm_forward(struct vl_nn_ctx *ctx, struct vl_nn_batchnorm *l,
         return -1;
     ctx->backend->batchnorm_forward(ctx, n, c, s, x->data, l->weight->value.data,
                                     l->bias->value.data, l->running_mean->value.data,
-                                    l->running_var->value.data, l->momentum, l->eps,
-                                    ctx->training, l->y.data, l->mean.data, l->invstd.data);
+                                    l->running_var->value.data, l->momentum, l->eps, ctx->training,
+                                    l->y.data, l->mean.data, l->invstd.data);
     l->batch_stats = ctx->training;
     l->x = x;
     *y = &l->y;
@@ -197,10 +203,9 @@ int vl_nn_batchnorm_backward(struct vl_nn_ctx *ctx, struct vl_nn_batchnorm *l,
     if (!vl_nn_tensor_same_shape(dy, &l->y))
         return vl_error_set(err, "batchnorm: gradient shape differs from the output's");
     if (dx && vl_nn_tensor_resize(&l->dx, l->x->ndim, l->x->shape, err) < 0) return -1;
-    ctx->backend->batchnorm_backward(ctx, n, l->channels, s, l->x->data, l->weight->value.data,
-                                     l->mean.data, l->invstd.data, l->batch_stats, dy->data,
-                                     dx ? l->dx.data : NULL, l->weight->grad.data,
-                                     l->bias->grad.data);
+    ctx->backend->batchnorm_backward(
+        ctx, n, l->channels, s, l->x->data, l->weight->value.data, l->mean.data, l->invstd.data,
+        l->batch_stats, dy->data, dx ? l->dx.data : NULL, l->weight->grad.data, l->bias->grad.data);
     if (dx) *dx = &l->dx;
     return 0;
 }
@@ -252,10 +257,9 @@ int vl_nn_layernorm_backward(struct vl_nn_ctx *ctx, struct vl_nn_layernorm *l,
     if (!vl_nn_tensor_same_shape(dy, &l->y))
         return vl_error_set(err, "layernorm: gradient shape differs from the output's");
     if (dx && vl_nn_tensor_resize(&l->dx, l->x->ndim, l->x->shape, err) < 0) return -1;
-    ctx->backend->layernorm_backward(ctx, l->x->size / (size_t)l->dim, l->dim, l->x->data,
-                                     l->weight->value.data, l->mean.data, l->invstd.data,
-                                     dy->data, dx ? l->dx.data : NULL, l->weight->grad.data,
-                                     l->bias->grad.data);
+    ctx->backend->layernorm_backward(
+        ctx, l->x->size / (size_t)l->dim, l->dim, l->x->data, l->weight->value.data, l->mean.data,
+        l->invstd.data, dy->data, dx ? l->dx.data : NULL, l->weight->grad.data, l->bias->grad.data);
     if (dx) *dx = &l->dx;
     return 0;
 }

@@ -104,7 +104,8 @@ float vl_nn_clip_grad_norm(struct vl_nn_params *params, float max_norm)
     for (size_t i = 0; i < params->count; i++) {
         const struct vl_nn_param *p = params->items[i];
         if (!p->trainable) continue;
-        for (size_t j = 0; j < p->grad.size; j++) sq += (double)p->grad.data[j] * p->grad.data[j];
+        for (size_t j = 0; j < p->grad.size; j++)
+            sq += (double)p->grad.data[j] * p->grad.data[j];
     }
     float norm = (float)sqrt(sq);
     float scale = max_norm / (norm + 1e-6f);
@@ -112,7 +113,8 @@ float vl_nn_clip_grad_norm(struct vl_nn_params *params, float max_norm)
         for (size_t i = 0; i < params->count; i++) {
             struct vl_nn_param *p = params->items[i];
             if (!p->trainable) continue;
-            for (size_t j = 0; j < p->grad.size; j++) p->grad.data[j] *= scale;
+            for (size_t j = 0; j < p->grad.size; j++)
+                p->grad.data[j] *= scale;
         }
     return norm;
 }

@@ -23,9 +23,9 @@ enum vl_nn_optim_kind { VL_NN_SGD, VL_NN_ADAMW };
 
 struct vl_nn_optim_config {
     enum vl_nn_optim_kind kind;
-    float weight_decay; /* SGD: L2 added to the gradient; AdamW: decoupled */
-    float momentum;     /* SGD; 0 for plain SGD */
-    int nesterov;       /* SGD, with momentum > 0 */
+    float weight_decay;      /* SGD: L2 added to the gradient; AdamW: decoupled */
+    float momentum;          /* SGD; 0 for plain SGD */
+    int nesterov;            /* SGD, with momentum > 0 */
     float beta1, beta2, eps; /* AdamW: 0.9, 0.999, 1e-8 as PyTorch */
 };
 
@@ -36,10 +36,10 @@ struct vl_nn_optim_state {
 
 struct vl_nn_optim {
     struct vl_nn_optim_config config;
-    struct vl_nn_params *params;      /* not owned */
-    struct vl_nn_optim_state *state;  /* one per registry item, owned */
-    size_t count;                     /* registry items when created */
-    long step;                        /* steps taken */
+    struct vl_nn_params *params;     /* not owned */
+    struct vl_nn_optim_state *state; /* one per registry item, owned */
+    size_t count;                    /* registry items when created */
+    long step;                       /* steps taken */
 };
 
 /* Returns PyTorch's defaults for kind (SGD: momentum 0; AdamW: betas 0.9,

@@ -9,8 +9,8 @@
 #include "nn/layers.h"
 
 /* The input window [y0, y1) x [x0, x1) of output (oy, ox) and its divisor. */
-static void pool_window(const struct vl_nn_pool_geom *g, int oy, int ox, int *y0, int *y1,
-                        int *x0, int *x1, int *div)
+static void pool_window(const struct vl_nn_pool_geom *g, int oy, int ox, int *y0, int *y1, int *x0,
+                        int *x1, int *div)
 {
     if (g->kind == VL_NN_POOL_ADAPTIVE_AVG) {
         *y0 = oy * g->h / g->oh;
@@ -59,7 +59,8 @@ void vl_nn_cpu_pool2d_forward(struct vl_nn_ctx *ctx, const struct vl_nn_pool_geo
                 } else {
                     double s = 0.0;
                     for (int i = y0; i < y1; i++)
-                        for (int j = x0; j < x1; j++) s += xp[i * g->w + j];
+                        for (int j = x0; j < x1; j++)
+                            s += xp[i * g->w + j];
                     yp[oy * g->ow + ox] = (float)(s / div);
                 }
             }
@@ -87,7 +88,8 @@ void vl_nn_cpu_pool2d_backward(struct vl_nn_ctx *ctx, const struct vl_nn_pool_ge
                 pool_window(g, oy, ox, &y0, &y1, &x0, &x1, &div);
                 float share = d / (float)div;
                 for (int i = y0; i < y1; i++)
-                    for (int j = x0; j < x1; j++) dxp[i * g->w + j] += share;
+                    for (int j = x0; j < x1; j++)
+                        dxp[i * g->w + j] += share;
             }
     }
 }
@@ -124,8 +126,13 @@ void vl_nn_adaptive_avgpool2d_init(struct vl_nn_pool2d *l, int out_h, int out_w)
 static int pool_geom(const struct vl_nn_pool2d *l, const int *shape, struct vl_nn_pool_geom *g,
                      struct vl_error *err)
 {
-    *g = (struct vl_nn_pool_geom){.kind = l->kind, .n = shape[0], .c = shape[1], .h = shape[2],
-                                  .w = shape[3], .kernel = l->kernel, .stride = l->stride,
+    *g = (struct vl_nn_pool_geom){.kind = l->kind,
+                                  .n = shape[0],
+                                  .c = shape[1],
+                                  .h = shape[2],
+                                  .w = shape[3],
+                                  .kernel = l->kernel,
+                                  .stride = l->stride,
                                   .padding = l->padding};
     if (l->kind == VL_NN_POOL_ADAPTIVE_AVG) {
         if (l->out_h < 1 || l->out_w < 1)
@@ -135,8 +142,8 @@ static int pool_geom(const struct vl_nn_pool2d *l, const int *shape, struct vl_n
         return 0;
     }
     if (l->kernel < 1 || l->stride < 1 || l->padding < 0 || 2 * l->padding > l->kernel)
-        return vl_error_set(err, "pool: bad kernel %d, stride %d, padding %d", l->kernel,
-                            l->stride, l->padding);
+        return vl_error_set(err, "pool: bad kernel %d, stride %d, padding %d", l->kernel, l->stride,
+                            l->padding);
     if (g->h + 2 * g->padding < g->kernel || g->w + 2 * g->padding < g->kernel)
         return vl_error_set(err, "pool: input %dx%d is smaller than the kernel %d", g->h, g->w,
                             g->kernel);
@@ -204,8 +211,8 @@ void vl_nn_mean_init(struct vl_nn_mean *l, int first, int last)
 }
 
 /* x as [outer, len, inner] with len the product of the averaged axes. */
-static int mean_split(const struct vl_nn_mean *l, int ndim, const int *shape, int *first,
-                      int *last, size_t *outer, size_t *len, size_t *inner, struct vl_error *err)
+static int mean_split(const struct vl_nn_mean *l, int ndim, const int *shape, int *first, int *last,
+                      size_t *outer, size_t *len, size_t *inner, struct vl_error *err)
 {
     *first = l->first < 0 ? ndim + l->first : l->first;
     *last = l->last < 0 ? ndim + l->last : l->last;
@@ -231,15 +238,15 @@ int vl_nn_mean_forward(struct vl_nn_ctx *ctx, struct vl_nn_mean *l, const struct
     (void)ctx;
     int first, last, shape[VL_NN_MAX_DIMS], nd = 0;
     size_t outer, len, inner;
-    if (mean_split(l, x->ndim, x->shape, &first, &last, &outer, &len, &inner, err) < 0)
-        return -1;
+    if (mean_split(l, x->ndim, x->shape, &first, &last, &outer, &len, &inner, err) < 0) return -1;
     for (int i = 0; i < x->ndim; i++)
         if (i < first || i > last) shape[nd++] = x->shape[i];
     if (vl_nn_tensor_resize(&l->y, nd, shape, err) < 0) return -1;
     for (size_t o = 0; o < outer; o++)
         for (size_t k = 0; k < inner; k++) {
             double s = 0.0;
-            for (size_t i = 0; i < len; i++) s += x->data[(o * len + i) * inner + k];
+            for (size_t i = 0; i < len; i++)
+                s += x->data[(o * len + i) * inner + k];
             l->y.data[o * inner + k] = (float)(s / (double)len);
         }
     l->in_ndim = x->ndim;
@@ -248,9 +255,8 @@ int vl_nn_mean_forward(struct vl_nn_ctx *ctx, struct vl_nn_mean *l, const struct
     return 0;
 }
 
-int vl_nn_mean_backward(struct vl_nn_ctx *ctx, struct vl_nn_mean *l,
-                        const struct vl_nn_tensor *dy, struct vl_nn_tensor **dx,
-                        struct vl_error *err)
+int vl_nn_mean_backward(struct vl_nn_ctx *ctx, struct vl_nn_mean *l, const struct vl_nn_tensor *dy,
+                        struct vl_nn_tensor **dx, struct vl_error *err)
 {
     (void)ctx;
     int first, last;

@@ -39,7 +39,8 @@ int vl_nn_tensor_resize(struct vl_nn_tensor *t, int ndim, const int *shape, stru
         t->cap = n;
     }
     t->ndim = ndim;
-    for (int i = 0; i < VL_NN_MAX_DIMS; i++) t->shape[i] = i < ndim ? shape[i] : 0;
+    for (int i = 0; i < VL_NN_MAX_DIMS; i++)
+        t->shape[i] = i < ndim ? shape[i] : 0;
     t->size = n;
     return 0;
 }
@@ -61,7 +62,8 @@ struct vl_nn_tensor vl_nn_tensor_view(const struct vl_nn_tensor *t, int ndim, co
     (void)bad;
     v.data = t->data;
     v.ndim = ndim;
-    for (int i = 0; i < ndim; i++) v.shape[i] = shape[i];
+    for (int i = 0; i < ndim; i++)
+        v.shape[i] = shape[i];
     v.size = n;
     return v;
 }
@@ -76,13 +78,15 @@ int vl_nn_tensor_copy(struct vl_nn_tensor *dst, const struct vl_nn_tensor *src,
 
 void vl_nn_tensor_fill(struct vl_nn_tensor *t, float v)
 {
-    for (size_t i = 0; i < t->size; i++) t->data[i] = v;
+    for (size_t i = 0; i < t->size; i++)
+        t->data[i] = v;
 }
 
 void vl_nn_tensor_axpy(struct vl_nn_tensor *dst, float alpha, const struct vl_nn_tensor *src)
 {
     assert(dst->size == src->size);
-    for (size_t i = 0; i < dst->size; i++) dst->data[i] += alpha * src->data[i];
+    for (size_t i = 0; i < dst->size; i++)
+        dst->data[i] += alpha * src->data[i];
 }
 
 int vl_nn_tensor_swap_axes(struct vl_nn_tensor *dst, const struct vl_nn_tensor *src, int a, int b,
@@ -96,15 +100,19 @@ int vl_nn_tensor_swap_axes(struct vl_nn_tensor *dst, const struct vl_nn_tensor *
         b = t;
     }
     int shape[VL_NN_MAX_DIMS];
-    for (int i = 0; i < nd; i++) shape[i] = src->shape[i];
+    for (int i = 0; i < nd; i++)
+        shape[i] = src->shape[i];
     shape[a] = src->shape[b];
     shape[b] = src->shape[a];
     if (vl_nn_tensor_resize(dst, nd, shape, err) < 0) return -1;
     /* src viewed as [outer, A, mid, B, inner] -> dst [outer, B, mid, A, inner] */
     size_t outer = 1, mid = 1, inner = 1;
-    for (int i = 0; i < a; i++) outer *= (size_t)src->shape[i];
-    for (int i = a + 1; i < b; i++) mid *= (size_t)src->shape[i];
-    for (int i = b + 1; i < nd; i++) inner *= (size_t)src->shape[i];
+    for (int i = 0; i < a; i++)
+        outer *= (size_t)src->shape[i];
+    for (int i = a + 1; i < b; i++)
+        mid *= (size_t)src->shape[i];
+    for (int i = b + 1; i < nd; i++)
+        inner *= (size_t)src->shape[i];
     size_t na = (size_t)src->shape[a], nb = (size_t)src->shape[b];
     for (size_t o = 0; o < outer; o++)
         for (size_t i = 0; i < na; i++)
@@ -226,11 +234,11 @@ void vl_nn_params_free(struct vl_nn_params *p)
 void vl_nn_init_kaiming_normal(struct vl_nn_tensor *t, int fan_in, struct vl_rng *rng)
 {
     double std = sqrt(2.0 / (fan_in > 0 ? fan_in : 1));
-    for (size_t i = 0; i < t->size; i++) t->data[i] = (float)(std * vl_rng_normal(rng));
+    for (size_t i = 0; i < t->size; i++)
+        t->data[i] = (float)(std * vl_rng_normal(rng));
 }
 
-void vl_nn_init_xavier_uniform(struct vl_nn_tensor *t, int fan_in, int fan_out,
-                               struct vl_rng *rng)
+void vl_nn_init_xavier_uniform(struct vl_nn_tensor *t, int fan_in, int fan_out, struct vl_rng *rng)
 {
     int fans = fan_in + fan_out;
     vl_nn_init_uniform(t, (float)sqrt(6.0 / (fans > 0 ? fans : 1)), rng);
@@ -238,14 +246,16 @@ void vl_nn_init_xavier_uniform(struct vl_nn_tensor *t, int fan_in, int fan_out,
 
 void vl_nn_init_uniform(struct vl_nn_tensor *t, float bound, struct vl_rng *rng)
 {
-    for (size_t i = 0; i < t->size; i++) t->data[i] = (float)vl_rng_range(rng, -bound, bound);
+    for (size_t i = 0; i < t->size; i++)
+        t->data[i] = (float)vl_rng_range(rng, -bound, bound);
 }
 
 void vl_nn_init_trunc_normal(struct vl_nn_tensor *t, float std, struct vl_rng *rng)
 {
     for (size_t i = 0; i < t->size; i++) {
         double v;
-        do v = vl_rng_normal(rng);
+        do
+            v = vl_rng_normal(rng);
         while (v < -2.0 || v > 2.0);
         t->data[i] = (float)(std * v);
     }

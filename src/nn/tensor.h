@@ -110,8 +110,7 @@ void vl_nn_params_free(struct vl_nn_params *p);
 /* He (Kaiming) normal, for layers followed by ReLU: N(0, 2 / fan_in). */
 void vl_nn_init_kaiming_normal(struct vl_nn_tensor *t, int fan_in, struct vl_rng *rng);
 /* Xavier (Glorot) uniform: U(-a, a), a = sqrt(6 / (fan_in + fan_out)). */
-void vl_nn_init_xavier_uniform(struct vl_nn_tensor *t, int fan_in, int fan_out,
-                               struct vl_rng *rng);
+void vl_nn_init_xavier_uniform(struct vl_nn_tensor *t, int fan_in, int fan_out, struct vl_rng *rng);
 /* U(-bound, bound): PyTorch's default for Linear and Conv weights and biases
  * is bound = 1 / sqrt(fan_in). */
 void vl_nn_init_uniform(struct vl_nn_tensor *t, float bound, struct vl_rng *rng);

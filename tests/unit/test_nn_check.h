@@ -38,15 +38,20 @@ struct gc_case {
 
 /* A case for the layer functions fw_<kind> and bw_<kind> of the test file. */
 #define GC_CASE(nm, kind, st, pr, xx)                                                              \
-    ((struct gc_case){.name = (nm), .forward = fw_##kind, .backward = bw_##kind, .state = (st),    \
-                      .params = (pr), .x = (xx)})
+    ((struct gc_case){.name = (nm),                                                                \
+                      .forward = fw_##kind,                                                        \
+                      .backward = bw_##kind,                                                       \
+                      .state = (st),                                                               \
+                      .params = (pr),                                                              \
+                      .x = (xx)})
 
 /* Fills t with uniform values in [lo, hi) from seed. */
 static void gc_fill(struct vl_nn_tensor *t, double lo, double hi, uint64_t seed)
 {
     struct vl_rng r;
     vl_rng_seed(&r, seed);
-    for (size_t i = 0; i < t->size; i++) t->data[i] = (float)vl_rng_range(&r, lo, hi);
+    for (size_t i = 0; i < t->size; i++)
+        t->data[i] = (float)vl_rng_range(&r, lo, hi);
 }
 
 static double gc_loss(struct vl_nn_ctx *ctx, struct gc_case *c, const struct vl_nn_tensor *r)
@@ -59,7 +64,8 @@ static double gc_loss(struct vl_nn_ctx *ctx, struct gc_case *c, const struct vl_
         return NAN;
     }
     double s = 0.0;
-    for (size_t i = 0; i < y->size; i++) s += (double)r->data[i] * y->data[i];
+    for (size_t i = 0; i < y->size; i++)
+        s += (double)r->data[i] * y->data[i];
     return s;
 }
 

@@ -160,7 +160,8 @@ static void distinct_input(struct vl_nn_tensor *x, int ndim, const int *shape)
     struct vl_rng r;
     input(x, ndim, shape, 16);
     vl_rng_seed(&r, 17);
-    for (size_t i = 0; i < x->size; i++) x->data[i] = 0.05f * (float)i - 1.0f;
+    for (size_t i = 0; i < x->size; i++)
+        x->data[i] = 0.05f * (float)i - 1.0f;
     for (size_t i = x->size - 1; i > 0; i--) {
         size_t j = vl_rng_next(&r) % (i + 1);
         float t = x->data[i];
@@ -206,7 +207,8 @@ static void test_adaptive_windows(void)
     int shape[4] = {1, 1, 1, 5};
     vl_nn_tensor_init(&x);
     vl_nn_tensor_resize(&x, 4, shape, &err);
-    for (int i = 0; i < 5; i++) x.data[i] = (float)i;
+    for (int i = 0; i < 5; i++)
+        x.data[i] = (float)i;
     vl_nn_adaptive_avgpool2d_init(&l, 1, 3);
     CHECK(vl_nn_pool2d_forward(&ctx, &l, &x, &y, &err) == 0);
     CHECK(fabsf(y->data[0] - 0.5f) < 1e-6f);

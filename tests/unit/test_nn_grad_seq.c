@@ -95,8 +95,11 @@ static void test_attention(int with_mask)
     uint8_t mask[10] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1};
     struct masked m = {&l, with_mask ? mask : NULL};
     struct gc_case c = {.name = with_mask ? "attention, masked" : "attention",
-                        .forward = fw_attention, .backward = bw_attention, .state = &m,
-                        .params = &reg, .x = &x};
+                        .forward = fw_attention,
+                        .backward = bw_attention,
+                        .state = &m,
+                        .params = &reg,
+                        .x = &x};
     CHECK(gradcheck(&ctx, &c) == 0);
     if (with_mask) {
         /* changing a padded token changes no other position's output */
@@ -104,7 +107,8 @@ static void test_attention(int with_mask)
         vl_nn_tensor_init(&before);
         CHECK(vl_nn_attention_forward(&ctx, &l, &x, mask, &y, &err) == 0);
         vl_nn_tensor_copy(&before, y, &err);
-        for (int k = 0; k < 8; k++) x.data[(5 + 4) * 8 + k] += 3.0f;
+        for (int k = 0; k < 8; k++)
+            x.data[(5 + 4) * 8 + k] += 3.0f;
         CHECK(vl_nn_attention_forward(&ctx, &l, &x, mask, &y, &err) == 0);
         for (int pos = 0; pos < 10; pos++) {
             if (pos == 9) continue; /* the changed token's own query */
@@ -156,8 +160,8 @@ static void test_patch_embed(int cls)
     CHECK(vl_nn_patch_embed_init(&l, &reg, "patch", 3, 4, 6, 2, 5, cls, &rng, &err) == 0);
     int shape[4] = {2, 3, 4, 6};
     input(&x, 4, shape, 28);
-    struct gc_case c = GC_CASE(cls ? "patch embed, class token" : "patch embed", patch, &l, &reg,
-                               &x);
+    struct gc_case c =
+        GC_CASE(cls ? "patch embed, class token" : "patch embed", patch, &l, &reg, &x);
     CHECK(gradcheck(&ctx, &c) == 0);
     CHECK(l.y.shape[1] == 6 + cls && l.y.shape[2] == 5);
     CHECK(vl_nn_params_find(&reg, "patch.pos_embed")->value.shape[1] == 6 + cls);
@@ -182,8 +186,12 @@ static void test_encoder(void)
     input(&x, 3, shape, 30);
     uint8_t mask[8] = {0, 0, 0, 0, 0, 0, 0, 1};
     struct masked m = {&l, mask};
-    struct gc_case c = {.name = "encoder block, dropout", .forward = fw_encoder,
-                        .backward = bw_encoder, .state = &m, .params = &reg, .x = &x};
+    struct gc_case c = {.name = "encoder block, dropout",
+                        .forward = fw_encoder,
+                        .backward = bw_encoder,
+                        .state = &m,
+                        .params = &reg,
+                        .x = &x};
     CHECK(gradcheck(&ctx, &c) == 0);
     vl_nn_encoder_block_free(&l);
     vl_nn_tensor_free(&x);
@@ -217,7 +225,8 @@ static int bw_loss(struct vl_nn_ctx *c, void *s, const struct vl_nn_tensor *dy,
 {
     struct loss_case *l = s;
     if (vl_nn_tensor_copy(&l->dx, &l->grad, e) < 0) return -1;
-    for (size_t i = 0; i < l->dx.size; i++) l->dx.data[i] *= dy->data[0];
+    for (size_t i = 0; i < l->dx.size; i++)
+        l->dx.data[i] *= dy->data[0];
     *dx = &l->dx;
     return 0;
 }
@@ -230,12 +239,13 @@ static void test_loss(int hinge, int weighted)
     struct vl_nn_tensor x;
     int shape[2] = {6, 4};
     input(&x, 2, shape, 31);
-    for (size_t i = 0; i < x.size; i++) x.data[i] *= 2.0f;
+    for (size_t i = 0; i < x.size; i++)
+        x.data[i] *= 2.0f;
     char name[64];
     snprintf(name, sizeof name, "%s%s", hinge ? "hinge" : "cross-entropy",
              weighted ? ", class weights" : "");
-    struct gc_case c = {.name = name, .forward = fw_loss, .backward = bw_loss, .state = &l,
-                        .x = &x, .h = 1e-3};
+    struct gc_case c = {
+        .name = name, .forward = fw_loss, .backward = bw_loss, .state = &l, .x = &x, .h = 1e-3};
     CHECK(gradcheck(&ctx, &c) == 0);
     vl_nn_tensor_free(&l.out);
     vl_nn_tensor_free(&l.grad);

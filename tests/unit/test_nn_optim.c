@@ -160,8 +160,8 @@ static void test_schedules(void)
     CHECK(NEAR(vl_nn_schedule_lr(&s, 9), 0.1));
     CHECK(NEAR(vl_nn_schedule_lr(&s, 10), 0.05));
     CHECK(NEAR(vl_nn_schedule_lr(&s, 25), 0.025));
-    s = (struct vl_nn_schedule){.kind = VL_NN_LR_COSINE, .lr = 1.0f, .warmup_steps = 4,
-                                .total_steps = 14, .min_lr = 0.0f};
+    s = (struct vl_nn_schedule){
+        .kind = VL_NN_LR_COSINE, .lr = 1.0f, .warmup_steps = 4, .total_steps = 14, .min_lr = 0.0f};
     CHECK(NEAR(vl_nn_schedule_lr(&s, 0), 0.25));
     CHECK(NEAR(vl_nn_schedule_lr(&s, 3), 1.0));
     CHECK(NEAR(vl_nn_schedule_lr(&s, 4), 1.0));

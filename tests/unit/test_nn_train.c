@@ -104,7 +104,8 @@ static float *train_cnn(uint64_t seed, size_t *count)
     for (int step = 0; step < 6; step++) {
         int shape[4] = {3, 3, step % 2 ? 8 : 6, step % 2 ? 8 : 12};
         vl_nn_tensor_resize(&x, 4, shape, &err);
-        for (size_t i = 0; i < x.size; i++) x.data[i] = (float)vl_rng_range(&rng, -1, 1);
+        for (size_t i = 0; i < x.size; i++)
+            x.data[i] = (float)vl_rng_range(&rng, -1, 1);
         float loss;
         vl_nn_params_zero_grad(&reg);
         int rc = vl_nn_conv2d_forward(&ctx, &conv, &x, &t, &err) |
@@ -129,7 +130,8 @@ static float *train_cnn(uint64_t seed, size_t *count)
         vl_nn_optim_step(&opt, 0.05f);
     }
     size_t n = 0;
-    for (size_t i = 0; i < reg.count; i++) n += reg.items[i]->value.size;
+    for (size_t i = 0; i < reg.count; i++)
+        n += reg.items[i]->value.size;
     float *out = malloc(n * sizeof *out), *p = out;
     for (size_t i = 0; i < reg.count; i++) {
         memcpy(p, reg.items[i]->value.data, reg.items[i]->value.size * sizeof *p);
@@ -175,7 +177,8 @@ static void test_batchnorm_train_eval(void)
     vl_nn_params_init(&reg);
     vl_nn_tensor_init(&x);
     vl_nn_tensor_resize(&x, 3, shape, &err);
-    for (size_t i = 0; i < x.size; i++) x.data[i] = (float)((i * 7) % 11) * 0.5f + (float)i * 0.1f;
+    for (size_t i = 0; i < x.size; i++)
+        x.data[i] = (float)((i * 7) % 11) * 0.5f + (float)i * 0.1f;
     CHECK(vl_nn_batchnorm_init(&bn, &reg, "bn", 2, &err) == 0);
     bn.weight->value.data[1] = 2.0f;
     bn.bias->value.data[1] = 0.5f;
@@ -227,7 +230,8 @@ static void test_tensor_reuse_and_views(void)
     float *p = t.data;
     CHECK(vl_nn_tensor_resize(&t, 3, small, &err) == 0 && t.data == p && t.size == 12);
     CHECK(vl_nn_tensor_resize(&t, 2, big, &err) == 0 && t.data == p); /* no reallocation */
-    for (size_t i = 0; i < t.size; i++) t.data[i] = (float)i;
+    for (size_t i = 0; i < t.size; i++)
+        t.data[i] = (float)i;
     /* swap_axes is its own inverse */
     CHECK(vl_nn_tensor_swap_axes(&u, &t, 0, 1, &err) == 0);
     CHECK(u.shape[0] == 6 && u.shape[1] == 4 && u.data[1] == 6.0f);
