@@ -14,6 +14,16 @@
 
 static char dir[4096];
 
+/* what datasets borrow, freed at the end */
+static void *kept[4096];
+static size_t n_kept;
+
+static void *keep(void *p)
+{
+    if (n_kept < sizeof kept / sizeof *kept) kept[n_kept++] = p;
+    return p;
+}
+
 static char *path_of(const char *name)
 {
     char *p = malloc(strlen(dir) + strlen(name) + 2);
@@ -43,11 +53,11 @@ static void write_feat(const char *name, int d, float v)
 static int open_ds(const char **names, const char **origins, size_t n, double val,
                    struct vl_dataset *ds, struct vl_error *err, struct vl_strbuf *log)
 {
-    char **paths = calloc(n, sizeof *paths);
-    const char **orig = calloc(n, sizeof *orig);
+    char **paths = keep(calloc(n, sizeof *paths));
+    const char **orig = keep(calloc(n, sizeof *orig));
     struct vl_hash *hashes = calloc(n, sizeof *hashes);
     for (size_t i = 0; i < n; i++) {
-        paths[i] = path_of(names[i]);
+        paths[i] = keep(path_of(names[i]));
         orig[i] = origins && origins[i] ? origins[i] : paths[i];
         if (vl_hash_file(paths[i], &hashes[i], err) < 0) abort();
     }
@@ -125,7 +135,7 @@ static void test_split_by_source(void)
         snprintf(line, sizeof line, "v%02d.mp4,%s\n", s, s % 2 ? "odd" : "even");
         strcat(csv, line);
         for (int c = 0; c < COPIES; c++) {
-            char *name = malloc(32), *origin = malloc(48);
+            char *name = keep(malloc(32)), *origin = keep(malloc(48));
             snprintf(name, 32, "v%02d.%d.npy", s, c);
             snprintf(origin, 48, "data/raw/v%02d.mp4", s);
             write_feat(name, 4, (float)s);
@@ -232,6 +242,7 @@ int main(void)
     test_labels_csv();
     test_split_by_source();
     test_errors();
+    for (size_t i = 0; i < n_kept; i++) free(kept[i]);
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);

@@ -53,7 +53,7 @@ struct tt_set {
     size_t n;
 };
 
-static void tt_set_free(struct tt_set *s)
+static inline void tt_set_free(struct tt_set *s)
 {
     for (size_t i = 0; i < s->n; i++) free(s->inputs[i]), free(s->origins[i]);
     free(s->inputs);
@@ -168,7 +168,7 @@ static int tt_train(const char *words_text, const struct tt_set *s, const char *
 }
 
 /* 1 when both files exist and hold the same bytes. */
-static int tt_same_file(const char *a, const char *b)
+static inline int tt_same_file(const char *a, const char *b)
 {
     char *x, *y;
     size_t nx, ny;
