@@ -27,10 +27,10 @@
 
 #include "cache/cache.h"
 #include "exec/key.h"
+#include "exec/runner.h"
 #include "exec/status.h"
 #include "exec/trace.h"
 
-#define MAX_LOG (1 << 20)        /* output kept per action */
 #define LONG_COMMAND (64 * 1024) /* longer commands go through a script file */
 #define COMMIT_INTERVAL_MS 500
 #define KILL_GRACE_MS 3000
@@ -46,19 +46,11 @@ struct job {
     struct vl_strbuf log;
     struct vl_strbuf command;
     char *in_list, *script;
-    /* shell actions */
-    uv_process_t proc;
-    uv_pipe_t pipe;
-    int open_handles;
-    int64_t exit_status;
-    int term_signal;
+    struct vl_run_request req;
     /* built-in actions */
-    uv_work_t work;
     struct vl_action_job action;
     const char **in_paths, **out_paths, **in_origins;
     struct vl_hash *in_hashes;
-    struct vl_error work_err;
-    int work_rc;
     char progress[160]; /* written by the worker under builder->progress_lock */
     int progress_new;
     /* the cache lookup */
@@ -93,6 +85,7 @@ struct builder {
     struct vl_status status;
     struct vl_trace trace;
     struct queue *queues; /* one per pool, same index as g->pools */
+    struct vl_runner *runner;
     struct job *running;
     size_t n_running;
     int *slots;
@@ -381,47 +374,9 @@ static void finish(struct job *j, int ok)
 
 /* ---- shell actions ---- */
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+static void on_run_done(struct vl_run_request *req, int ok)
 {
-    (void)h;
-    static char chunk[65536];
-    (void)suggested;
-    *buf = uv_buf_init(chunk, sizeof chunk);
-}
-
-static void on_handle_closed(uv_handle_t *h)
-{
-    struct job *j = h->data;
-    if (--j->open_handles > 0) return;
-    int ok = j->term_signal == 0 && j->exit_status == 0;
-    if (!ok && !j->b->interrupted) {
-        if (j->term_signal)
-            vl_strbuf_addf(&j->log, "vlbuild: command killed by signal %d (%s)\n", j->term_signal,
-                           strsignal(j->term_signal));
-        else
-            vl_strbuf_addf(&j->log, "vlbuild: command exited with status %lld\n",
-                           (long long)j->exit_status);
-    }
-    finish(j, ok);
-}
-
-static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
-{
-    struct job *j = s->data;
-    if (n > 0) {
-        size_t room = j->log.len < MAX_LOG ? MAX_LOG - j->log.len : 0;
-        vl_strbuf_add(&j->log, buf->base, (size_t)n < room ? (size_t)n : room);
-        return;
-    }
-    if (n < 0) uv_close((uv_handle_t *)s, on_handle_closed);
-}
-
-static void on_child_exit(uv_process_t *p, int64_t status, int signal)
-{
-    struct job *j = p->data;
-    j->exit_status = status;
-    j->term_signal = signal;
-    uv_close((uv_handle_t *)p, on_handle_closed);
+    finish(req->ctx, ok);
 }
 
 static int write_list(const char *path, struct vl_node *const *nodes, size_t n,
@@ -446,46 +401,16 @@ static int start_shell(struct builder *b, struct job *j, struct vl_error *err)
         j->in_list = strdup(path);
         if (write_list(path, e->inputs, e->n_inputs, err) < 0) return -1;
     }
-    char *args[6] = {(char *)b->opts->self_exe, "--exec-child", "/bin/sh", "-c", j->command.buf,
-                     NULL};
+    j->req.command = j->command.buf;
     if (j->command.len > LONG_COMMAND) {
         /* past ARG_MAX's per-argument limit: let the shell read a script */
         snprintf(path, sizeof path, "%s/cmd-%zu.sh", b->opts->tmp_dir, e->index);
         j->script = strdup(path);
         if (vl_write_file_atomic(path, j->command.buf, j->command.len, err) < 0) return -1;
-        args[3] = j->script;
-        args[4] = NULL;
+        j->req.command = NULL;
+        j->req.script = j->script;
     }
-    /* stdout and stderr share one pipe, so the log keeps their interleaving */
-    uv_file fds[2];
-    int rc = uv_pipe(fds, 0, 0);
-    if (rc < 0) return vl_error_set(err, "cannot create a pipe: %s", uv_strerror(rc));
-    j->proc.data = j;
-    uv_stdio_container_t stdio[3];
-    stdio[0].flags = UV_IGNORE;
-    stdio[1].flags = UV_INHERIT_FD;
-    stdio[1].data.fd = fds[1];
-    stdio[2].flags = UV_INHERIT_FD;
-    stdio[2].data.fd = fds[1];
-    uv_process_options_t po = {0};
-    po.file = args[0];
-    po.args = args;
-    po.exit_cb = on_child_exit;
-    po.stdio = stdio;
-    po.stdio_count = 3;
-    po.flags = UV_PROCESS_DETACHED; /* its own process group: we signal it as a whole */
-    rc = uv_spawn(b->loop, &j->proc, &po);
-    close(fds[1]);
-    if (rc < 0) {
-        close(fds[0]);
-        return vl_error_set(err, "cannot start /bin/sh for %s: %s", describe(e), uv_strerror(rc));
-    }
-    uv_pipe_init(b->loop, &j->pipe, 0);
-    j->pipe.data = j;
-    uv_pipe_open(&j->pipe, fds[0]);
-    j->open_handles = 2;
-    uv_read_start((uv_stream_t *)&j->pipe, on_alloc, on_read);
-    return 0;
+    return b->runner->ops->submit(b->runner, &j->req, err);
 }
 
 /* ---- built-in actions ---- */
@@ -515,22 +440,6 @@ static void on_progress_timer(uv_timer_t *t)
         }
     uv_mutex_unlock(&b->progress_lock);
     if (what) vl_status_progress(&b->status, what, text);
-}
-
-static void work_run(uv_work_t *w)
-{
-    struct job *j = w->data;
-    j->work_rc = j->e->rule->def->run(&j->action, &j->work_err);
-}
-
-static void work_done(uv_work_t *w, int status)
-{
-    struct job *j = w->data;
-    int ok = status == 0 && j->work_rc == 0;
-    if (!ok && !j->b->interrupted)
-        vl_strbuf_addf(&j->log, "vlbuild: %s\n",
-                       status ? "the action was cancelled" : j->work_err.msg);
-    finish(j, ok);
 }
 
 static int start_builtin(struct builder *b, struct job *j, struct vl_error *err)
@@ -572,10 +481,8 @@ static int start_builtin(struct builder *b, struct job *j, struct vl_error *err)
     vl_strbuf_addf(&j->command, "%s %s", e->rule->def->name, "");
     vl_params_canonical(&e->rule->values, &j->command);
     vl_status_command(&b->status, j->command.buf);
-    j->work.data = j;
-    int rc = uv_queue_work(b->loop, &j->work, work_run, work_done);
-    if (rc < 0) return vl_error_set(err, "cannot queue %s: %s", describe(e), uv_strerror(rc));
-    return 0;
+    j->req.action = &j->action;
+    return b->runner->ops->submit(b->runner, &j->req, err);
 }
 
 /* Starts the action itself: a shell command or a built-in. */
@@ -659,6 +566,9 @@ static int start(struct builder *b, struct vl_edge *e)
     b->n_running++;
     e->pool->running++;
     if (!e->pool->is_gpu) b->cpu_running++;
+    j->req = (struct vl_run_request){.name = vl_arena_strdup(&b->g->arena, describe(e)),
+                                     .gpu = e->pool->is_gpu, .log = &j->log,
+                                     .done = on_run_done, .ctx = j};
     j->out_paths = calloc(e->n_outputs + 1, sizeof *j->out_paths);
     if (!j->out_paths) abort();
     for (size_t i = 0; i < e->n_outputs; i++) j->out_paths[i] = e->outputs[i]->path;
@@ -721,8 +631,7 @@ static void maybe_stop(struct builder *b)
 
 static void kill_all(struct builder *b, int sig)
 {
-    for (struct job *j = b->running; j; j = j->next)
-        if (j->e->rule->kind == VL_RULE_RUN && j->proc.pid > 0) kill(-j->proc.pid, sig);
+    b->runner->ops->cancel(b->runner, sig);
 }
 
 static void on_kill_timer(uv_timer_t *t)
@@ -793,6 +702,7 @@ int vl_build_execute(struct vl_plan *plan, struct vl_graph *g, struct vl_state *
     if (vl_mkdir_p(opts->tmp_dir, err) < 0) return -1;
     vl_trace_init(&b.trace, t0);
     b.loop = uv_default_loop();
+    if (vl_runner_local_open(b.loop, opts->self_exe, &b.runner, err) < 0) return -1;
     b.queues = calloc(g->n_pools, sizeof *b.queues);
     b.n_slots = opts->jobs;
     for (size_t p = 1; p < g->n_pools; p++) b.n_slots += g->pools[p].is_gpu ? g->pools[p].depth : 0;
@@ -847,6 +757,7 @@ int vl_build_execute(struct vl_plan *plan, struct vl_graph *g, struct vl_state *
     for (size_t p = 0; p < g->n_pools; p++) free(b.queues[p].items);
     free(b.queues);
     free(b.slots);
+    b.runner->ops->close(b.runner);
     uv_loop_close(b.loop);
     uv_mutex_destroy(&b.progress_lock);
     summary->seconds = (double)(vl_mono_ns() - t0) / 1e9;
