@@ -6,9 +6,10 @@
  * a feature is constant, as sklearn's StandardScaler) are applied in forward,
  * so the checkpoint maps raw features to logits on its own:
  *   logits = ((x - scaler.mean) / scaler.scale) @ linear.weight^T + linear.bias
- * logreg trains softmax cross-entropy (multinomial logistic regression);
- * svm trains the multiclass hinge loss of PyTorch's MultiMarginLoss (Weston
- * and Watkins: the sum over wrong classes of max(0, 1 - s_y + s_j), / K).
+ * logreg trains softmax cross-entropy (multinomial logistic regression, as
+ * sklearn's LogisticRegression); svm trains one-vs-rest squared hinge, the
+ * loss of sklearn's LinearSVC: for each class c, max(0, 1 - y_c s_c)^2 with
+ * y_c = +1 for the true class and -1 otherwise, summed over classes.
  * Regularisation is sklearn's: C enters as an L2 penalty 1 / (2 n C) ||W||^2
  * on the mean loss over the n training samples (trainer.c). */
 #include <stdlib.h>
@@ -87,7 +88,7 @@ const struct vl_model_def vl_model_logreg = {
 const struct vl_model_def vl_model_svm = {
     .name = "svm",
     .kind = VL_DATA_FEATURES,
-    .loss = VL_LOSS_HINGE,
+    .loss = VL_LOSS_SQUARED_HINGE_OVR,
     .default_lr = 0.1,
     .create = create,
     .forward = forward,

@@ -38,7 +38,11 @@ struct vl_model {
     void *impl;
 };
 
-enum vl_model_loss { VL_LOSS_CROSS_ENTROPY, VL_LOSS_HINGE };
+enum vl_model_loss {
+    VL_LOSS_CROSS_ENTROPY,     /* softmax cross-entropy */
+    VL_LOSS_HINGE,             /* multiclass hinge, PyTorch's MultiMarginLoss */
+    VL_LOSS_SQUARED_HINGE_OVR, /* one-vs-rest squared hinge, sklearn's LinearSVC */
+};
 
 struct vl_model_def {
     const char *name;

@@ -68,9 +68,30 @@ static int assemble(struct run *r, const size_t *idx, int n, struct vl_batch *b,
     return 0;
 }
 
+/* One-vs-rest squared hinge, LinearSVC's loss: the mean over the batch of
+ * sum_c max(0, 1 - y_c s_c)^2 with y_c = +1 for the true class, else -1. */
+static int squared_hinge_ovr(const struct vl_nn_tensor *logits, const int *labels, float *loss,
+                             struct vl_nn_tensor *dlogits, struct vl_error *err)
+{
+    int n = logits->shape[0], k = logits->shape[1];
+    if (dlogits && vl_nn_tensor_resize(dlogits, 2, logits->shape, err) < 0) return -1;
+    double total = 0;
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < k; c++) {
+            double y = c == labels[i] ? 1.0 : -1.0;
+            double m = 1.0 - y * logits->data[(size_t)i * k + c];
+            total += m > 0 ? m * m : 0;
+            if (dlogits) dlogits->data[(size_t)i * k + c] = m > 0 ? (float)(-2.0 * y * m / n) : 0;
+        }
+    *loss = (float)(total / n);
+    return 0;
+}
+
 static int loss_of(struct run *r, const struct vl_nn_tensor *logits, float *loss,
                    struct vl_nn_tensor *dlogits, struct vl_error *err)
 {
+    if (r->model.def->loss == VL_LOSS_SQUARED_HINGE_OVR)
+        return squared_hinge_ovr(logits, r->labels, loss, dlogits, err);
     if (r->model.def->loss == VL_LOSS_HINGE)
         return vl_nn_hinge_loss(&r->ctx, logits, r->labels, NULL, 1.0f, loss, dlogits, err);
     return vl_nn_cross_entropy(&r->ctx, logits, r->labels, NULL, loss, dlogits, err);

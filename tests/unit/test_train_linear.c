@@ -157,11 +157,11 @@ int main(void)
 {
     tt_init("test_train_linear");
     struct tt_set s;
-    tt_make_separable(&s, "f", 1000, 6, 4, 0.5, 42);
+    tt_make_separable(&s, "f", 1000, 6, 4, 1.5, 42);
     test_accuracy(&s, "logreg");
     test_accuracy(&s, "svm");
     struct tt_set small;
-    tt_make_separable(&small, "s", 200, 6, 4, 0.5, 7);
+    tt_make_separable(&small, "s", 200, 6, 4, 1.5, 7);
     test_determinism_and_resume(&small);
     test_params(&small);
     tt_set_free(&s);

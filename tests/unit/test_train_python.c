@@ -45,7 +45,7 @@ int main(void)
                   "(pip install safetensors numpy)");
     tt_init("test_train_python");
     struct tt_set s;
-    tt_make_separable(&s, "p", 300, 5, 3, 0.5, 11);
+    tt_make_separable(&s, "p", 300, 5, 3, 1.5, 11);
     struct vl_error err = {{0}};
     struct vl_strbuf log = VL_STRBUF_INIT;
     char *out = tt_path("m.safetensors"), *py = tt_path("check.py");

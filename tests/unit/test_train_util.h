@@ -3,6 +3,7 @@
 #ifndef VL_TEST_TRAIN_UTIL_H
 #define VL_TEST_TRAIN_UTIL_H
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,16 +62,16 @@ static inline void tt_set_free(struct tt_set *s)
     free(s->hashes);
 }
 
-/* n linearly separable points in dim dimensions and k classes: the label is
- * the argmax of a random linear map, points within `margin` of a boundary
- * are redrawn.  One .npy per point, each its own source video. */
+/* n linearly separable points in dim dimensions (dim >= k) and k classes,
+ * separable one class against the rest too (as a one-vs-rest SVM needs):
+ * class c is centred on 8 e_c plus an offset, with noise truncated to
+ * [-3, 3] in the first k dimensions, so x_c >= 5 for class c and <= 3 for
+ * the others.  One .npy per point, each its own source video. */
 static void tt_make_separable(struct tt_set *s, const char *tag, int n, int dim, int k,
-                              double margin, uint64_t seed)
+                              double noise, uint64_t seed)
 {
     struct vl_rng rng;
     vl_rng_seed(&rng, seed);
-    double *w = malloc(sizeof(double) * (size_t)(dim * k));
-    for (int i = 0; i < dim * k; i++) w[i] = vl_rng_normal(&rng);
     s->n = (size_t)n + 1;
     s->inputs = calloc(s->n, sizeof *s->inputs);
     s->origins = calloc(s->n, sizeof *s->origins);
@@ -80,18 +81,12 @@ static void tt_make_separable(struct tt_set *s, const char *tag, int n, int dim,
     struct vl_error err;
     float *x = malloc(sizeof(float) * (size_t)dim);
     for (int i = 0; i < n; i++) {
-        int label;
-        for (;;) {
-            double best = -1e300, second = -1e300;
-            for (int d = 0; d < dim; d++) x[d] = (float)(vl_rng_normal(&rng) * 3 + d);
-            label = 0;
-            for (int c = 0; c < k; c++) {
-                double sc = 0;
-                for (int d = 0; d < dim; d++) sc += w[c * dim + d] * (x[d] - d);
-                if (sc > best) second = best, best = sc, label = c;
-                else if (sc > second) second = sc;
-            }
-            if (best - second > margin) break;
+        int label = (int)(vl_rng_next(&rng) % (uint64_t)k);
+        for (int d = 0; d < dim; d++) {
+            double e;
+            do e = vl_rng_normal(&rng) * noise;
+            while (d < k && fabs(e) > 3);
+            x[d] = (float)((d == label ? 8 : 0) + e + 2 * d);
         }
         s->inputs[i] = tt_path("%s%04d.npy", tag, i);
         s->origins[i] = malloc(64);
@@ -107,7 +102,6 @@ static void tt_make_separable(struct tt_set *s, const char *tag, int n, int dim,
         if (vl_hash_file(s->inputs[i], &s->hashes[i], &err) < 0) abort();
     vl_strbuf_release(&csv);
     free(x);
-    free(w);
 }
 
 struct tt_run {
