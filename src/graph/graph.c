@@ -7,6 +7,7 @@
  * get their producer when a rule claims them. */
 #include "graph/graph.h"
 
+#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,10 +95,39 @@ static int build_sources(struct vl_graph *g, const struct vl_rules *rules,
     return 0;
 }
 
-/* A word names a set when it is exactly a source or rule name. */
+/* A word names a set when it is a source or rule name, optionally followed
+ * by a filter: `clips:*.npy` is the members of clips whose file name matches
+ * the pattern.  Returns the length of the name part, or 0. */
+static size_t set_name_len(const struct vl_rules *rules, const char *word)
+{
+    size_t n = strcspn(word, ":");
+    char name[256];
+    if (n == 0 || n >= sizeof name) return 0;
+    memcpy(name, word, n);
+    name[n] = '\0';
+    return vl_rules_find_rule(rules, name) || vl_rules_find_source(rules, name) ? n : 0;
+}
+
 static int names_set(const struct vl_rules *rules, const char *word)
 {
-    return vl_rules_find_rule(rules, word) || vl_rules_find_source(rules, word);
+    return set_name_len(rules, word) > 0;
+}
+
+/* The members of the set a word names, filtered; *out is malloc'd. */
+static size_t set_members(const struct vl_graph *g, const struct vl_rules *rules, const char *word,
+                          struct vl_node ***out)
+{
+    size_t n = set_name_len(rules, word);
+    const struct vl_set *set = vl_map_getn(&g->sets, word, n);
+    const char *filter = word[n] == ':' ? word + n + 1 : NULL;
+    size_t len = 0, cap = 0;
+    *out = NULL;
+    for (size_t i = 0; set && i < set->len; i++) {
+        const char *path = set->nodes[i]->path, *slash = strrchr(path, '/');
+        if (filter && fnmatch(filter, slash ? slash + 1 : path, 0) != 0) continue;
+        VL_PUSH(*out, len, cap, set->nodes[i]);
+    }
+    return len;
 }
 
 struct order {
@@ -120,7 +150,12 @@ static int visit_rule(struct order *o, const struct vl_rule_decl *r, struct vl_e
 
 static int visit_dep(struct order *o, const struct vl_word *w, struct vl_error *err)
 {
-    const struct vl_rule_decl *dep = vl_rules_find_rule(o->rules, w->text);
+    size_t n = set_name_len(o->rules, w->text);
+    char name[256];
+    if (n == 0) return 0;
+    memcpy(name, w->text, n);
+    name[n] = '\0';
+    const struct vl_rule_decl *dep = vl_rules_find_rule(o->rules, name);
     return dep ? visit_rule(o, dep, err) : 0;
 }
 
@@ -140,11 +175,13 @@ static int visit_rule(struct order *o, const struct vl_rule_decl *r, struct vl_e
     }
     o->mark[i] = 1;
     o->stack[o->depth++] = r;
-    if (r->each_var.text) {
-        if (!names_set(o->rules, r->each_set.text))
-            return vl_error_at(err, r->each_set.loc, "rule %s: unknown set '%s' (expected a source "
-                                                 "or rule name)", r->name, r->each_set.text);
-        if (visit_dep(o, &r->each_set, err) < 0) return -1;
+    for (size_t k = 0; k < r->each_sets.len; k++) {
+        const struct vl_word *w = &r->each_sets.items[k];
+        if (!names_set(o->rules, w->text))
+            return vl_error_at(err, w->loc, "rule %s: unknown set '%s' (expected a source or rule "
+                                            "name, optionally with a filter such as name:*.npy)",
+                               r->name, w->text);
+        if (visit_dep(o, w, err) < 0) return -1;
     }
     for (size_t k = 0; k < r->inputs.len; k++)
         if (visit_dep(o, &r->inputs.items[k], err) < 0) return -1;
@@ -262,9 +299,11 @@ static int instantiate(struct vl_graph *g, const struct vl_rules *rules,
     if (item) VL_PUSH(ins, n_ins, cap_ins, item);
     for (size_t k = 0; k < r->inputs.len && rc == 0; k++) {
         const struct vl_word *w = &r->inputs.items[k];
-        const struct vl_set *set = names_set(rules, w->text) ? vl_graph_set(g, w->text) : NULL;
-        if (set) {
-            for (size_t j = 0; j < set->len; j++) VL_PUSH(ins, n_ins, cap_ins, set->nodes[j]);
+        if (names_set(rules, w->text)) {
+            struct vl_node **members;
+            size_t n = set_members(g, rules, w->text, &members);
+            for (size_t j = 0; j < n; j++) VL_PUSH(ins, n_ins, cap_ins, members[j]);
+            free(members);
             continue;
         }
         vl_strbuf_reset(&sb);
@@ -350,12 +389,15 @@ int vl_graph_build(struct vl_graph *g, const struct vl_rules *rules,
                 rc = instantiate(g, rules, r, NULL, c, pool, err);
             continue;
         }
-        const struct vl_set *items = vl_graph_set(g, r->each_set.text);
-        /* instantiate() appends to sets: iterate over a snapshot of the count */
-        size_t n_items = items->len;
-        for (size_t k = 0; k < n_items && rc == 0; k++)
-            for (int c = 0; c < r->copies && rc == 0; c++)
-                rc = instantiate(g, rules, r, items->nodes[k], c, pool, err);
+        for (size_t s = 0; s < r->each_sets.len && rc == 0; s++) {
+            /* a snapshot: instantiate() appends to sets */
+            struct vl_node **items;
+            size_t n_items = set_members(g, rules, r->each_sets.items[s].text, &items);
+            for (size_t k = 0; k < n_items && rc == 0; k++)
+                for (int c = 0; c < r->copies && rc == 0; c++)
+                    rc = instantiate(g, rules, r, items[k], c, pool, err);
+            free(items);
+        }
     }
     free(order);
     if (rc < 0) return -1;

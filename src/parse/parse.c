@@ -331,8 +331,7 @@ static int parse_body_line(struct parser *p, const char *path, struct vl_words *
     struct vl_rule_decl *r = p->current;
     const char *kw = w->items[0].text;
     if (!strcmp(kw, "each")) {
-        if (need_args(p, w, 4, "'each VAR in SET'") < 0 || too_many(p, w, 4, "'each VAR in SET'"))
-            return -1;
+        if (need_args(p, w, 4, "'each VAR in SET...'") < 0) return -1;
         if (strcmp(w->items[2].text, "in"))
             return fail(p, w->items[2].loc, "expected 'in', got '%s'", w->items[2].text);
         if (r->each_var.text)
@@ -340,7 +339,7 @@ static int parse_body_line(struct parser *p, const char *path, struct vl_words *
                         r->each_var.loc.line);
         if (check_name(p, &w->items[1], "variable") < 0) return -1;
         r->each_var = w->items[1];
-        r->each_set = w->items[3];
+        for (size_t i = 3; i < w->len; i++) vl_words_push(&p->rules->arena, &r->each_sets, w->items[i]);
     } else if (!strcmp(kw, "do") || !strcmp(kw, "run")) {
         if (r->kind != VL_RULE_NONE)
             return fail(p, w->items[0].loc, "rule %s already has a '%s' (one action per rule)",

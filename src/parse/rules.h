@@ -47,7 +47,8 @@ enum vl_rule_kind { VL_RULE_NONE, VL_RULE_DO, VL_RULE_RUN };
 struct vl_rule_decl {
     const char *name;
     struct vl_loc loc;
-    struct vl_word each_var, each_set; /* each_var.text NULL: an aggregate rule */
+    struct vl_word each_var;    /* text NULL: an aggregate rule */
+    struct vl_words each_sets;  /* the sets iterated over, in order (their union) */
     enum vl_rule_kind kind;
     struct vl_word action;      /* do: the built-in's name */
     struct vl_words params;     /* do: name=value words */
