@@ -121,29 +121,40 @@ static inline void shift_hue(uint8_t *px, int shift)
     px[0] = (uint8_t)r, px[1] = (uint8_t)g, px[2] = (uint8_t)b;
 }
 
+/* s * v + (1 - s) * grey for each channel, sq = s in 1/4096 steps; the
+ * tone table applied on the way in, so the common case is one pass. */
+static void tone_and_saturate(uint8_t *p, size_t n, const uint8_t lut[256], int sq)
+{
+    int gq = 4096 - sq;
+    for (size_t i = 0; i < n; i++, p += 3) {
+        int r = lut[p[0]], g = lut[p[1]], b = lut[p[2]];
+        int base = grey_of(r, g, b) * gq + 2048;
+        int t0 = sq * r + base, t1 = sq * g + base, t2 = sq * b + base;
+        t0 = t0 < 0 ? 0 : t0 >> 12;
+        t1 = t1 < 0 ? 0 : t1 >> 12;
+        t2 = t2 < 0 ? 0 : t2 >> 12;
+        p[0] = (uint8_t)(t0 > 255 ? 255 : t0);
+        p[1] = (uint8_t)(t1 > 255 ? 255 : t1);
+        p[2] = (uint8_t)(t2 > 255 ? 255 : t2);
+    }
+}
+
 void vl_cpu_color_jitter(struct vl_frame *f, const struct vl_color_jitter *j)
 {
     size_t n = (size_t)f->width * f->height;
     uint8_t *p = f->rgb;
-    if (j->brightness != 1.0 || j->contrast != 1.0) {
-        uint8_t lut[256];
-        tone_table(f, j, lut);
-        for (size_t i = 0; i < 3 * n; i++) p[i] = lut[p[i]];
-    }
-    int do_sat = j->saturation != 1.0;
+    int tone = j->brightness != 1.0 || j->contrast != 1.0;
+    uint8_t lut[256];
+    if (tone) tone_table(f, j, lut);
+    else
+        for (int v = 0; v < 256; v++) lut[v] = (uint8_t)v;
+    int sq = (int)llround(j->saturation * 4096.0);
     int shift = (int)llround(j->hue * 6.0 * 4096.0);
-    if (!do_sat && shift == 0) return;
-    int sq = (int)llround(j->saturation * 4096.0), gq = 4096 - sq;
-    for (size_t i = 0; i < n; i++, p += 3) {
-        if (do_sat) {
-            int g = grey_of(p[0], p[1], p[2]) * gq + 2048;
-            for (int k = 0; k < 3; k++) {
-                int t = sq * p[k] + g;
-                p[k] = (uint8_t)(t < 0 ? 0 : t > 255 * 4096 + 4095 ? 255 : t >> 12);
-            }
-        }
-        if (shift) shift_hue(p, shift);
-    }
+    if (sq != 4096) tone_and_saturate(p, n, lut, sq);
+    else if (tone)
+        for (size_t i = 0; i < 3 * n; i++) p[i] = lut[p[i]];
+    if (shift)
+        for (size_t i = 0; i < n; i++) shift_hue(p + 3 * i, shift);
 }
 
 void vl_cpu_gaussian_noise(struct vl_frame *f, double sigma, uint64_t seed)
