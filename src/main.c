@@ -13,9 +13,11 @@
 #include <libavutil/log.h>
 
 #include "cache/cache.h"
+#include "exec/action_desc.h"
 #include "exec/build.h"
 #include "exec/explain.h"
 #include "exec/plan.h"
+#include "exec/slurm.h"
 #include "graph/graph.h"
 #include "parse/rules.h"
 #include "state/lock.h"
@@ -25,10 +27,14 @@
 
 #define STATE_DIR ".vlbuild"
 #define STATE_DB STATE_DIR "/state.db"
+#define SLURM_CONFIG "vlbuild.slurm"
+#define SLURM_JOBS 256 /* default -j with --executor slurm: actions in flight on the cluster */
 
 struct options {
     const char *dir, *file, *trace;
     int jobs, keep_going, dry_run, verbose, quiet, gpus, no_wait, no_cache;
+    int jobs_given, slurm;    /* -j was given; --executor slurm */
+    const char *slurm_config; /* --slurm-config, or NULL */
     struct vl_cache_options cache;
     uint64_t memory_budget;
     int64_t start_ns;
@@ -71,6 +77,10 @@ static const char usage_text[] =
     "  --remote-cache-readonly  look up on the remote cache, never upload\n"
     "  --no-cache          neither restore from nor store into any cache\n"
     "  --no-wait           fail instead of waiting when another vlbuild is running here\n"
+    "  --executor local|slurm  run actions here (default) or as Slurm jobs (docs/cluster.md);\n"
+    "                      with slurm, -j counts actions in flight (default 256)\n"
+    "  --slurm-config FILE Slurm partition, account, time, resources per rule, batching\n"
+    "                      (default: vlbuild.slurm in the project, if there is one)\n"
     "  -h, --help          this help\n"
     "  --version           print the version\n";
 
@@ -138,7 +148,7 @@ static int is_override(const char *arg)
 static int parse_options(int argc, char **argv, struct options *o)
 {
     enum { OPT_TRACE = 256, OPT_VERSION, OPT_GPUS, OPT_BUDGET, OPT_NO_WAIT, OPT_CACHE_DIR,
-           OPT_REMOTE, OPT_REMOTE_RO, OPT_NO_CACHE };
+           OPT_REMOTE, OPT_REMOTE_RO, OPT_NO_CACHE, OPT_EXECUTOR, OPT_SLURM_CONFIG };
     static const struct option longs[] = {
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
@@ -150,6 +160,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"remote-cache", required_argument, NULL, OPT_REMOTE},
         {"remote-cache-readonly", no_argument, NULL, OPT_REMOTE_RO},
         {"no-cache", no_argument, NULL, OPT_NO_CACHE},
+        {"executor", required_argument, NULL, OPT_EXECUTOR},
+        {"slurm-config", required_argument, NULL, OPT_SLURM_CONFIG},
         {0},
     };
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -171,6 +183,7 @@ static int parse_options(int argc, char **argv, struct options *o)
                 fprintf(stderr, "vlbuild: -j expects a count of 1 or more, got '%s'\n", optarg);
                 return -1;
             }
+            o->jobs_given = 1;
             break;
         case 'k':
             if (parse_count(optarg, 0, &o->keep_going) < 0) {
@@ -207,11 +220,20 @@ static int parse_options(int argc, char **argv, struct options *o)
         case OPT_REMOTE: o->cache.remote_url = optarg; break;
         case OPT_REMOTE_RO: o->cache.remote_readonly = 1; break;
         case OPT_NO_CACHE: o->no_cache = 1; break;
+        case OPT_EXECUTOR:
+            if (strcmp(optarg, "local") && strcmp(optarg, "slurm")) {
+                fprintf(stderr, "vlbuild: --executor expects local or slurm, got '%s'\n", optarg);
+                return -1;
+            }
+            o->slurm = !strcmp(optarg, "slurm");
+            break;
+        case OPT_SLURM_CONFIG: o->slurm_config = optarg; break;
         case 'h': fputs(usage_text, stdout); exit(0);
         case OPT_VERSION: printf("vlbuild %s\n", VL_VERSION); exit(0);
         default: fputs("run 'vlbuild --help' for usage\n", stderr); return -1;
         }
     }
+    if (o->slurm && !o->jobs_given) o->jobs = SLURM_JOBS;
     /* the rest: a command or targets, with NAME=VALUE overrides anywhere */
     o->args = calloc((size_t)argc + 1, sizeof *o->args);
     if (!o->args) abort();
@@ -296,13 +318,27 @@ static int cmd_build(struct project *p, const struct options *o, struct vl_error
         .memory_budget = o->memory_budget,
         .start_ns = o->start_ns,
     };
+    struct vl_slurm_config slurm;
+    vl_slurm_config_init(&slurm);
+    if (o->slurm) {
+        const char *path = o->slurm_config;
+        if (!path && access(SLURM_CONFIG, F_OK) == 0) path = SLURM_CONFIG;
+        if (path && vl_slurm_config_load(&slurm, path, err) < 0) {
+            vl_slurm_config_release(&slurm);
+            vl_plan_release(&plan);
+            return 2;
+        }
+        bopts.slurm = &slurm;
+    }
     if (!o->no_cache && !o->dry_run && vl_cache_open(&o->cache, &bopts.cache, err) < 0) {
+        vl_slurm_config_release(&slurm);
         vl_plan_release(&plan);
         return 2;
     }
     struct vl_build_summary s;
     int rc = vl_build_execute(&plan, &p->graph, p->state, &bopts, &s, err);
     vl_cache_close(bopts.cache);
+    vl_slurm_config_release(&slurm);
     vl_plan_release(&plan);
     if (rc < 0) return 1;
     if (o->dry_run) {
@@ -418,9 +454,33 @@ static int exec_child(char **argv)
     return 127;
 }
 
+/* `vlbuild exec-action FILE`, on a cluster node: runs the built-in action
+ * that the head described in FILE (exec/action_desc.h) in the current
+ * directory, prints its log, and exits 0 (done), 1 (failed) or 2 (bad file).
+ * It gets no state path: the head alone writes state.db. */
+static int exec_action(const char *path)
+{
+    av_log_set_level(AV_LOG_FATAL);
+    struct vl_action_desc d;
+    struct vl_error err = {{0}};
+    if (vl_action_desc_read(path, &d, &err) < 0) {
+        fprintf(stderr, "vlbuild: error: %s\n", err.msg);
+        vl_action_desc_release(&d);
+        return 2;
+    }
+    /* a job bound to a GPU gets the one Slurm gave it */
+    if (d.job.device >= 0 && getenv("CUDA_VISIBLE_DEVICES")) d.job.device = 0;
+    int rc = d.job.def->run(&d.job, &err);
+    fwrite(d.log.buf, 1, d.log.len, stdout);
+    if (rc < 0) printf("vlbuild: %s\n", err.msg);
+    vl_action_desc_release(&d);
+    return rc < 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 2 && !strcmp(argv[1], "--exec-child")) return exec_child(argv + 2);
+    if (argc == 3 && !strcmp(argv[1], "exec-action")) return exec_action(argv[2]);
     signal(SIGPIPE, SIG_IGN);
     struct options o = {0};
     o.start_ns = vl_now_ns();

@@ -28,6 +28,7 @@
 #include "cache/cache.h"
 #include "exec/key.h"
 #include "exec/runner.h"
+#include "exec/slurm.h"
 #include "exec/status.h"
 #include "exec/trace.h"
 
@@ -702,7 +703,10 @@ int vl_build_execute(struct vl_plan *plan, struct vl_graph *g, struct vl_state *
     if (vl_mkdir_p(opts->tmp_dir, err) < 0) return -1;
     vl_trace_init(&b.trace, t0);
     b.loop = uv_default_loop();
-    if (vl_runner_local_open(b.loop, opts->self_exe, &b.runner, err) < 0) return -1;
+    if ((opts->slurm ? vl_runner_slurm_open(b.loop, opts->self_exe, opts->tmp_dir, opts->slurm,
+                                            &b.runner, err)
+                     : vl_runner_local_open(b.loop, opts->self_exe, &b.runner, err)) < 0)
+        return -1;
     b.queues = calloc(g->n_pools, sizeof *b.queues);
     b.n_slots = opts->jobs;
     for (size_t p = 1; p < g->n_pools; p++) b.n_slots += g->pools[p].is_gpu ? g->pools[p].depth : 0;

@@ -8,6 +8,7 @@
 #include "exec/plan.h"
 
 struct vl_cache;
+struct vl_slurm_config;
 
 struct vl_build_options {
     int jobs;            /* depth of the cpu pool (-j) */
@@ -21,6 +22,9 @@ struct vl_build_options {
     uint64_t memory_budget;  /* per built-in job, in bytes */
     int64_t start_ns;        /* wall clock when this vlbuild started */
     struct vl_cache *cache;  /* the artifact cache, or NULL */
+    /* --executor slurm: actions run as Slurm jobs with this configuration
+     * (exec/slurm.h); NULL: they run here */
+    const struct vl_slurm_config *slurm;
 };
 
 struct vl_build_summary {
