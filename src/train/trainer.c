@@ -382,7 +382,7 @@ int vl_train_run(struct vl_dataset *ds, const struct vl_train_options *o, struct
             rc = vl_write_file_atomic(o->log_path, r.history.buf, r.history.len, err);
         if (rc == 0 && o->save_each_epoch) unlink(o->resume_path);
         if (rc == 0)
-            vl_strbuf_addf(o->log, "trained %d epochs in %.2f s\n", o->epochs - start,
+            vl_strbuf_addf(o->log, "trained %d epochs in %.3f s\n", o->epochs - start,
                            (double)(vl_mono_ns() - t_start) / 1e9);
     }
     vl_strbuf_release(&metrics);
