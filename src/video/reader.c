@@ -9,7 +9,11 @@
  * Seeking: when the keyframe at or before the next wanted frame lies more
  * than SEEK_GAP frames ahead of the decoding position, the reader seeks to
  * it (AVSEEK_FLAG_BACKWARD) instead of decoding through.  Frames that are
- * not wanted are decoded (they may be references) but never converted.
+ * not wanted are decoded (they may be references) but never converted;
+ * for H.264 and HEVC with one decoder thread, a packet whose pts is not
+ * wanted is decoded with skip_frame = AVDISCARD_NONREF, so the frames no
+ * other frame refers to (most B-frames) are not decoded at all.  Frame
+ * indices then always come from the pts table.
  *
  * Geometry: scaling, cropping and padding happen in the one swscale pass
  * that converts to RGB.  A crop moves the source plane pointers (as
@@ -73,6 +77,7 @@ struct vl_reader {
     size_t n_table;
     size_t want_pos;        /* next entry of opts.indices to deliver */
     size_t seek_checked;    /* want_pos + 1 once a seek was considered for it */
+    int skip_unwanted;      /* unwanted non-reference frames are not decoded */
     struct vl_reader_stats stats;
 };
 
@@ -207,6 +212,10 @@ int vl_reader_open(const char *path, const struct vl_reader_opts *opts, struct v
     uint64_t cap = r->opts.memory_budget / r->frame_bytes;
     r->capacity = cap < 1 ? 1 : cap > 1 << 20 ? 1 << 20 : (int)cap;
     if (r->opts.indices && (e = build_pts_table(r, err)) < 0) goto fail;
+    enum AVCodecID id = r->st->codecpar->codec_id;
+    r->skip_unwanted = r->n_table > 0 && r->opts.threads == 1 &&
+                       (id == AV_CODEC_ID_H264 || id == AV_CODEC_ID_HEVC);
+    if (r->skip_unwanted) r->indexed_by_pts = 1; /* skipped frames break counting */
     *out = r;
     return 0;
 fail:
@@ -441,6 +450,18 @@ static void maybe_seek(struct vl_reader *r)
     r->flushed = 0;
 }
 
+/* 1 when the packet with this pts gives a frame still wanted (or unknown). */
+static int packet_wanted(const struct vl_reader *r, int64_t pts)
+{
+    int64_t *hit = pts == AV_NOPTS_VALUE
+                       ? NULL
+                       : bsearch(&pts, r->pts_table, r->n_table, sizeof pts, cmp_i64);
+    if (!hit) return 1;
+    int64_t idx = hit - r->pts_table;
+    size_t rest = r->opts.n_indices - r->want_pos;
+    return rest && bsearch(&idx, r->opts.indices + r->want_pos, rest, sizeof idx, cmp_i64);
+}
+
 /* Feeds the decoder one packet, or the flush at the end of the stream; a
  * read error (truncated file) ends the stream early, keeping what decoded. */
 static void feed(struct vl_reader *r)
@@ -464,6 +485,9 @@ static void feed(struct vl_reader *r)
             continue;
         }
         int expect = counted(r->pkt);
+        if (r->skip_unwanted)
+            r->dec->skip_frame = packet_wanted(r, r->pkt->pts) ? AVDISCARD_DEFAULT
+                                                               : AVDISCARD_NONREF;
         e = r->pkt->size > 0 ? avcodec_send_packet(r->dec, r->pkt) : 0;
         av_packet_unref(r->pkt);
         if (e < 0 && e != AVERROR(EAGAIN)) r->stats.decode_errors++;
@@ -527,7 +551,8 @@ int vl_reader_next_chunk(struct vl_reader *r, struct vl_chunk *chunk, struct vl_
          * the decoder: those are not lost */
         int at_end = r->flushed && !(r->opts.indices && r->want_pos >= r->opts.n_indices &&
                                      !r->demux_eof);
-        if (at_end && !r->stats.seeks && r->stats.packets > r->stats.decoded)
+        if (at_end && !r->stats.seeks && !r->skip_unwanted &&
+            r->stats.packets > r->stats.decoded)
             r->stats.lost = r->stats.packets - r->stats.decoded;
         if (r->opts.indices) r->stats.missing = (int64_t)(r->opts.n_indices - r->want_pos);
     }
