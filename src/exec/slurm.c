@@ -76,7 +76,10 @@ struct slurm_job {
     char id[64]; /* "" until sbatch answers */
     int lanes;
     long *lane_offset;
+    char *rule;           /* the rule of its actions */
+    int gpu;              /* in the gpu pool */
     int submitting;       /* sbatch is running */
+    int started;          /* the script has started on a node */
     int queried;          /* in the squeue that is running */
     int ended;            /* Slurm says it ended, or it never started */
     struct vl_strbuf why; /* how it ended, for the actions it left */
@@ -254,6 +257,7 @@ static void job_free(struct slurm_job *j)
     free(j->dir);
     free(j->reqs);
     free(j->lane_offset);
+    free(j->rule);
     vl_strbuf_release(&j->why);
     free(j);
 }
@@ -420,7 +424,7 @@ static void submit_job(struct slurm_runner *r, struct slurm_job *j, const char *
     vl_strbuf_add_shell_quoted(&sh, j->dir);
     vl_strbuf_adds(&sh, "\nx=");
     vl_strbuf_add_shell_quoted(&sh, r->vlbuild);
-    vl_strbuf_addch(&sh, '\n');
+    vl_strbuf_adds(&sh, "\n: >\"$d/started\"\n");
     int rc = 0;
     for (int lane = 0; lane < j->lanes; lane++) {
         vl_strbuf_addf(&sh, "lane%d() {\n:\n", lane);
@@ -496,23 +500,41 @@ static void flush_group(struct slurm_runner *r, struct group *g)
         job_end(j, "cancelled before submission");
     else
         submit_job(r, j, g->rule, &g->res, g->gpu);
-    free(g->rule);
+    j->rule = g->rule;
+    j->gpu = g->gpu;
     free(g);
     if (!uv_is_active((uv_handle_t *)&r->poll_timer)) kick(r, (uint64_t)r->cfg->poll_ms);
 }
 
-static void flush_groups(struct slurm_runner *r)
+/* 1 while a job of g's rule waits in the queue: another one would only
+ * queue behind it, so g may as well grow until that one starts. */
+static int group_may_wait(const struct slurm_runner *r, const struct group *g)
 {
-    while (r->groups) {
-        struct group *g = r->groups;
-        r->groups = g->next;
+    if (g->n >= (size_t)g->res.batch) return 0;
+    for (const struct slurm_job *j = r->jobs; j; j = j->next)
+        if (!j->started && !j->ended && j->rule && j->gpu == g->gpu && !strcmp(j->rule, g->rule))
+            return 1;
+    return 0;
+}
+
+/* Submits the waiting groups: all of them, or (!force) those that need not wait. */
+static void flush_groups(struct slurm_runner *r, int force)
+{
+    struct group **at = &r->groups;
+    while (*at) {
+        struct group *g = *at;
+        if (!force && group_may_wait(r, g)) {
+            at = &g->next;
+            continue;
+        }
+        *at = g->next;
         flush_group(r, g);
     }
 }
 
 static void on_window(uv_timer_t *t)
 {
-    flush_groups(t->data);
+    flush_groups(t->data, 0);
 }
 
 /* ---- squeue ---- */
@@ -602,6 +624,11 @@ static void on_poll(uv_timer_t *t)
     int outstanding = 0, alive = 0;
     for (struct slurm_job *j = r->jobs, *next; j; j = next) {
         next = j->next;
+        if (j->id[0] && !j->started) {
+            char path[PATH_MAX];
+            snprintf(path, sizeof path, "%s/started", j->dir);
+            j->started = access(path, F_OK) == 0;
+        }
         if (j->id[0] && j->n_left) read_results(j);
         if (j->n_left && (j->ended || r->abandoning)) {
             if (!j->ended) job_end(j, "slurm job %s abandoned: vlbuild was interrupted", j->id);
@@ -618,6 +645,8 @@ static void on_poll(uv_timer_t *t)
         alive |= j->id[0] && !j->ended && j->n_left;
     }
     outstanding |= r->groups != NULL;
+    if (r->groups && !uv_is_active((uv_handle_t *)&r->window_timer))
+        uv_timer_start(&r->window_timer, on_window, (uint64_t)r->cfg->window_ms, 0);
     uint64_t interval = (uint64_t)(r->cancelling ? CANCEL_POLL_MS : r->cfg->squeue_ms);
     if (alive && !r->squeue_running && uv_now(r->base.loop) - r->last_squeue >= interval)
         start_squeue(r);
@@ -709,7 +738,7 @@ static void slurm_cancel(struct vl_runner *base, int sig)
     if (sig == SIGKILL || r->cancelling) r->abandoning = 1;
     r->cancelling = 1;
     uv_timer_stop(&r->window_timer);
-    flush_groups(r); /* they end at once: "cancelled before submission" */
+    flush_groups(r, 1); /* they end at once: "cancelled before submission" */
     scancel(r, NULL);
     kick(r, 0);
 }
