@@ -227,6 +227,8 @@ static void job_end(struct slurm_job *j, const char *fmt, ...)
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
     vl_strbuf_adds(&j->why, text);
+    while (j->why.len && j->why.buf[j->why.len - 1] == '\n')
+        j->why.buf[--j->why.len] = '\0';
     kick(j->r, 0);
 }
 
@@ -491,17 +493,30 @@ static void submit_job(struct slurm_runner *r, struct slurm_job *j, const char *
     j->submitting = 1;
 }
 
+/* Submits g's requests as ceil(n / batch) jobs of nearly equal size (72
+ * actions at batch 64 make two jobs of 36, not 64 and 8), and frees g. */
 static void flush_group(struct slurm_runner *r, struct group *g)
 {
-    struct slurm_job *j = job_new(r, g->reqs, g->n);
-    for (size_t i = 0; i < g->n; i++)
-        g->reqs[i]->runner_data = j;
-    if (r->cancelling)
-        job_end(j, "cancelled before submission");
-    else
-        submit_job(r, j, g->rule, &g->res, g->gpu);
-    j->rule = g->rule;
-    j->gpu = g->gpu;
+    size_t batch = (size_t)g->res.batch, k = (g->n + batch - 1) / batch;
+    for (size_t c = 0, from = 0; c < k; c++) {
+        size_t to = g->n * (c + 1) / k;
+        struct vl_run_request **reqs = malloc((to - from) * sizeof *reqs);
+        if (!reqs) abort();
+        memcpy(reqs, g->reqs + from, (to - from) * sizeof *reqs);
+        struct slurm_job *j = job_new(r, reqs, to - from);
+        for (size_t i = 0; i < j->n; i++)
+            reqs[i]->runner_data = j;
+        if (r->cancelling)
+            job_end(j, "cancelled before submission");
+        else
+            submit_job(r, j, g->rule, &g->res, g->gpu);
+        j->rule = strdup(g->rule);
+        if (!j->rule) abort();
+        j->gpu = g->gpu;
+        from = to;
+    }
+    free(g->reqs);
+    free(g->rule);
     free(g);
     if (!uv_is_active((uv_handle_t *)&r->poll_timer)) kick(r, (uint64_t)r->cfg->poll_ms);
 }
@@ -718,14 +733,8 @@ static int slurm_submit(struct vl_runner *base, struct vl_run_request *req, stru
         g->reqs = realloc(g->reqs, g->cap * sizeof *g->reqs);
         if (!g->reqs) abort();
     }
-    g->reqs[g->n++] = req;
-    if (g->n >= (size_t)g->res.batch) {
-        struct group **at = &r->groups;
-        while (*at != g)
-            at = &(*at)->next;
-        *at = g->next;
-        flush_group(r, g);
-    } else if (!uv_is_active((uv_handle_t *)&r->window_timer)) {
+    g->reqs[g->n++] = req; /* a full group too waits for the window: it may split evenly */
+    if (!uv_is_active((uv_handle_t *)&r->window_timer)) {
         uv_timer_start(&r->window_timer, on_window, (uint64_t)r->cfg->window_ms, 0);
     }
     return 0;
