@@ -258,6 +258,10 @@ static int run_augment(struct vl_action_job *job, struct vl_error *err)
     struct vl_reader_opts ro = {.threads = 1, .layout = VL_FRAMES_RGB24};
     uint64_t budget = job->memory_budget ? job->memory_budget : VL_READER_DEFAULT_BUDGET;
     ro.memory_budget = budget > own ? budget - own : 1; /* 1: one frame a chunk */
+    /* Frames are transformed one at a time, so big chunks buy nothing: four
+     * frames a chunk keep the job's memory small whatever the budget. */
+    uint64_t few = (uint64_t)meta.width * meta.height * 3 * 4;
+    if (ro.memory_budget > few) ro.memory_budget = few;
     if (p.first != 0 || p.span != meta.frames || p.stride != 1) {
         size_t n = (size_t)((p.span + p.stride - 1) / p.stride);
         w.indices = malloc(n * sizeof *w.indices);
