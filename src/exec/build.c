@@ -33,7 +33,6 @@
 #include "exec/trace.h"
 
 #define LONG_COMMAND (64 * 1024) /* longer commands go through a script file */
-#define COMMIT_INTERVAL_MS 500
 #define KILL_GRACE_MS 3000
 
 struct builder;
@@ -96,7 +95,8 @@ struct builder {
     int interrupted;
     volatile int cancel;
     uv_signal_t sigint, sigterm, sighup;
-    uv_timer_t commit_timer, kill_timer, progress_timer;
+    uv_timer_t kill_timer, progress_timer;
+    uv_prepare_t commit_prepare;
     uv_mutex_t progress_lock;
     int handles_open;
     struct vl_error *err;
@@ -617,7 +617,7 @@ static void close_loop_handles(struct builder *b)
     uv_close((uv_handle_t *)&b->sigint, NULL);
     uv_close((uv_handle_t *)&b->sigterm, NULL);
     uv_close((uv_handle_t *)&b->sighup, NULL);
-    uv_close((uv_handle_t *)&b->commit_timer, NULL);
+    uv_close((uv_handle_t *)&b->commit_prepare, NULL);
     uv_close((uv_handle_t *)&b->kill_timer, NULL);
     uv_close((uv_handle_t *)&b->progress_timer, NULL);
 }
@@ -658,7 +658,11 @@ static void on_signal(uv_signal_t *s, int signum)
     maybe_stop(b);
 }
 
-static void on_commit_timer(uv_timer_t *t)
+/* Runs each time the loop is about to wait: commits what the callbacks of
+ * this iteration recorded.  Write transactions stay short, so workers that
+ * write to state.db themselves (the metadata cache) never wait on the
+ * engine, and a crash loses at most the records of one loop iteration. */
+static void on_commit_prepare(uv_prepare_t *t)
 {
     struct builder *b = t->data;
     if (vl_state_commit(b->state, b->err) < 0) b->internal_error = 1;
@@ -715,18 +719,18 @@ int vl_build_execute(struct vl_plan *plan, struct vl_graph *g, struct vl_state *
     uv_signal_init(b.loop, &b.sigint);
     uv_signal_init(b.loop, &b.sigterm);
     uv_signal_init(b.loop, &b.sighup);
-    uv_timer_init(b.loop, &b.commit_timer);
+    uv_prepare_init(b.loop, &b.commit_prepare);
     uv_timer_init(b.loop, &b.kill_timer);
     uv_timer_init(b.loop, &b.progress_timer);
     uv_mutex_init(&b.progress_lock);
     b.sigint.data = b.sigterm.data = b.sighup.data = &b;
-    b.commit_timer.data = b.kill_timer.data = b.progress_timer.data = &b;
+    b.commit_prepare.data = b.kill_timer.data = b.progress_timer.data = &b;
     b.handles_open = 1;
     uv_signal_start(&b.sigint, on_signal, SIGINT);
     uv_signal_start(&b.sigterm, on_signal, SIGTERM);
     uv_signal_start(&b.sighup, on_signal, SIGHUP);
-    uv_timer_start(&b.commit_timer, on_commit_timer, COMMIT_INTERVAL_MS, COMMIT_INTERVAL_MS);
-    uv_unref((uv_handle_t *)&b.commit_timer);
+    uv_prepare_start(&b.commit_prepare, on_commit_prepare);
+    uv_unref((uv_handle_t *)&b.commit_prepare);
     if (b.status.tty) {
         uv_timer_start(&b.progress_timer, on_progress_timer, 250, 250);
         uv_unref((uv_handle_t *)&b.progress_timer);
