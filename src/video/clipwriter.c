@@ -81,6 +81,7 @@ int vl_clipwriter_open(const char *path, const struct vl_clipwriter_opts *o,
         av_fail(err, path, "no Matroska muxer", e);
         goto fail;
     }
+    w->oc->flags |= AVFMT_FLAG_BITEXACT; /* no random UIDs: same frames, same bytes */
     w->st = avformat_new_stream(w->oc, NULL);
     w->enc = avcodec_alloc_context3(codec);
     w->frame = av_frame_alloc();
@@ -104,6 +105,7 @@ int vl_clipwriter_open(const char *path, const struct vl_clipwriter_opts *o,
         c->level = 3; /* FFV1 version 3: per-slice CRCs, so damage is detected */
         av_opt_set_int(c->priv_data, "slicecrc", 1, 0);
     }
+    c->flags |= AV_CODEC_FLAG_BITEXACT;
     if (w->oc->oformat->flags & AVFMT_GLOBALHEADER) c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     if ((e = avcodec_open2(c, codec, NULL)) < 0) {
         av_fail(err, path, "cannot open the encoder", e);
