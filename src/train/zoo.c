@@ -5,10 +5,18 @@
 
 extern const struct vl_model_def vl_model_logreg;
 extern const struct vl_model_def vl_model_svm;
+extern const struct vl_model_def vl_model_naive_cnn;
+extern const struct vl_model_def vl_model_variable_ar_cnn;
+extern const struct vl_model_def vl_model_vit_gru;
+extern const struct vl_model_def vl_model_vit_transformer;
 
 static const struct vl_model_def *const models[] = {
     &vl_model_logreg,
     &vl_model_svm,
+    &vl_model_naive_cnn,
+    &vl_model_variable_ar_cnn,
+    &vl_model_vit_gru,
+    &vl_model_vit_transformer,
     NULL,
 };
 

@@ -67,7 +67,7 @@ static inline void tt_set_free(struct tt_set *s)
  * class c is centred on 8 e_c plus an offset, with noise truncated to
  * [-3, 3] in the first k dimensions, so x_c >= 5 for class c and <= 3 for
  * the others.  One .npy per point, each its own source video. */
-static void tt_make_separable(struct tt_set *s, const char *tag, int n, int dim, int k,
+static inline void tt_make_separable(struct tt_set *s, const char *tag, int n, int dim, int k,
                               double noise, uint64_t seed)
 {
     struct vl_rng rng;
