@@ -18,6 +18,12 @@ static int ends_with(const char *s, const char *suffix)
     return n >= m && !strcmp(s + n - m, suffix);
 }
 
+/* A .json input is the sidecar of a clip or feature array (read beside it). */
+static int is_sidecar(const char *path)
+{
+    return ends_with(path, ".json");
+}
+
 static void shape_text(const struct vl_npy_array *a, char *buf, size_t n)
 {
     size_t len = 0;
@@ -32,7 +38,8 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Reads the optional sidecar of a clip for its true content size. */
+/* Reads the sidecar of a clip (the same path with .json for .npy), when
+ * there is one, for the true content size (scale's mode=var). */
 static int read_sidecar(const char *npy_path, struct vl_sample *s, struct vl_error *err)
 {
     size_t len = strlen(npy_path);
@@ -52,17 +59,17 @@ static int read_sidecar(const char *npy_path, struct vl_sample *s, struct vl_err
             rc = vl_json_parse(&arena, side, text, n, &root, err);
             free(text);
         }
-        if (rc == 0) {
-            double w = vl_json_number(root, "content_width", vl_json_number(root, "width", -1));
-            double h = vl_json_number(root, "content_height", vl_json_number(root, "height", -1));
-            if (w >= 0 || h >= 0) {
-                if (w < 1 || h < 1 || w > s->width || h > s->height || w != floor(w) ||
-                    h != floor(h))
-                    rc = vl_error_set(err, "%s: content size %gx%g does not fit the %dx%d frames",
-                                      side, w, h, s->width, s->height);
-                else
-                    s->content_width = (int)w, s->content_height = (int)h;
-            }
+        const struct vl_json *c = rc == 0 ? vl_json_get(root, "content") : NULL;
+        if (rc == 0 && vl_json_number(root, "version", 1) != 1)
+            rc = vl_error_set(err, "%s: sidecar version %g is not 1", side,
+                              vl_json_number(root, "version", 1));
+        if (rc == 0 && c && vl_json_number(c, "x", 0) == 0 && vl_json_number(c, "y", 0) == 0) {
+            double w = vl_json_number(c, "width", -1), h = vl_json_number(c, "height", -1);
+            if (w < 1 || h < 1 || w > s->width || h > s->height || w != floor(w) || h != floor(h))
+                rc = vl_error_set(err, "%s: content size %gx%g does not fit the %dx%d frames", side,
+                                  w, h, s->width, s->height);
+            else
+                s->content_width = (int)w, s->content_height = (int)h;
         }
         vl_arena_release(&arena);
     }
@@ -212,7 +219,7 @@ int vl_dataset_open(const char *const *inputs, const struct vl_hash *hashes,
     struct vl_strbuf missing = VL_STRBUF_INIT;
     size_t n_missing = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        if (i == csv) continue;
+        if (i == csv || is_sidecar(inputs[i])) continue;
         int found = vl_labels_find(&labels, origins[i], &rows[ds->n], err);
         if (found < 0) rc = -1;
         else if (found == 0) {
@@ -318,7 +325,7 @@ int vl_dataset_open(const char *const *inputs, const struct vl_hash *hashes,
         for (size_t i = 0, k = 0; i < n; i++) {
             XXH3_128bits_update(h, hashes[i].bytes, sizeof hashes[i].bytes);
             XXH3_128bits_update(h, origins[i], strlen(origins[i]) + 1);
-            if (i != csv) {
+            if (i != csv && !is_sidecar(inputs[i])) {
                 const char *label = ds->classes[ds->samples[k++].label];
                 XXH3_128bits_update(h, label, strlen(label) + 1);
             }

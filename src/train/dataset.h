@@ -7,9 +7,11 @@
  *   - clips: uint8 [T,H,W,3]; memory-mapped, turned into float batches on
  *     demand.  With `variable_size` the frames of different clips may differ
  *     in H and W (T must agree); otherwise every clip has one shape.  A clip
- *     may have a JSON sidecar (the same path with `.json` for `.npy`) giving
- *     the true content size ("content_width"/"content_height", or
- *     "width"/"height"), the rest of the frame being padding.
+ *     may have a JSON sidecar (the same path with `.json` for `.npy`, as the
+ *     `scale` action writes it, version 1) whose "content" {x, y, width,
+ *     height} at x = y = 0 gives the true picture size (mode=var); the rest
+ *     of the frame is padding, zeroed when batches are assembled.
+ * Inputs ending in `.json` are such sidecars and are not samples.
  * Each input's label is found through its provenance (the source video it
  * descends from, job->input_origins[i]).  The train/validation split is by
  * source, stratified by class: within each class, sources are ordered by a
