@@ -1,16 +1,20 @@
 /* vit.c - the transformer clip models (every clip of one size; patch must
  * divide its height and width).
  *
- * vit_gru: each frame through a small ViT, its class token per frame into a
- * GRU over time, the last hidden state into a linear head.
+ * vit_gru: each frame through a small ViT, all its output tokens (the class
+ * token and the P patch tokens, in place order) into a GRU over time, the
+ * last hidden state into a linear head.  The GRU sees the token grid, not
+ * only the class token, so where things are in each frame, and so how they
+ * move, reaches it directly: on small video sets a class token alone did not
+ * learn to carry position (motion-direction clips stayed near chance).
  *   patch_embed: conv patch x patch -> E (hidden, default 32) + class token
  *   + learned position embedding; depth (default 1) pre-norm encoder blocks
- *   (heads default 2, MLP 2E, GELU); norm; class token of each frame ->
- *   [N, T, E]; gru (E -> E); head (E -> K).
+ *   (heads default 2, MLP 2E, GELU); norm; every frame's tokens ->
+ *   [N, T, (1+P)E]; gru ((1+P)E -> E); head (E -> K).
  *   names: patch_embed.{proj.weight [E,3,p,p], proj.bias, cls_token [1,1,E],
  *          pos_embed [1,1+P,E]}, blocks.{i}.{norm1,self_attn,linear1,linear2,
- *          norm2}.*, norm.{weight,bias}, gru.{weight_ih_l0 [3E,E], weight_hh_l0,
- *          bias_ih_l0, bias_hh_l0}, head.{weight [K,E], bias}
+ *          norm2}.*, norm.{weight,bias}, gru.{weight_ih_l0 [3E,(1+P)E],
+ *          weight_hh_l0, bias_ih_l0, bias_hh_l0}, head.{weight [K,E], bias}
  *
  * vit_transformer: spatio-temporal tubelets, as ViViT's tubelet embedding:
  * tubelet t x patch x patch (t = 2 frames when T is even, else 1) embedded
@@ -19,6 +23,7 @@
  * over all T/t x P tokens; norm; mean over tokens; head.
  *   names: patch_embed.{proj.weight [E,3t,p,p], proj.bias, pos_embed
  *          [1,P,E]}, temporal_embed [T/t, E], blocks.{i}.*, norm.*, head.* */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,7 +118,13 @@ static int create(struct vl_model *m, const struct vl_model_config *cfg, struct 
             return -1;
     }
     if (vl_nn_layernorm_init(&v->norm, &m->params, "norm", E, err) < 0) return -1;
-    if (gru_mode && vl_nn_gru_init(&v->gru, &m->params, "gru", E, E, rng, err) < 0) return -1;
+    int tokens = 1 + (cfg->height / patch) * (cfg->width / patch);
+    if (gru_mode) {
+        if (vl_nn_gru_init(&v->gru, &m->params, "gru", tokens * E, E, rng, err) < 0) return -1;
+        /* PyTorch's bound 1/sqrt(hidden) over (1+P)E normalised inputs would
+         * saturate the gates from the first step; scale by the input width */
+        vl_nn_init_uniform(&v->gru.weight_ih->value, 1.0f / sqrtf((float)(tokens * E)), rng);
+    }
     vl_nn_mean_init(&v->token_mean, 1, 1);
     return vl_nn_linear_init(&v->head, &m->params, "head", E, cfg->n_classes, 1, rng, err);
 }
@@ -161,9 +172,8 @@ static int forward(struct vl_model *m, struct vl_nn_ctx *ctx, const struct vl_ba
         if (vl_nn_mean_forward(ctx, &v->token_mean, t, &t, err) < 0) return -1;
         return vl_nn_linear_forward(ctx, &v->head, t, logits, err);
     }
-    if (select_token(t, 0, &v->tokens, err) < 0) return -1; /* class tokens [N*T, E] */
-    int s3[3] = {N, T, E};
-    v->seq_view = vl_nn_tensor_view(&v->tokens, 3, s3);
+    int s3[3] = {N, T, L * E}; /* every frame's tokens, [N*T, L, E] -> [N, T, L*E] */
+    v->seq_view = vl_nn_tensor_view(t, 3, s3);
     if (vl_nn_gru_forward(ctx, &v->gru, &v->seq_view, &t, err) < 0) return -1;
     if (select_token(t, T - 1, &v->pick, err) < 0) return -1; /* h_n [N, E] */
     return vl_nn_linear_forward(ctx, &v->head, &v->pick, logits, err);
@@ -180,11 +190,10 @@ static int backward(struct vl_model *m, struct vl_nn_ctx *ctx, const struct vl_n
         if (select_token_backward(d, T, T - 1, &v->dpick, err) < 0 ||
             vl_nn_gru_backward(ctx, &v->gru, &v->dpick, &d, err) < 0)
             return -1;
-        int s2[2] = {d->shape[0] * d->shape[1], d->shape[2]};
-        struct vl_nn_tensor dcls = vl_nn_tensor_view(d, 2, s2);
         int L = v->norm.y.shape[1];
-        if (select_token_backward(&dcls, L, 0, &v->dtokens, err) < 0) return -1;
-        d = &v->dtokens;
+        int s3[3] = {d->shape[0] * d->shape[1], L, d->shape[2] / L};
+        v->tokens_view = vl_nn_tensor_view(d, 3, s3);
+        d = &v->tokens_view;
     } else if (vl_nn_mean_backward(ctx, &v->token_mean, d, &d, err) < 0) {
         return -1;
     }
