@@ -33,6 +33,7 @@
 struct options {
     const char *dir, *file, *trace;
     int jobs, keep_going, dry_run, verbose, quiet, gpus, no_wait, no_cache;
+    int targets_only; /* the words came after `--`: no subcommand */
     int jobs_given, slurm;    /* -j was given; --executor slurm */
     const char *slurm_config; /* --slurm-config, or NULL */
     struct vl_cache_options cache;
@@ -145,6 +146,17 @@ static int is_override(const char *arg)
     return 1;
 }
 
+/* The subcommands; a target with one of these names is written after `--`. */
+static const char *const command_names[] = {"explain", "graph", "status", "clean", "actions",
+                                            "cache", "meta", NULL};
+
+static int is_command_name(const char *s)
+{
+    for (size_t i = 0; command_names[i]; i++)
+        if (!strcmp(s, command_names[i])) return 1;
+    return 0;
+}
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
     enum { OPT_TRACE = 256, OPT_VERSION, OPT_GPUS, OPT_BUDGET, OPT_NO_WAIT, OPT_CACHE_DIR,
@@ -172,9 +184,15 @@ static int parse_options(int argc, char **argv, struct options *o)
     o->memory_budget = 256u << 20;
     vl_cache_options_init(&o->cache);
     o->cache.warn = warn_line;
+    /* Options may come anywhere among targets and NAME=VALUE words, as with
+     * make; but after a subcommand they are the subcommand's business
+     * (`vlbuild cache gc --max-size 2G`), so then stop at the first word. */
+    int permute = 1;
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (is_command_name(argv[i])) permute = 0;
     int c;
-    /* '+': stop at the first non-option, so `vlbuild explain -x` is explain's business */
-    while ((c = getopt_long(argc, argv, "+C:f:j:k:nvqD:h", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, permute ? "C:f:j:k:nvqD:h" : "+C:f:j:k:nvqD:h", longs,
+                            NULL)) != -1) {
         switch (c) {
         case 'C': o->dir = optarg; break;
         case 'f': o->file = optarg; break;
@@ -234,6 +252,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         }
     }
     if (o->slurm && !o->jobs_given) o->jobs = SLURM_JOBS;
+    o->targets_only = optind > 1 && !strcmp(argv[optind - 1], "--");
     /* the rest: a command or targets, with NAME=VALUE overrides anywhere */
     o->args = calloc((size_t)argc + 1, sizeof *o->args);
     if (!o->args) abort();
@@ -492,7 +511,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "vlbuild: cannot change to %s: %s\n", o.dir, strerror(errno));
         return 2;
     }
-    const char *cmd = o.n_args ? o.args[0] : "";
+    const char *cmd = o.n_args && !o.targets_only ? o.args[0] : "";
     if (!strcmp(cmd, "actions")) return cmd_actions();
     if (!strcmp(cmd, "cache")) return vl_cache_command((int)o.n_args, o.args, &o.cache);
     if (!strcmp(cmd, "meta")) {
@@ -504,10 +523,7 @@ int main(int argc, char **argv)
         }
         return vl_meta_command((int)o.n_args, o.args, STATE_DB);
     }
-    static const char *const commands[] = {"explain", "graph", "status", "clean"};
-    int is_command = 0;
-    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-        is_command |= !strcmp(cmd, commands[i]);
+    int is_command = is_command_name(cmd);
 
     struct vl_error err = {{0}};
     struct project p;

@@ -1,0 +1,39 @@
+# The quickstart end to end, small (2 clips per class and format, 2 epochs):
+# a clean build; a no-op; one clip added (only its chain, the labels, the
+# training and the report rerun); one augmentation parameter changed (only
+# the actions that depend on it rerun).  Each step is asserted from
+# vlbuild's own summary line.
+. "$(dirname "$0")/lib.sh"
+cp -r "$VL_SOURCE_DIR/examples/quickstart/." .
+rm -rf build data models .vlbuild
+small=(per_class=2 epochs=2 --no-cache)
+
+vl -j2 "${small[@]}"
+expect_rc 0
+# 24 clips: 24 synth + labels + 24 meta + 48 aug + 72 clips + 72 var_clips
+# + 72 features + 3 models + report
+expect_summary 317 0 0
+for f in models/svm.safetensors models/vit_gru.safetensors models/variable_ar_cnn.safetensors \
+    models/vit_gru.jsonl build/report.html data/labels.csv; do
+    expect_file "$f"
+done
+grep -q "vit_gru: training curves" build/report.html || fail "report lacks the vit_gru curves"
+
+vl -j2 "${small[@]}"
+expect_summary 0 317 0
+
+# one more clip: synth, meta, 2 aug, 3 clips, 3 var_clips, 3 features,
+# the labels, the 3 models and the report
+sed -i 's/^var videos = /var videos = extra /' dataset.rules
+sed -i '/^var videos = /i rule extra\n    do   synth class=left size=64x48 frames=24 fps=12 codec=h264 seed=9\n    out  data/left/left-extra.mp4\n' dataset.rules
+vl -j2 "${small[@]}"
+expect_rc 0
+expect_summary 18 312 0
+expect_output "extra data/left/left-extra.mp4"
+
+# another augmentation: the 50 augmented clips, their 50 clips, 50
+# var_clips and 50 features, the 3 models and the report; nothing else
+vl -j2 "${small[@]}" std_augment="crop=0.6:1 brightness=0.3"
+expect_rc 0
+expect_summary 204 126 0
+finish
