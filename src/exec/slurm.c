@@ -80,6 +80,8 @@ struct slurm_job {
     int gpu;              /* in the gpu pool */
     int submitting;       /* sbatch is running */
     int started;          /* the script has started on a node */
+    int completed;        /* Slurm says COMPLETED: the script ran to its end */
+    int *killed;          /* per action: 128+N when killed by signal N, held until the job ends */
     int queried;          /* in the squeue that is running */
     int ended;            /* Slurm says it ended, or it never started */
     struct vl_strbuf why; /* how it ended, for the actions it left */
@@ -207,6 +209,8 @@ static struct slurm_job *job_new(struct slurm_runner *r, struct vl_run_request *
     j->r = r;
     j->reqs = reqs;
     j->n = j->n_left = n;
+    j->killed = calloc(n, sizeof *j->killed);
+    if (!j->killed) abort();
     j->why = (struct vl_strbuf)VL_STRBUF_INIT;
     j->next = r->jobs;
     if (r->jobs) r->jobs->prev = j;
@@ -260,6 +264,7 @@ static void job_free(struct slurm_job *j)
     free(j->reqs);
     free(j->lane_offset);
     free(j->rule);
+    free(j->killed);
     vl_strbuf_release(&j->why);
     free(j);
 }
@@ -291,6 +296,12 @@ static void complete(struct slurm_job *j, size_t i, int ok)
 static void action_ended(struct slurm_job *j, size_t i, int status)
 {
     struct vl_run_request *req = j->reqs[i];
+    if (status > 128 && status < 128 + 65 && !j->ended) {
+        /* scancel, a time limit or the OOM killer end the whole job: wait for
+         * squeue to say which, for the log */
+        j->killed[i] = status;
+        return;
+    }
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%zu.log", j->dir, i);
     char *text;
@@ -341,11 +352,21 @@ static void fail_rest(struct slurm_job *j)
     for (size_t i = 0; i < j->n; i++) {
         struct vl_run_request *req = j->reqs[i];
         if (!req) continue;
+        char path[PATH_MAX];
+        if (j->dir && j->id[0]) {
+            snprintf(path, sizeof path, "%s/%zu.log", j->dir, i);
+            add_file_tail(req->log, path, MAX_LOG, "");
+        }
+        int sig = j->killed[i] - 128;
+        if (sig > 0)
+            vl_strbuf_addf(req->log, "vlbuild: %s killed by signal %d (%s) on the node\n",
+                           req->action ? "action" : "command", sig, strsignal(sig));
+        if (sig > 0 && j->completed) {
+            complete(j, i, 0); /* the action alone was killed; the job went on */
+            continue;
+        }
         vl_strbuf_addf(req->log, "vlbuild: %s\n", j->why.len ? j->why.buf : "the job was lost");
         if (j->dir && j->id[0]) {
-            char path[PATH_MAX];
-            snprintf(path, sizeof path, "%s/%zu.log", j->dir, i);
-            add_file_tail(req->log, path, 16384, "");
             snprintf(path, sizeof path, "%s/job.out", j->dir);
             add_file_tail(req->log, path, 4096, "vlbuild: the job's output:\n");
         }
@@ -600,11 +621,11 @@ static void on_squeue_done(struct proc *p)
         if (!state)
             job_end(j, "slurm job %s ended before this action finished (Slurm no longer knows it)",
                     j->id);
-        else if (state_final(state))
-            job_end(j, "slurm job %s ended before this action finished: %s%s%s%s", j->id, state,
-                    *reason && strcmp(reason, "None") ? " (" : "",
-                    *reason && strcmp(reason, "None") ? reason : "",
-                    *reason && strcmp(reason, "None") ? ")" : "");
+        if (!state || !state_final(state)) continue;
+        j->completed = !strcmp(state, "COMPLETED");
+        int has_reason = *reason && strcmp(reason, "None");
+        job_end(j, "slurm job %s ended before this action finished: %s%s%s%s", j->id, state,
+                has_reason ? " (" : "", has_reason ? reason : "", has_reason ? ")" : "");
     }
 }
 

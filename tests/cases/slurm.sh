@@ -106,6 +106,17 @@ expect_output "command exited with status 3"
 expect_no_file build/a/3
 expect_file build/b/6 "item 6"
 
+# an action killed by a signal fails alone; its job goes on
+cat >killed.rules <<'RULES'
+rule killed
+    run  kill -KILL $$$$
+    out  build/killed.txt
+RULES
+vl --executor slurm -f killed.rules
+expect_rc 1
+expect_output "command killed by signal 9 (Killed) on the node"
+expect_no_output "ended before this action finished"
+
 # ---- a job cancelled behind vlbuild's back fails with Slurm's reason ----
 cat >cancelled.rules <<'RULES'
 rule slow
