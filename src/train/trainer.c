@@ -361,8 +361,10 @@ int vl_train_run(struct vl_dataset *ds, const struct vl_train_options *o, struct
         vl_strbuf_reset(&metrics);
         metrics_json(&r, epoch, train_loss, lr, &metrics);
         double secs = (double)(vl_mono_ns() - t0) / 1e9;
-        vl_strbuf_add(&r.history, metrics.buf, metrics.len - 1);
-        vl_strbuf_addf(&r.history, ",\"seconds\":%.3f}\n", secs);
+        /* no wall-clock time in the log: the same inputs give the same bytes,
+         * so caches can share it and what reads it is not rebuilt for nothing */
+        vl_strbuf_add(&r.history, metrics.buf, metrics.len);
+        vl_strbuf_addch(&r.history, '\n');
         vl_strbuf_addf(o->log, "epoch %d/%d: train loss %.4f", epoch, o->epochs, train_loss);
         if (r.n_val)
             vl_strbuf_addf(o->log, ", val loss %.4f, val accuracy %.2f%%",

@@ -1,13 +1,13 @@
 /* trainer.h - the training loop: mini-batches, the optimiser and schedule,
  * validation metrics, the metrics log, checkpoints and resume.
  *
- * Metrics log (JSON lines, one object per epoch, version 1):
+ * Metrics log (JSON lines, one object per epoch, version 2):
  *   {"epoch":E,"train_loss":L,"val_loss":L,"val_accuracy":A[,"val_auc":U],
- *    "lr":R,"confusion":[[..],..],"classes":[..],"seconds":S}
+ *    "lr":R,"confusion":[[..],..],"classes":[..]}
  * val_* are null with no validation split; val_auc is present with two
  * classes (class 1 positive); confusion is [true][predicted] on the
- * validation split; seconds is the epoch's wall time (the only field that
- * differs between identical runs, and the reason it is not in checkpoints).
+ * validation split.  No wall-clock time: identical runs write identical
+ * logs (version 1 had a "seconds" field; the action's log keeps the time).
  *
  * Determinism: with the same seed and data every run takes the same steps
  * and writes the same checkpoint bytes.  The model's initial weights come

@@ -15,6 +15,7 @@
 
 #include "util/fs.h"
 #include "util/strbuf.h"
+#include "video/rgbpad.h"
 
 struct vl_clipwriter {
     char *path, *tmp;
@@ -24,6 +25,7 @@ struct vl_clipwriter {
     AVFrame *frame;
     AVPacket *pkt;
     struct SwsContext *sws;
+    uint8_t *padded; /* the frame being converted, see rgbpad.h */
     int64_t next_pts;
     int header_written;
 };
@@ -38,6 +40,7 @@ static int av_fail(struct vl_error *err, const char *path, const char *what, int
 static void release(struct vl_clipwriter *w)
 {
     sws_freeContext(w->sws);
+    free(w->padded);
     av_frame_free(&w->frame);
     av_packet_free(&w->pkt);
     avcodec_free_context(&w->enc);
@@ -158,7 +161,8 @@ static int drain(struct vl_clipwriter *w, AVFrame *frame, struct vl_error *err)
 int vl_clipwriter_write(struct vl_clipwriter *w, const uint8_t *rgb, struct vl_error *err)
 {
     if (av_frame_make_writable(w->frame) < 0) abort();
-    const uint8_t *src[4] = {rgb};
+    size_t bytes = (size_t)w->enc->width * w->enc->height * 3;
+    const uint8_t *src[4] = {vl_rgb_padded(&w->padded, rgb, bytes)};
     int stride[4] = {w->enc->width * 3};
     sws_scale(w->sws, src, stride, 0, w->enc->height, w->frame->data, w->frame->linesize);
     w->frame->pts = w->next_pts++;

@@ -19,6 +19,7 @@
 
 #include "util/fs.h"
 #include "util/strbuf.h"
+#include "video/rgbpad.h"
 
 struct vl_videowriter {
     char *path, *tmp;
@@ -28,6 +29,7 @@ struct vl_videowriter {
     AVFrame *frame;
     AVPacket *pkt;
     struct SwsContext *sws;
+    uint8_t *padded; /* the frame being converted, see rgbpad.h */
     int64_t next_pts;
 };
 
@@ -41,6 +43,7 @@ static int av_fail(struct vl_error *err, const char *path, const char *what, int
 static void release(struct vl_videowriter *w)
 {
     sws_freeContext(w->sws);
+    free(w->padded);
     av_frame_free(&w->frame);
     av_packet_free(&w->pkt);
     avcodec_free_context(&w->enc);
@@ -171,7 +174,8 @@ static int drain(struct vl_videowriter *w, AVFrame *frame, struct vl_error *err)
 int vl_videowriter_write(struct vl_videowriter *w, const uint8_t *rgb, struct vl_error *err)
 {
     if (av_frame_make_writable(w->frame) < 0) abort();
-    const uint8_t *src[4] = {rgb};
+    size_t bytes = (size_t)w->enc->width * w->enc->height * 3;
+    const uint8_t *src[4] = {vl_rgb_padded(&w->padded, rgb, bytes)};
     int stride[4] = {w->enc->width * 3};
     sws_scale(w->sws, src, stride, 0, w->enc->height, w->frame->data, w->frame->linesize);
     w->frame->pts = w->next_pts++;

@@ -22,7 +22,7 @@ static double last_val_accuracy(const char *log_path, int *lines)
         if (vl_json_parse(&arena, log_path, line, strlen(line), &v, &err) == 0) {
             acc = vl_json_number(v, "val_accuracy", -1);
             CHECK(vl_json_number(v, "epoch", 0) == *lines + 1);
-            CHECK(vl_json_get(v, "seconds") && vl_json_get(v, "confusion"));
+            CHECK(!vl_json_get(v, "seconds") && vl_json_get(v, "confusion"));
             (*lines)++;
         }
         vl_arena_release(&arena);
