@@ -27,6 +27,7 @@
  * other streams are discarded by the demuxer, so audio is never read. */
 #include "video/probe.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -336,7 +337,7 @@ int vl_meta_from_json(const char *json, struct vl_video_meta *m, struct vl_error
         } else {
             char *end;
             double v = strtod(p, &end);
-            if (end == p) goto bad;
+            if (end == p || !(fabs(v) <= INT_MAX)) goto bad; /* NaN, inf, past any field */
             set_field(m, key, NULL, v, &version);
             p = end;
         }
