@@ -2,16 +2,10 @@
 # sourced after tests/cases/lib.sh.  See docs/reliability.md.
 
 # quickstart_copy DIR: a copy of the quickstart's rules (never its build
-# products) in DIR.  The synthetic mp4 clips are encoded with mpeg4 instead of
-# H.264: libx264 output of the synth action is not reproducible from run to
-# run (docs/reliability.md, "Known gaps"), and these tests compare bytes.
-# VL_RELIABILITY_H264=1 keeps H.264.
+# products, which a developer's run may have left there) in DIR
 quickstart_copy() {
     mkdir -p "$1"
     cp "$VL_SOURCE_DIR"/examples/quickstart/*.rules "$1"/
-    if [ "${VL_RELIABILITY_H264:-0}" != 1 ]; then
-        sed -i 's/codec=h264/codec=mpeg4/' "$1"/one-class.rules
-    fi
 }
 
 # sanitizer_report FILE: succeeds when FILE holds a sanitizer's report
