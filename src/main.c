@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <libavutil/log.h>
@@ -462,16 +461,6 @@ static int cmd_actions(void)
     return 0;
 }
 
-/* The wrapper every child process starts through: it asks the kernel to kill
- * the command if vlbuild dies, then becomes /bin/sh. */
-static int exec_child(char **argv)
-{
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    signal(SIGPIPE, SIG_DFL);
-    execv(argv[0], argv);
-    fprintf(stderr, "vlbuild: cannot run %s: %s\n", argv[0], strerror(errno));
-    return 127;
-}
 
 /* `vlbuild exec-action FILE`, on a cluster node: runs the built-in action
  * that the head described in FILE (exec/action_desc.h) in the current
@@ -498,7 +487,6 @@ static int exec_action(const char *path)
 
 int main(int argc, char **argv)
 {
-    if (argc > 2 && !strcmp(argv[1], "--exec-child")) return exec_child(argv + 2);
     if (argc == 3 && !strcmp(argv[1], "exec-action")) return exec_action(argv[2]);
     signal(SIGPIPE, SIG_IGN);
     struct options o = {0};

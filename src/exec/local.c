@@ -1,10 +1,11 @@
 /* local.c - the local runner: shell actions as child processes (uv_spawn),
  * built-in actions on libuv's thread pool (uv_queue_work).
  *
- * Children start through `vlbuild --exec-child`, which sets PR_SET_PDEATHSIG
- * before becoming /bin/sh, and run in their own process group, so that a
+ * Children start through `vlbuild-exec` (next to vlbuild), which sets
+ * PR_SET_PDEATHSIG before becoming /bin/sh, and run in their own process group, so that a
  * cancel reaches everything a command started and a killed vlbuild leaves no
  * shell writing outputs behind a later build's back. */
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,7 @@ struct local_request {
 
 struct local_runner {
     struct vl_runner base;
-    const char *self_exe;
+    char *wrapper; /* vlbuild-exec, next to vlbuild */
     struct local_request *running;
 };
 
@@ -101,11 +102,10 @@ static void on_child_exit(uv_process_t *p, int64_t status, int signal)
 static int submit_shell(struct local_runner *r, struct local_request *l, struct vl_error *err)
 {
     struct vl_run_request *req = l->req;
-    char *args[6] = {(char *)r->self_exe, "--exec-child", "/bin/sh", "-c", (char *)req->command,
-                     NULL};
+    char *args[5] = {r->wrapper, "/bin/sh", "-c", (char *)req->command, NULL};
     if (req->script) {
-        args[3] = (char *)req->script;
-        args[4] = NULL;
+        args[2] = (char *)req->script;
+        args[3] = NULL;
     }
     /* stdout and stderr share one pipe, so the log keeps their interleaving */
     uv_file fds[2];
@@ -193,6 +193,7 @@ static void local_cancel(struct vl_runner *base, int sig)
 
 static void local_close(struct vl_runner *base)
 {
+    free(((struct local_runner *)base)->wrapper);
     free(base);
 }
 
@@ -201,12 +202,23 @@ static const struct vl_runner_ops local_ops = {"local", local_submit, local_canc
 int vl_runner_local_open(uv_loop_t *loop, const char *self_exe, struct vl_runner **out,
                          struct vl_error *err)
 {
-    (void)err;
+    const char *slash = strrchr(self_exe, '/');
+    size_t dir = slash ? (size_t)(slash - self_exe + 1) : 0;
+    char *wrapper = malloc(dir + sizeof "vlbuild-exec");
+    if (!wrapper) abort();
+    memcpy(wrapper, self_exe, dir);
+    strcpy(wrapper + dir, "vlbuild-exec");
+    if (access(wrapper, X_OK) != 0) {
+        vl_error_set(err, "cannot run %s, which vlbuild starts its commands through: %s "
+                          "(it is built and installed next to vlbuild)", wrapper, strerror(errno));
+        free(wrapper);
+        return -1;
+    }
     struct local_runner *r = calloc(1, sizeof *r);
     if (!r) abort();
     r->base.ops = &local_ops;
     r->base.loop = loop;
-    r->self_exe = self_exe;
+    r->wrapper = wrapper;
     *out = &r->base;
     return 0;
 }

@@ -45,8 +45,9 @@ struct vl_runner {
     uv_loop_t *loop;
 };
 
-/* Opens the local runner on loop; self_exe is this program, through which
- * child processes start (see main.c's --exec-child). */
+/* Opens the local runner on loop; self_exe is this program: child processes
+ * start through vlbuild-exec in its folder (src/tools/vlbuild-exec.c).
+ * Error: that wrapper is missing. */
 int vl_runner_local_open(uv_loop_t *loop, const char *self_exe, struct vl_runner **out,
                          struct vl_error *err);
 
