@@ -168,8 +168,8 @@ static int parse_header(const char *path, const char *hdr, struct vl_npy_array *
     else if (!strncmp(d, "'<f4'", 5))
         arr->dtype = VL_NPY_F32;
     else
-        return vl_error_set(err, "%s: unsupported .npy dtype %.8s (expected uint8 or <f4)", path,
-                            d);
+        return vl_error_set(err, "%s: unsupported .npy dtype %.*s (expected uint8 or <f4)", path,
+                            (int)strcspn(d + 1, "',}") + 2, d);
     const char *fo = dict_value(hdr, "fortran_order");
     if (!fo || strncmp(fo, "False", 5))
         return vl_error_set(err, "%s: .npy array is not in C order", path);

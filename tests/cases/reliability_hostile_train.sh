@@ -61,6 +61,8 @@ labels feats/*.npy >labels.csv
     done
 } >features.rules
 run_and_judge features.rules "${bad[@]}"
+grep -qF "bad_dtype_big_endian.npy: unsupported .npy dtype '>f4' (expected" features.rules.log ||
+    fail "the dtype error does not quote the dtype alone"$'\n'"$(grep -F 'unsupported .npy dtype' features.rules.log)"
 expect_file models/control.safetensors
 
 # clips: uint8 [T,H,W,3] arrays for a clip model
