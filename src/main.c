@@ -57,6 +57,7 @@ static const char usage_text[] =
     "  status [TARGET...]  count what is up to date and what would run, per rule\n"
     "  clean [TARGET...]   remove the outputs vlbuild made (all, or of the targets)\n"
     "  actions             list the built-in actions and their parameters\n"
+    "  targets             list the rules and sources (for shell completion)\n"
     "  meta [--json] FILE  print video metadata (probed once, cached by content)\n"
     "  cache stats|verify|gc --max-size SIZE   inspect, check or trim the artifact cache\n"
     "\n"
@@ -147,7 +148,7 @@ static int is_override(const char *arg)
 
 /* The subcommands; a target with one of these names is written after `--`. */
 static const char *const command_names[] = {"explain", "graph", "status", "clean", "actions",
-                                            "cache", "meta", NULL};
+                                            "cache", "meta", "targets", NULL};
 
 static int is_command_name(const char *s)
 {
@@ -443,6 +444,13 @@ static int cmd_clean(struct project *p, const struct options *o, struct vl_error
     return rc < 0 ? 1 : 0;
 }
 
+static int cmd_targets(struct project *p)
+{
+    for (size_t i = 0; i < p->rules.n_rules; i++) printf("%s\n", p->rules.rules[i]->name);
+    for (size_t i = 0; i < p->rules.n_sources; i++) printf("%s\n", p->rules.sources[i]->name);
+    return 0;
+}
+
 static int cmd_actions(void)
 {
     static const char *const type_names[] = {"int", "float", "bool", "text", "choice",
@@ -526,6 +534,8 @@ int main(int argc, char **argv)
         status = cmd_graph(&p, &o, &err);
     } else if (!strcmp(cmd, "status")) {
         status = cmd_status(&p, &o, &err);
+    } else if (!strcmp(cmd, "targets")) {
+        status = cmd_targets(&p);
     } else {
         status = cmd_clean(&p, &o, &err);
     }
