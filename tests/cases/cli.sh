@@ -69,6 +69,15 @@ vl clean
 expect_output "removed 4 files"
 expect_no_file build/a.up
 expect_file data/a.txt
+vl targets
+expect_output "stamped"
+expect_output "raw"
+# bash completion offers the rules of the project
+out=$(PATH="$(dirname "$VLBUILD"):$PATH" bash -c '
+    source "$VL_SOURCE_DIR/scripts/completion/vlbuild.bash"
+    COMP_WORDS=(vlbuild st); COMP_CWORD=1; _vlbuild; printf "%s\n" "${COMPREPLY[@]}"')
+expect_output "stamped"
+expect_output "status"
 vl --version
 expect_output "vlbuild 0."
 vl --help
