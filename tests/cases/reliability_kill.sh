@@ -89,6 +89,7 @@ while [ "$kills" -lt "$count" ]; do
     # anything they started, as a user's next build would not race them
     [ -n "${procs:-}" ] && { wait_gone $procs || fail "round $rounds: processes outlived vlbuild"; }
     cat "$root/run.log" >>"$root.log"
+    echo "round $rounds: exit status $rc, killed $killed, span $span, $((SECONDS - t0)) s" >>"$root.log"
     if sanitizer_report "$root/run.log"; then
         fail "round $rounds: sanitizer report"$'\n'"$(cat "$root/run.log")"
         break
