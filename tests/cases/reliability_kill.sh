@@ -71,7 +71,8 @@ while [ "$kills" -lt "$count" ]; do
     else
         # a running action: the shell of a `run` rule, or a process it started,
         # each time one is seen with probability 1/4
-        while kill -0 "$pid" 2>/dev/null; do
+        for j in $(seq 1 1000); do
+            kill -0 "$pid" 2>/dev/null || break
             mapfile -t kids < <(descendants "$pid")
             if [ "${#kids[@]}" -gt 0 ] && [ $((RANDOM % 4)) = 0 ]; then
                 victim=${kids[$((RANDOM % ${#kids[@]}))]}
@@ -80,6 +81,18 @@ while [ "$kills" -lt "$count" ]; do
             fi
             sleep 0.03
         done
+    fi
+    # a build of this project takes seconds: a minute is a hang; say where
+    for i in $(seq 1 1200); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        fail "round $rounds: vlbuild (pid $pid) still runs after a minute: a hang"$'\n'"$(
+            ps -L -o pid,lwp,stat,wchan:30,etime,cmd -p "$pid" $(descendants "$pid") 2>&1)"$'\n'"$(tail -n 20 "$root/run.log")"
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        break
     fi
     set +e
     wait "$pid" 2>/dev/null
