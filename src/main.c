@@ -493,6 +493,8 @@ static int exec_action(const char *path)
     return rc < 0 ? 1 : 0;
 }
 
+static int run_command(struct options *o, const char *cmd);
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && !strcmp(argv[1], "exec-action")) return exec_action(argv[2]);
@@ -508,8 +510,18 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = o.n_args && !o.targets_only ? o.args[0] : "";
+    int status = run_command(&o, cmd);
+    for (size_t i = 0; i < o.n_overrides; i++) free((char *)o.overrides[i].name);
+    free(o.overrides);
+    free(o.args);
+    return status;
+}
+
+/* Runs the subcommand cmd ("" for a build) and returns the exit status. */
+static int run_command(struct options *o, const char *cmd)
+{
     if (!strcmp(cmd, "actions")) return cmd_actions();
-    if (!strcmp(cmd, "cache")) return vl_cache_command((int)o.n_args, o.args, &o.cache);
+    if (!strcmp(cmd, "cache")) return vl_cache_command((int)o->n_args, o->args, &o->cache);
     if (!strcmp(cmd, "meta")) {
         /* needs no rules file: the cache lives in the project's state directory */
         struct vl_error err;
@@ -517,32 +529,29 @@ int main(int argc, char **argv)
             fprintf(stderr, "vlbuild: error: %s\n", err.msg);
             return 2;
         }
-        return vl_meta_command((int)o.n_args, o.args, STATE_DB);
+        return vl_meta_command((int)o->n_args, o->args, STATE_DB);
     }
     int is_command = is_command_name(cmd);
 
     struct vl_error err = {{0}};
     struct project p;
     int status;
-    if (open_project(&p, &o, &err) < 0) {
+    if (open_project(&p, o, &err) < 0) {
         status = 2;
     } else if (!is_command) {
-        status = cmd_build(&p, &o, &err);
+        status = cmd_build(&p, o, &err);
     } else if (!strcmp(cmd, "explain")) {
-        status = cmd_explain(&p, &o, &err);
+        status = cmd_explain(&p, o, &err);
     } else if (!strcmp(cmd, "graph")) {
-        status = cmd_graph(&p, &o, &err);
+        status = cmd_graph(&p, o, &err);
     } else if (!strcmp(cmd, "status")) {
-        status = cmd_status(&p, &o, &err);
+        status = cmd_status(&p, o, &err);
     } else if (!strcmp(cmd, "targets")) {
         status = cmd_targets(&p);
     } else {
-        status = cmd_clean(&p, &o, &err);
+        status = cmd_clean(&p, o, &err);
     }
     if (err.msg[0] && status != 0 && status != 130) fprintf(stderr, "vlbuild: error: %s\n", err.msg);
     close_project(&p);
-    for (size_t i = 0; i < o.n_overrides; i++) free((char *)o.overrides[i].name);
-    free(o.overrides);
-    free(o.args);
     return status;
 }

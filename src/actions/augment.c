@@ -230,16 +230,10 @@ static int augment_frame(struct work *w, const struct plan *p, uint8_t *data, in
 static int run_augment(struct vl_action_job *job, struct vl_error *err)
 {
     const char *path = job->inputs[0];
-    struct vl_strbuf json = VL_STRBUF_INIT;
     struct vl_video_meta meta;
-    int hit = 0;
-    int rc = vl_video_meta_lookup(job->state_path, path, &job->input_hashes[0], &json, &hit, err);
-    if (rc == 0 && vl_meta_from_json(json.buf, &meta, err) < 0)
-        rc = vl_error_prefix(err, "%s", path);
-    vl_strbuf_release(&json);
-    if (rc < 0) return -1;
-    if (meta.frames <= 0 || meta.width <= 0 || meta.height <= 0)
-        return vl_error_set(err, "%s: no frames to augment", path);
+    if (vl_video_meta_get(job->state_path, path, &job->input_hashes[0], &meta, err) < 0)
+        return -1;
+    int rc = 0;
 
     const struct vl_hash *fingerprint = job->origin_hash ? job->origin_hash : &job->input_hashes[0];
     uint64_t base = clip_seed(fingerprint, (uint64_t)(int64_t)param(job, "seed"), job->copy);

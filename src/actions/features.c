@@ -207,16 +207,9 @@ static int run_video(struct vl_action_job *job, struct featurizer *fz, int want_
                                   .height = want_h, .interp = VL_READER_AREA};
     struct vl_reader *r = NULL;
     if (fz->per_frame) { /* T comes from the metadata cache; never decode to count */
-        struct vl_strbuf json = VL_STRBUF_INIT;
         struct vl_video_meta meta;
-        int hit = 0;
-        int rc = vl_video_meta_lookup(job->state_path, path, &job->input_hashes[0], &json, &hit,
-                                      err);
-        if (rc == 0 && (rc = vl_meta_from_json(json.buf, &meta, err)) < 0)
-            vl_error_prefix(err, "%s: metadata", path);
-        vl_strbuf_release(&json);
-        if (rc < 0) return -1;
-        if (meta.frames <= 0) return vl_error_set(err, "%s: no video frames", path);
+        if (vl_video_meta_get(job->state_path, path, &job->input_hashes[0], &meta, err) < 0)
+            return -1;
         fz->rows_due = meta.frames;
     }
     if (vl_reader_open(path, &opts, &r, err) < 0) return -1;
@@ -241,7 +234,11 @@ static int run_video(struct vl_action_job *job, struct featurizer *fz, int want_
     }
     if (rc == 0 && n < 0) rc = -1;
     if (rc == 0 && fz->frames == 0) rc = vl_error_set(err, "%s: no frame could be decoded", path);
-    /* per frame: a decode that ended early repeats the last row */
+    /* a decode that fell far short of the metadata's count: correct the
+     * count rather than pad; within a few frames, repeat the last row */
+    if (rc == 0 && fz->frames < fz->rows_due)
+        rc = vl_video_meta_check_decoded(job->state_path, path, &job->input_hashes[0],
+                                         fz->rows_due, fz->frames, err);
     for (int64_t t = fz->frames; rc == 0 && fz->per_frame && t < fz->rows_due; t++)
         rc = vl_npy_append(fz->writer, fz->row, (size_t)fz->dims * sizeof(float), err);
     if (rc == 0 && fz->per_frame && fz->frames < fz->rows_due)

@@ -52,14 +52,7 @@ struct plan {
 /* The cached metadata of the job's input (probing on a miss). */
 static int input_meta(struct vl_action_job *job, struct vl_video_meta *meta, struct vl_error *err)
 {
-    struct vl_strbuf json = VL_STRBUF_INIT;
-    int hit = 0;
-    int rc = vl_video_meta_lookup(job->state_path, job->inputs[0], &job->input_hashes[0], &json,
-                                  &hit, err);
-    if (rc == 0 && vl_meta_from_json(json.buf, meta, err) < 0)
-        rc = vl_error_prefix(err, "%s: metadata", job->inputs[0]);
-    vl_strbuf_release(&json);
-    return rc;
+    return vl_video_meta_get(job->state_path, job->inputs[0], &job->input_hashes[0], meta, err);
 }
 
 static int64_t round_up(int64_t v, int64_t m)
@@ -193,6 +186,11 @@ static int fill_slots(struct vl_action_job *job, struct plan *p, struct vl_reade
     if (rc == 0 && !have_last)
         rc = vl_error_set(err, "%s: no frame could be decoded", job->inputs[0]);
     *repeated = p->n_slots - slot;
+    /* every frame, by the metadata's count: a decode that fell far short
+     * means the count is wrong; correct it rather than pad with copies */
+    if (rc == 0 && !p->unique && *repeated > 0)
+        rc = vl_video_meta_check_decoded(job->state_path, job->inputs[0], &job->input_hashes[0],
+                                         p->n_slots, slot, err);
     for (; rc == 0 && slot < p->n_slots; slot++) {
         p->slot_pts[slot] = last_pts;
         rc = vl_npy_append(w, last, frame_bytes, err);

@@ -558,6 +558,7 @@ static int start(struct builder *b, struct vl_edge *e)
     int rc = 0;
     for (size_t i = 0; i < e->n_outputs && rc == 0; i++) {
         unlink(e->outputs[i]->path); /* a stale output must not pass for a new one */
+        vl_remove_temporaries(e->outputs[i]->path); /* nor linger half-written */
         rc = vl_mkdir_parents(e->outputs[i]->path, &err);
     }
     j->slot = take_slot(b);

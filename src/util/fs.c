@@ -1,6 +1,7 @@
 /* fs.c - file-system helpers. */
 #include "util/fs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -208,4 +209,27 @@ int64_t vl_mono_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void vl_remove_temporaries(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *name = slash ? slash + 1 : path;
+    char dir[4096], full[8192];
+    size_t dlen = slash ? (size_t)(slash - path) : 0;
+    if (dlen >= sizeof dir) return;
+    memcpy(dir, path, dlen);
+    dir[dlen] = '\0';
+    DIR *d = opendir(dlen ? dir : ".");
+    if (!d) return;
+    size_t n = strlen(name);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, name, n) != 0) continue;
+        const char *rest = e->d_name + n;
+        if (strncmp(rest, ".vltmp.", 7) && strncmp(rest, ".vlcache-", 9)) continue;
+        snprintf(full, sizeof full, "%s%s%s", dir, dlen ? "/" : "", e->d_name);
+        unlink(full);
+    }
+    closedir(d);
 }

@@ -43,6 +43,11 @@ int vl_mkdir_parents(const char *path, struct vl_error *err);
 /* Writes data to path through a temporary file in the same directory and a
  * rename, so that readers see either the old or the complete new file. */
 int vl_write_file_atomic(const char *path, const void *data, size_t n, struct vl_error *err);
+/* Removes what a killed writer may have left beside path: the files of its
+ * folder named "<name of path>.vltmp.*" (the writers' temporary names) or
+ * "<name>.vlcache-*" (the cache's, while restoring).  Errors are ignored: a
+ * temporary that cannot be removed is never taken for an output. */
+void vl_remove_temporaries(const char *path);
 /* Reads a whole file into a malloc'd, NUL-terminated buffer the caller frees. */
 int vl_read_file(const char *path, char **data, size_t *n, struct vl_error *err);
 /* The wall clock in nanoseconds since the epoch. */

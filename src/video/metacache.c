@@ -172,3 +172,43 @@ int vl_video_meta_lookup(const char *state_path, const char *path, const struct 
     vl_metacache_close(c);
     return rc < 0 ? -1 : 0;
 }
+
+int vl_video_meta_get(const char *state_path, const char *path, const struct vl_hash *hash,
+                      struct vl_video_meta *meta, struct vl_error *err)
+{
+    struct vl_strbuf json = VL_STRBUF_INIT;
+    int hit = 0;
+    int rc = vl_video_meta_lookup(state_path, path, hash, &json, &hit, err);
+    if (rc == 0 && vl_meta_from_json(json.buf, meta, err) < 0)
+        rc = vl_error_prefix(err, "%s: metadata", path);
+    vl_strbuf_release(&json);
+    if (rc < 0) return -1;
+    if (meta->frames <= 0 || meta->width <= 0 || meta->height <= 0)
+        return vl_error_set(err, "%s: no video frames", path);
+    if (meta->frames > VL_VIDEO_MAX_FRAMES)
+        return vl_error_set(err, "%s: the metadata says %lld frames, more than vlbuild believes "
+                                 "(%lld); `vlbuild meta %s` probes it again",
+                            path, (long long)meta->frames, VL_VIDEO_MAX_FRAMES, path);
+    return 0;
+}
+
+int vl_video_meta_check_decoded(const char *state_path, const char *path,
+                                const struct vl_hash *hash, int64_t expected, int64_t decoded,
+                                struct vl_error *err)
+{
+    if (decoded == expected) return 0;
+    if (state_path) {
+        struct vl_metacache *c;
+        struct vl_error ignored;
+        if (vl_metacache_open(state_path, &c, &ignored) == 0) {
+            vl_metacache_correct_frames(c, hash, decoded, &ignored);
+            vl_metacache_close(c);
+        }
+    }
+    int64_t short_by = expected - decoded;
+    if (short_by > 16 && short_by * 10 > expected)
+        return vl_error_set(err, "%s: the metadata said %lld frames but a full decode gave %lld; "
+                                 "the cache now holds the true count: run the build again",
+                            path, (long long)expected, (long long)decoded);
+    return 0;
+}

@@ -38,4 +38,25 @@ int vl_metacache_correct_frames(struct vl_metacache *c, const struct vl_hash *ha
 int vl_video_meta_lookup(const char *state_path, const char *path, const struct vl_hash *hash,
                          struct vl_strbuf *json, int *hit, struct vl_error *err);
 
+/* The most frames vlbuild believes a video has (about 38 days at 30 fps): a
+ * damaged or hand-edited cache row must not make an action allocate or
+ * write without end. */
+#define VL_VIDEO_MAX_FRAMES 100000000LL
+
+struct vl_video_meta;
+
+/* vl_video_meta_lookup, parsed, and checked to be plausible: at least one
+ * frame, a picture size, at most VL_VIDEO_MAX_FRAMES.  Errors name path. */
+int vl_video_meta_get(const char *state_path, const char *path, const struct vl_hash *hash,
+                      struct vl_video_meta *meta, struct vl_error *err);
+
+/* After a full decode of path delivered `decoded` frames where the metadata
+ * said `expected`: records the true count in the cache when they differ
+ * (the cache then tells the truth from now on), and fails when the decode
+ * fell short by more than a few frames (more than 16, and more than a tenth)
+ * so that an action does not pad an output with copies of its last frame. */
+int vl_video_meta_check_decoded(const char *state_path, const char *path,
+                                const struct vl_hash *hash, int64_t expected, int64_t decoded,
+                                struct vl_error *err);
+
 #endif
