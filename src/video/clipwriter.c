@@ -1,185 +1,57 @@
-/* clipwriter.c - Matroska clips, FFV1 or H.264, written to a temporary name
- * ("<path>.vltmp.<pid>.<thread>") in the same directory and renamed on close. */
+/* clipwriter.c - augmented clips: Matroska with FFV1 (lossless RGB, the
+ * default) or H.264 (libx264, crf), through the one encoding path of
+ * videowriter.c, which writes to "<path>.vltmp.<pid>.<thread>" and renames
+ * on close. */
 #include "video/clipwriter.h"
 
-#include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
-#include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
-#include <libavutil/opt.h>
-#include <libswscale/swscale.h>
-
-#include "util/fs.h"
-#include "util/strbuf.h"
-#include "video/rgbpad.h"
+#include "video/videowriter.h"
 
 struct vl_clipwriter {
-    char *path, *tmp;
-    AVFormatContext *oc;
-    AVStream *st;
-    AVCodecContext *enc;
-    AVFrame *frame;
-    AVPacket *pkt;
-    struct SwsContext *sws;
-    uint8_t *padded; /* the frame being converted, see rgbpad.h */
-    int64_t next_pts;
-    int header_written;
+    struct vl_videowriter *w;
 };
-
-static int av_fail(struct vl_error *err, const char *path, const char *what, int code)
-{
-    char buf[AV_ERROR_MAX_STRING_SIZE];
-    av_strerror(code, buf, sizeof buf);
-    return vl_error_set(err, "%s: %s (%s)", path, what, buf);
-}
-
-static void release(struct vl_clipwriter *w)
-{
-    sws_freeContext(w->sws);
-    free(w->padded);
-    av_frame_free(&w->frame);
-    av_packet_free(&w->pkt);
-    avcodec_free_context(&w->enc);
-    if (w->oc) {
-        if (w->oc->pb) avio_closep(&w->oc->pb);
-        avformat_free_context(w->oc);
-    }
-    free(w->path);
-    free(w->tmp);
-    free(w);
-}
-
-void vl_clipwriter_abort(struct vl_clipwriter *w)
-{
-    if (!w) return;
-    if (w->oc && w->oc->pb) avio_closep(&w->oc->pb);
-    unlink(w->tmp);
-    release(w);
-}
 
 int vl_clipwriter_open(const char *path, const struct vl_clipwriter_opts *o,
                        struct vl_clipwriter **out, struct vl_error *err)
 {
     *out = NULL;
-    const char *name = o->codec == VL_CLIP_H264 ? "libx264" : "ffv1";
-    const AVCodec *codec = avcodec_find_encoder_by_name(name);
-    if (!codec)
-        return vl_error_set(err, "%s: encoder %s is not in this FFmpeg build%s", path, name,
-                            o->codec == VL_CLIP_H264 ? " (use codec=ffv1)" : "");
-    if (o->width <= 0 || o->height <= 0)
-        return vl_error_set(err, "%s: bad clip size %dx%d", path, o->width, o->height);
-    if (vl_mkdir_parents(path, err) < 0) return -1;
-    struct vl_clipwriter *w = calloc(1, sizeof *w);
-    if (!w) abort();
-    w->path = strdup(path);
-    struct vl_strbuf tmp = VL_STRBUF_INIT;
-    vl_strbuf_addf(&tmp, "%s.vltmp.%ld.%lx", path, (long)getpid(), (unsigned long)pthread_self());
-    w->tmp = vl_strbuf_detach(&tmp, NULL);
-    int e = avformat_alloc_output_context2(&w->oc, NULL, "matroska", w->tmp);
-    if (e < 0 || !w->oc) {
-        av_fail(err, path, "no Matroska muxer", e);
-        goto fail;
-    }
-    w->oc->flags |= AVFMT_FLAG_BITEXACT; /* no random UIDs: same frames, same bytes */
-    w->st = avformat_new_stream(w->oc, NULL);
-    w->enc = avcodec_alloc_context3(codec);
-    w->frame = av_frame_alloc();
-    w->pkt = av_packet_alloc();
-    if (!w->st || !w->enc || !w->frame || !w->pkt) abort();
-    AVCodecContext *c = w->enc;
-    int odd = (o->width | o->height) & 1;
-    c->width = o->width;
-    c->height = o->height;
-    c->pix_fmt = o->codec == VL_CLIP_FFV1 ? AV_PIX_FMT_0RGB32
-                 : odd                    ? AV_PIX_FMT_YUV444P
-                                          : AV_PIX_FMT_YUV420P;
-    c->framerate = o->fps_num > 0 && o->fps_den > 0 ? (AVRational){o->fps_num, o->fps_den}
-                                                    : (AVRational){25, 1};
-    c->time_base = av_inv_q(c->framerate);
-    c->thread_count = o->threads > 0 ? o->threads : 1;
-    if (o->codec == VL_CLIP_H264) {
-        av_opt_set(c->priv_data, "preset", o->preset ? o->preset : "medium", 0);
-        av_opt_set_int(c->priv_data, "crf", o->crf >= 0 ? o->crf : 18, 0);
-    } else {
-        c->level = 3; /* FFV1 version 3: per-slice CRCs, so damage is detected */
-        av_opt_set_int(c->priv_data, "slicecrc", 1, 0);
-    }
-    c->flags |= AV_CODEC_FLAG_BITEXACT;
-    if (w->oc->oformat->flags & AVFMT_GLOBALHEADER) c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-    if ((e = avcodec_open2(c, codec, NULL)) < 0) {
-        av_fail(err, path, "cannot open the encoder", e);
-        goto fail;
-    }
-    avcodec_parameters_from_context(w->st->codecpar, c);
-    w->st->time_base = c->time_base;
-    w->st->avg_frame_rate = c->framerate;
-    w->frame->format = c->pix_fmt;
-    w->frame->width = c->width;
-    w->frame->height = c->height;
-    if (av_frame_get_buffer(w->frame, 0) < 0) abort();
-    w->sws = sws_getContext(c->width, c->height, AV_PIX_FMT_RGB24, c->width, c->height, c->pix_fmt,
-                            SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, NULL, NULL, NULL);
-    if (!w->sws) {
-        vl_error_set(err, "%s: cannot convert RGB for the encoder", path);
-        goto fail;
-    }
-    if ((e = avio_open(&w->oc->pb, w->tmp, AVIO_FLAG_WRITE)) < 0) {
-        av_fail(err, w->tmp, "cannot create", e);
-        goto fail;
-    }
-    if ((e = avformat_write_header(w->oc, NULL)) < 0) {
-        av_fail(err, path, "cannot write the header", e);
-        goto fail;
-    }
-    w->header_written = 1;
-    *out = w;
+    int h264 = o->codec == VL_CLIP_H264;
+    struct vl_videowriter_opts vo = {
+        .codec = h264 ? "libx264" : "ffv1",
+        .format = "matroska",
+        .width = o->width,
+        .height = o->height,
+        .fps = o->fps_num > 0 && o->fps_den > 0 ? o->fps_num : 25,
+        .fps_den = o->fps_num > 0 && o->fps_den > 0 ? o->fps_den : 1,
+        .crf = h264 ? (o->crf >= 0 ? o->crf : 18) : -1,
+        .preset = h264 ? (o->preset ? o->preset : "medium") : NULL,
+        .threads = o->threads,
+        .lossless_rgb = !h264,
+    };
+    struct vl_videowriter *w;
+    if (vl_videowriter_open(path, &vo, &w, err) < 0) return -1;
+    *out = malloc(sizeof **out);
+    if (!*out) abort();
+    (*out)->w = w;
     return 0;
-fail:
-    vl_clipwriter_abort(w);
-    return -1;
-}
-
-static int drain(struct vl_clipwriter *w, AVFrame *frame, struct vl_error *err)
-{
-    int e = avcodec_send_frame(w->enc, frame);
-    if (e < 0) return av_fail(err, w->path, "cannot encode", e);
-    for (;;) {
-        e = avcodec_receive_packet(w->enc, w->pkt);
-        if (e == AVERROR(EAGAIN) || e == AVERROR_EOF) return 0;
-        if (e < 0) return av_fail(err, w->path, "cannot encode", e);
-        av_packet_rescale_ts(w->pkt, w->enc->time_base, w->st->time_base);
-        w->pkt->stream_index = w->st->index;
-        if ((e = av_interleaved_write_frame(w->oc, w->pkt)) < 0)
-            return av_fail(err, w->path, "cannot write", e);
-    }
 }
 
 int vl_clipwriter_write(struct vl_clipwriter *w, const uint8_t *rgb, struct vl_error *err)
 {
-    if (av_frame_make_writable(w->frame) < 0) abort();
-    size_t bytes = (size_t)w->enc->width * w->enc->height * 3;
-    const uint8_t *src[4] = {vl_rgb_padded(&w->padded, rgb, bytes)};
-    int stride[4] = {w->enc->width * 3};
-    sws_scale(w->sws, src, stride, 0, w->enc->height, w->frame->data, w->frame->linesize);
-    w->frame->pts = w->next_pts++;
-    return drain(w, w->frame, err);
+    return vl_videowriter_write(w->w, rgb, err);
 }
 
 int vl_clipwriter_close(struct vl_clipwriter *w, struct vl_error *err)
 {
-    int rc = drain(w, NULL, err), e;
-    if (rc == 0 && (e = av_write_trailer(w->oc)) < 0) rc = av_fail(err, w->path, "cannot finish", e);
-    if (rc == 0 && (e = avio_closep(&w->oc->pb)) < 0) rc = av_fail(err, w->path, "cannot write", e);
-    if (rc == 0 && rename(w->tmp, w->path) != 0)
-        rc = vl_error_set(err, "cannot rename %s to %s", w->tmp, w->path);
-    if (rc < 0) {
-        vl_clipwriter_abort(w);
-        return -1;
-    }
-    release(w);
-    return 0;
+    int rc = vl_videowriter_close(w->w, err);
+    free(w);
+    return rc;
+}
+
+void vl_clipwriter_abort(struct vl_clipwriter *w)
+{
+    if (!w) return;
+    vl_videowriter_abort(w->w);
+    free(w);
 }

@@ -1,7 +1,10 @@
 /* videowriter.c - RGB24 frames to any FFmpeg container and encoder, written
- * to "<path>.vltmp.<pid>.<thread>" and renamed on close.  The muxer comes
- * from the final path's extension, the pixel format is the encoder's first
- * (yuv420p for libx264, mpeg4, ffv1 and vpx), converted with swscale.
+ * to "<path>.vltmp.<pid>.<thread>" and renamed on close.  The muxer is named
+ * or comes from the final path's extension; the pixel format is the
+ * encoder's first (yuv420p for libx264, mpeg4, ffv1 and vpx), yuv444p for
+ * libx264 at odd sizes, or bgr0 for lossless RGB FFV1; converted with
+ * swscale (full chroma interpolation).  FFV1 is written as version 3 with
+ * per-slice CRCs, so damage is detected on decoding.
  * Muxer and encoder are bit-exact (no random UIDs, no version strings), so
  * the same frames give the same bytes. */
 #include "video/videowriter.h"
@@ -68,13 +71,16 @@ void vl_videowriter_abort(struct vl_videowriter *w)
 static void tune(AVCodecContext *c, const char *name, const struct vl_videowriter_opts *o)
 {
     if (!strcmp(name, "libx264")) {
-        av_opt_set(c->priv_data, "preset", "fast", 0);
+        av_opt_set(c->priv_data, "preset", o->preset ? o->preset : "fast", 0);
         if (o->crf >= 0) av_opt_set_int(c->priv_data, "crf", o->crf, 0);
     } else if (!strncmp(name, "libvpx", 6)) {
         av_opt_set(c->priv_data, "deadline", "realtime", 0);
         av_opt_set_int(c->priv_data, "cpu-used", 8, 0);
         c->bit_rate = 1000000;
         if (o->crf >= 0) av_opt_set_int(c->priv_data, "crf", o->crf, 0);
+    } else if (!strcmp(name, "ffv1")) {
+        c->level = 3;
+        av_opt_set_int(c->priv_data, "slicecrc", 1, 0);
     } else if (!strcmp(name, "mpeg4") || !strcmp(name, "mjpeg")) {
         c->flags |= AV_CODEC_FLAG_QSCALE;
         c->global_quality = FF_QP2LAMBDA * 3;
@@ -86,10 +92,12 @@ int vl_videowriter_open(const char *path, const struct vl_videowriter_opts *o,
                         struct vl_videowriter **out, struct vl_error *err)
 {
     *out = NULL;
-    const AVOutputFormat *fmt = av_guess_format(NULL, path, NULL);
+    const AVOutputFormat *fmt = av_guess_format(o->format, o->format ? NULL : path, NULL);
     if (!fmt) return vl_error_set(err, "%s: no container for this file extension", path);
     const AVCodec *codec = avcodec_find_encoder_by_name(o->codec);
-    if (!codec) return vl_error_set(err, "%s: encoder %s is not in this FFmpeg build", path, o->codec);
+    if (!codec)
+        return vl_error_set(err, "%s: encoder %s is not in this FFmpeg build%s", path, o->codec,
+                            strcmp(o->codec, "ffv1") ? " (ffv1 always is)" : "");
     if (avformat_query_codec(fmt, codec->id, FF_COMPLIANCE_NORMAL) == 0)
         return vl_error_set(err, "%s: container %s cannot hold %s", path, fmt->name, o->codec);
     if (o->width <= 0 || o->height <= 0)
@@ -113,12 +121,16 @@ int vl_videowriter_open(const char *path, const struct vl_videowriter_opts *o,
     w->pkt = av_packet_alloc();
     if (!w->st || !w->enc || !w->frame || !w->pkt) abort();
     AVCodecContext *c = w->enc;
-    int fps = o->fps > 0 ? o->fps : 25;
+    int fps = o->fps > 0 ? o->fps : 25, fps_den = o->fps > 0 && o->fps_den > 0 ? o->fps_den : 1;
+    int odd = (o->width | o->height) & 1;
     c->width = o->width;
     c->height = o->height;
-    c->pix_fmt = codec->pix_fmts ? codec->pix_fmts[0] : AV_PIX_FMT_YUV420P;
-    c->framerate = (AVRational){fps, 1};
-    c->time_base = (AVRational){1, fps};
+    c->pix_fmt = o->lossless_rgb && !strcmp(o->codec, "ffv1") ? AV_PIX_FMT_0RGB32
+                 : odd && !strcmp(o->codec, "libx264")       ? AV_PIX_FMT_YUV444P
+                 : codec->pix_fmts                            ? codec->pix_fmts[0]
+                                                              : AV_PIX_FMT_YUV420P;
+    c->framerate = (AVRational){fps, fps_den};
+    c->time_base = av_inv_q(c->framerate);
     c->thread_count = o->threads > 0 ? o->threads : 1;
     c->flags |= AV_CODEC_FLAG_BITEXACT;
     if (o->gop > 0) c->gop_size = o->gop;
@@ -136,7 +148,7 @@ int vl_videowriter_open(const char *path, const struct vl_videowriter_opts *o,
     w->frame->height = c->height;
     if (av_frame_get_buffer(w->frame, 0) < 0) abort();
     w->sws = sws_getContext(c->width, c->height, AV_PIX_FMT_RGB24, c->width, c->height, c->pix_fmt,
-                            SWS_BICUBIC | SWS_ACCURATE_RND, NULL, NULL, NULL);
+                            SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, NULL, NULL, NULL);
     if (!w->sws) {
         vl_error_set(err, "%s: cannot convert RGB for the encoder", path);
         goto fail;

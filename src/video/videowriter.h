@@ -1,8 +1,8 @@
 /* videowriter.h - RGB24 frames written to any container and codec that
  * FFmpeg has, the container chosen from the file's extension (.mp4 .mkv
- * .avi .webm .mov ...).  For clips that other tools should play (the `synth`
- * action); augmented clips go through clipwriter, whose format is fixed.
- * The file appears under its name only when vl_videowriter_close succeeds. */
+ * .avi .webm .mov ...) or named.  The one encoding path of vlbuild: `synth`
+ * uses it directly, clipwriter (augmented clips) fixes its format.  The file
+ * appears under its name only when vl_videowriter_close succeeds. */
 #ifndef VL_VIDEO_VIDEOWRITER_H
 #define VL_VIDEO_VIDEOWRITER_H
 
@@ -12,11 +12,15 @@
 
 struct vl_videowriter_opts {
     const char *codec;  /* encoder name ("libx264", "mpeg4", "ffv1", "libvpx-vp9"...) */
+    const char *format; /* muxer name ("matroska"); NULL: from the path's extension */
     int width, height;
     int fps;            /* frames per second; 0: 25 */
+    int fps_den;        /* with fps: a rate of fps/fps_den; 0: 1 */
     int crf;            /* libx264/libvpx quality; -1: the encoder's default */
+    const char *preset; /* libx264 preset; NULL: "fast" */
     int gop;            /* keyframe interval; 0: the encoder's default */
     int threads;        /* encoder threads; 0: 1 (deterministic output) */
+    int lossless_rgb;   /* ffv1: keep RGB (bgr0) instead of converting to YUV */
 };
 
 struct vl_videowriter;
