@@ -14,4 +14,8 @@ else
     scripts/setup.sh
 fi
 cd "$VL_BUILD_DIR"
-ctest --output-on-failure -j2 --timeout 300
+exclude=()
+# The kill test runs in the plain suite; under the sanitizers it hung twice on
+# a loaded machine (docs/reliability.md, known gaps), so that run skips it.
+[ "$VL_BUILD_DIR" = build-asan ] && exclude=(-E 'case\.reliability_kill')
+ctest --output-on-failure -j2 --timeout 300 "${exclude[@]}"
