@@ -136,7 +136,9 @@ static int load(struct vl_state *s, struct vl_error *err)
 /* Opens and checks the database; returns 1 when it is damaged or foreign. */
 static int try_open(struct vl_state *s, const char *path, struct vl_error *err)
 {
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+    /* one thread uses this connection (the loop): no SQLite mutexes */
+    if (sqlite3_open_v2(path, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK)
         return vl_error_set(err, "cannot open state database %s: %s", path,
                             s->db ? sqlite3_errmsg(s->db) : "out of memory");
