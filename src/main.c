@@ -297,23 +297,26 @@ static void close_project(struct project *p)
     vl_lock_release(p->lock_fd);
 }
 
+/* Resolves the target words and plans them; the caller frees *targets. */
 static int plan_targets(struct project *p, struct vl_plan *plan, char **words, size_t n,
-                        struct vl_error *err)
+                        struct vl_node ***targets, size_t *n_targets, struct vl_error *err)
 {
-    struct vl_node **targets;
-    size_t n_targets;
-    if (vl_plan_resolve_targets(&p->graph, &p->rules, (const char *const *)words, n, &targets,
-                                &n_targets, err) < 0)
+    *targets = NULL;
+    *n_targets = 0;
+    if (vl_plan_resolve_targets(&p->graph, &p->rules, (const char *const *)words, n, targets,
+                                n_targets, err) < 0)
         return -1;
-    int rc = vl_plan_build(plan, &p->graph, p->state, targets, n_targets, err);
-    free(targets);
-    return rc;
+    return vl_plan_build(plan, &p->graph, p->state, *targets, *n_targets, err);
 }
 
 static int cmd_build(struct project *p, const struct options *o, struct vl_error *err)
 {
     struct vl_plan plan = {0};
-    if (plan_targets(p, &plan, o->args, o->n_args, err) < 0) {
+    struct vl_node **targets;
+    size_t n_targets;
+    int planned = plan_targets(p, &plan, o->args, o->n_args, &targets, &n_targets, err);
+    free(targets);
+    if (planned < 0) {
         vl_plan_release(&plan);
         return 2;
     }
@@ -377,16 +380,11 @@ static int cmd_explain(struct project *p, const struct options *o, struct vl_err
 {
     if (o->n_args < 2) return vl_error_set(err, "explain needs at least one target"), 2;
     struct vl_plan plan = {0};
-    int rc = plan_targets(p, &plan, o->args + 1, o->n_args - 1, err);
-    if (rc == 0) {
-        struct vl_node **targets;
-        size_t n;
-        vl_plan_resolve_targets(&p->graph, &p->rules, (const char *const *)o->args + 1,
-                                o->n_args - 1, &targets, &n, err);
-        for (size_t i = 0; i < n && rc == 0; i++)
-            rc = vl_explain_node(stdout, p->state, targets[i], err);
-        free(targets);
-    }
+    struct vl_node **targets;
+    size_t n;
+    int rc = plan_targets(p, &plan, o->args + 1, o->n_args - 1, &targets, &n, err);
+    for (size_t i = 0; i < n && rc == 0; i++) rc = vl_explain_node(stdout, p->state, targets[i], err);
+    free(targets);
     vl_state_commit(p->state, NULL);
     vl_plan_release(&plan);
     return rc < 0 ? 2 : 0;
@@ -395,7 +393,11 @@ static int cmd_explain(struct project *p, const struct options *o, struct vl_err
 static int cmd_status(struct project *p, const struct options *o, struct vl_error *err)
 {
     struct vl_plan plan = {0};
-    if (plan_targets(p, &plan, o->args + 1, o->n_args - 1, err) < 0) {
+    struct vl_node **targets;
+    size_t n_targets;
+    int planned = plan_targets(p, &plan, o->args + 1, o->n_args - 1, &targets, &n_targets, err);
+    free(targets);
+    if (planned < 0) {
         vl_plan_release(&plan);
         return 2;
     }
