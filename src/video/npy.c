@@ -167,9 +167,12 @@ static int parse_header(const char *path, const char *hdr, struct vl_npy_array *
         arr->dtype = VL_NPY_U8;
     else if (!strncmp(d, "'<f4'", 5))
         arr->dtype = VL_NPY_F32;
-    else
+    else {
+        /* quote the dtype only, never past the header's end (it may hold a NUL) */
+        size_t avail = strlen(d), len = avail ? strcspn(d + 1, "',}") + 2 : 0;
         return vl_error_set(err, "%s: unsupported .npy dtype %.*s (expected uint8 or <f4)", path,
-                            (int)strcspn(d + 1, "',}") + 2, d);
+                            (int)(len < avail ? len : avail), d);
+    }
     const char *fo = dict_value(hdr, "fortran_order");
     if (!fo || strncmp(fo, "False", 5))
         return vl_error_set(err, "%s: .npy array is not in C order", path);
