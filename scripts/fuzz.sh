@@ -9,6 +9,11 @@
 # fuzzer finds go to BUILD/fuzz/corpus/NAME (the seeds stay as committed);
 # a crash is written to BUILD/fuzz/crashes/ and ends the script with status 1.
 # Without clang (and no way to install it) the script says so and exits 0.
+# VL_FUZZ_SEED=N fixes libFuzzer's random seed: from the committed seeds the
+# inputs tried are then the same on every machine, so a short CI run tries a
+# prefix of what a longer local run with the same seed has tried.
+# VL_FUZZ_RUNS=N runs each target for N inputs instead of SECONDS, so that the
+# run is the same whatever the machine's speed (CI uses it with the seed).
 # docs/reliability.md describes the targets and what to do with a crash.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,9 +72,13 @@ for t in "${targets[@]}"; do
         "tests/fuzz/fuzz_$t.c" $libs $syslibs -lm -lpthread -o "$exe"
     mkdir -p "$build/fuzz/corpus/$t"
     log="$build/fuzz/$t.log"
-    echo "fuzz: $t for ${seconds}s"
+    echo "fuzz: $t for ${VL_FUZZ_RUNS:+$VL_FUZZ_RUNS inputs}${VL_FUZZ_RUNS:-${seconds}s}"
     # -timeout: one input taking longer is a hang, reported like a crash
-    if "$exe" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+    # shellcheck disable=SC2086
+    limit="-max_total_time=$seconds"
+    [ -z "${VL_FUZZ_RUNS:-}" ] || limit="-runs=$VL_FUZZ_RUNS"
+    if "$exe" $limit ${VL_FUZZ_SEED:+-seed=$VL_FUZZ_SEED} -timeout=10 \
+        -rss_limit_mb=2048 -max_len=65536 \
         -print_final_stats=1 -artifact_prefix="$build/fuzz/crashes/$t-" \
         "$build/fuzz/corpus/$t" "tests/fuzz/$t" >"$log" 2>&1; then
         grep -E '^stat::number_of_executed_units' "$log" | sed "s/^/fuzz: $t: /" || true
