@@ -72,7 +72,7 @@ for t in "${targets[@]}"; do
         "tests/fuzz/fuzz_$t.c" $libs $syslibs -lm -lpthread -o "$exe"
     mkdir -p "$build/fuzz/corpus/$t"
     log="$build/fuzz/$t.log"
-    echo "fuzz: $t for ${VL_FUZZ_RUNS:+$VL_FUZZ_RUNS inputs}${VL_FUZZ_RUNS:-${seconds}s}"
+    if [ -n "${VL_FUZZ_RUNS:-}" ]; then echo "fuzz: $t for $VL_FUZZ_RUNS inputs"; else echo "fuzz: $t for ${seconds}s"; fi
     # -timeout: one input taking longer is a hang, reported like a crash
     # shellcheck disable=SC2086
     limit="-max_total_time=$seconds"
