@@ -28,6 +28,7 @@
 #include "cache/cache.h"
 #include "cache/entry.h"
 #include "cache/local.h"
+#include "util/size.h"
 #include "util/strbuf.h"
 
 #define ORPHAN_GRACE_S 600
@@ -220,41 +221,6 @@ static void format_size(uint64_t n, char out[32])
         snprintf(out, 32, "%.1f %s", v, units[u]);
 }
 
-/* Parses "10G", "512MiB", "1.5T", "0" into bytes; -1 when malformed. */
-static int parse_size(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    double mult = 1;
-    switch (*end) {
-    case 'K':
-    case 'k':
-        mult = 1024.0;
-        end++;
-        break;
-    case 'M':
-    case 'm':
-        mult = 1024.0 * 1024;
-        end++;
-        break;
-    case 'G':
-    case 'g':
-        mult = 1024.0 * 1024 * 1024;
-        end++;
-        break;
-    case 'T':
-    case 't':
-        mult = 1024.0 * 1024 * 1024 * 1024;
-        end++;
-        break;
-    }
-    if (mult > 1 && *end == 'i') end++;
-    if (*end == 'B') end++;
-    if (end == s || *end || errno || v < 0 || v * mult > 1.8e19) return -1;
-    *out = (uint64_t)(v * mult);
-    return 0;
-}
 
 static void read_counters(const char *dir, struct vl_cache_counters *k)
 {
@@ -482,7 +448,7 @@ int vl_cache_command(int argc, char **argv, const struct vl_cache_options *o)
             fprintf(stderr, "vlbuild cache %s: unexpected argument %s\n%s", sub, argv[i], usage);
             return 2;
         }
-        if (parse_size(value, &max_size) < 0) {
+        if (vl_parse_size(value, &max_size) < 0) {
             fprintf(stderr, "vlbuild cache gc: bad size %s (e.g. 500M, 20G)\n", value);
             return 2;
         }

@@ -22,6 +22,7 @@
 #include "state/lock.h"
 #include "state/state.h"
 #include "util/fs.h"
+#include "util/size.h"
 #include "video/metacmd.h"
 
 #define STATE_DIR ".vlbuild"
@@ -97,23 +98,6 @@ static void notice_line(void *ctx, const char *msg)
     fprintf(stderr, "vlbuild: %s\n", msg);
 }
 
-static int parse_size(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    double mult = 1;
-    switch (*end) {
-    case 'K': case 'k': mult = 1024.0; end++; break;
-    case 'M': case 'm': mult = 1024.0 * 1024; end++; break;
-    case 'G': case 'g': mult = 1024.0 * 1024 * 1024; end++; break;
-    }
-    if (*end == 'i') end++;
-    if (*end == 'B') end++;
-    if (end == s || *end || errno || v <= 0) return -1;
-    *out = (uint64_t)(v * mult);
-    return 0;
-}
 
 static int parse_count(const char *s, int min, int *out)
 {
@@ -227,7 +211,7 @@ static int parse_options(int argc, char **argv, struct options *o)
             }
             break;
         case OPT_BUDGET:
-            if (parse_size(optarg, &o->memory_budget) < 0) {
+            if (vl_parse_size(optarg, &o->memory_budget) < 0 || o->memory_budget == 0) {
                 fprintf(stderr, "vlbuild: --memory-budget expects a size such as 256M, got '%s'\n",
                         optarg);
                 return -1;

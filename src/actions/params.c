@@ -1,5 +1,6 @@
 /* params.c - validation of `name=value` parameters against an action's specs. */
 #include "actions/action.h"
+#include "util/size.h"
 
 #include <errno.h>
 #include <math.h>
@@ -156,19 +157,11 @@ static int parse_value(const struct vl_param_spec *s, const char *text, struct v
         break;
     }
     case VL_PARAM_BYTES: {
-        char *end;
-        errno = 0;
-        double n = strtod(text, &end);
-        double mult = 1;
-        if (*end == 'K' || *end == 'k') mult = 1024.0, end++;
-        else if (*end == 'M') mult = 1024.0 * 1024, end++;
-        else if (*end == 'G') mult = 1024.0 * 1024 * 1024, end++;
-        if (*end == 'i') end++;
-        if (*end == 'B') end++;
-        if (end == text || *end || errno || n < 0)
+        uint64_t bytes;
+        if (vl_parse_size(text, &bytes) < 0)
             return vl_error_set(err, "parameter %s: expected a size such as 256M, got '%s'",
                                 s->name, text);
-        v->num = floor(n * mult);
+        v->num = (double)bytes;
         if (check_range(s, v->num, err) < 0) return -1;
         add_number(&canon, v->num);
         break;

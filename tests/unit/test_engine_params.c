@@ -1,6 +1,7 @@
 /* test_engine_params.c - parameter validation and canonical forms. */
 #include "actions/action.h"
 #include "test.h"
+#include "util/size.h"
 
 static const struct vl_param_spec specs[] = {
     {"n", VL_PARAM_INT, "3", 1, 10, NULL, "a count"},
@@ -58,5 +59,17 @@ int main(void)
     CHECK(try("budget=1G", &p, &err) == 0);
     CHECK(vl_params_get(&p, "budget")->num == 1073741824.0);
     vl_params_release(&p);
+
+    uint64_t bytes;
+    CHECK(vl_parse_size("256M", &bytes) == 0 && bytes == 256ull << 20);
+    CHECK(vl_parse_size("1.5GiB", &bytes) == 0 && bytes == 3ull << 29);
+    CHECK(vl_parse_size("2T", &bytes) == 0 && bytes == 2ull << 40);
+    CHECK(vl_parse_size("4096", &bytes) == 0 && bytes == 4096);
+    CHECK(vl_parse_size("0", &bytes) == 0 && bytes == 0);
+    CHECK(vl_parse_size("-1M", &bytes) < 0);
+    CHECK(vl_parse_size("12Q", &bytes) < 0);
+    CHECK(vl_parse_size("", &bytes) < 0);
+    CHECK(vl_parse_size("1e30", &bytes) < 0);
+    CHECK(vl_parse_size("nan", &bytes) < 0);
     TEST_DONE();
 }
