@@ -334,6 +334,9 @@ int vl_train_run(struct vl_dataset *ds, const struct vl_train_options *o, struct
     vl_nn_tensor_init(&r.probs);
     int rc = setup(&r, err);
     int start = 0;
+    /* a resume file's write that was killed leaves a temporary beside it:
+     * the engine removes the outputs' temporaries, this side file is ours */
+    if (o->resume_path) vl_remove_temporaries(o->resume_path);
     if (rc == 0 && o->save_each_epoch) {
         struct vl_checkpoint_info want;
         struct vl_error why = {{0}};
