@@ -14,13 +14,18 @@
 #include "cache/entry.h"
 #include "cache/local.h"
 #include "cache/remote.h"
+#include "util/module.h"
 #include "util/strbuf.h"
 
 #define DEFAULT_DIR ".vlbuild/cache"
 
+/* linked into the tests; vlbuild loads it from its http module instead */
+extern const struct vl_cache_remote_api vl_cache_remote_http __attribute__((weak));
+
 struct vl_cache {
     struct vl_cache_local local;
     struct vl_cache_remote *remote; /* NULL: none */
+    const struct vl_cache_remote_api *http; /* its client, set with remote */
     int copy_only;
     void (*warn)(void *ctx, const char *msg);
     void *warn_ctx;
@@ -60,7 +65,9 @@ int vl_cache_open(const struct vl_cache_options *o, struct vl_cache **out, struc
         free(c);
         return -1;
     }
-    if (o->remote_url && vl_cache_remote_open(o, &c->remote, err) < 0) {
+    if (o->remote_url && (!(c->http = vl_module_resolve(&vl_cache_remote_http, "http",
+                                                        "vl_cache_remote_http", err)) ||
+                          c->http->open(o, &c->remote, err) < 0)) {
         vl_cache_local_close(&c->local);
         free(c);
         return -1;
@@ -87,7 +94,7 @@ static int restore_remote(struct vl_cache *c, const struct vl_hash *key,
     vl_hash_hex(key, hex);
     char *data = NULL;
     size_t len = 0;
-    if (vl_cache_remote_get_entry(c->remote, key, &data, &len) != 1) return 0;
+    if (c->http->get_entry(c->remote, key, &data, &len) != 1) return 0;
     struct vl_cache_entry e;
     struct vl_error why;
     if (vl_cache_entry_parse(data, len, &e, &why) < 0) {
@@ -119,7 +126,7 @@ static int restore_remote(struct vl_cache *c, const struct vl_hash *key,
         want[n_want++] = o->hash;
     }
     if (rc && n_want)
-        rc = vl_cache_remote_get_blobs(c->remote, want, (const char *const *)tmps, n_want);
+        rc = c->http->get_blobs(c->remote, want, (const char *const *)tmps, n_want);
     for (size_t i = 0; i < n_want && rc == 1; i++)
         if (vl_cache_local_install_blob(&c->local, tmps[i], &want[i], err) < 0) rc = -1;
     if (rc == 1 && vl_cache_local_write_entry(&c->local, key, data, len, err) < 0) rc = -1;
@@ -160,7 +167,7 @@ int vl_cache_restore(struct vl_cache *c, const struct vl_hash *action_key,
         }
         warnf(c, "cache: %s", why.msg);
     }
-    if (c->remote && vl_cache_remote_usable(c->remote)) {
+    if (c->remote && c->http->usable(c->remote)) {
         rc = restore_remote(c, action_key, out_paths, n, out_hashes, err);
         if (rc < 0) return -1;
         if (rc == 1) {
@@ -201,9 +208,9 @@ int vl_cache_store(struct vl_cache *c, const struct vl_hash *action_key,
               why.msg);
     if (rc == 1) {
         atomic_fetch_add(&c->stores, 1);
-        if (c->remote && vl_cache_remote_usable(c->remote))
-            vl_cache_remote_put(c->remote, action_key, out_hashes, (const char *const *)blob_paths,
-                                n, text.buf, text.len);
+        if (c->remote && c->http->usable(c->remote))
+            c->http->put(c->remote, action_key, out_hashes, (const char *const *)blob_paths, n,
+                         text.buf, text.len);
     }
     for (size_t i = 0; i < n; i++)
         free(blob_paths[i]);
@@ -227,7 +234,7 @@ void vl_cache_close(struct vl_cache *c)
     struct vl_cache_counters k;
     vl_cache_get_counters(c, &k);
     vl_cache_local_append_stats(&c->local, k.hits, k.remote_hits, k.misses, k.stores);
-    vl_cache_remote_close(c->remote);
+    if (c->remote) c->http->close(c->remote);
     vl_cache_local_close(&c->local);
     free(c);
 }

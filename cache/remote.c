@@ -86,7 +86,7 @@ __attribute__((format(printf, 2, 3))) static void warnf(struct vl_cache_remote *
     r->warn(r->warn_ctx, msg);
 }
 
-int vl_cache_remote_open(const struct vl_cache_options *o, struct vl_cache_remote **out,
+static int remote_open(const struct vl_cache_options *o, struct vl_cache_remote **out,
                          struct vl_error *err)
 {
     *out = NULL;
@@ -132,7 +132,7 @@ int vl_cache_remote_open(const struct vl_cache_options *o, struct vl_cache_remot
     return 0;
 }
 
-void vl_cache_remote_close(struct vl_cache_remote *r)
+static void remote_close(struct vl_cache_remote *r)
 {
     if (!r) return;
     for (size_t i = 0; i < r->n_idle; i++)
@@ -145,7 +145,7 @@ void vl_cache_remote_close(struct vl_cache_remote *r)
     curl_global_cleanup();
 }
 
-int vl_cache_remote_usable(struct vl_cache_remote *r)
+static int remote_usable(struct vl_cache_remote *r)
 {
     return !atomic_load(&r->disabled);
 }
@@ -318,7 +318,7 @@ static void http_error(struct vl_cache_remote *r, const char *method, const stru
     if (atomic_fetch_add(&r->http_errors, 1) + 1 >= MAX_HTTP_ERRORS) disable(r, "too many errors");
 }
 
-int vl_cache_remote_get_entry(struct vl_cache_remote *r, const struct vl_hash *key, char **data,
+static int remote_get_entry(struct vl_cache_remote *r, const struct vl_hash *key, char **data,
                               size_t *n)
 {
     if (atomic_load(&r->disabled)) return 0;
@@ -339,7 +339,7 @@ int vl_cache_remote_get_entry(struct vl_cache_remote *r, const struct vl_hash *k
     return rc;
 }
 
-int vl_cache_remote_get_blobs(struct vl_cache_remote *r, const struct vl_hash *hashes,
+static int remote_get_blobs(struct vl_cache_remote *r, const struct vl_hash *hashes,
                               const char *const *paths, size_t n)
 {
     if (atomic_load(&r->disabled)) return 0;
@@ -402,7 +402,7 @@ static int upload_refused(struct vl_cache_remote *r, const struct transfer *t)
     return 1;
 }
 
-int vl_cache_remote_put(struct vl_cache_remote *r, const struct vl_hash *key,
+static int remote_put(struct vl_cache_remote *r, const struct vl_hash *key,
                         const struct vl_hash *hashes, const char *const *blob_paths, size_t n,
                         const char *entry, size_t entry_n)
 {
@@ -477,3 +477,7 @@ int vl_cache_remote_put(struct vl_cache_remote *r, const struct vl_hash *key,
     free(e.url);
     return ok;
 }
+
+const struct vl_cache_remote_api vl_cache_remote_http = {
+    remote_open, remote_close, remote_usable, remote_get_entry, remote_get_blobs, remote_put,
+};

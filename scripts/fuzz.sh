@@ -48,8 +48,11 @@ fi
 flags="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
 cmake -S . -B "$build" -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=None \
     -DCMAKE_C_FLAGS="$flags" >/dev/null
-ninja -C "$build" vlcore vlcache >/dev/null
-libs="$build/libvlcore.a $build/cache/libvlcache.a $build/libvlcore.a"
+ninja -C "$build" vlcore vlmedia vlcache vlcache_http >/dev/null
+# the media and http code linked in (as the tests do), not loaded as modules
+libs="-Wl,--undefined=vl_media_actions -Wl,--undefined=vl_cache_remote_http
+      $build/libvlmedia.a $build/cache/libvlcache_http.a $build/libvlcore.a
+      $build/cache/libvlcache.a $build/libvlcore.a"
 # shellcheck disable=SC2046
 syslibs=$(pkg-config --libs libuv sqlite3 libxxhash libavformat libavcodec libavutil libswscale openblas libcurl)
 
@@ -69,7 +72,7 @@ for t in "${targets[@]}"; do
     exe="$build/fuzz/fuzz_$t"
     # shellcheck disable=SC2086
     clang $flags -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isrc -I. \
-        "tests/fuzz/fuzz_$t.c" $libs $syslibs -lm -lpthread -o "$exe"
+        "tests/fuzz/fuzz_$t.c" $libs $syslibs -lm -lpthread -ldl -o "$exe"
     mkdir -p "$build/fuzz/corpus/$t"
     log="$build/fuzz/$t.log"
     if [ -n "${VL_FUZZ_RUNS:-}" ]; then echo "fuzz: $t for $VL_FUZZ_RUNS inputs"; else echo "fuzz: $t for ${seconds}s"; fi

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <libavutil/log.h>
 
 #include "cache/cache.h"
 #include "exec/action_desc.h"
@@ -22,8 +21,8 @@
 #include "state/lock.h"
 #include "state/state.h"
 #include "util/fs.h"
+#include "util/module.h"
 #include "util/size.h"
-#include "video/metacmd.h"
 
 #define STATE_DIR ".vlbuild"
 #define STATE_DB STATE_DIR "/state.db"
@@ -462,7 +461,6 @@ static int cmd_actions(void)
  * It gets no state path: the head alone writes state.db. */
 static int exec_action(const char *path)
 {
-    av_log_set_level(AV_LOG_FATAL);
     struct vl_action_desc d;
     struct vl_error err = {{0}};
     if (vl_action_desc_read(path, &d, &err) < 0) {
@@ -488,9 +486,8 @@ int main(int argc, char **argv)
     struct options o = {0};
     o.start_ns = vl_now_ns();
     if (parse_options(argc, argv, &o) < 0) return 2;
-    /* FFmpeg's own messages would garble the status line; actions report
-     * their errors themselves.  -v lets FFmpeg's warnings through. */
-    av_log_set_level(o.verbose ? AV_LOG_WARNING : AV_LOG_FATAL);
+    /* the media module's libraries log only with -v (actions/media.c) */
+    vl_module_set_verbose(o.verbose);
     if (o.dir && chdir(o.dir) != 0) {
         fprintf(stderr, "vlbuild: cannot change to %s: %s\n", o.dir, strerror(errno));
         return 2;
@@ -515,7 +512,13 @@ static int run_command(struct options *o, const char *cmd)
             fprintf(stderr, "vlbuild: error: %s\n", err.msg);
             return 2;
         }
-        return vl_meta_command((int)o->n_args, o->args, STATE_DB);
+        int (*meta)(int, char **, const char *) =
+            (int (*)(int, char **, const char *))vl_module_symbol("media", "vl_meta_command", &err);
+        if (!meta) {
+            fprintf(stderr, "vlbuild: error: %s\n", err.msg);
+            return 2;
+        }
+        return meta((int)o->n_args, o->args, STATE_DB);
     }
     int is_command = is_command_name(cmd);
 

@@ -318,7 +318,8 @@ def dry_run(args, exe, n):
     return 0
 
 
-HELPERS = ("vlbuild-exec",)  # programs vlbuild starts from its own directory
+# what vlbuild starts or loads from its own directory
+HELPERS = ("vlbuild-exec", "vlbuild-media.so", "vlbuild-http.so")
 
 
 def snapshot(src, bindir):

@@ -20,12 +20,13 @@ BUILD=${BUILD:-build}
 WORK=${WORK:-/tmp/vl-bench-aug}
 RUNS=${RUNS:-3}
 mkdir -p "$WORK"
-[ -f "$BUILD/libvlcore.a" ] || ninja -C "$BUILD" vlcore
+[ -f "$BUILD/libvlmedia.a" ] || ninja -C "$BUILD" vlmedia vlcore vlcache
 BIN=$WORK/augment_bench
-cc -O2 -std=c11 -D_GNU_SOURCE -Isrc bench/transforms/augment_bench.c "$BUILD/libvlcore.a" \
+cc -O2 -std=c11 -D_GNU_SOURCE -Isrc bench/transforms/augment_bench.c \
+   -Wl,--undefined=vl_media_actions "$BUILD/libvlmedia.a" "$BUILD/libvlcore.a" "$BUILD/cache/libvlcache.a" "$BUILD/libvlcore.a" \
    $(pkg-config --libs libavformat libavcodec libavutil libswscale sqlite3 libxxhash libuv) \
    $(pkg-config --libs openblas 2>/dev/null || true) \
-   -lm -lpthread -o "$BIN"
+   -lm -lpthread -ldl -o "$BIN"
 
 HD=$WORK/h264_1280x720_60s.mp4
 [ -f "$HD" ] || "$BIN" gen "$HD" 1280 720 1800 30

@@ -14,11 +14,12 @@ BUILD=${BUILD:-build}
 WORK=${WORK:-/tmp/vl-bench-video}
 RUNS=${RUNS:-3}
 mkdir -p "$WORK"
-[ -f "$BUILD/libvlcore.a" ] || ninja -C "$BUILD" vlcore
+[ -f "$BUILD/libvlmedia.a" ] || ninja -C "$BUILD" vlmedia vlcore vlcache
 BIN=$WORK/vlvideo_bench
-cc -O2 -std=c11 -D_GNU_SOURCE -Isrc bench/video/vlvideo_bench.c "$BUILD/libvlcore.a" \
+cc -O2 -std=c11 -D_GNU_SOURCE -Isrc bench/video/vlvideo_bench.c \
+   "$BUILD/libvlmedia.a" "$BUILD/libvlcore.a" "$BUILD/cache/libvlcache.a" "$BUILD/libvlcore.a" \
    $(pkg-config --libs libavformat libavcodec libavutil libswscale sqlite3 libxxhash libuv) \
-   -lm -lpthread -o "$BIN"
+   -lm -lpthread -ldl -o "$BIN"
 
 HD=$WORK/h264_1280x720_60s.mp4
 UHD=$WORK/h264_3840x2160_60s.mp4

@@ -19,34 +19,42 @@
 
 
 
-/* Normalises "./a//b" to "a/b" so that one file has one node. */
-static char *normalise(struct vl_arena *a, const char *path)
+/* Writes path into out (room for strlen(path) + 1 bytes) normalised, "./a//b"
+ * as "a/b", so that one file has one node; returns its length. */
+static size_t normalise(char *out, const char *path)
 {
-    struct vl_strbuf sb = VL_STRBUF_INIT;
     const char *p = path;
+    size_t n = 0;
     while (p[0] == '.' && p[1] == '/') p += 2;
     for (; *p; p++) {
-        if (*p == '/' && sb.len && sb.buf[sb.len - 1] == '/') continue;
+        if (*p == '/' && n && out[n - 1] == '/') continue;
         if (*p == '/' && p[1] == '.' && p[2] == '/') {
             p++;
             continue;
         }
-        vl_strbuf_addch(&sb, *p);
+        out[n++] = *p;
     }
-    char *out = vl_arena_strndup(a, sb.buf, sb.len);
-    vl_strbuf_release(&sb);
-    return out;
+    out[n] = '\0';
+    return n;
 }
 
+/* Returns the node of path, normalised, creating it on first sight. */
 static struct vl_node *get_node(struct vl_graph *g, const char *path)
 {
-    struct vl_node *n = vl_map_get(&g->nodes, path);
-    if (n) return n;
-    n = VL_ARENA_NEW(&g->arena, struct vl_node);
-    n->path = path;
-    vl_map_put(&g->nodes, n->path, n);
-    VL_PUSH(g->node_list, g->n_nodes, g->cap_nodes, n);
-    return n;
+    char small[512];
+    size_t len = strlen(path);
+    char *buf = len < sizeof small ? small : malloc(len + 1);
+    if (!buf) abort();
+    size_t n = normalise(buf, path);
+    struct vl_node *node = vl_map_getn(&g->nodes, buf, n);
+    if (!node) {
+        node = VL_ARENA_NEW(&g->arena, struct vl_node);
+        node->path = vl_arena_strndup(&g->arena, buf, n);
+        vl_map_put(&g->nodes, node->path, node);
+        VL_PUSH(g->node_list, g->n_nodes, g->cap_nodes, node);
+    }
+    if (buf != small) free(buf);
+    return node;
 }
 
 static struct vl_set *new_set(struct vl_graph *g, const char *name)
@@ -87,7 +95,7 @@ static int build_sources(struct vl_graph *g, const struct vl_rules *rules,
         vl_glob_sort_unique(&all);
         struct vl_set *set = new_set(g, src->name);
         for (size_t k = 0; k < all.len; k++) {
-            struct vl_node *n = get_node(g, normalise(&g->arena, all.paths[k]));
+            struct vl_node *n = get_node(g, all.paths[k]);
             set_push(set, n);
         }
         vl_glob_release(&all);
@@ -233,8 +241,14 @@ static int fill_template(const char *text, struct vl_loc loc, const struct vl_ru
 {
     const char *var = r->each_var.text;
     for (const char *p = text; *p; p++) {
-        const char *close = *p == '{' ? strchr(p, '}') : NULL;
-        if (*p != '{' || (!strict && (!close || !template_shaped(p + 1, (size_t)(close - p - 1))))) {
+        if (*p != '{') {
+            size_t plain = strcspn(p, "{");
+            vl_strbuf_add(out, p, plain);
+            p += plain - 1;
+            continue;
+        }
+        const char *close = strchr(p, '}');
+        if (!strict && (!close || !template_shaped(p + 1, (size_t)(close - p - 1)))) {
             vl_strbuf_addch(out, *p);
             continue;
         }
@@ -308,7 +322,7 @@ static int instantiate(struct vl_graph *g, const struct vl_rules *rules,
         }
         vl_strbuf_reset(&sb);
         rc = fill_template(w->text, w->loc, r, item, copy, 1, &sb, err);
-        if (rc == 0) VL_PUSH(ins, n_ins, cap_ins, get_node(g, normalise(&g->arena, sb.buf)));
+        if (rc == 0) VL_PUSH(ins, n_ins, cap_ins, get_node(g, sb.buf));
     }
     e->n_inputs = n_ins;
     e->inputs = VL_ARENA_ARRAY(&g->arena, struct vl_node *, n_ins + 1);
@@ -325,7 +339,7 @@ static int instantiate(struct vl_graph *g, const struct vl_rules *rules,
         vl_strbuf_reset(&sb);
         rc = fill_template(w->text, w->loc, r, item, copy, 1, &sb, err);
         if (rc < 0) break;
-        struct vl_node *out = get_node(g, normalise(&g->arena, sb.buf));
+        struct vl_node *out = get_node(g, sb.buf);
         if (out->producer) {
             const struct vl_rule_decl *other = out->producer->rule;
             rc = vl_error_at(err, w->loc, "two actions write %s: rule %s%s%s and rule %s (%s:%d:%d)",
@@ -411,12 +425,20 @@ int vl_graph_build(struct vl_graph *g, const struct vl_rules *rules,
                                r->name, s->nodes[k]->path, s->name);
             }
     }
-    /* consumers, for the scheduler */
+    /* consumers, for the scheduler: counted, then each node's array in the
+     * arena at its exact size */
+    for (size_t i = 0; i < g->n_edges; i++)
+        for (size_t k = 0; k < g->edges[i]->n_inputs; k++) g->edges[i]->inputs[k]->n_consumers++;
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        struct vl_node *n = g->node_list[i];
+        if (n->n_consumers) n->consumers = VL_ARENA_ARRAY(&g->arena, struct vl_edge *, n->n_consumers);
+        n->n_consumers = 0;
+    }
     for (size_t i = 0; i < g->n_edges; i++) {
         struct vl_edge *e = g->edges[i];
         for (size_t k = 0; k < e->n_inputs; k++) {
             struct vl_node *n = e->inputs[k];
-            VL_PUSH(n->consumers, n->n_consumers, n->cap_consumers, e);
+            n->consumers[n->n_consumers++] = e;
         }
     }
     return 0;
@@ -426,9 +448,10 @@ struct vl_node *vl_graph_find(const struct vl_graph *g, const char *path)
 {
     struct vl_node *n = vl_map_get(&g->nodes, path);
     if (n || (path[0] != '.' && !strstr(path, "//"))) return n;
-    struct vl_arena tmp = {0};
-    n = vl_map_get(&g->nodes, normalise(&tmp, path));
-    vl_arena_release(&tmp);
+    char *buf = malloc(strlen(path) + 1);
+    if (!buf) abort();
+    n = vl_map_getn(&g->nodes, buf, normalise(buf, path));
+    free(buf);
     return n;
 }
 
@@ -439,7 +462,6 @@ const struct vl_set *vl_graph_set(const struct vl_graph *g, const char *name)
 
 void vl_graph_release(struct vl_graph *g)
 {
-    for (size_t i = 0; i < g->n_nodes; i++) free(g->node_list[i]->consumers);
     struct vl_map_slot *slots = g->sets.slots;
     for (size_t i = 0; i < g->sets.cap; i++)
         if (slots[i].key) free(((struct vl_set *)slots[i].value)->nodes);

@@ -21,8 +21,8 @@ struct vl_node {
     const char *path;
     struct vl_edge *producer;  /* NULL for a source file */
     struct vl_node *origin;    /* provenance: the source item it descends from, or NULL */
-    struct vl_edge **consumers;
-    size_t n_consumers, cap_consumers;
+    struct vl_edge **consumers; /* the edges that read it, in the graph's arena */
+    size_t n_consumers;
     /* filled by the planner */
     struct vl_stat st;
     struct vl_hash hash;

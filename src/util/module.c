@@ -1,0 +1,82 @@
+/* module.c - loads vlbuild's modules (see module.h) with dlopen. */
+#include "util/module.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_MODULES 4
+
+static struct loaded {
+    char name[32];
+    void *handle;
+} loaded[MAX_MODULES];
+static size_t n_loaded;
+static int verbose;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+void vl_module_set_verbose(int v)
+{
+    verbose = v;
+}
+
+/* Writes the module's path into path: $VLBUILD_MODULE_DIR, else the
+ * executable's own directory. */
+static int module_path(const char *name, char *path, size_t size, struct vl_error *err)
+{
+    char dir[PATH_MAX];
+    const char *env = getenv("VLBUILD_MODULE_DIR");
+    if (env && *env) {
+        snprintf(dir, sizeof dir, "%s", env);
+    } else {
+        ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
+        if (n <= 0)
+            return vl_error_set(err, "cannot find the vlbuild executable to load its %s module: %s",
+                                name, strerror(errno));
+        dir[n] = '\0';
+        char *slash = strrchr(dir, '/');
+        if (slash) *slash = '\0';
+    }
+    if ((size_t)snprintf(path, size, "%s/vlbuild-%s.so", dir, name) >= size)
+        return vl_error_set(err, "the path of vlbuild's %s module is too long", name);
+    return 0;
+}
+
+static void *load(const char *name, struct vl_error *err)
+{
+    for (size_t i = 0; i < n_loaded; i++)
+        if (strcmp(loaded[i].name, name) == 0) return loaded[i].handle;
+    if (n_loaded == MAX_MODULES || strlen(name) >= sizeof loaded[0].name) {
+        vl_error_set(err, "cannot load vlbuild module '%s': too many modules", name);
+        return NULL;
+    }
+    char path[PATH_MAX + 64];
+    if (module_path(name, path, sizeof path, err) < 0) return NULL;
+    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+        vl_error_set(err, "cannot load vlbuild's %s module: %s (it is built next to vlbuild)",
+                     name, dlerror());
+        return NULL;
+    }
+    void (*init)(int) = (void (*)(int))dlsym(handle, "vl_module_init");
+    if (init) init(verbose);
+    snprintf(loaded[n_loaded].name, sizeof loaded[0].name, "%s", name);
+    loaded[n_loaded++].handle = handle;
+    return handle;
+}
+
+void *vl_module_symbol(const char *name, const char *symbol, struct vl_error *err)
+{
+    pthread_mutex_lock(&lock);
+    void *handle = load(name, err);
+    void *sym = handle ? dlsym(handle, symbol) : NULL;
+    if (handle && !sym)
+        vl_error_set(err, "vlbuild's %s module has no %s: %s", name, symbol, dlerror());
+    pthread_mutex_unlock(&lock);
+    return sym;
+}
