@@ -16,7 +16,8 @@
  * indices then always come from the pts table.
  *
  * Geometry: scaling, cropping and padding happen in the one swscale pass
- * that converts to RGB.  A crop moves the source plane pointers (as
+ * that converts to RGB (to planar GBR when that gives the same bytes, see
+ * planar_is_exact, then interleaved).  A crop moves the source plane pointers (as
  * libavfilter's crop does, the corner rounded down to the chroma grid);
  * padding scales into a rectangle of the output and blackens the rest.
  * Both rectangles are planned in display coordinates and mapped back to the
@@ -54,6 +55,10 @@ struct vl_reader {
     AVFrame *frame;
     struct SwsContext *sws;
     struct SwsContext *sws_whole; /* to RGB at the source size, for formats not cropped in place */
+    int planar;                   /* 1: scale to planar GBR, then interleave (same bytes, faster) */
+    uint8_t *planes;              /* G, B, R planes of one picture, planes_stride a row */
+    size_t planes_size;
+    int planes_stride;
     uint8_t *whole;
     int src_w, src_h, src_fmt;    /* the source the geometry below was planned for */
     int crop[4];                  /* x, y, w, h of the source used, stored pixels */
@@ -350,12 +355,74 @@ static int sws_flags(enum vl_reader_interp interp, int scaling)
     return scaling ? flags | SWS_FULL_CHR_H_INT : flags;
 }
 
+/* Interleaves planes G, B, R (stride gstride) of w x h into packed RGB24. */
+static void interleave_gbr(const uint8_t *g, const uint8_t *b, const uint8_t *rp, int gstride,
+                           int w, int h, uint8_t *dst, int dst_stride)
+{
+    for (int y = 0; y < h; y++) {
+        const uint8_t *restrict gr = g + (size_t)y * gstride, *restrict br = b + (size_t)y * gstride,
+                                *restrict rr = rp + (size_t)y * gstride;
+        uint8_t *restrict d = dst + (size_t)y * dst_stride;
+        for (int x = 0; x < w; x++) d[3 * x] = rr[x], d[3 * x + 1] = gr[x], d[3 * x + 2] = br[x];
+    }
+}
+
+/* 1 when swscale gives the same bytes scaling sw x sh of fmt to dw x dh in
+ * planar GBR (then interleaved) as in packed RGB24, checked once per
+ * geometry on a picture of fixed pseudo-random bytes.  The two share every
+ * step and their final yuv-to-RGB arithmetic (full-resolution chroma) is
+ * the same, but swscale has SIMD code only for the planar one, which is
+ * about twice as fast; for packed RGB24 it also picks special one- and
+ * two-tap vertical paths (upscaling, near 1:1) that round differently, and
+ * then this says no and the packed conversion is kept. */
+static int planar_is_exact(int sw, int sh, enum AVPixelFormat fmt, int dw, int dh, int flags)
+{
+    struct SwsContext *packed = sws_getContext(sw, sh, fmt, dw, dh, AV_PIX_FMT_RGB24, flags,
+                                               NULL, NULL, NULL);
+    struct SwsContext *planar = sws_getContext(sw, sh, fmt, dw, dh, AV_PIX_FMT_GBRP, flags,
+                                               NULL, NULL, NULL);
+    uint8_t *src[4] = {0};
+    int src_stride[4];
+    int size = packed && planar ? av_image_alloc(src, src_stride, sw + 64, sh + 2, fmt, 64) : -1;
+    int exact = 0;
+    if (size > 0) {
+        uint64_t x = 0x9e3779b97f4a7c15ull; /* xorshift64: the same picture every time */
+        for (int i = 0; i < size; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            src[0][i] = (uint8_t)(x >> 32);
+        }
+        int stride = (dw + 63) & ~63;
+        size_t plane = (size_t)stride * dh + 256, rgb = (size_t)dw * 3 * dh;
+        uint8_t *buf = malloc(3 * plane + 2 * rgb + (size_t)dw * 3 + 256);
+        if (!buf) abort();
+        uint8_t *out[4] = {buf, buf + plane, buf + 2 * plane}, *a = buf + 3 * plane, *b = a + rgb;
+        int out_stride[4] = {stride, stride, stride}, a_stride[4] = {dw * 3};
+        sws_scale(planar, (const uint8_t *const *)src, src_stride, 0, sh, out, out_stride);
+        interleave_gbr(out[0], out[1], out[2], stride, dw, dh, b, dw * 3);
+        sws_scale(packed, (const uint8_t *const *)src, src_stride, 0, sh, (uint8_t *[4]){a},
+                  a_stride);
+        exact = !memcmp(a, b, rgb);
+        free(buf);
+        av_freep(&src[0]);
+    }
+    sws_freeContext(packed);
+    sws_freeContext(planar);
+    return exact;
+}
+
 /* Converts the decoded frame into chunk slot n. */
 static int convert(struct vl_reader *r, int n, struct vl_error *err)
 {
     AVFrame *f = r->frame;
-    if (f->width != r->src_w || f->height != r->src_h || f->format != r->src_fmt)
+    int scaling;
+    if (f->width != r->src_w || f->height != r->src_h || f->format != r->src_fmt) {
         plan_geometry(r, f);
+        scaling = r->crop[2] != r->place[2] || r->crop[3] != r->place[3];
+        r->planar = scaling && planar_is_exact(r->crop[2], r->crop[3],
+                                               r->convert_whole ? AV_PIX_FMT_RGB24 : (enum AVPixelFormat)f->format,
+                                               r->place[2], r->place[3],
+                                               sws_flags(r->opts.interp, 1));
+    }
     const uint8_t *src[4] = {0};
     int src_stride[4] = {0};
     enum AVPixelFormat src_fmt = (enum AVPixelFormat)f->format;
@@ -379,9 +446,9 @@ static int convert(struct vl_reader *r, int n, struct vl_error *err)
         crop_planes(r, f, src);
         memcpy(src_stride, f->linesize, sizeof src_stride);
     }
-    int scaling = r->crop[2] != r->place[2] || r->crop[3] != r->place[3];
+    scaling = r->crop[2] != r->place[2] || r->crop[3] != r->place[3];
     r->sws = sws_getCachedContext(r->sws, r->crop[2], r->crop[3], src_fmt, r->place[2],
-                                  r->place[3], AV_PIX_FMT_RGB24,
+                                  r->place[3], r->planar ? AV_PIX_FMT_GBRP : AV_PIX_FMT_RGB24,
                                   sws_flags(r->opts.interp, scaling), NULL, NULL, NULL);
     if (!r->sws)
         return vl_error_set(err, "%s: cannot convert %dx%d frames to RGB", r->path, f->width,
@@ -400,7 +467,22 @@ static int convert(struct vl_reader *r, int n, struct vl_error *err)
      * or in the next slot (written later); the buffers end with slack */
     uint8_t *dst[4] = {base + ((size_t)r->place[1] * r->conv_w + r->place[0]) * 3};
     int stride[4] = {r->conv_w * 3};
-    sws_scale(r->sws, src, src_stride, 0, r->crop[3], dst, stride);
+    if (r->planar) {
+        int ps = (r->place[2] + 63) & ~63;
+        size_t plane = (size_t)ps * r->place[3] + 256; /* slack: SIMD rows overrun */
+        if (r->planes_size < 3 * plane || r->planes_stride != ps) {
+            free(r->planes);
+            if (!(r->planes = malloc(3 * plane))) abort();
+            r->planes_size = 3 * plane, r->planes_stride = ps;
+        }
+        uint8_t *pl[4] = {r->planes, r->planes + plane, r->planes + 2 * plane};
+        int pstride[4] = {ps, ps, ps};
+        sws_scale(r->sws, src, src_stride, 0, r->crop[3], pl, pstride);
+        interleave_gbr(pl[0], pl[1], pl[2], ps, r->place[2], r->place[3], dst[0], stride[0]);
+        r->stats.planar++;
+    } else {
+        sws_scale(r->sws, src, src_stride, 0, r->crop[3], dst, stride);
+    }
     blacken_outside(base, r->conv_w, r->conv_h, r->place);
     if (direct) return 0;
     const uint8_t *rgb = r->rgb;
@@ -598,7 +680,7 @@ void vl_reader_close(struct vl_reader *r)
     av_packet_free(&r->pkt);
     avcodec_free_context(&r->dec);
     avformat_close_input(&r->fmt);
-    free(r->data), free(r->rgb), free(r->whole), free(r->pts), free(r->index);
+    free(r->data), free(r->rgb), free(r->whole), free(r->pts), free(r->index), free(r->planes);
     free(r->pts_table), free(r->key_table);
     free(r->path);
     free(r);

@@ -66,6 +66,7 @@ struct vl_reader_stats {
     int64_t decode_errors;  /* packets the decoder rejected */
     int64_t seeks;
     int64_t missing;        /* requested indices past the end of the stream */
+    int64_t planar;         /* frames scaled through planar GBR (the fast, same-bytes path) */
 };
 
 struct vl_reader;

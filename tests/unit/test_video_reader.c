@@ -1,11 +1,17 @@
 /* test_video_reader.c - chunks follow the memory budget, the decoder is
  * flushed (no trailing B-frames lost), rotation turns the pixels, a frame
  * index set delivers exactly those frames (seeking over long gaps, same
- * pixels as a full decode), float output, scaling, VFR timestamps. */
+ * pixels as a full decode), float output, scaling, VFR timestamps; a scaled
+ * frame has exactly the bytes of one swscale call to RGB24 (whichever way
+ * the reader converts). */
 #include "test.h"
 #include "test_video_fixtures.h"
 
 #include <math.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libswscale/swscale.h>
 
 static struct vl_reader *open_or_die(const char *path, const struct vl_reader_opts *o)
 {
@@ -194,6 +200,107 @@ static void test_float_scale_vfr(const char *dir)
     vl_reader_close(r);
 }
 
+/* Decodes every frame of path with libavcodec and converts each with one
+ * sws_scale call to RGB24 at w x h (flags | full-width chroma), as the
+ * reader did before it converted through planar GBR; returns n frames. */
+static uint8_t *reference_frames(const char *path, int w, int h, int flags, int *n)
+{
+    AVFormatContext *fmt = NULL;
+    CHECK(avformat_open_input(&fmt, path, NULL, NULL) == 0);
+    CHECK(avformat_find_stream_info(fmt, NULL) >= 0);
+    const AVCodec *codec = NULL;
+    int idx = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+    CHECK(idx >= 0 && codec);
+    AVCodecContext *dec = avcodec_alloc_context3(codec);
+    avcodec_parameters_to_context(dec, fmt->streams[idx]->codecpar);
+    dec->thread_count = 1;
+    CHECK(avcodec_open2(dec, codec, NULL) == 0);
+    AVPacket *pkt = av_packet_alloc();
+    AVFrame *f = av_frame_alloc();
+    struct SwsContext *sws = NULL;
+    size_t bytes = (size_t)w * h * 3, cap = 0;
+    uint8_t *out = NULL;
+    *n = 0;
+    for (int eof = 0; !eof;) {
+        if (av_read_frame(fmt, pkt) < 0) {
+            eof = 1;
+            avcodec_send_packet(dec, NULL);
+        } else {
+            if (pkt->stream_index == idx) avcodec_send_packet(dec, pkt);
+            av_packet_unref(pkt);
+        }
+        while (avcodec_receive_frame(dec, f) == 0) {
+            if ((size_t)*n == cap) {
+                cap = cap ? 2 * cap : 16;
+                out = realloc(out, cap * bytes + (size_t)w * 3 + 256); /* swscale's row overrun */
+                CHECK(out != NULL);
+            }
+            sws = sws_getCachedContext(sws, f->width, f->height, f->format, w, h,
+                                       AV_PIX_FMT_RGB24, flags | SWS_FULL_CHR_H_INT, NULL, NULL,
+                                       NULL);
+            uint8_t *dst[4] = {out + (size_t)*n * bytes};
+            int stride[4] = {w * 3};
+            sws_scale(sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst, stride);
+            (*n)++;
+            av_frame_unref(f);
+        }
+    }
+    sws_freeContext(sws);
+    av_frame_free(&f);
+    av_packet_free(&pkt);
+    avcodec_free_context(&dec);
+    avformat_close_input(&fmt);
+    return out;
+}
+
+/* Downscaling goes through planar GBR (faster), upscaling stays packed:
+ * either way the bytes are those of one swscale call to RGB24. */
+static void test_scale_exact(const char *dir)
+{
+    char path[1200];
+    struct vl_error err;
+    snprintf(path, sizeof path, "%s/exact.mp4", dir);
+    struct vl_testgen_opts o = {.codec = "libx264", .width = 192, .height = 108, .frames = 6};
+    CHECK(vl_testgen_write(path, &o, &err) == 0);
+    static const struct {
+        int w, h;
+        enum vl_reader_interp interp;
+        int flags;
+    } cases[] = {
+        {64, 36, VL_READER_AREA, SWS_AREA},            /* 3x down */
+        {56, 56, VL_READER_BICUBIC, SWS_BICUBIC},      /* stretched down */
+        {75, 31, VL_READER_BILINEAR, SWS_BILINEAR},    /* odd sizes */
+        {96, 54, VL_READER_AREA, SWS_AREA},            /* 2x down */
+        {300, 170, VL_READER_BILINEAR, SWS_BILINEAR},  /* up */
+        {250, 140, VL_READER_AREA, SWS_AREA},          /* up */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        int n_ref = 0, total = 0, same = 1;
+        uint8_t *want = reference_frames(path, cases[k].w, cases[k].h, cases[k].flags, &n_ref);
+        struct vl_reader_opts ro = {.width = cases[k].w, .height = cases[k].h,
+                                    .interp = cases[k].interp, .memory_budget = 1};
+        struct vl_reader *r = open_or_die(path, &ro);
+        struct vl_chunk c;
+        int n;
+        while ((n = vl_reader_next_chunk(r, &c, &err)) > 0) {
+            for (int i = 0; i < n && total + i < n_ref; i++)
+                if (memcmp(c.data + (size_t)i * c.frame_bytes,
+                           want + (size_t)(total + i) * c.frame_bytes, c.frame_bytes))
+                    same = 0;
+            total += n;
+        }
+        if (!same || total != n_ref)
+            fprintf(stderr, "case %dx%d: %d of %d frames, same %d\n", cases[k].w, cases[k].h,
+                    total, n_ref, same);
+        CHECK(n == 0 && total == 6 && n_ref == 6 && same);
+        struct vl_reader_stats st;
+        vl_reader_stats(r, &st);
+        CHECK(st.planar == (cases[k].w < 192 ? 6 : 0)); /* down: the fast path; up: packed */
+        vl_reader_close(r);
+        free(want);
+    }
+}
+
 int main(void)
 {
     const char *dir0 = fixture_dir("video_reader");
@@ -207,5 +314,6 @@ int main(void)
     test_indices(dir, "seek_b.mp4", 3);
     test_indices(dir, "seek_b.mkv", 2);
     test_float_scale_vfr(dir);
+    test_scale_exact(dir);
     TEST_DONE();
 }
