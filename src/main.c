@@ -267,9 +267,11 @@ static int open_project(struct project *p, const struct options *o, struct vl_er
     if (vl_mkdir_p(STATE_DIR, err) < 0) return -1;
     p->lock_fd = vl_lock_acquire(STATE_DIR "/lock", !o->no_wait, notice_line, NULL, err);
     if (p->lock_fd < 0) return -1;
-    if (vl_state_open(STATE_DB, warn_line, NULL, &p->state, err) < 0) return -1;
     struct vl_graph_options gopts = {o->jobs, o->gpus, warn_line, NULL};
-    return vl_graph_build(&p->graph, &p->rules, &gopts, err);
+    if (vl_graph_build(&p->graph, &p->rules, &gopts, err) < 0) return -1;
+    /* the state's records are kept on the graph: no second copy of every path */
+    struct vl_state_index index = vl_plan_state_index(&p->graph);
+    return vl_state_open(STATE_DB, &index, warn_line, NULL, &p->state, err);
 }
 
 static void close_project(struct project *p)

@@ -19,6 +19,31 @@
 #define RACY_WINDOW_NS (20 * 1000000LL)
 
 
+static struct vl_file_record **node_file_slot(void *ctx, const char *path, size_t len)
+{
+    struct vl_node *n = vl_map_getn(&((struct vl_graph *)ctx)->nodes, path, len);
+    return n ? &n->file_rec : NULL;
+}
+
+static struct vl_action_record **edge_action_slot(void *ctx, const char *path, size_t len)
+{
+    struct vl_node *n = vl_map_getn(&((struct vl_graph *)ctx)->nodes, path, len);
+    /* an action's record is filed under its first output */
+    return n && n->producer && n->producer->outputs[0] == n ? &n->producer->action_rec : NULL;
+}
+
+static void clear_slots(void *ctx)
+{
+    struct vl_graph *g = ctx;
+    for (size_t i = 0; i < g->n_nodes; i++) g->node_list[i]->file_rec = NULL;
+    for (size_t i = 0; i < g->n_edges; i++) g->edges[i]->action_rec = NULL;
+}
+
+struct vl_state_index vl_plan_state_index(struct vl_graph *g)
+{
+    return (struct vl_state_index){node_file_slot, edge_action_slot, clear_slots, g};
+}
+
 static void push_set(const struct vl_set *set, struct vl_node ***nodes, size_t *n, size_t *cap)
 {
     for (size_t i = 0; i < set->len; i++) VL_PUSH(*nodes, *n, *cap, set->nodes[i]);
@@ -82,7 +107,7 @@ int vl_plan_fingerprint(struct vl_plan *plan, struct vl_node *node, struct vl_st
         node->stat_done = 1;
     }
     if (node->hash_known || !node->st.exists) return 0;
-    const struct vl_file_record *rec = vl_state_file(state, node->path);
+    const struct vl_file_record *rec = node->file_rec;
     if (rec && rec->st.exists && vl_stat_equal(&rec->st, &node->st) &&
         rec->hashed_at_ns - node->st.mtime_ns > RACY_WINDOW_NS) {
         node->hash = rec->hash;
@@ -106,7 +131,7 @@ int vl_plan_decide(struct vl_plan *plan, struct vl_graph *g, struct vl_edge *e,
 {
     e->key = vl_key_action(e, &e->def_key);
     e->key_known = 1;
-    const struct vl_action_record *rec = vl_state_action(state, e->outputs[0]->path);
+    const struct vl_action_record *rec = e->action_rec;
     if (!rec || rec->n_outputs == 0) {
         e->state = VL_EDGE_DIRTY;
         e->reason = "no record of a previous run";

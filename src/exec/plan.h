@@ -17,6 +17,10 @@ struct vl_plan {
     size_t n_hashed;        /* files whose content was read this run */
 };
 
+/* The index that keeps the state's records on g: a file's on its node
+ * (node->file_rec), an action's on its edge (edge->action_rec).  Open the
+ * state with it after building g. */
+struct vl_state_index vl_plan_state_index(struct vl_graph *g);
 /* Resolves command-line target words (rule names, source names, output or
  * source paths) to nodes appended to *nodes (malloc'd).  With no words, uses
  * the rules' `default` list, or every rule's outputs when there is none. */

@@ -16,6 +16,8 @@
 #include "util/map.h"
 
 struct vl_edge;
+struct vl_file_record;
+struct vl_action_record;
 
 struct vl_node {
     const char *path;
@@ -23,6 +25,7 @@ struct vl_node {
     struct vl_node *origin;    /* provenance: the source item it descends from, or NULL */
     struct vl_edge **consumers; /* the edges that read it, in the graph's arena */
     size_t n_consumers;
+    struct vl_file_record *file_rec; /* its record in the state, or NULL */
     /* filled by the planner */
     struct vl_stat st;
     struct vl_hash hash;
@@ -56,6 +59,7 @@ struct vl_edge {
     int copy;             /* the {copy} index */
     const char *command;  /* run rules: the command, {templates} filled, $in/$out not yet */
     struct vl_pool *pool;
+    struct vl_action_record *action_rec; /* its last run's record in the state, or NULL */
     /* filled by the planner and scheduler */
     enum vl_edge_state state;
     const char *reason;      /* why dirty, or why clean; arena string */

@@ -33,7 +33,6 @@
 #include <unistd.h>
 
 #include "util/arena.h"
-#include "util/map.h"
 
 #define SCHEMA_VERSION 1
 
@@ -49,12 +48,21 @@ static const char schema_sql[] =
 
 struct vl_state {
     sqlite3 *db;
-    struct vl_arena arena;
-    struct vl_map files;   /* path -> struct vl_file_record * */
-    struct vl_map actions; /* output -> struct vl_action_record * */
+    struct vl_arena arena; /* the records, which the index's slots point to */
+    struct vl_state_index index;
     sqlite3_stmt *put_file, *put_action, *del_action, *del_file;
     int in_transaction;
 };
+
+static struct vl_file_record **file_slot(struct vl_state *s, const char *path, size_t len)
+{
+    return s->index.file_slot(s->index.ctx, path, len);
+}
+
+static struct vl_action_record **action_slot(struct vl_state *s, const char *path, size_t len)
+{
+    return s->index.action_slot(s->index.ctx, path, len);
+}
 
 static int db_error(struct vl_state *s, struct vl_error *err, const char *what)
 {
@@ -93,6 +101,10 @@ static int load(struct vl_state *s, struct vl_error *err)
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (sqlite3_column_bytes(st, 6) != 16) continue;
+        struct vl_file_record **slot =
+            file_slot(s, (const char *)sqlite3_column_text(st, 0),
+                      (size_t)sqlite3_column_bytes(st, 0));
+        if (!slot) continue;
         struct vl_file_record *r = VL_ARENA_NEW(&s->arena, struct vl_file_record);
         r->st.dev = (uint64_t)sqlite3_column_int64(st, 1);
         r->st.ino = (uint64_t)sqlite3_column_int64(st, 2);
@@ -102,9 +114,7 @@ static int load(struct vl_state *s, struct vl_error *err)
         r->st.exists = 1;
         memcpy(r->hash.bytes, sqlite3_column_blob(st, 6), 16);
         r->hashed_at_ns = sqlite3_column_int64(st, 7);
-        const char *path = vl_arena_strndup(&s->arena, (const char *)sqlite3_column_text(st, 0),
-                                            (size_t)sqlite3_column_bytes(st, 0));
-        vl_map_put(&s->files, path, r);
+        *slot = r;
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) return db_error(s, err, "reading files");
@@ -116,17 +126,19 @@ static int load(struct vl_state *s, struct vl_error *err)
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int outs_len = sqlite3_column_bytes(st, 2);
         if (sqlite3_column_bytes(st, 1) != 16 || outs_len % 16) continue;
+        struct vl_action_record **slot =
+            action_slot(s, (const char *)sqlite3_column_text(st, 0),
+                        (size_t)sqlite3_column_bytes(st, 0));
+        if (!slot) continue;
         struct vl_action_record *r = VL_ARENA_NEW(&s->arena, struct vl_action_record);
         memcpy(r->key.bytes, sqlite3_column_blob(st, 1), 16);
         r->n_outputs = (size_t)outs_len / 16;
-        r->outputs = VL_ARENA_ARRAY(&s->arena, struct vl_hash, r->n_outputs + 1);
+        r->outputs = VL_ARENA_ARRAY(&s->arena, struct vl_hash, r->n_outputs);
         if (outs_len) memcpy(r->outputs, sqlite3_column_blob(st, 2), (size_t)outs_len);
         r->exit_status = sqlite3_column_int(st, 3);
         r->start_ns = sqlite3_column_int64(st, 4);
         r->end_ns = sqlite3_column_int64(st, 5);
-        const char *path = vl_arena_strndup(&s->arena, (const char *)sqlite3_column_text(st, 0),
-                                            (size_t)sqlite3_column_bytes(st, 0));
-        vl_map_put(&s->actions, path, r);
+        *slot = r;
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) return db_error(s, err, "reading actions");
@@ -180,12 +192,12 @@ static int try_open(struct vl_state *s, const char *path, struct vl_error *err)
     return 0;
 }
 
+/* Closes the database and drops what was loaded (the caller's slots too). */
 static void close_db(struct vl_state *s)
 {
+    s->index.clear(s->index.ctx);
     sqlite3_close(s->db);
     s->db = NULL;
-    vl_map_release(&s->files);
-    vl_map_release(&s->actions);
     vl_arena_release(&s->arena);
 }
 
@@ -207,11 +219,13 @@ static int prepare(struct vl_state *s, struct vl_error *err)
     return 0;
 }
 
-int vl_state_open(const char *db_path, void (*warn)(void *ctx, const char *msg), void *warn_ctx,
+int vl_state_open(const char *db_path, const struct vl_state_index *index,
+                  void (*warn)(void *ctx, const char *msg), void *warn_ctx,
                   struct vl_state **out, struct vl_error *err)
 {
     struct vl_state *s = calloc(1, sizeof *s);
     if (!s) abort();
+    s->index = *index;
     int rc = try_open(s, db_path, err);
     if (rc == 1) {
         char aside[4200], msg[VL_ERROR_MAX + 4400];
@@ -241,16 +255,6 @@ int vl_state_open(const char *db_path, void (*warn)(void *ctx, const char *msg),
     }
     *out = s;
     return 0;
-}
-
-const struct vl_file_record *vl_state_file(const struct vl_state *s, const char *path)
-{
-    return vl_map_get(&s->files, path);
-}
-
-const struct vl_action_record *vl_state_action(const struct vl_state *s, const char *path)
-{
-    return vl_map_get(&s->actions, path);
 }
 
 static int begin(struct vl_state *s, struct vl_error *err)
@@ -283,12 +287,11 @@ int vl_state_put_file(struct vl_state *s, const char *path, const struct vl_file
     sqlite3_bind_blob(st, 7, rec->hash.bytes, 16, SQLITE_STATIC);
     sqlite3_bind_int64(st, 8, rec->hashed_at_ns);
     if (step_reset(s, st, err, "recording a file") < 0) return -1;
-    struct vl_file_record *copy = vl_map_get(&s->files, path);
-    if (!copy) {
-        copy = VL_ARENA_NEW(&s->arena, struct vl_file_record);
-        vl_map_put(&s->files, vl_arena_strdup(&s->arena, path), copy);
+    struct vl_file_record **slot = file_slot(s, path, strlen(path));
+    if (slot) {
+        if (!*slot) *slot = VL_ARENA_NEW(&s->arena, struct vl_file_record);
+        **slot = *rec;
     }
-    *copy = *rec;
     return 0;
 }
 
@@ -309,13 +312,12 @@ int vl_state_put_action(struct vl_state *s, const char *first_output, const char
     sqlite3_bind_blob(st, 9, rec->def_key.bytes, 16, SQLITE_STATIC);
     sqlite3_bind_blob(st, 10, rec->inputs, (int)(rec->n_inputs * 16), SQLITE_STATIC);
     if (step_reset(s, st, err, "recording an action") < 0) return -1;
-    struct vl_action_record *copy = vl_map_get(&s->actions, first_output);
-    if (!copy) {
-        copy = VL_ARENA_NEW(&s->arena, struct vl_action_record);
-        vl_map_put(&s->actions, vl_arena_strdup(&s->arena, first_output), copy);
-    }
+    struct vl_action_record **slot = action_slot(s, first_output, strlen(first_output));
+    if (!slot) return 0;
+    if (!*slot) *slot = VL_ARENA_NEW(&s->arena, struct vl_action_record);
+    struct vl_action_record *copy = *slot;
     *copy = *rec;
-    copy->outputs = VL_ARENA_ARRAY(&s->arena, struct vl_hash, rec->n_outputs + 1);
+    copy->outputs = VL_ARENA_ARRAY(&s->arena, struct vl_hash, rec->n_outputs);
     memcpy(copy->outputs, rec->outputs, rec->n_outputs * sizeof *rec->outputs);
     copy->inputs = NULL; /* details are read back on demand */
     copy->n_inputs = 0;
@@ -324,25 +326,23 @@ int vl_state_put_action(struct vl_state *s, const char *first_output, const char
 
 int vl_state_forget_action(struct vl_state *s, const char *path, struct vl_error *err)
 {
-    struct vl_action_record *r = vl_map_get(&s->actions, path);
-    if (!r) return 0;
+    struct vl_action_record **slot = action_slot(s, path, strlen(path));
+    if (!slot || !*slot) return 0;
     if (begin(s, err) < 0) return -1;
     sqlite3_bind_text(s->del_action, 1, path, -1, SQLITE_STATIC);
     if (step_reset(s, s->del_action, err, "forgetting an action") < 0) return -1;
-    /* the map keeps the key; a zero key matches no real action */
-    memset(r, 0, sizeof *r);
+    *slot = NULL;
     return 0;
 }
 
 int vl_state_forget_file(struct vl_state *s, const char *path, struct vl_error *err)
 {
-    struct vl_file_record *r = vl_map_get(&s->files, path);
-    if (!r) return 0;
+    struct vl_file_record **slot = file_slot(s, path, strlen(path));
+    if (!slot || !*slot) return 0;
     if (begin(s, err) < 0) return -1;
     sqlite3_bind_text(s->del_file, 1, path, -1, SQLITE_STATIC);
     if (step_reset(s, s->del_file, err, "forgetting a file") < 0) return -1;
-    r->st.exists = 0;
-    r->hashed_at_ns = 0;
+    *slot = NULL;
     return 0;
 }
 
@@ -390,12 +390,6 @@ int vl_state_commit(struct vl_state *s, struct vl_error *err)
     if (!s->in_transaction) return 0;
     s->in_transaction = 0;
     return exec_sql(s, "COMMIT", err);
-}
-
-void vl_state_counts(const struct vl_state *s, size_t *files, size_t *actions)
-{
-    *files = s->files.len;
-    *actions = s->actions.len;
 }
 
 int vl_state_each_action(struct vl_state *s,

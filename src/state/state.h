@@ -2,7 +2,10 @@
  *
  * The whole file and action tables are read into memory when the state is
  * opened (one scan each, much faster than a query per file), and changes are
- * written back in batched transactions as the build goes. */
+ * written back in batched transactions as the build goes.  Where each record
+ * is kept is the caller's choice (struct vl_state_index): the engine keeps
+ * them on the graph's nodes and edges, so that the state holds no second
+ * copy of every path and no maps of its own. */
 #ifndef VL_STATE_H
 #define VL_STATE_H
 
@@ -34,17 +37,29 @@ struct vl_action_record {
 
 struct vl_state;
 
-/* Opens (creating if needed) db_path.  A file that is not a vlbuild state
- * database, or is damaged, is moved aside to db_path.corrupt with a warning
- * through warn() and replaced by an empty one (everything rebuilds).  A
- * state written by a newer schema version is an error. */
-int vl_state_open(const char *db_path, void (*warn)(void *ctx, const char *msg), void *warn_ctx,
+/* Where the records live in memory: each function returns the slot that
+ * holds the record of path (len bytes), or NULL when the caller does not know
+ * the path; such a record stays on disk only (a file the rules no longer
+ * name).  The engine's slots are on its graph (exec/plan.h). */
+struct vl_state_index {
+    struct vl_file_record **(*file_slot)(void *ctx, const char *path, size_t len);
+    struct vl_action_record **(*action_slot)(void *ctx, const char *path, size_t len);
+    /* empties every slot (a damaged database's records are being dropped) */
+    void (*clear)(void *ctx);
+    void *ctx;
+};
+
+/* Opens (creating if needed) db_path and loads its records into the slots of
+ * index.  A file that
+ * is not a vlbuild state database, or is damaged, is moved aside to
+ * db_path.corrupt with a warning through warn() and replaced by an empty one
+ * (everything rebuilds).  A state written by a newer schema version is an
+ * error. */
+int vl_state_open(const char *db_path, const struct vl_state_index *index,
+                  void (*warn)(void *ctx, const char *msg), void *warn_ctx,
                   struct vl_state **out, struct vl_error *err);
-/* Returns the recorded fingerprint of path, or NULL. */
-const struct vl_file_record *vl_state_file(const struct vl_state *s, const char *path);
-/* Returns the record of the action whose first output is path, or NULL. */
-const struct vl_action_record *vl_state_action(const struct vl_state *s, const char *path);
-/* Records the fingerprint of path (written at the next commit). */
+/* Records the fingerprint of path (written at the next commit) and keeps a
+ * copy in its slot. */
 int vl_state_put_file(struct vl_state *s, const char *path, const struct vl_file_record *rec,
                       struct vl_error *err);
 /* Records a finished action: its record, its rule and what it printed. */
@@ -64,8 +79,6 @@ int vl_state_action_detail(struct vl_state *s, const char *path, struct vl_hash 
                            struct vl_hash **inputs, size_t *n_inputs, struct vl_error *err);
 /* Commits the changes recorded since the last commit. */
 int vl_state_commit(struct vl_state *s, struct vl_error *err);
-/* Number of file and action records held. */
-void vl_state_counts(const struct vl_state *s, size_t *files, size_t *actions);
 /* Calls fn for every recorded action (first output, rule); for `clean`. */
 int vl_state_each_action(struct vl_state *s, void (*fn)(void *ctx, const char *output,
                                                         const char *rule),

@@ -11,7 +11,7 @@ static struct vl_map_slot *find(const struct vl_map *m, const char *key, size_t 
     for (size_t i = h & mask;; i = (i + 1) & mask) {
         struct vl_map_slot *s = &m->slots[i];
         if (!s->key) return s;
-        if (s->hash == h && s->keylen == n && memcmp(s->key, key, n) == 0) return s;
+        if (s->hash == (uint32_t)h && s->keylen == n && memcmp(s->key, key, n) == 0) return s;
     }
 }
 
@@ -51,7 +51,7 @@ void *vl_map_put(struct vl_map *m, const char *key, void *value)
         s->value = value;
         return prev;
     }
-    *s = (struct vl_map_slot){key, n, h, value};
+    *s = (struct vl_map_slot){key, (uint32_t)n, (uint32_t)h, value};
     m->len++;
     return NULL;
 }

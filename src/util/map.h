@@ -10,8 +10,8 @@
 
 struct vl_map_slot {
     const char *key;
-    size_t keylen;
-    uint64_t hash;
+    uint32_t keylen; /* keys are paths and names: far below 4 GiB */
+    uint32_t hash;   /* the low half of the key's XXH3, to skip most compares */
     void *value;
 };
 
