@@ -273,8 +273,9 @@ static int run_augment(struct vl_action_job *job, struct vl_error *err)
                               src_w, src_h, meta.width, meta.height);
     }
     struct vl_clipwriter_opts wo = {
-        .codec = strcmp(vl_params_get(job->params, "codec")->text, "h264") ? VL_CLIP_FFV1
-                                                                          : VL_CLIP_H264,
+        .codec = !strcmp(vl_params_get(job->params, "codec")->text, "h264")       ? VL_CLIP_H264
+                 : !strcmp(vl_params_get(job->params, "codec")->text, "ffv1_420") ? VL_CLIP_FFV1_420
+                                                                                 : VL_CLIP_FFV1,
         .width = p.out_w,
         .height = p.out_h,
         .fps_num = meta.avg_fps_num > 0 ? meta.avg_fps_num : meta.r_fps_num > 0 ? meta.r_fps_num : 25,
@@ -336,7 +337,8 @@ static const struct vl_param_spec augment_params[] = {
     {"duration", VL_PARAM_RANGE, "1:1", 0.001, 1, NULL,
      "share of the frames kept, one contiguous random stretch"},
     {"stride", VL_PARAM_INT, "1", 1, 1000, NULL, "keep every Nth frame (speed-up)"},
-    {"codec", VL_PARAM_ENUM, "ffv1", 0, 0, "ffv1|h264", "clip codec"},
+    {"codec", VL_PARAM_ENUM, "ffv1", 0, 0, "ffv1|ffv1_420|h264",
+     "clip codec: ffv1 (lossless RGB), ffv1_420 (FFV1 of yuv420p), h264"},
     {"crf", VL_PARAM_INT, "18", 0, 51, NULL, "H.264 quality (lower is better)"},
     {"size", VL_PARAM_SIZE, "0x0", 0, 16384, NULL, "output size; 0x0: the crop's size"},
     {"seed", VL_PARAM_INT, "0", 0, 9007199254740991.0, NULL, "random seed"},

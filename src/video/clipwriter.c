@@ -1,5 +1,5 @@
 /* clipwriter.c - augmented clips: Matroska with FFV1 (lossless RGB, the
- * default) or H.264 (libx264, crf), through the one encoding path of
+ * default), FFV1 in yuv420p, or H.264 (libx264, crf), through the one encoding path of
  * videowriter.c, which writes to "<path>.vltmp.<pid>.<thread>" and renames
  * on close. */
 #include "video/clipwriter.h"
@@ -27,7 +27,7 @@ int vl_clipwriter_open(const char *path, const struct vl_clipwriter_opts *o,
         .crf = h264 ? (o->crf >= 0 ? o->crf : 18) : -1,
         .preset = h264 ? (o->preset ? o->preset : "medium") : NULL,
         .threads = o->threads,
-        .lossless_rgb = !h264,
+        .lossless_rgb = o->codec == VL_CLIP_FFV1,
     };
     struct vl_videowriter *w;
     if (vl_videowriter_open(path, &vo, &w, err) < 0) return -1;

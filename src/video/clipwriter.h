@@ -1,7 +1,9 @@
 /* clipwriter.h - clips written as Matroska, FFV1 (lossless) or H.264.
  *
  * Frames go in as RGB24; FFV1 stores them as RGB (bgr0, 8 bits), so a clip
- * decodes back to the exact same bytes.  H.264 (libx264, crf) stores 4:2:0
+ * decodes back to the exact same bytes.  FFV1 in 4:2:0 stores them as
+ * yuv420p (yuv444p when a side is odd): lossless coding of a lossy colour
+ * conversion, about half the encoding work.  H.264 (libx264, crf) stores 4:2:0
  * (4:4:4 when a side is odd, which 4:2:0 cannot hold).  The file appears
  * under its name only when vl_clipwriter_close succeeds. */
 #ifndef VL_VIDEO_CLIPWRITER_H
@@ -11,7 +13,7 @@
 
 #include "util/error.h"
 
-enum vl_clip_codec { VL_CLIP_FFV1, VL_CLIP_H264 };
+enum vl_clip_codec { VL_CLIP_FFV1, VL_CLIP_H264, VL_CLIP_FFV1_420 };
 
 struct vl_clipwriter_opts {
     enum vl_clip_codec codec;

@@ -2,7 +2,7 @@
  * to "<path>.vltmp.<pid>.<thread>" and renamed on close.  The muxer is named
  * or comes from the final path's extension; the pixel format is the
  * encoder's first (yuv420p for libx264, mpeg4, ffv1 and vpx), yuv444p for
- * libx264 at odd sizes, or bgr0 for lossless RGB FFV1; converted with
+ * libx264 and ffv1 at odd sizes, or bgr0 for lossless RGB FFV1; converted with
  * swscale (full chroma interpolation).  FFV1 is written as version 3 with
  * per-slice CRCs, so damage is detected on decoding.
  * Muxer and encoder are bit-exact (no random UIDs, no version strings), so
@@ -126,7 +126,8 @@ int vl_videowriter_open(const char *path, const struct vl_videowriter_opts *o,
     c->width = o->width;
     c->height = o->height;
     c->pix_fmt = o->lossless_rgb && !strcmp(o->codec, "ffv1") ? AV_PIX_FMT_0RGB32
-                 : odd && !strcmp(o->codec, "libx264")       ? AV_PIX_FMT_YUV444P
+                 : odd && (!strcmp(o->codec, "libx264") ||
+                           !strcmp(o->codec, "ffv1"))         ? AV_PIX_FMT_YUV444P
                  : codec->pix_fmts                            ? codec->pix_fmts[0]
                                                               : AV_PIX_FMT_YUV420P;
     c->framerate = (AVRational){fps, fps_den};

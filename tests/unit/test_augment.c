@@ -273,6 +273,38 @@ static void test_parameters_are_checked_when_read(void)
     CHECK(augment("x", "y", "flip=1", 0, 0, NULL, &err) == -2);
 }
 
+/* codec=ffv1_420 stores FFV1 of yuv420p (yuv444p at odd sizes): the same
+ * transform as the RGB clip, within the rounding of 4:2:0 chroma. */
+static void test_ffv1_420_stores_yuv_close_to_the_rgb_clip(const char *src)
+{
+    char a[512], b[512], c[512];
+    path_of(a, sizeof a, "rgb.mkv"), path_of(b, sizeof b, "yuv.mkv");
+    path_of(c, sizeof c, "yuv_odd.mkv");
+    struct vl_error err = {{0}};
+    const char *params = "hflip=1 brightness=0.2 saturation=0.2 seed=3";
+    char with_codec[256];
+    snprintf(with_codec, sizeof with_codec, "%s codec=ffv1_420", params);
+    CHECK(augment(src, a, params, 0, 0, NULL, &err) == 0);
+    CHECK(augment(src, b, with_codec, 0, 0, NULL, &err) == 0);
+    struct vl_video_meta m;
+    CHECK(vl_probe_file(b, &m, &err) == 0);
+    CHECK_STR(m.codec, "ffv1");
+    CHECK_STR(m.pix_fmt, "yuv420p");
+    struct clip x = read_clip(a), y = read_clip(b);
+    CHECK(x.n == 40 && y.n == 40 && x.width == y.width && x.height == y.height);
+    size_t bytes = (size_t)x.n * x.width * x.height * 3;
+    double diff = 0;
+    for (size_t i = 0; i < bytes; i++) diff += abs((int)x.data[i] - (int)y.data[i]);
+    diff /= (double)bytes;
+    CHECK(diff > 0 && diff < 4); /* lossy chroma, the same picture */
+    free(x.data), free(y.data);
+    snprintf(with_codec, sizeof with_codec, "%s codec=ffv1_420 size=33x25", params);
+    CHECK(augment(src, c, with_codec, 0, 0, NULL, &err) == 0);
+    CHECK(vl_probe_file(c, &m, &err) == 0);
+    CHECK_STR(m.pix_fmt, "yuv444p");
+    CHECK(m.width == 33 && m.height == 25 && m.frames == 40);
+}
+
 int main(void)
 {
     dir = fixture_dir("augment");
@@ -290,6 +322,7 @@ int main(void)
     test_parameters_are_checked_when_read();
     test_same_seed_same_frames_other_seed_or_copy_other_frames(src);
     test_flip_mirrors_every_frame(src, &in);
+    test_ffv1_420_stores_yuv_close_to_the_rgb_clip(src);
     test_crop_has_the_size_and_one_window_for_all_frames(src, &in);
     test_temporal_crop_and_stride_keep_the_right_frames(src, &in);
     test_bad_input_names_the_file_and_leaves_nothing();
