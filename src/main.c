@@ -37,7 +37,7 @@ struct options {
     const char *slurm_config; /* --slurm-config, or NULL */
     struct vl_cache_options cache;
     uint64_t memory_budget;
-    int64_t start_ns;
+    int64_t start_ns, start_mono_ns; /* when this vlbuild started: wall, monotonic */
     struct vl_var_override *overrides;
     size_t n_overrides;
     char **args;
@@ -324,6 +324,7 @@ static int cmd_build(struct project *p, const struct options *o, struct vl_error
         .self_exe = self,
         .memory_budget = o->memory_budget,
         .start_ns = o->start_ns,
+        .start_mono_ns = o->start_mono_ns,
     };
     struct vl_slurm_config slurm;
     vl_slurm_config_init(&slurm);
@@ -487,6 +488,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     struct options o = {0};
     o.start_ns = vl_now_ns();
+    o.start_mono_ns = vl_mono_ns();
     if (parse_options(argc, argv, &o) < 0) return 2;
     /* the media module's libraries log only with -v (actions/media.c) */
     vl_module_set_verbose(o.verbose);

@@ -1,5 +1,5 @@
 /* build.c - the scheduler: a libuv loop that starts ready actions within the
- * limits of their pools, runs shell commands as child processes (uv_spawn)
+ * limits of their pools, runs shell commands as child processes (exec/local.c)
  * and built-in actions on the thread pool (uv_queue_work), and records each
  * result in the state database as it finishes.
  *
@@ -17,6 +17,7 @@
  * interrupted build leaves no orphan writing an output behind its back. */
 #include "exec/build.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -97,6 +98,7 @@ struct builder {
     uv_signal_t sigint, sigterm, sighup;
     uv_timer_t kill_timer, progress_timer;
     uv_prepare_t commit_prepare;
+    struct vl_map swept; /* folders whose stale temporaries are gone (sweep_temporaries) */
     uv_mutex_t progress_lock;
     int handles_open;
     struct vl_error *err;
@@ -544,6 +546,39 @@ static void lookup_done(uv_work_t *w, int status)
     launch(b, j);
 }
 
+/* Removes the temporaries that an interrupted run left beside the outputs in
+ * output's folder (vl_remove_temporaries' names), so that none lingers
+ * half-written: one scan a folder and build, made before any action writing
+ * there starts (the project lock keeps other builds out).  A scan per action
+ * made a full build quadratic in the number of files of a folder. */
+static void sweep_temporaries(struct builder *b, const char *output)
+{
+    const char *slash = strrchr(output, '/');
+    size_t dlen = slash ? (size_t)(slash - output) : 0;
+    if (vl_map_getn(&b->swept, output, dlen)) return;
+    char *dir = vl_arena_strndup(&b->g->arena, output, dlen);
+    vl_map_put(&b->swept, dir, dir);
+    DIR *d = opendir(dlen ? dir : ".");
+    if (!d) return;
+    struct vl_strbuf path = VL_STRBUF_INIT;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t owner = vl_temporary_owner_len(de->d_name);
+        if (!owner) continue;
+        vl_strbuf_reset(&path);
+        if (dlen) vl_strbuf_addf(&path, "%s/", dir);
+        size_t dir_part = path.len;
+        vl_strbuf_add(&path, de->d_name, owner);
+        const struct vl_node *n = vl_map_getn(&b->g->nodes, path.buf, path.len);
+        if (!n || !n->producer) continue; /* not the temporary of an output */
+        path.len = dir_part;
+        vl_strbuf_adds(&path, de->d_name);
+        unlink(path.buf);
+    }
+    closedir(d);
+    vl_strbuf_release(&path);
+}
+
 static int start(struct builder *b, struct vl_edge *e)
 {
     struct job *j = calloc(1, sizeof *j);
@@ -558,7 +593,7 @@ static int start(struct builder *b, struct vl_edge *e)
     int rc = 0;
     for (size_t i = 0; i < e->n_outputs && rc == 0; i++) {
         unlink(e->outputs[i]->path); /* a stale output must not pass for a new one */
-        vl_remove_temporaries(e->outputs[i]->path); /* nor linger half-written */
+        sweep_temporaries(b, e->outputs[i]->path); /* nor linger half-written */
         rc = vl_mkdir_parents(e->outputs[i]->path, &err);
     }
     j->slot = take_slot(b);
@@ -685,6 +720,7 @@ int vl_build_execute(struct vl_plan *plan, struct vl_graph *g, struct vl_state *
                      struct vl_error *err)
 {
     int64_t t0 = vl_mono_ns();
+    int64_t since = opts->start_mono_ns ? opts->start_mono_ns : t0; /* the summary's origin */
     memset(summary, 0, sizeof *summary);
     struct builder b = {0};
     b.plan = plan;
@@ -698,11 +734,11 @@ int vl_build_execute(struct vl_plan *plan, struct vl_graph *g, struct vl_state *
     if (opts->dry_run) {
         dry_run(&b);
         summary->not_run = plan->n_dirty + plan->n_maybe;
-        summary->seconds = (double)(vl_mono_ns() - t0) / 1e9;
+        summary->seconds = (double)(vl_mono_ns() - since) / 1e9;
         return 0;
     }
     if (plan->n_dirty + plan->n_maybe == 0) {
-        summary->seconds = (double)(vl_mono_ns() - t0) / 1e9;
+        summary->seconds = (double)(vl_mono_ns() - since) / 1e9;
         return 0;
     }
     if (vl_mkdir_p(opts->tmp_dir, err) < 0) return -1;
@@ -769,6 +805,7 @@ int vl_build_execute(struct vl_plan *plan, struct vl_graph *g, struct vl_state *
     b.runner->ops->close(b.runner);
     uv_loop_close(b.loop);
     uv_mutex_destroy(&b.progress_lock);
-    summary->seconds = (double)(vl_mono_ns() - t0) / 1e9;
+    vl_map_release(&b.swept);
+    summary->seconds = (double)(vl_mono_ns() - since) / 1e9;
     return rc;
 }

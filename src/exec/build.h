@@ -21,6 +21,8 @@ struct vl_build_options {
     const char *self_exe;    /* this program, which wraps every child process */
     uint64_t memory_budget;  /* per built-in job, in bytes */
     int64_t start_ns;        /* wall clock when this vlbuild started */
+    int64_t start_mono_ns;   /* monotonic clock then: the summary's time counts from
+                                it, start-up and planning included (0: from the call) */
     struct vl_cache *cache;  /* the artifact cache, or NULL */
     /* --executor slurm: actions run as Slurm jobs with this configuration
      * (exec/slurm.h); NULL: they run here */

@@ -225,11 +225,17 @@ void vl_remove_temporaries(const char *path)
     size_t n = strlen(name);
     struct dirent *e;
     while ((e = readdir(d))) {
-        if (strncmp(e->d_name, name, n) != 0) continue;
-        const char *rest = e->d_name + n;
-        if (strncmp(rest, ".vltmp.", 7) && strncmp(rest, ".vlcache-", 9)) continue;
+        if (vl_temporary_owner_len(e->d_name) != n || strncmp(e->d_name, name, n) != 0) continue;
         snprintf(full, sizeof full, "%s%s%s", dir, dlen ? "/" : "", e->d_name);
         unlink(full);
     }
     closedir(d);
+}
+
+size_t vl_temporary_owner_len(const char *name)
+{
+    const char *tmp = strstr(name, ".vltmp.");
+    const char *cache = strstr(name, ".vlcache-");
+    const char *mark = tmp && (!cache || tmp < cache) ? tmp : cache;
+    return mark && mark > name ? (size_t)(mark - name) : 0;
 }

@@ -48,6 +48,9 @@ int vl_write_file_atomic(const char *path, const void *data, size_t n, struct vl
  * "<name>.vlcache-*" (the cache's, while restoring).  Errors are ignored: a
  * temporary that cannot be removed is never taken for an output. */
 void vl_remove_temporaries(const char *path);
+/* When name (a file name, no folder) is one of those temporaries, returns the
+ * length of the name it is the temporary of ("a.npy.vltmp.12" -> 5); else 0. */
+size_t vl_temporary_owner_len(const char *name);
 /* Reads a whole file into a malloc'd, NUL-terminated buffer the caller frees. */
 int vl_read_file(const char *path, char **data, size_t *n, struct vl_error *err);
 /* The wall clock in nanoseconds since the epoch. */
