@@ -227,6 +227,40 @@ static int augment_frame(struct work *w, const struct plan *p, uint8_t *data, in
     return vl_clipwriter_write(w->writer, cur.rgb, err);
 }
 
+/* 1 when the clip can stay yuv420p from decoder to encoder: FFV1 in 4:2:0
+ * of a yuv420p source, not turned, and a transform of crop (even sides),
+ * flip and brightness/contrast/saturation only.  The crop's corner then
+ * moves to the chroma grid (at most one pixel up and left). */
+static int yuv_path(const struct vl_action_job *job, const struct vl_video_meta *meta,
+                    struct plan *p)
+{
+    int ok = !strcmp(vl_params_get(job->params, "codec")->text, "ffv1_420") &&
+             !strcmp(meta->pix_fmt, "yuv420p") && meta->rotation == 0 && p->angle == 0 &&
+             p->jitter.hue == 0 && p->blur_sigma <= 0 && p->noise_sigma <= 0 &&
+             p->out_w == p->crop_w && p->out_h == p->crop_h && !(p->crop_w & 1) &&
+             !(p->crop_h & 1);
+    if (ok) p->crop_x &= ~1, p->crop_y &= ~1;
+    return ok;
+}
+
+/* The yuv420p path of augment_frame: one pass from the decoded planes into
+ * the encoder's frame. */
+static int augment_frame_yuv(struct work *w, const struct plan *p, uint8_t *data, int src_w,
+                             int src_h, struct vl_error *err)
+{
+    int cw = (src_w + 1) / 2, ch = (src_h + 1) / 2;
+    uint8_t *u = data + (size_t)src_w * src_h, *v = u + (size_t)cw * ch;
+    struct vl_yuv_frame src = {{data, u, v}, {src_w, cw, cw}, src_w, src_h};
+    struct vl_yuv_frame dst = {.width = p->crop_w, .height = p->crop_h};
+    if (vl_clipwriter_next_planes(w->writer, dst.plane, dst.stride, err) < 0) return -1;
+    static const struct vl_color_jitter none = {1, 1, 1, 0};
+    uint8_t ylut[256], clut[256];
+    w->ops->yuv_jitter_tables(&src, p->crop_x, p->crop_y, p->crop_w, p->crop_h,
+                              p->do_jitter ? &p->jitter : &none, ylut, clut);
+    w->ops->yuv_crop_flip_map(&src, p->crop_x, p->crop_y, p->flip, ylut, clut, &dst);
+    return vl_clipwriter_submit(w->writer, err);
+}
+
 static int run_augment(struct vl_action_job *job, struct vl_error *err)
 {
     const char *path = job->inputs[0];
@@ -239,17 +273,20 @@ static int run_augment(struct vl_action_job *job, struct vl_error *err)
     uint64_t base = clip_seed(fingerprint, (uint64_t)(int64_t)param(job, "seed"), job->copy);
     struct plan p;
     draw_plan(job, base, meta.width, meta.height, meta.frames, &p);
+    int yuv = yuv_path(job, &meta, &p);
     log_plan(job, &p);
 
     struct work w = {.ops = vl_ops_cpu()};
     if (w.ops->ctx_new(&w.ctx, err) < 0) return -1;
     size_t out_bytes = (size_t)p.out_w * p.out_h * 3;
-    size_t own = (size_t)p.crop_w * p.crop_h * 3 + 2 * out_bytes;
-    w.crop = alloc_frame(p.crop_w, p.crop_h);
-    w.sized = alloc_frame(p.out_w, p.out_h);
-    w.turned = alloc_frame(p.out_w, p.out_h);
+    size_t own = yuv ? 0 : (size_t)p.crop_w * p.crop_h * 3 + 2 * out_bytes;
+    if (!yuv) {
+        w.crop = alloc_frame(p.crop_w, p.crop_h);
+        w.sized = alloc_frame(p.out_w, p.out_h);
+        w.turned = alloc_frame(p.out_w, p.out_h);
+    }
 
-    struct vl_reader_opts ro = {.threads = 1, .layout = VL_FRAMES_RGB24};
+    struct vl_reader_opts ro = {.threads = 1, .layout = yuv ? VL_FRAMES_YUV420P : VL_FRAMES_RGB24};
     uint64_t budget = job->memory_budget ? job->memory_budget : VL_READER_DEFAULT_BUDGET;
     ro.memory_budget = budget > own ? budget - own : 1; /* 1: one frame a chunk */
     /* Frames are transformed one at a time, so big chunks buy nothing: four
@@ -299,8 +336,10 @@ static int run_augment(struct vl_action_job *job, struct vl_error *err)
                 rc = vl_error_set(err, "%s: interrupted", path);
                 break;
             }
-            rc = augment_frame(&w, &p, chunk.data + (size_t)i * chunk.frame_bytes, chunk.width,
-                               chunk.height, written++, err);
+            uint8_t *frame = chunk.data + (size_t)i * chunk.frame_bytes;
+            rc = yuv ? augment_frame_yuv(&w, &p, frame, chunk.width, chunk.height, err)
+                     : augment_frame(&w, &p, frame, chunk.width, chunk.height, written, err);
+            written++;
         }
     }
     if (rc == 0 && written == 0) rc = vl_error_set(err, "%s: no frame could be decoded", path);
@@ -347,7 +386,7 @@ static const struct vl_param_spec augment_params[] = {
 
 const struct vl_action_def vl_action_augment = {
     .name = "augment",
-    .version = 1,
+    .version = 2,
     .summary = "write one randomly augmented clip of a video (Matroska, FFV1 or H.264)",
     .params = augment_params,
     .min_inputs = 1,

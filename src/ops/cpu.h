@@ -28,6 +28,12 @@ void vl_cpu_rotate(const struct vl_frame *src, struct vl_frame *dst, double degr
 
 /* cpu_color.c */
 void vl_cpu_color_jitter(struct vl_frame *f, const struct vl_color_jitter *j);
+void vl_cpu_yuv_jitter_tables(const struct vl_yuv_frame *src, int x, int y, int w, int h,
+                              const struct vl_color_jitter *j, uint8_t ylut[256],
+                              uint8_t clut[256]);
+void vl_cpu_yuv_crop_flip_map(const struct vl_yuv_frame *src, int x, int y, int flip,
+                              const uint8_t ylut[256], const uint8_t clut[256],
+                              struct vl_yuv_frame *dst);
 void vl_cpu_gaussian_noise(struct vl_frame *f, double sigma, uint64_t seed);
 int vl_cpu_gaussian_blur(struct vl_ops_ctx *ctx, struct vl_frame *f, double sigma,
                          struct vl_error *err);

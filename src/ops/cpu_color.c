@@ -157,6 +157,81 @@ void vl_cpu_color_jitter(struct vl_frame *f, const struct vl_color_jitter *j)
         for (size_t i = 0; i < n; i++) shift_hue(p + 3 * i, shift);
 }
 
+/* t / 4096 rounded half away from zero */
+static inline int64_t round_q12(int64_t t)
+{
+    return t >= 0 ? (t + 2048) >> 12 : -((-t + 2048) >> 12);
+}
+
+void vl_cpu_yuv_jitter_tables(const struct vl_yuv_frame *src, int x, int y, int w, int h,
+                              const struct vl_color_jitter *j, uint8_t ylut[256],
+                              uint8_t clut[256])
+{
+    /* brightness: (Y - 16) * b and (C - 128) * b, as v * b in RGB */
+    int by[256], bc[256];
+    int64_t bq = llround(j->brightness * 4096.0);
+    for (int v = 0; v < 256; v++) {
+        by[v] = clamp255((int)(16 + round_q12(bq * (v - 16))));
+        bc[v] = clamp255((int)(128 + round_q12(bq * (v - 128))));
+    }
+    /* contrast: blend Y with the window's mean Y after brightness (a
+     * histogram, four of them interleaved so that increments do not wait
+     * on each other); U and V scale about 128 */
+    int64_t cq = llround(j->contrast * 4096.0);
+    int64_t offset = 0;
+    if (cq != 4096) {
+        uint32_t hist[4][256] = {{0}};
+        for (int r = 0; r < h; r++) {
+            const uint8_t *p = src->plane[0] + (size_t)(y + r) * src->stride[0] + x;
+            int i = 0;
+            for (; i + 4 <= w; i += 4) {
+                hist[0][p[i]]++, hist[1][p[i + 1]]++;
+                hist[2][p[i + 2]]++, hist[3][p[i + 3]]++;
+            }
+            for (; i < w; i++) hist[0][p[i]]++;
+        }
+        uint64_t sum = 0, n = (uint64_t)w * h;
+        for (int v = 0; v < 256; v++)
+            sum += (uint64_t)(hist[0][v] + hist[1][v] + hist[2][v] + hist[3][v]) * by[v];
+        double mean = n ? (double)sum / (double)n : 0;
+        offset = llround((1.0 - j->contrast) * mean * 4096.0);
+    }
+    int64_t sq = llround(j->saturation * 4096.0);
+    for (int v = 0; v < 256; v++) {
+        int64_t t = cq * by[v] + offset;
+        t = t < 0 ? 0 : t > 255 * 4096 ? 255 * 4096 : t;
+        ylut[v] = (uint8_t)((t + 2048) >> 12);
+        int64_t c = round_q12(cq * (bc[v] - 128));
+        c = c < -128 ? -128 : c > 127 ? 127 : c;
+        c = round_q12(sq * c);
+        clut[v] = (uint8_t)clamp255((int)(128 + c));
+    }
+}
+
+/* One row: n samples of s (read backwards when flip) through lut into d. */
+static void map_row(const uint8_t *restrict s, int n, int flip, const uint8_t *restrict lut,
+                    uint8_t *restrict d)
+{
+    if (flip)
+        for (int i = 0; i < n; i++) d[i] = lut[s[n - 1 - i]];
+    else
+        for (int i = 0; i < n; i++) d[i] = lut[s[i]];
+}
+
+void vl_cpu_yuv_crop_flip_map(const struct vl_yuv_frame *src, int x, int y, int flip,
+                              const uint8_t ylut[256], const uint8_t clut[256],
+                              struct vl_yuv_frame *dst)
+{
+    int cw = (dst->width + 1) / 2, ch = (dst->height + 1) / 2;
+    for (int r = 0; r < dst->height; r++)
+        map_row(src->plane[0] + (size_t)(y + r) * src->stride[0] + x, dst->width, flip, ylut,
+                dst->plane[0] + (size_t)r * dst->stride[0]);
+    for (int p = 1; p < 3; p++)
+        for (int r = 0; r < ch; r++)
+            map_row(src->plane[p] + (size_t)(y / 2 + r) * src->stride[p] + x / 2, cw, flip, clut,
+                    dst->plane[p] + (size_t)r * dst->stride[p]);
+}
+
 void vl_cpu_gaussian_noise(struct vl_frame *f, double sigma, uint64_t seed)
 {
     /* The sum of four uniforms on 0..65535 has mean 131070 and standard

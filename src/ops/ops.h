@@ -22,6 +22,14 @@ struct vl_frame {
     int width, height;
 };
 
+/* A yuv420p picture (limited range, as decoded): plane 0 is Y of width x
+ * height, planes 1 and 2 are U and V of (width+1)/2 x (height+1)/2. */
+struct vl_yuv_frame {
+    uint8_t *plane[3];
+    int stride[3];
+    int width, height;
+};
+
 enum vl_interp { VL_INTERP_AREA, VL_INTERP_BILINEAR, VL_INTERP_BICUBIC };
 
 /* Colour jitter factors, as torchvision's ColorJitter applies them: each
@@ -65,6 +73,19 @@ struct vl_ops {
 
     /* -- colour and noise -- */
     void (*color_jitter)(struct vl_frame *f, const struct vl_color_jitter *j);
+    /* -- yuv420p: crop, flip and brightness/contrast/saturation in one pass -- */
+    /* The tables of a jitter (hue ignored) for frames like the dst->width x
+     * dst->height window at (x, y) of src (x, y even): Y through ylut, U and
+     * V through clut.  Brightness scales Y-16 and U,V-128; contrast blends
+     * with the window's mean Y; saturation scales U,V-128. */
+    void (*yuv_jitter_tables)(const struct vl_yuv_frame *src, int x, int y, int w, int h,
+                              const struct vl_color_jitter *j, uint8_t ylut[256],
+                              uint8_t clut[256]);
+    /* Copies the dst-sized window at (x, y) of src (x, y even) into dst,
+     * mirrored left to right when flip, each sample through its table. */
+    void (*yuv_crop_flip_map)(const struct vl_yuv_frame *src, int x, int y, int flip,
+                              const uint8_t ylut[256], const uint8_t clut[256],
+                              struct vl_yuv_frame *dst);
     /* Adds Gaussian noise of standard deviation sigma (in 0..255 units),
      * drawn from seed (the same seed gives the same noise everywhere). */
     void (*gaussian_noise)(struct vl_frame *f, double sigma, uint64_t seed);

@@ -42,6 +42,17 @@ int vl_clipwriter_write(struct vl_clipwriter *w, const uint8_t *rgb, struct vl_e
     return vl_videowriter_write(w->w, rgb, err);
 }
 
+int vl_clipwriter_next_planes(struct vl_clipwriter *w, uint8_t *plane[3], int stride[3],
+                              struct vl_error *err)
+{
+    return vl_videowriter_next_planes(w->w, plane, stride, err);
+}
+
+int vl_clipwriter_submit(struct vl_clipwriter *w, struct vl_error *err)
+{
+    return vl_videowriter_submit(w->w, err);
+}
+
 int vl_clipwriter_close(struct vl_clipwriter *w, struct vl_error *err)
 {
     int rc = vl_videowriter_close(w->w, err);

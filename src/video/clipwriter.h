@@ -32,6 +32,12 @@ int vl_clipwriter_open(const char *path, const struct vl_clipwriter_opts *opts,
                        struct vl_clipwriter **out, struct vl_error *err);
 /* Encodes one RGB24 frame (width*height*3 bytes, rows packed). */
 int vl_clipwriter_write(struct vl_clipwriter *w, const uint8_t *rgb, struct vl_error *err);
+/* The planes (Y, U, V) of the next frame of a 4:2:0 clip (FFV1_420 at even
+ * sizes), to fill and pass on with vl_clipwriter_submit: no RGB, no copy. */
+int vl_clipwriter_next_planes(struct vl_clipwriter *w, uint8_t *plane[3], int stride[3],
+                              struct vl_error *err);
+/* Encodes the frame filled through vl_clipwriter_next_planes. */
+int vl_clipwriter_submit(struct vl_clipwriter *w, struct vl_error *err);
 /* Flushes the encoder, finishes the file and renames it into place; frees
  * w whatever happens, and on failure deletes the temporary file. */
 int vl_clipwriter_close(struct vl_clipwriter *w, struct vl_error *err);

@@ -213,7 +213,15 @@ int vl_reader_open(const char *path, const struct vl_reader_opts *opts, struct v
     r->src_fmt = -1;
     r->place_shown[2] = r->out_w, r->place_shown[3] = r->out_h;
     size_t pixels = (size_t)r->out_w * r->out_h;
-    r->frame_bytes = r->opts.layout == VL_FRAMES_F32_PLANAR ? pixels * 3 * sizeof(float) : pixels * 3;
+    r->frame_bytes = r->opts.layout == VL_FRAMES_F32_PLANAR ? pixels * 3 * sizeof(float)
+                     : r->opts.layout == VL_FRAMES_YUV420P
+                         ? pixels + 2 * (size_t)((r->out_w + 1) / 2) * ((r->out_h + 1) / 2)
+                         : pixels * 3;
+    if (r->opts.layout == VL_FRAMES_YUV420P &&
+        (r->rotation || r->out_w != r->dec->width || r->out_h != r->dec->height)) {
+        vl_error_set(err, "%s: yuv420p frames are delivered only unscaled and unturned", path);
+        goto fail;
+    }
     uint64_t cap = r->opts.memory_budget / r->frame_bytes;
     r->capacity = cap < 1 ? 1 : cap > 1 << 20 ? 1 << 20 : (int)cap;
     if (r->opts.indices && (e = build_pts_table(r, err)) < 0) goto fail;
@@ -410,10 +418,29 @@ static int planar_is_exact(int sw, int sh, enum AVPixelFormat fmt, int dw, int d
     return exact;
 }
 
+/* Copies the decoded yuv420p planes into chunk slot n. */
+static int copy_yuv420p(struct vl_reader *r, int n, struct vl_error *err)
+{
+    AVFrame *f = r->frame;
+    if (f->format != AV_PIX_FMT_YUV420P || f->width != r->out_w || f->height != r->out_h)
+        return vl_error_set(err, "%s: a %dx%d %s frame where %dx%d yuv420p was expected",
+                            r->path, f->width, f->height,
+                            av_get_pix_fmt_name((enum AVPixelFormat)f->format), r->out_w,
+                            r->out_h);
+    uint8_t *y = r->data + (size_t)n * r->frame_bytes;
+    int cw = (f->width + 1) / 2, ch = (f->height + 1) / 2;
+    uint8_t *u = y + (size_t)f->width * f->height, *v = u + (size_t)cw * ch;
+    av_image_copy_plane(y, f->width, f->data[0], f->linesize[0], f->width, f->height);
+    av_image_copy_plane(u, cw, f->data[1], f->linesize[1], cw, ch);
+    av_image_copy_plane(v, cw, f->data[2], f->linesize[2], cw, ch);
+    return 0;
+}
+
 /* Converts the decoded frame into chunk slot n. */
 static int convert(struct vl_reader *r, int n, struct vl_error *err)
 {
     AVFrame *f = r->frame;
+    if (r->opts.layout == VL_FRAMES_YUV420P) return copy_yuv420p(r, n, err);
     int scaling;
     if (f->width != r->src_w || f->height != r->src_h || f->format != r->src_fmt) {
         plan_geometry(r, f);

@@ -34,6 +34,9 @@ enum vl_reader_fit {
 enum vl_frame_layout {
     VL_FRAMES_RGB24,       /* [H][W][3] uint8 per frame */
     VL_FRAMES_F32_PLANAR,  /* [3][H][W] float32 in [0,1] per frame (R, G, B planes) */
+    VL_FRAMES_YUV420P,     /* the decoded yuv420p planes as they are: [H][W] Y, then U and V
+                              of [(H+1)/2][(W+1)/2]; only for yuv420p sources, not scaled or
+                              turned (a frame in another format is an error) */
 };
 
 struct vl_reader_opts {

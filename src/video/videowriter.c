@@ -18,6 +18,7 @@
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/opt.h>
+#include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
 #include "util/fs.h"
@@ -191,6 +192,23 @@ int vl_videowriter_write(struct vl_videowriter *w, const uint8_t *rgb, struct vl
     const uint8_t *src[4] = {vl_rgb_padded(&w->padded, rgb, bytes)};
     int stride[4] = {w->enc->width * 3};
     sws_scale(w->sws, src, stride, 0, w->enc->height, w->frame->data, w->frame->linesize);
+    w->frame->pts = w->next_pts++;
+    return drain(w, w->frame, err);
+}
+
+int vl_videowriter_next_planes(struct vl_videowriter *w, uint8_t *plane[3], int stride[3],
+                               struct vl_error *err)
+{
+    if (w->enc->pix_fmt != AV_PIX_FMT_YUV420P)
+        return vl_error_set(err, "%s: the encoder takes %s, not yuv420p planes", w->path,
+                            av_get_pix_fmt_name(w->enc->pix_fmt));
+    if (av_frame_make_writable(w->frame) < 0) abort();
+    for (int p = 0; p < 3; p++) plane[p] = w->frame->data[p], stride[p] = w->frame->linesize[p];
+    return 0;
+}
+
+int vl_videowriter_submit(struct vl_videowriter *w, struct vl_error *err)
+{
     w->frame->pts = w->next_pts++;
     return drain(w, w->frame, err);
 }

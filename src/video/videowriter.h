@@ -33,6 +33,13 @@ int vl_videowriter_open(const char *path, const struct vl_videowriter_opts *opts
                         struct vl_videowriter **out, struct vl_error *err);
 /* Encodes one RGB24 frame (width*height*3 bytes, rows packed). */
 int vl_videowriter_write(struct vl_videowriter *w, const uint8_t *rgb, struct vl_error *err);
+/* The planes of the next frame of a yuv420p encoder (Y, U, V; the frame's
+ * own buffers), to fill and then pass on with vl_videowriter_submit; an
+ * encoder of another format is an error. */
+int vl_videowriter_next_planes(struct vl_videowriter *w, uint8_t *plane[3], int stride[3],
+                               struct vl_error *err);
+/* Encodes the frame whose planes vl_videowriter_next_planes gave. */
+int vl_videowriter_submit(struct vl_videowriter *w, struct vl_error *err);
 /* Flushes, finishes and renames the file into place; frees w whatever
  * happens, and on failure deletes the temporary file. */
 int vl_videowriter_close(struct vl_videowriter *w, struct vl_error *err);

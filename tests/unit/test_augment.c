@@ -14,7 +14,7 @@
 
 struct clip {
     int n, width, height;
-    uint8_t *data; /* n frames, RGB24 */
+    uint8_t *data; /* n frames, RGB24 (or yuv420p planes: read_planes) */
 };
 
 static const char *dir;
@@ -24,11 +24,12 @@ static void path_of(char *out, size_t n, const char *name)
     snprintf(out, n, "%.400s/%s", dir, name);
 }
 
-/* Decodes every frame of path into memory (small clips only). */
-static struct clip read_clip(const char *path)
+/* Decodes every frame of path into memory (small clips only), in layout
+ * (RGB24, or the yuv420p planes as decoded). */
+static struct clip read_clip_as(const char *path, enum vl_frame_layout layout)
 {
     struct clip c = {0};
-    struct vl_reader_opts o = {.memory_budget = 1 << 20};
+    struct vl_reader_opts o = {.memory_budget = 1 << 20, .layout = layout};
     struct vl_reader *r;
     struct vl_error err;
     struct vl_chunk ch;
@@ -45,6 +46,16 @@ static struct clip read_clip(const char *path)
     }
     vl_reader_close(r);
     return c;
+}
+
+static struct clip read_clip(const char *path)
+{
+    return read_clip_as(path, VL_FRAMES_RGB24);
+}
+
+static struct clip read_planes(const char *path)
+{
+    return read_clip_as(path, VL_FRAMES_YUV420P);
 }
 
 static const uint8_t *frame_at(const struct clip *c, int i)
@@ -305,6 +316,54 @@ static void test_ffv1_420_stores_yuv_close_to_the_rgb_clip(const char *src)
     CHECK(m.width == 33 && m.height == 25 && m.frames == 40);
 }
 
+/* 1 when plane p of frame j of out is the window at (x, y) (luma units, even)
+ * of frame i of in, mirrored when flip. */
+static int plane_window(const struct clip *in, int i, int x, int y, int flip,
+                        const struct clip *out, int j, int p)
+{
+    int iw = in->width, ih = in->height, ow = out->width, oh = out->height;
+    int icw = (iw + 1) / 2, ich = (ih + 1) / 2, ocw = (ow + 1) / 2, och = (oh + 1) / 2;
+    size_t ib = (size_t)iw * ih + 2 * (size_t)icw * ich, ob = (size_t)ow * oh + 2 * (size_t)ocw * och;
+    const uint8_t *a = in->data + i * ib, *b = out->data + j * ob;
+    int w = ow, h = oh, as = iw, bs = ow;
+    if (p > 0) {
+        a += (size_t)iw * ih + (p - 1) * (size_t)icw * ich;
+        b += (size_t)ow * oh + (p - 1) * (size_t)ocw * och;
+        w = ocw, h = och, as = icw, bs = ocw, x /= 2, y /= 2;
+    }
+    for (int r = 0; r < h; r++)
+        for (int c = 0; c < w; c++)
+            if (b[(size_t)r * bs + c] != a[(size_t)(y + r) * as + x + (flip ? w - 1 - c : c)])
+                return 0;
+    return 1;
+}
+
+/* codec=ffv1_420 of a yuv420p source never leaves yuv420p: a flip and a crop
+ * are exact on the planes, the window's corner on the chroma grid. */
+static void test_ffv1_420_flips_and_crops_the_planes_exactly(const char *src)
+{
+    char out[512];
+    path_of(out, sizeof out, "yuv_crop.mkv");
+    struct vl_error err = {{0}};
+    struct clip in = read_planes(src);
+    CHECK(in.n == 40);
+    CHECK(augment(src, out, "hflip=1 crop=0.25:0.25 ratio=1:1 seed=3 codec=ffv1_420", 0, 0, NULL,
+                  &err) == 0);
+    struct clip c = read_planes(out);
+    CHECK(c.n == in.n && c.width == 28 && c.height == 28);
+    int fx = -1, fy = -1;
+    for (int y = 0; y + 28 <= in.height && fx < 0; y += 2)
+        for (int x = 0; x + 28 <= in.width && fx < 0; x += 2)
+            if (plane_window(&in, 0, x, y, 1, &c, 0, 0)) fx = x, fy = y;
+    CHECK(fx >= 0);
+    int ok = fx >= 0 && c.n == in.n;
+    for (int i = 0; i < c.n && ok; i++)
+        for (int p = 0; p < 3; p++) ok &= plane_window(&in, i, fx, fy, 1, &c, i, p);
+    CHECK(ok);
+    free(c.data);
+    free(in.data);
+}
+
 int main(void)
 {
     dir = fixture_dir("augment");
@@ -323,6 +382,7 @@ int main(void)
     test_same_seed_same_frames_other_seed_or_copy_other_frames(src);
     test_flip_mirrors_every_frame(src, &in);
     test_ffv1_420_stores_yuv_close_to_the_rgb_clip(src);
+    test_ffv1_420_flips_and_crops_the_planes_exactly(src);
     test_crop_has_the_size_and_one_window_for_all_frames(src, &in);
     test_temporal_crop_and_stride_keep_the_right_frames(src, &in);
     test_bad_input_names_the_file_and_leaves_nothing();
