@@ -245,12 +245,11 @@ static int yuv_path(const struct vl_action_job *job, const struct vl_video_meta 
 
 /* The yuv420p path of augment_frame: one pass from the decoded planes into
  * the encoder's frame. */
-static int augment_frame_yuv(struct work *w, const struct plan *p, uint8_t *data, int src_w,
-                             int src_h, struct vl_error *err)
+static int augment_frame_yuv(struct work *w, const struct plan *p, const struct vl_chunk *c,
+                             struct vl_error *err)
 {
-    int cw = (src_w + 1) / 2, ch = (src_h + 1) / 2;
-    uint8_t *u = data + (size_t)src_w * src_h, *v = u + (size_t)cw * ch;
-    struct vl_yuv_frame src = {{data, u, v}, {src_w, cw, cw}, src_w, src_h};
+    struct vl_yuv_frame src = {{c->plane[0], c->plane[1], c->plane[2]},
+                               {c->stride[0], c->stride[1], c->stride[2]}, c->width, c->height};
     struct vl_yuv_frame dst = {.width = p->crop_w, .height = p->crop_h};
     if (vl_clipwriter_next_planes(w->writer, dst.plane, dst.stride, err) < 0) return -1;
     static const struct vl_color_jitter none = {1, 1, 1, 0};
@@ -286,7 +285,8 @@ static int run_augment(struct vl_action_job *job, struct vl_error *err)
         w.turned = alloc_frame(p.out_w, p.out_h);
     }
 
-    struct vl_reader_opts ro = {.threads = 1, .layout = yuv ? VL_FRAMES_YUV420P : VL_FRAMES_RGB24};
+    struct vl_reader_opts ro = {.threads = 1,
+                                .layout = yuv ? VL_FRAMES_YUV420P_REF : VL_FRAMES_RGB24};
     uint64_t budget = job->memory_budget ? job->memory_budget : VL_READER_DEFAULT_BUDGET;
     ro.memory_budget = budget > own ? budget - own : 1; /* 1: one frame a chunk */
     /* Frames are transformed one at a time, so big chunks buy nothing: four
@@ -336,9 +336,9 @@ static int run_augment(struct vl_action_job *job, struct vl_error *err)
                 rc = vl_error_set(err, "%s: interrupted", path);
                 break;
             }
-            uint8_t *frame = chunk.data + (size_t)i * chunk.frame_bytes;
-            rc = yuv ? augment_frame_yuv(&w, &p, frame, chunk.width, chunk.height, err)
-                     : augment_frame(&w, &p, frame, chunk.width, chunk.height, written, err);
+            rc = yuv ? augment_frame_yuv(&w, &p, &chunk, err)
+                     : augment_frame(&w, &p, chunk.data + (size_t)i * chunk.frame_bytes,
+                                     chunk.width, chunk.height, written, err);
             written++;
         }
     }

@@ -53,6 +53,7 @@ struct vl_reader {
     AVCodecContext *dec;
     AVPacket *pkt;
     AVFrame *frame;
+    AVFrame *held;                /* VL_FRAMES_YUV420P_REF: the frame handed out */
     struct SwsContext *sws;
     struct SwsContext *sws_whole; /* to RGB at the source size, for formats not cropped in place */
     int planar;                   /* 1: scale to planar GBR, then interleave (same bytes, faster) */
@@ -217,13 +218,17 @@ int vl_reader_open(const char *path, const struct vl_reader_opts *opts, struct v
                      : r->opts.layout == VL_FRAMES_YUV420P
                          ? pixels + 2 * (size_t)((r->out_w + 1) / 2) * ((r->out_h + 1) / 2)
                          : pixels * 3;
-    if (r->opts.layout == VL_FRAMES_YUV420P &&
+    if ((r->opts.layout == VL_FRAMES_YUV420P || r->opts.layout == VL_FRAMES_YUV420P_REF) &&
         (r->rotation || r->out_w != r->dec->width || r->out_h != r->dec->height)) {
         vl_error_set(err, "%s: yuv420p frames are delivered only unscaled and unturned", path);
         goto fail;
     }
     uint64_t cap = r->opts.memory_budget / r->frame_bytes;
     r->capacity = cap < 1 ? 1 : cap > 1 << 20 ? 1 << 20 : (int)cap;
+    if (r->opts.layout == VL_FRAMES_YUV420P_REF) {
+        r->capacity = 1, r->frame_bytes = 0;
+        if (!(r->held = av_frame_alloc())) abort();
+    }
     if (r->opts.indices && (e = build_pts_table(r, err)) < 0) goto fail;
     enum AVCodecID id = r->st->codecpar->codec_id;
     r->skip_unwanted = r->n_table > 0 && r->opts.threads == 1 &&
@@ -418,7 +423,8 @@ static int planar_is_exact(int sw, int sh, enum AVPixelFormat fmt, int dw, int d
     return exact;
 }
 
-/* Copies the decoded yuv420p planes into chunk slot n. */
+/* Copies the decoded yuv420p planes into chunk slot n (or keeps the frame
+ * itself, VL_FRAMES_YUV420P_REF). */
 static int copy_yuv420p(struct vl_reader *r, int n, struct vl_error *err)
 {
     AVFrame *f = r->frame;
@@ -427,6 +433,11 @@ static int copy_yuv420p(struct vl_reader *r, int n, struct vl_error *err)
                             r->path, f->width, f->height,
                             av_get_pix_fmt_name((enum AVPixelFormat)f->format), r->out_w,
                             r->out_h);
+    if (r->held) {
+        av_frame_unref(r->held);
+        av_frame_move_ref(r->held, f);
+        return 0;
+    }
     uint8_t *y = r->data + (size_t)n * r->frame_bytes;
     int cw = (f->width + 1) / 2, ch = (f->height + 1) / 2;
     uint8_t *u = y + (size_t)f->width * f->height, *v = u + (size_t)cw * ch;
@@ -440,7 +451,7 @@ static int copy_yuv420p(struct vl_reader *r, int n, struct vl_error *err)
 static int convert(struct vl_reader *r, int n, struct vl_error *err)
 {
     AVFrame *f = r->frame;
-    if (r->opts.layout == VL_FRAMES_YUV420P) return copy_yuv420p(r, n, err);
+    if (r->opts.layout == VL_FRAMES_YUV420P || r->held) return copy_yuv420p(r, n, err);
     int scaling;
     if (f->width != r->src_w || f->height != r->src_h || f->format != r->src_fmt) {
         plan_geometry(r, f);
@@ -670,7 +681,10 @@ int vl_reader_next_chunk(struct vl_reader *r, struct vl_chunk *chunk, struct vl_
     chunk->width = r->out_w;
     chunk->height = r->out_h;
     chunk->frame_bytes = r->frame_bytes;
-    chunk->data = r->data;
+    chunk->data = r->held ? NULL : r->data;
+    if (r->held && n)
+        for (int p = 0; p < 3; p++)
+            chunk->plane[p] = r->held->data[p], chunk->stride[p] = r->held->linesize[p];
     chunk->pts = r->pts;
     chunk->index = r->index;
     return n;
@@ -704,6 +718,7 @@ void vl_reader_close(struct vl_reader *r)
     sws_freeContext(r->sws);
     sws_freeContext(r->sws_whole);
     av_frame_free(&r->frame);
+    av_frame_free(&r->held);
     av_packet_free(&r->pkt);
     avcodec_free_context(&r->dec);
     avformat_close_input(&r->fmt);

@@ -37,6 +37,8 @@ enum vl_frame_layout {
     VL_FRAMES_YUV420P,     /* the decoded yuv420p planes as they are: [H][W] Y, then U and V
                               of [(H+1)/2][(W+1)/2]; only for yuv420p sources, not scaled or
                               turned (a frame in another format is an error) */
+    VL_FRAMES_YUV420P_REF, /* the same planes not copied: the decoder's own frame, one a
+                              chunk, in chunk.plane and chunk.stride (data is NULL) */
 };
 
 struct vl_reader_opts {
@@ -59,6 +61,8 @@ struct vl_chunk {
     uint8_t *data;               /* n frames back to back; owned by the reader */
     double *pts;                 /* presentation time of each frame in seconds (as in the file) */
     int64_t *index;              /* index of each frame in presentation order */
+    uint8_t *plane[3];           /* VL_FRAMES_YUV420P_REF: Y, U, V of the frame */
+    int stride[3];
 };
 
 struct vl_reader_stats {
