@@ -84,6 +84,9 @@ struct vl_reader {
     size_t want_pos;        /* next entry of opts.indices to deliver */
     size_t seek_checked;    /* want_pos + 1 once a seek was considered for it */
     int skip_unwanted;      /* unwanted non-reference frames are not decoded */
+    int drain_next;         /* the next feed drains the decoder instead of reading */
+    int drained_early;      /* drained before the end of the stream, to seek next */
+    int force_seek;         /* seek to the next wanted frame's keyframe, however close */
     struct vl_reader_stats stats;
 };
 
@@ -560,14 +563,19 @@ static void maybe_seek(struct vl_reader *r)
     if (want >= (int64_t)r->n_table) return;
     int64_t key = want;
     while (key > 0 && !r->key_table[key]) key--;
-    if (key - r->next_index <= SEEK_GAP) return;
-    if (av_seek_frame(r->fmt, r->st->index, r->pts_table[key], AVSEEK_FLAG_BACKWARD) < 0) return;
+    int forced = r->force_seek;
+    r->force_seek = 0;
+    if (!forced && key - r->next_index <= SEEK_GAP) return;
+    if (av_seek_frame(r->fmt, r->st->index, r->pts_table[key], AVSEEK_FLAG_BACKWARD) < 0 &&
+        !forced)
+        return;
     avcodec_flush_buffers(r->dec);
     r->stats.seeks++;
     r->indexed_by_pts = 1;
     r->next_index = key; /* refined by the pts of the frames that follow */
     r->demux_eof = 0;
     r->flushed = 0;
+    r->drain_next = 0;
 }
 
 /* 1 when the packet with this pts gives a frame still wanted (or unknown). */
@@ -582,10 +590,34 @@ static int packet_wanted(const struct vl_reader *r, int64_t pts)
     return rest && bsearch(&idx, r->opts.indices + r->want_pos, rest, sizeof idx, cmp_i64);
 }
 
+/* 1 when the packet of frame pts is the next frame to deliver and the one
+ * after it (if any) lies beyond a seek: nothing read after this packet is
+ * needed for it (later packets cannot be its references), so draining the
+ * decoder now gives it without decoding what follows, typically the next
+ * keyframe that the reorder delay would otherwise pull in. */
+static int drain_after(const struct vl_reader *r, int64_t pts)
+{
+    if (!r->n_table || r->want_pos >= r->opts.n_indices || pts == AV_NOPTS_VALUE) return 0;
+    int64_t *hit = bsearch(&pts, r->pts_table, r->n_table, sizeof pts, cmp_i64);
+    if (!hit || hit - r->pts_table != r->opts.indices[r->want_pos]) return 0;
+    int64_t idx = hit - r->pts_table;
+    if (r->want_pos + 1 == r->opts.n_indices) return 1;
+    int64_t next = r->opts.indices[r->want_pos + 1];
+    if (next >= (int64_t)r->n_table) return 0;
+    int64_t key = next;
+    while (key > 0 && !r->key_table[key]) key--;
+    return key - (idx + 1) > SEEK_GAP;
+}
+
 /* Feeds the decoder one packet, or the flush at the end of the stream; a
  * read error (truncated file) ends the stream early, keeping what decoded. */
 static void feed(struct vl_reader *r)
 {
+    if (r->drain_next && !r->flushed) {
+        avcodec_send_packet(r->dec, NULL);
+        r->flushed = 1, r->drain_next = 0, r->drained_early = 1;
+        return;
+    }
     if (r->demux_eof) {
         if (!r->flushed) avcodec_send_packet(r->dec, NULL);
         r->flushed = 1;
@@ -605,6 +637,7 @@ static void feed(struct vl_reader *r)
             continue;
         }
         int expect = counted(r->pkt);
+        r->drain_next = expect && drain_after(r, r->pkt->pts);
         if (r->skip_unwanted)
             r->dec->skip_frame = packet_wanted(r, r->pkt->pts) ? AVDISCARD_DEFAULT
                                                                : AVDISCARD_NONREF;
@@ -632,6 +665,14 @@ int vl_reader_next_chunk(struct vl_reader *r, struct vl_chunk *chunk, struct vl_
             continue;
         }
         if (e == AVERROR_EOF) {
+            if (r->drained_early && r->want_pos < r->opts.n_indices) {
+                /* drained for the next wanted frame's seek: seek (a forced
+                 * one, since the drain emptied the decoder) and go on */
+                r->drained_early = 0;
+                r->force_seek = 1;
+                r->seek_checked = 0;
+                continue;
+            }
             r->done = 1;
             break;
         }
