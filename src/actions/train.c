@@ -133,7 +133,7 @@ static int run_train(struct vl_action_job *job, struct vl_error *err)
 
 const struct vl_action_def vl_action_train = {
     .name = "train",
-    .version = 4,
+    .version = 5,
     .summary = "train a model on features or clips and a labels CSV into a safetensors checkpoint "
                "(+ a JSON-lines metrics log)",
     .params = train_params,

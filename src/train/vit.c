@@ -2,19 +2,26 @@
  * divide its height and width).
  *
  * vit_gru: each frame through a small ViT, all its output tokens (the class
- * token and the P patch tokens, in place order) into a GRU over time, the
- * last hidden state into a linear head.  The GRU sees the token grid, not
- * only the class token, so where things are in each frame, and so how they
- * move, reaches it directly: on small video sets a class token alone did not
- * learn to carry position (motion-direction clips stayed near chance).
+ * token and the P patch tokens, in place order) each projected to D = 8
+ * values by one shared linear layer, the frame's (1+P)D values into a GRU
+ * over time, the last hidden state into a linear head.  The GRU sees the
+ * token grid, not only the class token, so where things are in each frame,
+ * and so how they move, reaches it directly: on small video sets a class
+ * token alone memorised the training clips instead.  The shared projection
+ * makes every place say the same few things (what is there) and leaves the
+ * GRU's input weights to map place to motion; the whole E-wide grid gave it
+ * four times the input weights, which fitted the training clips and
+ * generalised worse (docs/training.md has the figures).
  *   patch_embed: conv patch x patch -> E (hidden, default 32) + class token
- *   + learned position embedding; depth (default 1) pre-norm encoder blocks
- *   (heads default 2, MLP 2E, GELU); norm; every frame's tokens ->
- *   [N, T, (1+P)E]; gru ((1+P)E -> E); head (E -> K).
+ *   + learned position embedding (std 0.02, as ViT); depth (default 1)
+ *   pre-norm encoder blocks (heads default 2, MLP 2E, GELU); norm;
+ *   token_proj (E -> D) on every token; every frame's tokens ->
+ *   [N, T, (1+P)D]; gru ((1+P)D -> E, PyTorch's init); head (E -> K).
  *   names: patch_embed.{proj.weight [E,3,p,p], proj.bias, cls_token [1,1,E],
  *          pos_embed [1,1+P,E]}, blocks.{i}.{norm1,self_attn,linear1,linear2,
- *          norm2}.*, norm.{weight,bias}, gru.{weight_ih_l0 [3E,(1+P)E],
- *          weight_hh_l0, bias_ih_l0, bias_hh_l0}, head.{weight [K,E], bias}
+ *          norm2}.*, norm.{weight,bias}, token_proj.{weight [D,E], bias [D]},
+ *          gru.{weight_ih_l0 [3E,(1+P)D], weight_hh_l0, bias_ih_l0,
+ *          bias_hh_l0}, head.{weight [K,E], bias}
  *
  * vit_transformer: spatio-temporal tubelets, as ViViT's tubelet embedding:
  * tubelet t x patch x patch (t = 2 frames when T is even, else 1) embedded
@@ -23,7 +30,6 @@
  * over all T/t x P tokens; norm; mean over tokens; head.
  *   names: patch_embed.{proj.weight [E,3t,p,p], proj.bias, pos_embed
  *          [1,P,E]}, temporal_embed [T/t, E], blocks.{i}.*, norm.*, head.* */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +38,7 @@
 #include "train/model.h"
 
 #define MAX_DEPTH 12
-#define POS_STD 0.5f
+#define TOKEN_DIM 8 /* vit_gru: values per token into the GRU */
 
 struct vit {
     int gru_mode, frames, tube, depth;
@@ -42,6 +48,7 @@ struct vit {
     struct vl_nn_layernorm norm;
     struct vl_nn_gru gru;
     struct vl_nn_mean token_mean;
+    struct vl_nn_linear token_proj; /* vit_gru: E -> TOKEN_DIM on every token */
     struct vl_nn_linear head;
     struct vl_nn_tensor frames_view, tokens, tokens_view, pick, dpick, dtokens, seq_view;
 };
@@ -98,11 +105,6 @@ static int create(struct vl_model *m, const struct vl_model_config *cfg, struct 
     if (vl_nn_patch_embed_init(&v->embed, &m->params, "patch_embed", 3 * v->tube, cfg->height,
                                cfg->width, patch, E, gru_mode, rng, err) < 0)
         return -1;
-    /* ViT's std of 0.02 leaves position all but invisible next to the patch
-     * projection at the start, and on small video sets the class token then
-     * sits on a plateau where nothing tells it where things are: start the
-     * position embedding at the scale of the tokens instead */
-    vl_nn_init_trunc_normal(&v->embed.pos_embed->value, POS_STD, rng);
     if (!gru_mode) {
         int shape[2] = {cfg->frames / v->tube, E};
         v->temporal_embed = vl_nn_params_add(&m->params, NULL, "temporal_embed", 2, shape, 1, 0,
@@ -119,12 +121,10 @@ static int create(struct vl_model *m, const struct vl_model_config *cfg, struct 
     }
     if (vl_nn_layernorm_init(&v->norm, &m->params, "norm", E, err) < 0) return -1;
     int tokens = 1 + (cfg->height / patch) * (cfg->width / patch);
-    if (gru_mode) {
-        if (vl_nn_gru_init(&v->gru, &m->params, "gru", tokens * E, E, rng, err) < 0) return -1;
-        /* PyTorch's bound 1/sqrt(hidden) over (1+P)E normalised inputs would
-         * saturate the gates from the first step; scale by the input width */
-        vl_nn_init_uniform(&v->gru.weight_ih->value, 1.0f / sqrtf((float)(tokens * E)), rng);
-    }
+    if (gru_mode && (vl_nn_linear_init(&v->token_proj, &m->params, "token_proj", E, TOKEN_DIM, 1,
+                                       rng, err) < 0 ||
+                     vl_nn_gru_init(&v->gru, &m->params, "gru", tokens * TOKEN_DIM, E, rng, err) < 0))
+        return -1;
     vl_nn_mean_init(&v->token_mean, 1, 1);
     return vl_nn_linear_init(&v->head, &m->params, "head", E, cfg->n_classes, 1, rng, err);
 }
@@ -172,7 +172,8 @@ static int forward(struct vl_model *m, struct vl_nn_ctx *ctx, const struct vl_ba
         if (vl_nn_mean_forward(ctx, &v->token_mean, t, &t, err) < 0) return -1;
         return vl_nn_linear_forward(ctx, &v->head, t, logits, err);
     }
-    int s3[3] = {N, T, L * E}; /* every frame's tokens, [N*T, L, E] -> [N, T, L*E] */
+    if (vl_nn_linear_forward(ctx, &v->token_proj, t, &t, err) < 0) return -1;
+    int s3[3] = {N, T, L * TOKEN_DIM}; /* every frame's tokens, [N*T, L, D] -> [N, T, L*D] */
     v->seq_view = vl_nn_tensor_view(t, 3, s3);
     if (vl_nn_gru_forward(ctx, &v->gru, &v->seq_view, &t, err) < 0) return -1;
     if (select_token(t, T - 1, &v->pick, err) < 0) return -1; /* h_n [N, E] */
@@ -193,7 +194,7 @@ static int backward(struct vl_model *m, struct vl_nn_ctx *ctx, const struct vl_n
         int L = v->norm.y.shape[1];
         int s3[3] = {d->shape[0] * d->shape[1], L, d->shape[2] / L};
         v->tokens_view = vl_nn_tensor_view(d, 3, s3);
-        d = &v->tokens_view;
+        if (vl_nn_linear_backward(ctx, &v->token_proj, &v->tokens_view, &d, err) < 0) return -1;
     } else if (vl_nn_mean_backward(ctx, &v->token_mean, d, &d, err) < 0) {
         return -1;
     }
@@ -224,7 +225,10 @@ static void destroy(struct vl_model *m)
     vl_nn_patch_embed_free(&v->embed);
     for (int i = 0; i < v->depth && i < MAX_DEPTH; i++) vl_nn_encoder_block_free(&v->blocks[i]);
     vl_nn_layernorm_free(&v->norm);
-    if (v->gru_mode) vl_nn_gru_free(&v->gru);
+    if (v->gru_mode) {
+        vl_nn_linear_free(&v->token_proj);
+        vl_nn_gru_free(&v->gru);
+    }
     vl_nn_mean_free(&v->token_mean);
     vl_nn_linear_free(&v->head);
     vl_nn_tensor_free(&v->tokens);
