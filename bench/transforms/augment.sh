@@ -4,7 +4,8 @@
 # Builds a tiny driver against the static library of a configured build
 # (BUILD, default build), makes a 60 s 1280x720 H.264 video (1800 frames at
 # 30 fps, libx264 veryfast, 3 B-frames) in WORK (default /tmp/vl-bench-aug),
-# and times, one thread each, the median of RUNS (default 3) interleaved runs:
+# and times, one thread each, the median of RUNS (default 3) interleaved runs
+# (CONTEXT_RUNS, default RUNS, of the rows vl, ffmpeg-rgb and decode):
 #   vl:       augment hflip=1, a fixed 1024x576 crop (80% of each side: area
 #             0.64, ratio 16:9), brightness/contrast/saturation jitter -> FFV1
 #   vl-420:   the same with codec=ffv1_420 (stays yuv420p: FFV1 of yuv420p)
@@ -20,6 +21,7 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 WORK=${WORK:-/tmp/vl-bench-aug}
 RUNS=${RUNS:-3}
+CONTEXT_RUNS=${CONTEXT_RUNS:-$RUNS}
 mkdir -p "$WORK"
 [ -f "$BUILD/libvlmedia.a" ] || ninja -C "$BUILD" vlmedia vlcore vlcache
 BIN=$WORK/augment_bench
@@ -62,11 +64,15 @@ echo
 # the commands take turns, RUNS times, so that the machine's load falls on
 # all of them alike; every figure is the median of its runs
 rm -f "$WORK"/t_*
-for _ in $(seq "$RUNS"); do
-    timed vl "$BIN" run "$HD" "$WORK/vl.mkv" $VL_PARAMS
+# (the rows that only explain, the RGB clip, ffmpeg writing RGB and the
+# decode alone, run in the first CONTEXT_RUNS turns only: a busy machine
+# makes a turn of all six last minutes)
+for turn in $(seq "$RUNS"); do
     timed v4 "$BIN" run "$HD" "$WORK/vl420.mkv" $VL_PARAMS codec=ffv1_420
     timed ff ffmpeg -v error -threads 1 -i "$HD" -vf "$VF" -c:v ffv1 -f matroska -y /dev/null
     timed f1 ffmpeg -v error -threads 1 -i "$HD" -filter_threads 1 -vf "$VF" -c:v ffv1 -threads 1 -f matroska -y /dev/null
+    [ "$turn" -le "$CONTEXT_RUNS" ] || continue
+    timed vl "$BIN" run "$HD" "$WORK/vl.mkv" $VL_PARAMS
     timed rgb ffmpeg -v error -threads 1 -i "$HD" -filter_threads 1 -vf "$VF,format=bgr0" -c:v ffv1 -level 3 -slicecrc 1 -threads 1 -f matroska -y /dev/null
     timed dec "$BIN" decode "$HD"
 done
@@ -78,7 +84,7 @@ read -r w_rgb c_rgb < <(med rgb)
 read -r w_dec c_dec < <(med dec)
 
 row() { printf "  %-11s wall %6.2f s (%6s fps)  cpu %6.2f s (%6s fps)  %s\n" "$1" "$2" "$(fps "$2")" "$3" "$(fps "$3")" "$4"; }
-echo "augment 1280x720 60 s -> 1024x576 FFV1, one thread (median of $RUNS, interleaved; load after: $(cut -d' ' -f1-3 /proc/loadavg)):"
+echo "augment 1280x720 60 s -> 1024x576 FFV1, one thread (median of $RUNS interleaved runs, $CONTEXT_RUNS for vl, ffmpeg-rgb, decode; load after: $(cut -d' ' -f1-3 /proc/loadavg)):"
 row vl "$w_vl" "$c_vl" "augment_bench run FILE OUT $VL_PARAMS"
 row vl-420 "$w_v4" "$c_v4" "augment_bench run FILE OUT $VL_PARAMS codec=ffv1_420"
 row ffmpeg "$w_ff" "$c_ff" "ffmpeg -threads 1 -i FILE -vf \"$VF\" -c:v ffv1 -f matroska /dev/null"
