@@ -2,7 +2,8 @@
  *
  * A reader decodes the best video stream of a file and hands out chunks of
  * frames, display-ready: turned by the display matrix, converted to RGB24
- * (or planar float32 in [0,1]) and optionally scaled.  A chunk holds as
+ * (or planar float32 in [0,1]) and optionally scaled; or, for yuv420p
+ * sources, the decoded planes as they are.  A chunk holds as
  * many frames as fit the budget in bytes (at least one), so memory does not
  * grow with resolution or length.  When told to deliver only some frame
  * indices, it converts only those and seeks over long gaps. */
