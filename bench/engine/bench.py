@@ -318,7 +318,7 @@ def dry_run(args, exe, n):
     return 0
 
 
-# what vlbuild starts or loads from its own directory
+# what vlbuild loads from its own directory (vlbuild-exec: older vlbuilds)
 HELPERS = ("vlbuild-exec", "vlbuild-media.so", "vlbuild-http.so")
 
 

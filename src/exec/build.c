@@ -12,9 +12,9 @@
  * action that waited on rebuilt inputs is decided again by content when it
  * becomes ready: if its key is unchanged, it does not run (early cutoff).
  *
- * Child processes run in their own process group, through a wrapper that
- * asks the kernel to kill them if vlbuild dies (see main.c), so that an
- * interrupted build leaves no orphan writing an output behind its back. */
+ * Child processes run in their own process group, with a death signal that
+ * kills them if vlbuild dies (see exec/local.c), so that an interrupted
+ * build leaves no orphan writing an output behind its back. */
 #include "exec/build.h"
 
 #include <dirent.h>
@@ -746,7 +746,7 @@ int vl_build_execute(struct vl_plan *plan, struct vl_graph *g, struct vl_state *
     b.loop = uv_default_loop();
     if ((opts->slurm ? vl_runner_slurm_open(b.loop, opts->self_exe, opts->tmp_dir, opts->slurm,
                                             &b.runner, err)
-                     : vl_runner_local_open(b.loop, opts->self_exe, &b.runner, err)) < 0)
+                     : vl_runner_local_open(b.loop, &b.runner, err)) < 0)
         return -1;
     b.queues = calloc(g->n_pools, sizeof *b.queues);
     b.n_slots = opts->jobs;

@@ -18,7 +18,7 @@ struct vl_build_options {
     const char *trace_path;  /* --trace: Chrome trace JSON, or NULL */
     const char *state_path;  /* the state database, for built-in actions */
     const char *tmp_dir;     /* scratch files ($in_list, long commands) */
-    const char *self_exe;    /* this program, which wraps every child process */
+    const char *self_exe;    /* this program: Slurm jobs run it as `vlbuild exec-action` */
     uint64_t memory_budget;  /* per built-in job, in bytes */
     int64_t start_ns;        /* wall clock when this vlbuild started */
     int64_t start_mono_ns;   /* monotonic clock then: the summary's time counts from

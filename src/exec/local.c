@@ -1,23 +1,28 @@
 /* local.c - the local runner: shell actions as child processes, built-in
  * actions on libuv's thread pool (uv_queue_work).
  *
- * Children start through `vlbuild-exec` (next to vlbuild), which sets
- * PR_SET_PDEATHSIG before becoming /bin/sh, and run in their own process group, so that a
- * cancel reaches everything a command started and a killed vlbuild leaves no
- * shell writing outputs behind a later build's back.
+ * A command runs as `/bin/sh -c COMMAND` in a process group of its own, so
+ * that a cancel reaches everything it started, and with PR_SET_PDEATHSIG, so
+ * that a killed vlbuild (even by SIGKILL) leaves no shell writing outputs
+ * behind a later build's back.
  *
- * They are started with posix_spawn (glibc: clone with CLONE_VFORK, no copy
- * of vlbuild's page tables), not uv_spawn, which forks: a fork costs in
- * proportion to the parent's memory, and every page the parent then writes
- * takes a copy-on-write fault, so a build of 100,000 inputs spent most of its
- * time forking.  The exit is watched through a pidfd (Linux 5.3) polled by
- * the loop. */
+ * The child is started the way glibc's posix_spawn starts one: clone with
+ * CLONE_VM | CLONE_VFORK, on a stack of its own, vlbuild suspended until the
+ * exec.  Nothing of vlbuild's memory is copied: uv_spawn forks, and a fork
+ * costs in proportion to vlbuild's memory, which grows with the graph, plus
+ * a copy-on-write fault for every page vlbuild writes afterwards.  Unlike
+ * posix_spawn, the child can set the death signal itself before the exec, so
+ * no wrapper program is exec'd in between (each exec costs a dynamic
+ * loader's start-up, slow under virtual machines).  The exit is watched
+ * through a pidfd (Linux 5.3) polled by the loop. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -46,7 +51,6 @@ struct local_request {
 
 struct local_runner {
     struct vl_runner base;
-    char *wrapper; /* vlbuild-exec, next to vlbuild */
     struct local_request *running;
 };
 
@@ -131,39 +135,74 @@ static void on_child_exit(uv_poll_t *watch, int status, int events)
     uv_close((uv_handle_t *)watch, on_exit_watch_closed);
 }
 
-/* Starts argv[0] with stdin from /dev/null and stdout and stderr on out_fd,
- * in a process group of its own, signals as on a fresh exec. */
+/* What the child needs, prepared by the parent: the child shares vlbuild's
+ * memory until its exec and must only make system calls. */
+struct child_setup {
+    char *const *argv;
+    char *const *envp;
+    int out_fd;    /* stdout and stderr */
+    int null_fd;   /* stdin: /dev/null */
+    pid_t parent;
+    int exec_errno; /* written by the child when the exec fails */
+};
+
+/* not instrumented: it runs on its own stack, sharing vlbuild's memory */
+__attribute__((no_sanitize_address)) static int child_main(void *arg)
+{
+    struct child_setup *c = arg;
+    /* signals are blocked (spawn_child): put back the defaults, then unblock */
+    static const int handled[] = {SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGPIPE};
+    for (size_t i = 0; i < sizeof handled / sizeof *handled; i++) signal(handled[i], SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != c->parent) _exit(137); /* vlbuild died before the death signal was set */
+    if (dup2(c->null_fd, 0) < 0 || dup2(c->out_fd, 1) < 0 || dup2(c->out_fd, 2) < 0) {
+        c->exec_errno = errno;
+        _exit(127);
+    }
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execve(c->argv[0], c->argv, c->envp);
+    c->exec_errno = errno;
+    _exit(127);
+}
+
+/* Starts argv[0] with stdin from /dev/null and stdout and stderr on out_fd
+ * (see the top of the file); returns 0 or an errno value. */
 static int spawn_child(char *const argv[], int out_fd, pid_t *pid)
 {
     extern char **environ;
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
-    posix_spawn_file_actions_adddup2(&fa, out_fd, 2);
-    posix_spawnattr_init(&attr);
-    sigset_t none, all;
-    sigemptyset(&none);
+    /* the child's stack: one child starts at a time, from the loop thread,
+     * and vlbuild waits (CLONE_VFORK) until it has exec'd */
+    static char stack[64 * 1024] __attribute__((aligned(16)));
+    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null_fd < 0) return errno;
+    struct child_setup c = {argv, environ, out_fd, null_fd, getpid(), 0};
+    /* no signal handler may run in the child while it shares our memory */
+    sigset_t all, old;
     sigfillset(&all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all); /* vlbuild ignores SIGPIPE; its child must not */
-    posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                        POSIX_SPAWN_SETSIGDEF);
-    int rc = posix_spawn(pid, argv[0], &fa, &attr, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
-    return rc;
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid_t p = clone(child_main, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
+    int clone_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(null_fd);
+    if (p < 0) return clone_errno;
+    if (c.exec_errno) {
+        waitpid(p, NULL, 0);
+        return c.exec_errno;
+    }
+    *pid = p;
+    return 0;
 }
 
 static int submit_shell(struct local_runner *r, struct local_request *l, struct vl_error *err)
 {
     struct vl_run_request *req = l->req;
-    char *args[5] = {r->wrapper, "/bin/sh", "-c", (char *)req->command, NULL};
+    char *args[4] = {"/bin/sh", "-c", (char *)req->command, NULL};
     if (req->script) {
-        args[2] = (char *)req->script;
-        args[3] = NULL;
+        args[1] = (char *)req->script;
+        args[2] = NULL;
     }
     /* stdout and stderr share one pipe, so the log keeps their interleaving */
     uv_file fds[2];
@@ -249,32 +288,18 @@ static void local_cancel(struct vl_runner *base, int sig)
 
 static void local_close(struct vl_runner *base)
 {
-    free(((struct local_runner *)base)->wrapper);
     free(base);
 }
 
 static const struct vl_runner_ops local_ops = {"local", local_submit, local_cancel, local_close};
 
-int vl_runner_local_open(uv_loop_t *loop, const char *self_exe, struct vl_runner **out,
-                         struct vl_error *err)
+int vl_runner_local_open(uv_loop_t *loop, struct vl_runner **out, struct vl_error *err)
 {
-    const char *slash = strrchr(self_exe, '/');
-    size_t dir = slash ? (size_t)(slash - self_exe + 1) : 0;
-    char *wrapper = malloc(dir + sizeof "vlbuild-exec");
-    if (!wrapper) abort();
-    memcpy(wrapper, self_exe, dir);
-    strcpy(wrapper + dir, "vlbuild-exec");
-    if (access(wrapper, X_OK) != 0) {
-        vl_error_set(err, "cannot run %s, which vlbuild starts its commands through: %s "
-                          "(it is built and installed next to vlbuild)", wrapper, strerror(errno));
-        free(wrapper);
-        return -1;
-    }
+    (void)err;
     struct local_runner *r = calloc(1, sizeof *r);
     if (!r) abort();
     r->base.ops = &local_ops;
     r->base.loop = loop;
-    r->wrapper = wrapper;
     *out = &r->base;
     return 0;
 }

@@ -45,10 +45,7 @@ struct vl_runner {
     uv_loop_t *loop;
 };
 
-/* Opens the local runner on loop; self_exe is this program: child processes
- * start through vlbuild-exec in its folder (src/tools/vlbuild-exec.c).
- * Error: that wrapper is missing. */
-int vl_runner_local_open(uv_loop_t *loop, const char *self_exe, struct vl_runner **out,
-                         struct vl_error *err);
+/* Opens the local runner on loop; returns 0 (err: the runner interface's). */
+int vl_runner_local_open(uv_loop_t *loop, struct vl_runner **out, struct vl_error *err);
 
 #endif

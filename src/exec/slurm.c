@@ -821,7 +821,7 @@ int vl_runner_slurm_open(uv_loop_t *loop, const char *self_exe, const char *tmp_
             }
         closedir(d);
     }
-    if (vl_mkdir_p(r->root, err) < 0 || vl_runner_local_open(loop, self_exe, &r->local, err) < 0) {
+    if (vl_mkdir_p(r->root, err) < 0 || vl_runner_local_open(loop, &r->local, err) < 0) {
         free(r->cwd);
         free(r->root);
         free(r);

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/arena.h"
@@ -62,6 +63,20 @@ static struct vl_file_record **file_slot(struct vl_state *s, const char *path, s
 static struct vl_action_record **action_slot(struct vl_state *s, const char *path, size_t len)
 {
     return s->index.action_slot(s->index.ctx, path, len);
+}
+
+static int wait_a_millisecond(void *ctx, int attempts)
+{
+    (void)ctx;
+    if (attempts >= 10000) return 0; /* 10 s: give up, SQLITE_BUSY */
+    struct timespec ms = {0, 1000000};
+    nanosleep(&ms, NULL);
+    return 1;
+}
+
+void vl_state_wait_for_writers(sqlite3 *db)
+{
+    sqlite3_busy_handler(db, wait_a_millisecond, NULL);
 }
 
 static int db_error(struct vl_state *s, struct vl_error *err, const char *what)
@@ -154,7 +169,7 @@ static int try_open(struct vl_state *s, const char *path, struct vl_error *err)
         SQLITE_OK)
         return vl_error_set(err, "cannot open state database %s: %s", path,
                             s->db ? sqlite3_errmsg(s->db) : "out of memory");
-    sqlite3_busy_timeout(s->db, 10000);
+    vl_state_wait_for_writers(s->db);
     int version = 0;
     if (read_user_version(s->db, &version) < 0) {
         vl_error_set(err, "%s", sqlite3_errmsg(s->db));
@@ -418,7 +433,7 @@ int vl_state_read_actions(const char *db_path,
         vl_error_set(err, "cannot open %s: %s", db_path, db ? sqlite3_errmsg(db) : "out of memory");
         goto done;
     }
-    sqlite3_busy_timeout(db, 10000);
+    vl_state_wait_for_writers(db);
     if (sqlite3_prepare_v2(db, "SELECT output, rule, start_ns, end_ns FROM actions ORDER BY start_ns",
                            -1, &st, NULL) != SQLITE_OK) {
         vl_error_set(err, "%s: %s", db_path, sqlite3_errmsg(db));

@@ -36,6 +36,14 @@ struct vl_action_record {
 };
 
 struct vl_state;
+struct sqlite3;
+
+/* Makes db (any connection to a state database: the engine's, or a worker's
+ * metadata cache) wait for another writer's transaction in 1 ms steps, up
+ * to 10 s.  SQLite's own busy timeout backs off to 100 ms sleeps, and a
+ * worker then slept half a second for the engine's batched commit, which
+ * comes within milliseconds (the engine commits whenever its loop waits). */
+void vl_state_wait_for_writers(struct sqlite3 *db);
 
 /* Where the records live in memory: each function returns the slot that
  * holds the record of path (len bytes), or NULL when the caller does not know

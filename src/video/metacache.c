@@ -6,14 +6,16 @@
  *              frames INTEGER NOT NULL,    -- the frame count, also inside json
  *              corrected INTEGER NOT NULL DEFAULT 0,  -- 1 once a decode pass corrected it
  *              probed_at INTEGER NOT NULL) -- unix seconds of the probe
- * The database runs in WAL mode with a 10 s busy timeout, so workers on
- * several threads (each with its own connection) and the engine share it. */
+ * The database runs in WAL mode, and each connection waits up to 10 s for
+ * another writer (vl_state_wait_for_writers), so workers on several threads
+ * (each with its own connection) and the engine share it. */
 #include "video/metacache.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "state/state.h"
 #include "video/probe.h"
 
 #define SCHEMA                                                                                     \
@@ -44,7 +46,7 @@ int vl_metacache_open(const char *state_path, struct vl_metacache **out, struct 
         db_fail(c, "cannot open", err);
         goto fail;
     }
-    sqlite3_busy_timeout(c->db, 10000);
+    vl_state_wait_for_writers(c->db);
     if (sqlite3_exec(c->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(c->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK) {
         db_fail(c, "cannot create the video_meta table", err);
