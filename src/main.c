@@ -310,7 +310,7 @@ static int cmd_build(struct project *p, const struct options *o, struct vl_error
     if (n <= 0) return vl_error_set(err, "cannot find the vlbuild executable"), 1;
     self[n] = '\0';
     char threads[16];
-    snprintf(threads, sizeof threads, "%d", o->jobs > 4 ? o->jobs : 4);
+    snprintf(threads, sizeof threads, "%d", o->jobs + VL_BUILD_MAX_LOOKUPS);
     setenv("UV_THREADPOOL_SIZE", threads, 0);
     struct vl_build_options bopts = {
         .jobs = o->jobs,

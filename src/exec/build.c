@@ -34,6 +34,10 @@
 #include "exec/trace.h"
 
 #define LONG_COMMAND (64 * 1024) /* longer commands go through a script file */
+/* Cache lookups in flight at once (build.h).  A lookup waits on the disk or
+ * on the remote cache's server, not on a CPU, so it takes no place in a pool:
+ * with -j2, two lookups at a time left an HTTP restore waiting on round trips. */
+#define MAX_LOOKUPS VL_BUILD_MAX_LOOKUPS
 #define KILL_GRACE_MS 3000
 
 struct builder;
@@ -43,6 +47,7 @@ struct job {
     struct vl_edge *e;
     struct job *next, *prev;
     int slot;
+    int admitted; /* holds a place in its pool (and a cpu slot): it runs */
     int64_t start_ns, start_wall_ns;
     struct vl_strbuf log;
     struct vl_strbuf command;
@@ -86,6 +91,11 @@ struct builder {
     struct vl_status status;
     struct vl_trace trace;
     struct queue *queues; /* one per pool, same index as g->pools */
+    /* per pool: actions the cache missed, begun, waiting for room to run
+     * (their jobs are waiting_job[edge index]) */
+    struct queue *waiting;
+    struct job **waiting_job;
+    size_t n_lookups; /* cache lookups in flight: they hold no place in a pool */
     struct vl_runner *runner;
     struct job *running;
     size_t n_running;
@@ -335,9 +345,11 @@ static void finish(struct job *j, int ok)
     else b->running = j->next;
     if (j->next) j->next->prev = j->prev;
     b->n_running--;
-    e->pool->running--;
-    if (!e->pool->is_gpu) b->cpu_running--;
-    b->slots[j->slot] = 0;
+    if (j->admitted) {
+        e->pool->running--;
+        if (!e->pool->is_gpu) b->cpu_running--;
+        b->slots[j->slot] = 0;
+    }
 
     const char *result;
     if (b->interrupted) {
@@ -499,6 +511,16 @@ static void launch(struct builder *b, struct job *j)
     }
 }
 
+/* Takes a place in j's pool, and a cpu slot unless it is a gpu pool. */
+static void admit(struct builder *b, struct job *j)
+{
+    j->slot = take_slot(b);
+    j->e->pool->running++;
+    if (!j->e->pool->is_gpu) b->cpu_running++;
+    j->admitted = 1;
+    vl_status_started(&b->status, describe(j->e), NULL);
+}
+
 static void lookup_run(uv_work_t *w)
 {
     struct job *j = w->data;
@@ -514,6 +536,7 @@ static void lookup_done(uv_work_t *w, int status)
 {
     struct job *j = w->data;
     struct builder *b = j->b;
+    b->n_lookups--;
     if (status == 0 && j->lookup_rc == 1 && !b->interrupted) {
         /* fingerprints come from the cache entry; the stat tuple is taken
          * after the restore, since linking changes a file's ctime */
@@ -529,6 +552,7 @@ static void lookup_done(uv_work_t *w, int status)
             o->stat_done = o->hash_known = 1;
         }
         if (!ok) vl_strbuf_addf(&j->log, "vlbuild: restoring from the cache: %s\n", j->lookup_err.msg);
+        vl_status_started(&b->status, describe(e), NULL);
         finish(j, ok);
         return;
     }
@@ -536,6 +560,7 @@ static void lookup_done(uv_work_t *w, int status)
     j->restored_hashes = NULL;
     if (status == 0 && j->lookup_rc < 0) {
         vl_strbuf_addf(&j->log, "vlbuild: cache: %s\n", j->lookup_err.msg);
+        vl_status_started(&b->status, describe(j->e), NULL);
         finish(j, 0);
         return;
     }
@@ -543,7 +568,11 @@ static void lookup_done(uv_work_t *w, int status)
         finish(j, 0);
         return;
     }
-    launch(b, j);
+    /* a miss: the action runs once its pool has room */
+    b->waiting_job[j->e->index] = j;
+    queue_push(&b->waiting[pool_index(b, j->e->pool)], j->e);
+    start_ready(b);
+    maybe_stop(b);
 }
 
 /* Removes the temporaries that an interrupted run left beside the outputs in
@@ -579,6 +608,8 @@ static void sweep_temporaries(struct builder *b, const char *output)
     vl_strbuf_release(&path);
 }
 
+/* Begins action e: clears its outputs, then asks the cache (taking no place
+ * in a pool) or, without a cache, takes its place and runs it. */
 static int start(struct builder *b, struct vl_edge *e)
 {
     struct job *j = calloc(1, sizeof *j);
@@ -596,21 +627,19 @@ static int start(struct builder *b, struct vl_edge *e)
         sweep_temporaries(b, e->outputs[i]->path); /* nor linger half-written */
         rc = vl_mkdir_parents(e->outputs[i]->path, &err);
     }
-    j->slot = take_slot(b);
     j->next = b->running;
     if (b->running) b->running->prev = j;
     b->running = j;
     b->n_running++;
-    e->pool->running++;
-    if (!e->pool->is_gpu) b->cpu_running++;
+    if (!b->opts->cache) admit(b, j);
     j->req = (struct vl_run_request){.name = vl_arena_strdup(&b->g->arena, describe(e)),
                                      .gpu = e->pool->is_gpu, .log = &j->log,
                                      .done = on_run_done, .ctx = j};
     j->out_paths = calloc(e->n_outputs + 1, sizeof *j->out_paths);
     if (!j->out_paths) abort();
     for (size_t i = 0; i < e->n_outputs; i++) j->out_paths[i] = e->outputs[i]->path;
-    vl_status_started(&b->status, describe(e), NULL);
     if (rc < 0) {
+        if (!j->admitted) vl_status_started(&b->status, describe(e), NULL);
         vl_strbuf_addf(&j->log, "vlbuild: %s\n", err.msg);
         finish(j, 0);
         return -1;
@@ -620,8 +649,34 @@ static int start(struct builder *b, struct vl_edge *e)
         return 0;
     }
     j->lookup.data = j;
-    if (uv_queue_work(b->loop, &j->lookup, lookup_run, lookup_done) < 0) launch(b, j);
+    b->n_lookups++;
+    if (uv_queue_work(b->loop, &j->lookup, lookup_run, lookup_done) < 0) {
+        b->n_lookups--;
+        b->waiting_job[e->index] = j;
+        queue_push(&b->waiting[pool_index(b, e->pool)], e);
+    }
     return 0;
+}
+
+/* Ends the actions that missed the cache and wait for room, once the build
+ * stops: interrupted, they end as such; stopped by -k, they did not run. */
+static void drain_waiting(struct builder *b)
+{
+    for (size_t p = 0; p < b->g->n_pools; p++) {
+        struct vl_edge *e;
+        while ((e = queue_pop(&b->waiting[p]))) {
+            struct job *j = b->waiting_job[e->index];
+            if (b->interrupted) {
+                finish(j, 0);
+                continue;
+            }
+            if (j->prev) j->prev->next = j->next;
+            else b->running = j->next;
+            if (j->next) j->next->prev = j->prev;
+            b->n_running--;
+            job_free(j);
+        }
+    }
 }
 
 static int stopping(const struct builder *b)
@@ -630,20 +685,33 @@ static int stopping(const struct builder *b)
            (b->opts->keep_going > 0 && b->failures >= (size_t)b->opts->keep_going);
 }
 
+static int has_room(const struct builder *b, const struct vl_pool *pool)
+{
+    return pool->running < pool->depth && (pool->is_gpu || b->cpu_running < b->opts->jobs);
+}
+
 static void start_ready(struct builder *b)
 {
     for (int progress = 1; progress && !stopping(b);) {
         progress = 0;
         for (size_t p = 0; p < b->g->n_pools && !stopping(b); p++) {
             struct vl_pool *pool = &b->g->pools[p];
-            struct queue *q = &b->queues[p];
-            while (q->len && pool->running < pool->depth &&
-                   (pool->is_gpu || b->cpu_running < b->opts->jobs) && !stopping(b)) {
+            struct queue *q = &b->queues[p], *w = &b->waiting[p];
+            /* what the cache missed runs first: it was ready first */
+            while (w->len && has_room(b, pool) && !stopping(b)) {
+                struct job *j = b->waiting_job[queue_pop(w)->index];
+                admit(b, j);
+                launch(b, j);
+                progress = 1;
+            }
+            while (q->len && (b->opts->cache ? b->n_lookups < MAX_LOOKUPS : has_room(b, pool)) &&
+                   !stopping(b)) {
                 start(b, queue_pop(q));
                 progress = 1;
             }
         }
     }
+    if (stopping(b)) drain_waiting(b);
 }
 
 static void close_loop_handles(struct builder *b)
@@ -691,6 +759,7 @@ static void on_signal(uv_signal_t *s, int signum)
                           strsignal(signum), b->n_running, b->n_running == 1 ? "" : "s");
     kill_all(b, SIGTERM);
     uv_timer_start(&b->kill_timer, on_kill_timer, KILL_GRACE_MS, 0);
+    drain_waiting(b);
     maybe_stop(b);
 }
 
@@ -749,6 +818,9 @@ int vl_build_execute(struct vl_plan *plan, struct vl_graph *g, struct vl_state *
                      : vl_runner_local_open(b.loop, &b.runner, err)) < 0)
         return -1;
     b.queues = calloc(g->n_pools, sizeof *b.queues);
+    b.waiting = calloc(g->n_pools, sizeof *b.waiting);
+    b.waiting_job = calloc(g->n_edges + 1, sizeof *b.waiting_job);
+    if (!b.waiting || !b.waiting_job) abort();
     b.n_slots = opts->jobs;
     for (size_t p = 1; p < g->n_pools; p++) b.n_slots += g->pools[p].is_gpu ? g->pools[p].depth : 0;
     b.slots = calloc((size_t)b.n_slots + 1, sizeof *b.slots);
@@ -799,8 +871,10 @@ int vl_build_execute(struct vl_plan *plan, struct vl_graph *g, struct vl_state *
     if (opts->trace_path && vl_trace_write(&b.trace, opts->trace_path, rc ? NULL : err) < 0)
         rc = -1;
     vl_trace_release(&b.trace);
-    for (size_t p = 0; p < g->n_pools; p++) free(b.queues[p].items);
+    for (size_t p = 0; p < g->n_pools; p++) free(b.queues[p].items), free(b.waiting[p].items);
     free(b.queues);
+    free(b.waiting);
+    free(b.waiting_job);
     free(b.slots);
     b.runner->ops->close(b.runner);
     uv_loop_close(b.loop);

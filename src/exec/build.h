@@ -29,6 +29,10 @@ struct vl_build_options {
     const struct vl_slurm_config *slurm;
 };
 
+/* Cache lookups in flight at once, besides -j running actions: the worker
+ * pool (UV_THREADPOOL_SIZE) needs room for both. */
+#define VL_BUILD_MAX_LOOKUPS 16
+
 struct vl_build_summary {
     size_t ran, restored, up_to_date, failed, not_run;
     int interrupted;
