@@ -50,7 +50,7 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=None
     -DCMAKE_C_FLAGS="$flags" >/dev/null
 ninja -C "$build" vlcore vlmedia vlcache vlcache_http >/dev/null
 # the media and http code linked in (as the tests do), not loaded as modules
-libs="-Wl,--undefined=vl_media_actions -Wl,--undefined=vl_cache_remote_http
+libs="-Wl,--undefined=vl_media_runs -Wl,--undefined=vl_cache_remote_http
       $build/libvlmedia.a $build/cache/libvlcache_http.a $build/libvlcore.a
       $build/cache/libvlcache.a $build/libvlcore.a"
 # shellcheck disable=SC2046

@@ -26,7 +26,7 @@ mkdir -p "$WORK"
 [ -f "$BUILD/libvlmedia.a" ] || ninja -C "$BUILD" vlmedia vlcore vlcache
 BIN=$WORK/augment_bench
 cc -O2 -std=c11 -D_GNU_SOURCE -Isrc bench/transforms/augment_bench.c \
-   -Wl,--undefined=vl_media_actions "$BUILD/libvlmedia.a" "$BUILD/libvlcore.a" "$BUILD/cache/libvlcache.a" "$BUILD/libvlcore.a" \
+   -Wl,--undefined=vl_media_runs "$BUILD/libvlmedia.a" "$BUILD/libvlcore.a" "$BUILD/cache/libvlcache.a" "$BUILD/libvlcore.a" \
    $(pkg-config --libs libavformat libavcodec libavutil libswscale sqlite3 libxxhash libuv) \
    $(pkg-config --libs openblas 2>/dev/null || true) \
    -lm -lpthread -ldl -o "$BIN"

@@ -107,14 +107,10 @@ static inline int vl_action_cancelled(const struct vl_action_job *job)
 void vl_action_progress(const struct vl_action_job *job, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Returns the built-in action called name, or NULL.  Loads the media module
- * unless name is one of the engine's own actions. */
+/* Returns the built-in action called name, or NULL. */
 const struct vl_action_def *vl_action_find(const char *name);
-/* Returns the NULL-terminated table of every built-in action (loading the
- * media module; without it, the engine's own actions only). */
+/* Returns the NULL-terminated table of every built-in action. */
 const struct vl_action_def *const *vl_action_all(void);
-/* Why the media module's actions are missing from vl_action_all, or NULL. */
-const char *vl_action_load_error(void);
 
 /* Validates `name=value` words against def's specs and fills out (allocated
  * with malloc, freed by vl_params_release).  On error returns -1 with a

@@ -14,6 +14,7 @@
  * the chunked reader within the job's memory budget, into clipwriter
  * (Matroska, FFV1 or H.264); buffers are allocated once per job. */
 #include "actions/action.h"
+#include "actions/media.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -260,7 +261,7 @@ static int augment_frame_yuv(struct work *w, const struct plan *p, const struct 
     return vl_clipwriter_submit(w->writer, err);
 }
 
-static int run_augment(struct vl_action_job *job, struct vl_error *err)
+int vl_action_augment_run(struct vl_action_job *job, struct vl_error *err)
 {
     const char *path = job->inputs[0];
     struct vl_video_meta meta;
@@ -351,48 +352,3 @@ static int run_augment(struct vl_action_job *job, struct vl_error *err)
     work_release(&w);
     return rc;
 }
-
-static int check_augment(const struct vl_params *params, struct vl_error *err)
-{
-    const struct vl_param_value *size = vl_params_get(params, "size");
-    if ((size->num == 0) != (size->num2 == 0))
-        return vl_error_set(err, "parameter size: give both sides, or 0x0 for the crop's size");
-    return 0;
-}
-
-static const struct vl_param_spec augment_params[] = {
-    {"hflip", VL_PARAM_FLOAT, "0", 0, 1, NULL, "probability of a horizontal flip"},
-    {"crop", VL_PARAM_RANGE, "1:1", 0.01, 1, NULL,
-     "random resized crop: share of the frame's area (1:1: no crop)"},
-    {"ratio", VL_PARAM_RANGE, "0.75:1.3333333333333333", 0.1, 10, NULL,
-     "random resized crop: aspect ratio range (width / height)"},
-    {"rotate", VL_PARAM_FLOAT, "0", 0, 180, NULL, "largest rotation in degrees, either way"},
-    {"brightness", VL_PARAM_FLOAT, "0", 0, 5, NULL, "brightness factor drawn in [1-x, 1+x]"},
-    {"contrast", VL_PARAM_FLOAT, "0", 0, 5, NULL, "contrast factor drawn in [1-x, 1+x]"},
-    {"saturation", VL_PARAM_FLOAT, "0", 0, 5, NULL, "saturation factor drawn in [1-x, 1+x]"},
-    {"hue", VL_PARAM_FLOAT, "0", 0, 0.5, NULL, "hue shift drawn in [-x, x] turns"},
-    {"noise", VL_PARAM_FLOAT, "0", 0, 255, NULL, "Gaussian noise sigma, in 0..255 units"},
-    {"blur", VL_PARAM_FLOAT, "0", 0, 20, NULL, "largest Gaussian blur sigma in pixels"},
-    {"duration", VL_PARAM_RANGE, "1:1", 0.001, 1, NULL,
-     "share of the frames kept, one contiguous random stretch"},
-    {"stride", VL_PARAM_INT, "1", 1, 1000, NULL, "keep every Nth frame (speed-up)"},
-    {"codec", VL_PARAM_ENUM, "ffv1", 0, 0, "ffv1|ffv1_420|h264",
-     "clip codec: ffv1 (lossless RGB), ffv1_420 (FFV1 of yuv420p), h264"},
-    {"crf", VL_PARAM_INT, "18", 0, 51, NULL, "H.264 quality (lower is better)"},
-    {"size", VL_PARAM_SIZE, "0x0", 0, 16384, NULL, "output size; 0x0: the crop's size"},
-    {"seed", VL_PARAM_INT, "0", 0, 9007199254740991.0, NULL, "random seed"},
-    {0},
-};
-
-const struct vl_action_def vl_action_augment = {
-    .name = "augment",
-    .version = 2,
-    .summary = "write one randomly augmented clip of a video (Matroska, FFV1 or H.264)",
-    .params = augment_params,
-    .min_inputs = 1,
-    .max_inputs = 1,
-    .min_outputs = 1,
-    .max_outputs = 1,
-    .check = check_augment,
-    .run = run_augment,
-};

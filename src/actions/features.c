@@ -24,6 +24,7 @@
  * names), set, bins, edge_threshold, width and height the features were
  * computed at, frames (frames read), repeated, input ("video" or "npy"). */
 #include "actions/action.h"
+#include "actions/media.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -256,7 +257,7 @@ static int has_suffix(const char *s, const char *suffix)
     return n >= m && !strcasecmp(s + n - m, suffix);
 }
 
-static int run_features(struct vl_action_job *job, struct vl_error *err)
+int vl_action_features_run(struct vl_action_job *job, struct vl_error *err)
 {
     const struct vl_params *params = job->params;
     struct featurizer fz = {.ops = vl_ops_cpu()};
@@ -309,39 +310,3 @@ static int run_features(struct vl_action_job *job, struct vl_error *err)
     free(fz.sum);
     return rc;
 }
-
-static int check_features(const struct vl_params *params, struct vl_error *err)
-{
-    enum group order[N_GROUPS];
-    const struct vl_param_value *size = vl_params_get(params, "size");
-    if ((size->num == 0) != (size->num2 == 0))
-        return vl_error_set(err, "parameter size: give both sides, or 0x0 for the input size");
-    return parse_set(vl_params_get(params, "set")->text, order, err) < 0 ? -1 : 0;
-}
-
-static const struct vl_param_spec features_params[] = {
-    {"set", VL_PARAM_LIST, "hist,motion,sharpness,edges,dct", 0, 0,
-     "hist|motion|sharpness|edges|dct", "feature groups, in column order"},
-    {"per", VL_PARAM_ENUM, "clip", 0, 0, "clip|frame",
-     "one row for the clip (mean over frames) or one per frame"},
-    {"bins", VL_PARAM_INT, "8", 1, 256, NULL, "HSV histogram bins per channel"},
-    {"edge_threshold", VL_PARAM_FLOAT, "100", 0, 1500, NULL,
-     "Sobel gradient magnitude above which a pixel is an edge"},
-    {"size", VL_PARAM_SIZE, "0x0", 0, 8192, NULL,
-     "compute at WIDTHxHEIGHT (stretched, area); 0x0: the input's size"},
-    {0},
-};
-
-const struct vl_action_def vl_action_features = {
-    .name = "features",
-    .version = 1,
-    .summary = "float32 features (HSV histogram, motion, sharpness, edges, DCT) of a video or "
-               "scaled clip into a .npy (+ JSON sidecar naming the columns)",
-    .params = features_params,
-    .min_inputs = 1,
-    .max_inputs = 1,
-    .min_outputs = 1,
-    .max_outputs = 2,
-    .check = check_features,
-    .run = run_features,
-};

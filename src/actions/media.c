@@ -1,28 +1,21 @@
 /* media.c - the entry points of the media module (vlbuild-media.so, see
- * util/module.h): the built-in actions that decode, transform and learn from
- * video.  The engine finds them through vl_action_find. */
-#include "actions/action.h"
+ * util/module.h): the bodies of the built-in actions that decode, transform
+ * and learn from video.  The engine defines the actions themselves
+ * (actions/media_defs.c) and calls these when one runs. */
+#include "actions/media.h"
 
 #include <libavutil/log.h>
 
-extern const struct vl_action_def vl_action_probe;
-extern const struct vl_action_def vl_action_augment;
-extern const struct vl_action_def vl_action_synth;
-extern const struct vl_action_def vl_action_scale;
-extern const struct vl_action_def vl_action_features;
-extern const struct vl_action_def vl_action_report;
-extern const struct vl_action_def vl_action_train;
-
-/* The media actions, NULL-terminated. */
-const struct vl_action_def *const vl_media_actions[] = {
-    &vl_action_probe,
-    &vl_action_augment,
-    &vl_action_synth,
-    &vl_action_scale,
-    &vl_action_features,
-    &vl_action_report,
-    &vl_action_train,
-    NULL,
+/* The bodies of the media actions, by name, NULL-terminated. */
+const struct vl_media_run vl_media_runs[] = {
+    {"probe", vl_action_probe_run},
+    {"augment", vl_action_augment_run},
+    {"synth", vl_action_synth_run},
+    {"scale", vl_action_scale_run},
+    {"features", vl_action_features_run},
+    {"report", vl_action_report_run},
+    {"train", vl_action_train_run},
+    {NULL, NULL},
 };
 
 /* Called once when the module is loaded: FFmpeg's own log is for -v only,

@@ -107,6 +107,15 @@ static int parse_value(const struct vl_param_spec *s, const char *text, struct v
                 return vl_error_set(err, "parameter %s: '%.*s' is not one of %s", s->name, (int)n,
                                     p, s->choices);
             }
+            for (const char *q = text; q < p;) { /* the words before this one */
+                size_t m = strcspn(q, ",");
+                if (m == n && !strncmp(q, p, n)) {
+                    vl_strbuf_release(&canon);
+                    return vl_error_set(err, "parameter %s: '%.*s' listed twice", s->name, (int)n,
+                                        p);
+                }
+                q += m + 1;
+            }
             if (!comma) break;
             p = comma + 1;
         }

@@ -3,9 +3,10 @@
  * answers first, keyed by the input's content fingerprint, so a video is
  * probed once whatever its name; a miss probes and fills the cache. */
 #include "actions/action.h"
+#include "actions/media.h"
 #include "video/metacache.h"
 
-static int run_probe(struct vl_action_job *job, struct vl_error *err)
+int vl_action_probe_run(struct vl_action_job *job, struct vl_error *err)
 {
     struct vl_strbuf json = VL_STRBUF_INIT;
     int hit = 0;
@@ -15,19 +16,3 @@ static int run_probe(struct vl_action_job *job, struct vl_error *err)
     vl_strbuf_release(&json);
     return rc;
 }
-
-static const struct vl_param_spec probe_params[] = {
-    {0},
-};
-
-const struct vl_action_def vl_action_probe = {
-    .name = "probe",
-    .version = 1,
-    .summary = "write a video's metadata (frames, fps, size, rotation, codec...) as JSON",
-    .params = probe_params,
-    .min_inputs = 1,
-    .max_inputs = 1,
-    .min_outputs = 1,
-    .max_outputs = 1,
-    .run = run_probe,
-};

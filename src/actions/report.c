@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "actions/action.h"
+#include "actions/media.h"
 #include "report/svg.h"
 #include "state/state.h"
 #include "util/json.h"
@@ -439,7 +440,7 @@ static int gather(struct report *r, struct vl_action_job *job, struct vl_error *
     return 0;
 }
 
-static int run_report(struct vl_action_job *job, struct vl_error *err)
+int vl_action_report_run(struct vl_action_job *job, struct vl_error *err)
 {
     struct report r = {0};
     r.build_start = job->build_start_ns;
@@ -485,21 +486,3 @@ static int run_report(struct vl_action_job *job, struct vl_error *err)
     vl_arena_release(&r.arena);
     return rc;
 }
-
-static const struct vl_param_spec report_params[] = {
-    {"title", VL_PARAM_STRING, "vlbuild report", 0, 0, NULL, "the page title"},
-    {0},
-};
-
-const struct vl_action_def vl_action_report = {
-    .name = "report",
-    .version = 1,
-    .summary = "write an HTML report of the dataset, the models' training and the build",
-    .params = report_params,
-    .min_inputs = 0,
-    .max_inputs = -1,
-    .min_outputs = 1,
-    .max_outputs = 1,
-    .reads_history = 1,
-    .run = run_report,
-};

@@ -28,6 +28,7 @@
  *     duration}.  The source file's name is not in it (outputs depend on
  *     content, so that caches can share them). */
 #include "actions/action.h"
+#include "actions/media.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -207,7 +208,7 @@ static int fill_slots(struct vl_action_job *job, struct plan *p, struct vl_reade
     return rc;
 }
 
-static int run_scale(struct vl_action_job *job, struct vl_error *err)
+int vl_action_scale_run(struct vl_action_job *job, struct vl_error *err)
 {
     struct vl_video_meta meta;
     struct plan p = {0};
@@ -250,42 +251,3 @@ static int run_scale(struct vl_action_job *job, struct vl_error *err)
     plan_release(&p);
     return rc;
 }
-
-static int check_scale(const struct vl_params *params, struct vl_error *err)
-{
-    const char *mode = vl_params_get(params, "mode")->text;
-    int fit = (int)vl_params_get(params, "fit")->num;
-    if (!strcmp(mode, "var") && fit == 0)
-        return vl_error_set(err, "mode=var needs fit=S, the length of the longer side");
-    if (fit > 0 && (!strcmp(mode, "crop") || !strcmp(mode, "letterbox")))
-        return vl_error_set(err, "fit=%d is the variable-aspect-ratio mode; it does not combine "
-                                 "with mode=%s", fit, mode);
-    return 0;
-}
-
-static const struct vl_param_spec scale_params[] = {
-    {"size", VL_PARAM_SIZE, "224x224", 1, 8192, NULL, "output WIDTHxHEIGHT"},
-    {"mode", VL_PARAM_ENUM, "stretch", 0, 0, "stretch|crop|letterbox|var",
-     "how the picture meets the size"},
-    {"interp", VL_PARAM_ENUM, "area", 0, 0, "area|bilinear|bicubic", "swscale interpolation"},
-    {"frames", VL_PARAM_INT, "0", 0, 100000, NULL,
-     "frames sampled uniformly over the clip; 0: every frame"},
-    {"fit", VL_PARAM_INT, "0", 0, 8192, NULL,
-     "variable aspect ratio: the longer side (implies mode=var)"},
-    {"pad", VL_PARAM_INT, "16", 1, 256, NULL,
-     "variable aspect ratio: sides padded to a multiple of this"},
-    {0},
-};
-
-const struct vl_action_def vl_action_scale = {
-    .name = "scale",
-    .version = 1,
-    .summary = "decode, scale and sample a video into a uint8 [T,H,W,3] .npy (+ JSON sidecar)",
-    .params = scale_params,
-    .min_inputs = 1,
-    .max_inputs = 1,
-    .min_outputs = 1,
-    .max_outputs = 2,
-    .check = check_scale,
-    .run = run_scale,
-};

@@ -13,6 +13,7 @@
  * index, copy), and the picture is drawn with integer arithmetic (positions
  * in 1/256 pixel), so the same parameters give the same frames anywhere. */
 #include "actions/action.h"
+#include "actions/media.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -146,7 +147,7 @@ static const char *encoder_name(const char *codec, const char *path)
     return "libx264";
 }
 
-static int run_synth(struct vl_action_job *job, struct vl_error *err)
+int vl_action_synth_run(struct vl_action_job *job, struct vl_error *err)
 {
     const struct vl_params *ps = job->params;
     const char *path = job->outputs[0];
@@ -209,38 +210,3 @@ static int run_synth(struct vl_action_job *job, struct vl_error *err)
     free(rgb);
     return rc;
 }
-
-static int check_synth(const struct vl_params *params, struct vl_error *err)
-{
-    const struct vl_param_value *size = vl_params_get(params, "size");
-    if (((int)size->num | (int)size->num2) & 1)
-        return vl_error_set(err, "parameter size: both sides must be even (4:2:0 video)");
-    return 0;
-}
-
-static const struct vl_param_spec synth_params[] = {
-    {"class", VL_PARAM_ENUM, NULL, 0, 0, "left|right|up|down", "direction the shapes move in"},
-    {"index", VL_PARAM_INT, "0", 0, 1e12, NULL, "which clip of the class (varies the draw)"},
-    {"seed", VL_PARAM_INT, "0", 0, 9007199254740991.0, NULL, "random seed"},
-    {"size", VL_PARAM_SIZE, "112x112", 16, 4096, NULL, "picture size (even sides)"},
-    {"frames", VL_PARAM_INT, "32", 2, 100000, NULL, "number of frames"},
-    {"fps", VL_PARAM_INT, "25", 1, 240, NULL, "frames per second"},
-    {"codec", VL_PARAM_ENUM, "auto", 0, 0, "auto|h264|mpeg4|ffv1|vp8|vp9|mjpeg",
-     "encoder; auto: vp9 for .webm, mpeg4 for .avi, else h264"},
-    {"noise", VL_PARAM_FLOAT, "6", 0, 64, NULL, "Gaussian noise sigma, 0..255 units"},
-    {"shapes", VL_PARAM_INT, "2", 1, MAX_SHAPES, NULL, "most shapes in a clip (1 to this)"},
-    {0},
-};
-
-const struct vl_action_def vl_action_synth = {
-    .name = "synth",
-    .version = 1,
-    .summary = "render a labelled synthetic clip: shapes moving left, right, up or down",
-    .params = synth_params,
-    .min_inputs = 0,
-    .max_inputs = 0,
-    .min_outputs = 1,
-    .max_outputs = 1,
-    .check = check_synth,
-    .run = run_synth,
-};

@@ -5,6 +5,7 @@
  * checkpoint in train/checkpoint.h, the models in train/model.h and
  * docs/training.md. */
 #include "actions/action.h"
+#include "actions/media.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -13,64 +14,12 @@
 #include "train/model.h"
 #include "train/trainer.h"
 
-static const struct vl_param_spec train_params[] = {
-    {"model", VL_PARAM_ENUM, NULL, 0, 0,
-     "logreg|svm|naive_cnn|variable_ar_cnn|vit_gru|vit_transformer", "the model to train"},
-    {"epochs", VL_PARAM_INT, "20", 1, 100000, NULL, "passes over the training split"},
-    {"batch", VL_PARAM_INT, "32", 1, 65536, NULL, "samples per mini-batch"},
-    {"lr", VL_PARAM_FLOAT, "0", 0, 10, NULL,
-     "peak learning rate; 0: the model's default (0.1 linear, 0.001 neural)"},
-    {"optimizer", VL_PARAM_ENUM, "adamw", 0, 0, "sgd|adamw", "the optimiser"},
-    {"momentum", VL_PARAM_FLOAT, "0.9", 0, 0.999, NULL, "SGD momentum"},
-    {"weight_decay", VL_PARAM_FLOAT, "0", 0, 1, NULL,
-     "neural models: L2 with sgd, decoupled with adamw (linear models take C)"},
-    {"C", VL_PARAM_FLOAT, "1", 1e-6, 1e6, NULL,
-     "logreg, svm: inverse regularisation strength, as scikit-learn's C"},
-    {"schedule", VL_PARAM_ENUM, "cosine", 0, 0, "cosine|constant", "learning-rate schedule"},
-    {"warmup", VL_PARAM_INT, "0", 0, 1000, NULL, "epochs of linear learning-rate warmup"},
-    {"clip", VL_PARAM_FLOAT, "0", 0, 1000, NULL, "clip the gradient norm to this; 0: off"},
-    {"val", VL_PARAM_FLOAT, "0.2", 0, 0.9, NULL, "fraction of source videos held out"},
-    {"seed", VL_PARAM_INT, "1", 0, 9007199254740991.0, NULL,
-     "seeds the weights, the split and the batch order"},
-    {"save", VL_PARAM_ENUM, "epoch", 0, 0, "epoch|end",
-     "epoch: keep a resume file after each epoch; end: only the final checkpoint"},
-    {"hidden", VL_PARAM_INT, "0", 0, 4096, NULL, "neural models: width; 0: the model's default"},
-    {"depth", VL_PARAM_INT, "0", 0, 64, NULL, "neural models: blocks; 0: the model's default"},
-    {"patch", VL_PARAM_INT, "0", 0, 256, NULL, "vit models: patch side; 0: the default (8)"},
-    {"heads", VL_PARAM_INT, "0", 0, 64, NULL, "vit models: attention heads; 0: the default"},
-    {"dropout", VL_PARAM_FLOAT, "0", 0, 0.9, NULL, "neural models: dropout probability"},
-    {0},
-};
-
 static double num(const struct vl_params *p, const char *name)
 {
     return vl_params_get(p, name)->num;
 }
 
-static int check_train(const struct vl_params *p, struct vl_error *err)
-{
-    const char *model = vl_params_get(p, "model")->text;
-    int linear = !strcmp(model, "logreg") || !strcmp(model, "svm");
-    int vit = !strncmp(model, "vit_", 4);
-    if (!vl_model_find(model))
-        return vl_error_set(err, "model %s is not built into this vlbuild yet", model);
-    if (!linear && num(p, "C") != 1)
-        return vl_error_set(err, "parameter C applies to model=logreg and model=svm only");
-    if (linear && num(p, "weight_decay") != 0)
-        return vl_error_set(err, "model=%s is regularised by C (an L2 penalty of 1/(2 n C)), "
-                                 "not weight_decay",
-                            model);
-    if (linear && (num(p, "hidden") || num(p, "depth") || num(p, "dropout")))
-        return vl_error_set(err, "model=%s takes no hidden, depth or dropout", model);
-    if (!vit && (num(p, "patch") || num(p, "heads")))
-        return vl_error_set(err, "parameters patch and heads apply to the vit models only");
-    if (num(p, "warmup") >= num(p, "epochs"))
-        return vl_error_set(err, "warmup (%g epochs) must be shorter than epochs (%g)",
-                            num(p, "warmup"), num(p, "epochs"));
-    return 0;
-}
-
-static int run_train(struct vl_action_job *job, struct vl_error *err)
+int vl_action_train_run(struct vl_action_job *job, struct vl_error *err)
 {
     const struct vl_params *p = job->params;
     const struct vl_model_def *model = vl_model_find(vl_params_get(p, "model")->text);
@@ -130,17 +79,3 @@ static int run_train(struct vl_action_job *job, struct vl_error *err)
     vl_dataset_close(&ds);
     return rc;
 }
-
-const struct vl_action_def vl_action_train = {
-    .name = "train",
-    .version = 5,
-    .summary = "train a model on features or clips and a labels CSV into a safetensors checkpoint "
-               "(+ a JSON-lines metrics log)",
-    .params = train_params,
-    .min_inputs = 2,
-    .max_inputs = -1,
-    .min_outputs = 1,
-    .max_outputs = 2,
-    .check = check_train,
-    .run = run_train,
-};

@@ -360,11 +360,8 @@ static int parse_body_line(struct parser *p, const char *path, struct vl_words *
             struct vl_strbuf known = VL_STRBUF_INIT;
             const struct vl_action_def *const *all = vl_action_all();
             for (size_t i = 0; all[i]; i++) vl_strbuf_addf(&known, "%s%s", i ? ", " : "", all[i]->name);
-            const char *why = vl_action_load_error();
-            int rc = why ? fail(p, r->action.loc, "unknown action '%s' (built-in actions: %s; "
-                                "the others are missing: %s)", r->action.text, known.buf, why)
-                         : fail(p, r->action.loc, "unknown action '%s' (built-in actions: %s)",
-                                r->action.text, known.buf);
+            int rc = fail(p, r->action.loc, "unknown action '%s' (built-in actions: %s)",
+                          r->action.text, known.buf);
             vl_strbuf_release(&known);
             return rc;
         }

@@ -1,0 +1,24 @@
+/* media.h - the media module's side of the media actions (their
+ * definitions are the engine's, in actions/media_defs.c): one body per
+ * action, each in its own file, and the table the engine finds them by. */
+#ifndef VL_ACTIONS_MEDIA_H
+#define VL_ACTIONS_MEDIA_H
+
+#include "actions/action.h"
+
+/* One action's body, by the action's name. */
+struct vl_media_run {
+    const char *name;
+    int (*run)(struct vl_action_job *job, struct vl_error *err);
+};
+
+/* The bodies; each follows the contract of vl_action_def.run. */
+int vl_action_probe_run(struct vl_action_job *job, struct vl_error *err);
+int vl_action_augment_run(struct vl_action_job *job, struct vl_error *err);
+int vl_action_synth_run(struct vl_action_job *job, struct vl_error *err);
+int vl_action_scale_run(struct vl_action_job *job, struct vl_error *err);
+int vl_action_features_run(struct vl_action_job *job, struct vl_error *err);
+int vl_action_report_run(struct vl_action_job *job, struct vl_error *err);
+int vl_action_train_run(struct vl_action_job *job, struct vl_error *err);
+
+#endif
