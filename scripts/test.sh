@@ -8,6 +8,8 @@ if [ "${1:-}" = "--sanitize" ]; then
     export VL_BUILD_DIR=build-asan
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+    # what FFmpeg's own dependencies leak when vlbuild's media module loads them
+    export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
     scripts/setup.sh -DVL_SANITIZE=ON
 else
     export VL_BUILD_DIR=build
