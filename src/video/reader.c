@@ -87,6 +87,9 @@ struct vl_reader {
     int drain_next;         /* the next feed drains the decoder instead of reading */
     int drained_early;      /* drained before the end of the stream, to seek next */
     int force_seek;         /* seek to the next wanted frame's keyframe, however close */
+    size_t drained_for;     /* want_pos + 1 when the drain was started for it */
+    size_t no_drain;        /* want_pos + 1 of a frame a drain did not bring out: no more
+                               drains for it (a damaged frame), decode on as without */
     struct vl_reader_stats stats;
 };
 
@@ -597,7 +600,9 @@ static int packet_wanted(const struct vl_reader *r, int64_t pts)
  * keyframe that the reorder delay would otherwise pull in. */
 static int drain_after(const struct vl_reader *r, int64_t pts)
 {
-    if (!r->n_table || r->want_pos >= r->opts.n_indices || pts == AV_NOPTS_VALUE) return 0;
+    if (!r->n_table || r->want_pos >= r->opts.n_indices || pts == AV_NOPTS_VALUE ||
+        r->no_drain == r->want_pos + 1)
+        return 0;
     int64_t *hit = bsearch(&pts, r->pts_table, r->n_table, sizeof pts, cmp_i64);
     if (!hit || hit - r->pts_table != r->opts.indices[r->want_pos]) return 0;
     int64_t idx = hit - r->pts_table;
@@ -616,6 +621,7 @@ static void feed(struct vl_reader *r)
     if (r->drain_next && !r->flushed) {
         avcodec_send_packet(r->dec, NULL);
         r->flushed = 1, r->drain_next = 0, r->drained_early = 1;
+        r->drained_for = r->want_pos + 1;
         return;
     }
     if (r->demux_eof) {
@@ -667,7 +673,11 @@ int vl_reader_next_chunk(struct vl_reader *r, struct vl_chunk *chunk, struct vl_
         if (e == AVERROR_EOF) {
             if (r->drained_early && r->want_pos < r->opts.n_indices) {
                 /* drained for the next wanted frame's seek: seek (a forced
-                 * one, since the drain emptied the decoder) and go on */
+                 * one, since the drain emptied the decoder) and go on; if
+                 * the frame drained for did not come out (damaged), decode
+                 * its stretch again without draining, as a read without
+                 * drains would have, rather than drain for it forever */
+                if (r->drained_for == r->want_pos + 1) r->no_drain = r->want_pos + 1;
                 r->drained_early = 0;
                 r->force_seek = 1;
                 r->seek_checked = 0;
