@@ -47,7 +47,8 @@ struct job {
     struct vl_edge *e;
     struct job *next, *prev;
     int slot;
-    int admitted; /* holds a place in its pool (and a cpu slot): it runs */
+    int admitted;       /* holds a place in its pool (and a cpu slot): it runs */
+    int lookup_pending; /* its cache lookup has not answered yet */
     int64_t start_ns, start_wall_ns;
     struct vl_strbuf log;
     struct vl_strbuf command;
@@ -91,8 +92,11 @@ struct builder {
     struct vl_status status;
     struct vl_trace trace;
     struct queue *queues; /* one per pool, same index as g->pools */
-    /* per pool: actions the cache missed, begun, waiting for room to run
-     * (their jobs are waiting_job[edge index]) */
+    /* per pool: the actions begun with a cache lookup, in the order they
+     * became ready; one whose lookup missed runs when it reaches the head
+     * and its pool has room, so misses run in the order a build without a
+     * cache would run them (their jobs: waiting_job[edge index], NULL once
+     * restored or ended) */
     struct queue *waiting;
     struct job **waiting_job;
     size_t n_lookups; /* cache lookups in flight: they hold no place in a pool */
@@ -206,6 +210,8 @@ static void remove_outputs(const struct vl_edge *e)
 static void maybe_stop(struct builder *b);
 static void start_ready(struct builder *b);
 static void make_ready(struct builder *b, struct vl_edge *e);
+static int stopping(const struct builder *b);
+static void abandon(struct builder *b, struct job *j);
 
 /* An action is finished and its outputs fingerprinted: release its users. */
 static void edge_done(struct builder *b, struct vl_edge *e)
@@ -518,6 +524,8 @@ static void admit(struct builder *b, struct job *j)
     j->e->pool->running++;
     if (!j->e->pool->is_gpu) b->cpu_running++;
     j->admitted = 1;
+    j->start_ns = vl_mono_ns(); /* its run, not its wait, in the trace */
+    j->start_wall_ns = vl_now_ns();
     vl_status_started(&b->status, describe(j->e), NULL);
 }
 
@@ -537,6 +545,10 @@ static void lookup_done(uv_work_t *w, int status)
     struct job *j = w->data;
     struct builder *b = j->b;
     b->n_lookups--;
+    j->lookup_pending = 0;
+    int miss = !(status == 0 && j->lookup_rc == 1) && !(status == 0 && j->lookup_rc < 0);
+    if (!miss || b->interrupted || stopping(b))
+        b->waiting_job[j->e->index] = NULL; /* it ends here, whatever its place */
     if (status == 0 && j->lookup_rc == 1 && !b->interrupted) {
         /* fingerprints come from the cache entry; the stat tuple is taken
          * after the restore, since linking changes a file's ctime */
@@ -568,9 +580,12 @@ static void lookup_done(uv_work_t *w, int status)
         finish(j, 0);
         return;
     }
-    /* a miss: the action runs once its pool has room */
-    b->waiting_job[j->e->index] = j;
-    queue_push(&b->waiting[pool_index(b, j->e->pool)], j->e);
+    if (stopping(b)) { /* stopped by -k while it was looked up: it does not run */
+        abandon(b, j);
+        maybe_stop(b);
+        return;
+    }
+    /* a miss: the action runs in its turn, once its pool has room */
     start_ready(b);
     maybe_stop(b);
 }
@@ -649,32 +664,40 @@ static int start(struct builder *b, struct vl_edge *e)
         return 0;
     }
     j->lookup.data = j;
+    b->waiting_job[e->index] = j;
+    queue_push(&b->waiting[pool_index(b, e->pool)], e);
+    j->lookup_pending = 1;
     b->n_lookups++;
     if (uv_queue_work(b->loop, &j->lookup, lookup_run, lookup_done) < 0) {
         b->n_lookups--;
-        b->waiting_job[e->index] = j;
-        queue_push(&b->waiting[pool_index(b, e->pool)], e);
+        j->lookup_pending = 0; /* taken for a miss */
     }
     return 0;
 }
 
-/* Ends the actions that missed the cache and wait for room, once the build
- * stops: interrupted, they end as such; stopped by -k, they did not run. */
+/* Drops a begun job that will not run (the build stopped): it counts as not run. */
+static void abandon(struct builder *b, struct job *j)
+{
+    if (j->prev) j->prev->next = j->next;
+    else b->running = j->next;
+    if (j->next) j->next->prev = j->prev;
+    b->n_running--;
+    job_free(j);
+}
+
+/* Once the build stops, ends the actions that missed the cache and wait for
+ * their turn: interrupted, they end as such; stopped by -k, they did not
+ * run.  Those still being looked up end when their lookup answers. */
 static void drain_waiting(struct builder *b)
 {
     for (size_t p = 0; p < b->g->n_pools; p++) {
         struct vl_edge *e;
         while ((e = queue_pop(&b->waiting[p]))) {
             struct job *j = b->waiting_job[e->index];
-            if (b->interrupted) {
-                finish(j, 0);
-                continue;
-            }
-            if (j->prev) j->prev->next = j->next;
-            else b->running = j->next;
-            if (j->next) j->next->prev = j->prev;
-            b->n_running--;
-            job_free(j);
+            if (!j || j->lookup_pending) continue;
+            b->waiting_job[e->index] = NULL;
+            if (b->interrupted) finish(j, 0);
+            else abandon(b, j);
         }
     }
 }
@@ -697,9 +720,14 @@ static void start_ready(struct builder *b)
         for (size_t p = 0; p < b->g->n_pools && !stopping(b); p++) {
             struct vl_pool *pool = &b->g->pools[p];
             struct queue *q = &b->queues[p], *w = &b->waiting[p];
-            /* what the cache missed runs first: it was ready first */
-            while (w->len && has_room(b, pool) && !stopping(b)) {
-                struct job *j = b->waiting_job[queue_pop(w)->index];
+            /* what the cache missed runs first, in the order it became ready */
+            while (w->len && !stopping(b)) {
+                struct vl_edge *e = w->items[w->head];
+                struct job *j = b->waiting_job[e->index];
+                if (j && (j->lookup_pending || !has_room(b, pool))) break;
+                queue_pop(w);
+                if (!j) continue; /* restored, or ended */
+                b->waiting_job[e->index] = NULL;
                 admit(b, j);
                 launch(b, j);
                 progress = 1;
