@@ -17,11 +17,14 @@
  *                          of them remote hits, misses, stores.  Appended with
  *                          a single O_APPEND write, so lines never interleave.
  *
- * Every file appears by rename(2) of a complete temporary file on the same
- * file system, so a reader sees a whole file or none and needs no lock, and
- * concurrent writers of the same name write the same content (blobs) or
- * equally valid entries (the last rename wins).  Blobs are written before the
- * entry that names them.  Outputs restored by hard link share the blob's
+ * Every file appears whole from a complete temporary file on the same file
+ * system, so a reader sees a whole file or none and needs no lock: an entry
+ * by rename(2) (concurrent writers write equally valid entries; the last
+ * rename wins), a blob by link(2), which leaves a blob already there in
+ * place (the same content).  A blob replaced by rename would race with a
+ * restore: link(2) of a name whose old inode is losing its last link fails
+ * with ENOENT, and the restore missed a blob it had just seen.  Blobs are
+ * written before the entry that names them.  Outputs restored by hard link share the blob's
  * inode; blobs are read-only so that an edit in place fails rather than
  * corrupting the store (restore verifies the hash anyway). */
 #include "cache/local.h"
@@ -132,6 +135,20 @@ void vl_cache_local_tmp_path(struct vl_cache_local *l, const char *kind, struct 
                    kind);
 }
 
+/* Publishes the complete file tmp as blob (see the top of the file); tmp
+ * is gone after success.  Where the file system has no hard links, falls
+ * back to rename.  Returns 0, or -1 with errno. */
+static int publish_blob(const char *tmp, const char *blob)
+{
+    if (link(tmp, blob) == 0 || errno == EEXIST) {
+        unlink(tmp);
+        return 0;
+    }
+    if (errno == EPERM || errno == ENOTSUP || errno == EOPNOTSUPP || errno == EMLINK)
+        return rename(tmp, blob);
+    return -1;
+}
+
 int vl_cache_local_has_blob(const struct vl_cache_local *l, const struct vl_hash *h, uint64_t size)
 {
     struct vl_strbuf path = VL_STRBUF_INIT;
@@ -228,9 +245,8 @@ int vl_cache_local_put_blob(struct vl_cache_local *l, const char *src, const str
         vl_cache_local_blob_path(l, h, &blob);
         if (vl_mkdir_parents(blob.buf, err) < 0)
             rc = -1;
-        else if (rename(tmp.buf, blob.buf) != 0)
-            rc =
-                vl_error_set(err, "cannot rename %s to %s: %s", tmp.buf, blob.buf, strerror(errno));
+        else if (publish_blob(tmp.buf, blob.buf) != 0)
+            rc = vl_error_set(err, "cannot store %s as %s: %s", tmp.buf, blob.buf, strerror(errno));
     }
     if (rc != 1) unlink(tmp.buf);
 done:
@@ -250,8 +266,8 @@ int vl_cache_local_install_blob(const struct vl_cache_local *l, const char *tmp,
         rc = vl_error_set(err, "cannot chmod %s: %s", tmp, strerror(errno));
     else if (vl_mkdir_parents(blob.buf, err) < 0)
         rc = -1;
-    else if (rename(tmp, blob.buf) != 0)
-        rc = vl_error_set(err, "cannot rename %s to %s: %s", tmp, blob.buf, strerror(errno));
+    else if (publish_blob(tmp, blob.buf) != 0)
+        rc = vl_error_set(err, "cannot store %s as %s: %s", tmp, blob.buf, strerror(errno));
     vl_strbuf_release(&blob);
     return rc;
 }
