@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ninja-build pkg-config libuv1-dev libxxhash-dev libsqlite3-dev
           libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libopenblas-dev ffmpeg python3
-          libopenblas0-serial libcurl4-openssl-dev nginx-light python3-numpy procps)
+          libcurl4-openssl-dev nginx-light python3-numpy procps)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
