@@ -17,7 +17,6 @@
  * build leaves no orphan writing an output behind its back. */
 #include "exec/build.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -342,15 +341,21 @@ static void store_outputs(struct builder *b, const struct vl_edge *e)
     if (uv_queue_work(b->loop, &s->work, store_run, store_done) < 0) store_done(&s->work, 0);
 }
 
-static void finish(struct job *j, int ok)
+/* Takes j off the list of begun jobs. */
+static void unlink_job(struct builder *b, struct job *j)
 {
-    struct builder *b = j->b;
-    struct vl_edge *e = j->e;
-    /* unlink from the running list and release the pool */
     if (j->prev) j->prev->next = j->next;
     else b->running = j->next;
     if (j->next) j->next->prev = j->prev;
     b->n_running--;
+}
+
+static void finish(struct job *j, int ok)
+{
+    struct builder *b = j->b;
+    struct vl_edge *e = j->e;
+    /* off the running list, and release the pool */
+    unlink_job(b, j);
     if (j->admitted) {
         e->pool->running--;
         if (!e->pool->is_gpu) b->cpu_running--;
@@ -546,7 +551,7 @@ static void lookup_done(uv_work_t *w, int status)
     struct builder *b = j->b;
     b->n_lookups--;
     j->lookup_pending = 0;
-    int miss = !(status == 0 && j->lookup_rc == 1) && !(status == 0 && j->lookup_rc < 0);
+    int miss = status != 0 || j->lookup_rc == 0; /* 1: a hit, < 0: an error */
     if (!miss || b->interrupted || stopping(b))
         b->waiting_job[j->e->index] = NULL; /* it ends here, whatever its place */
     if (status == 0 && j->lookup_rc == 1 && !b->interrupted) {
@@ -590,6 +595,12 @@ static void lookup_done(uv_work_t *w, int status)
     maybe_stop(b);
 }
 
+static int is_output(void *ctx, const char *path, size_t n)
+{
+    const struct vl_node *node = vl_map_getn(&((struct vl_graph *)ctx)->nodes, path, n);
+    return node && node->producer;
+}
+
 /* Removes the temporaries that an interrupted run left beside the outputs in
  * output's folder (vl_remove_temporaries' names), so that none lingers
  * half-written: one scan a folder and build, made before any action writing
@@ -602,25 +613,7 @@ static void sweep_temporaries(struct builder *b, const char *output)
     if (vl_map_getn(&b->swept, output, dlen)) return;
     char *dir = vl_arena_strndup(&b->g->arena, output, dlen);
     vl_map_put(&b->swept, dir, dir);
-    DIR *d = opendir(dlen ? dir : ".");
-    if (!d) return;
-    struct vl_strbuf path = VL_STRBUF_INIT;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        size_t owner = vl_temporary_owner_len(de->d_name);
-        if (!owner) continue;
-        vl_strbuf_reset(&path);
-        if (dlen) vl_strbuf_addf(&path, "%s/", dir);
-        size_t dir_part = path.len;
-        vl_strbuf_add(&path, de->d_name, owner);
-        const struct vl_node *n = vl_map_getn(&b->g->nodes, path.buf, path.len);
-        if (!n || !n->producer) continue; /* not the temporary of an output */
-        path.len = dir_part;
-        vl_strbuf_adds(&path, de->d_name);
-        unlink(path.buf);
-    }
-    closedir(d);
-    vl_strbuf_release(&path);
+    vl_remove_temporaries_in(dir, dlen, is_output, b->g);
 }
 
 /* Begins action e: clears its outputs, then asks the cache (taking no place
@@ -678,10 +671,7 @@ static int start(struct builder *b, struct vl_edge *e)
 /* Drops a begun job that will not run (the build stopped): it counts as not run. */
 static void abandon(struct builder *b, struct job *j)
 {
-    if (j->prev) j->prev->next = j->next;
-    else b->running = j->next;
-    if (j->next) j->next->prev = j->prev;
-    b->n_running--;
+    unlink_job(b, j);
     job_free(j);
 }
 

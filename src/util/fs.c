@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "util/strbuf.h"
+
 int vl_stat_path(const char *path, struct vl_stat *st, struct vl_error *err)
 {
     struct stat s;
@@ -211,31 +213,50 @@ int64_t vl_mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-void vl_remove_temporaries(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    const char *name = slash ? slash + 1 : path;
-    char dir[4096], full[8192];
-    size_t dlen = slash ? (size_t)(slash - path) : 0;
-    if (dlen >= sizeof dir) return;
-    memcpy(dir, path, dlen);
-    dir[dlen] = '\0';
-    DIR *d = opendir(dlen ? dir : ".");
-    if (!d) return;
-    size_t n = strlen(name);
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (vl_temporary_owner_len(e->d_name) != n || strncmp(e->d_name, name, n) != 0) continue;
-        snprintf(full, sizeof full, "%s%s%s", dir, dlen ? "/" : "", e->d_name);
-        unlink(full);
-    }
-    closedir(d);
-}
-
-size_t vl_temporary_owner_len(const char *name)
+/* The length of the name name is the temporary of ("a.npy.vltmp.12" -> 5),
+ * or 0 when it is no temporary. */
+static size_t temporary_owner_len(const char *name)
 {
     const char *tmp = strstr(name, ".vltmp.");
     const char *cache = strstr(name, ".vlcache-");
     const char *mark = tmp && (!cache || tmp < cache) ? tmp : cache;
     return mark && mark > name ? (size_t)(mark - name) : 0;
+}
+
+void vl_remove_temporaries_in(const char *dir, size_t dlen,
+                              int (*owned)(void *ctx, const char *path, size_t n), void *ctx)
+{
+    struct vl_strbuf path = VL_STRBUF_INIT;
+    vl_strbuf_add(&path, dir, dlen);
+    DIR *d = opendir(dlen ? path.buf : ".");
+    if (!d) {
+        vl_strbuf_release(&path);
+        return;
+    }
+    if (dlen) vl_strbuf_addch(&path, '/');
+    size_t dir_part = path.len;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t owner = temporary_owner_len(e->d_name);
+        if (!owner) continue;
+        path.len = dir_part;
+        vl_strbuf_add(&path, e->d_name, owner);
+        if (!owned(ctx, path.buf, path.len)) continue;
+        path.len = dir_part;
+        vl_strbuf_adds(&path, e->d_name);
+        unlink(path.buf);
+    }
+    closedir(d);
+    vl_strbuf_release(&path);
+}
+
+static int is_path(void *ctx, const char *path, size_t n)
+{
+    return strlen(ctx) == n && memcmp(ctx, path, n) == 0;
+}
+
+void vl_remove_temporaries(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    vl_remove_temporaries_in(path, slash ? (size_t)(slash - path) : 0, is_path, (void *)path);
 }

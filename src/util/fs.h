@@ -48,9 +48,11 @@ int vl_write_file_atomic(const char *path, const void *data, size_t n, struct vl
  * "<name>.vlcache-*" (the cache's, while restoring).  Errors are ignored: a
  * temporary that cannot be removed is never taken for an output. */
 void vl_remove_temporaries(const char *path);
-/* When name (a file name, no folder) is one of those temporaries, returns the
- * length of the name it is the temporary of ("a.npy.vltmp.12" -> 5); else 0. */
-size_t vl_temporary_owner_len(const char *name);
+/* Removes those temporaries from the folder dir (dlen bytes; 0: ".") where
+ * owned(ctx, p, n) says yes for p, the path (n bytes, not NUL-terminated)
+ * of the file each one is the temporary of: one scan of the folder. */
+void vl_remove_temporaries_in(const char *dir, size_t dlen,
+                              int (*owned)(void *ctx, const char *path, size_t n), void *ctx);
 /* Reads a whole file into a malloc'd, NUL-terminated buffer the caller frees. */
 int vl_read_file(const char *path, char **data, size_t *n, struct vl_error *err);
 /* The wall clock in nanoseconds since the epoch. */
