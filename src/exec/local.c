@@ -52,6 +52,7 @@ struct local_request {
 struct local_runner {
     struct vl_runner base;
     struct local_request *running;
+    int null_fd; /* /dev/null, every command's stdin */
 };
 
 static void link_request(struct local_runner *r, struct local_request *l)
@@ -168,16 +169,14 @@ __attribute__((no_sanitize_address)) static int child_main(void *arg)
     _exit(127);
 }
 
-/* Starts argv[0] with stdin from /dev/null and stdout and stderr on out_fd
+/* Starts argv[0] with stdin from null_fd and stdout and stderr on out_fd
  * (see the top of the file); returns 0 or an errno value. */
-static int spawn_child(char *const argv[], int out_fd, pid_t *pid)
+static int spawn_child(char *const argv[], int null_fd, int out_fd, pid_t *pid)
 {
     extern char **environ;
     /* the child's stack: one child starts at a time, from the loop thread,
      * and vlbuild waits (CLONE_VFORK) until it has exec'd */
     static char stack[64 * 1024] __attribute__((aligned(16)));
-    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (null_fd < 0) return errno;
     struct child_setup c = {argv, environ, out_fd, null_fd, getpid(), 0};
     /* no signal handler may run in the child while it shares our memory */
     sigset_t all, old;
@@ -186,7 +185,6 @@ static int spawn_child(char *const argv[], int out_fd, pid_t *pid)
     pid_t p = clone(child_main, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
     int clone_errno = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    close(null_fd);
     if (p < 0) return clone_errno;
     if (c.exec_errno) {
         waitpid(p, NULL, 0);
@@ -208,21 +206,23 @@ static int submit_shell(struct local_runner *r, struct local_request *l, struct 
     uv_file fds[2];
     int rc = uv_pipe(fds, 0, 0);
     if (rc < 0) return vl_error_set(err, "cannot create a pipe: %s", uv_strerror(rc));
-    rc = spawn_child(args, fds[1], &l->pid);
+    rc = spawn_child(args, r->null_fd, fds[1], &l->pid);
     close(fds[1]);
     if (rc != 0) {
         close(fds[0]);
         return vl_error_set(err, "cannot start /bin/sh for %s: %s", req->name, strerror(rc));
     }
     l->pidfd = (int)syscall(SYS_pidfd_open, l->pid, 0);
-    if (l->pidfd < 0 || uv_poll_init(r->base.loop, &l->exit_watch, l->pidfd) < 0) {
-        int e = errno;
+    const char *why = l->pidfd < 0 ? strerror(errno) : NULL;
+    if (!why && (rc = uv_poll_init(r->base.loop, &l->exit_watch, l->pidfd)) < 0)
+        why = uv_strerror(rc);
+    if (why) {
         kill(-l->pid, SIGKILL);
         waitpid(l->pid, NULL, 0);
         if (l->pidfd >= 0) close(l->pidfd);
         close(fds[0]);
         return vl_error_set(err, "cannot watch the command of %s: %s (vlbuild needs Linux 5.3 "
-                                 "or later)", req->name, strerror(e));
+                                 "or later)", req->name, why);
     }
     l->exit_watch.data = l;
     uv_poll_start(&l->exit_watch, UV_READABLE, on_child_exit);
@@ -288,6 +288,7 @@ static void local_cancel(struct vl_runner *base, int sig)
 
 static void local_close(struct vl_runner *base)
 {
+    close(((struct local_runner *)base)->null_fd);
     free(base);
 }
 
@@ -295,11 +296,13 @@ static const struct vl_runner_ops local_ops = {"local", local_submit, local_canc
 
 int vl_runner_local_open(uv_loop_t *loop, struct vl_runner **out, struct vl_error *err)
 {
-    (void)err;
+    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null_fd < 0) return vl_error_set(err, "cannot open /dev/null: %s", strerror(errno));
     struct local_runner *r = calloc(1, sizeof *r);
     if (!r) abort();
     r->base.ops = &local_ops;
     r->base.loop = loop;
+    r->null_fd = null_fd;
     *out = &r->base;
     return 0;
 }

@@ -45,7 +45,7 @@ struct vl_runner {
     uv_loop_t *loop;
 };
 
-/* Opens the local runner on loop; returns 0 (err: the runner interface's). */
+/* Opens the local runner on loop.  Error: /dev/null cannot be opened. */
 int vl_runner_local_open(uv_loop_t *loop, struct vl_runner **out, struct vl_error *err);
 
 #endif
