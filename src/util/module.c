@@ -2,12 +2,15 @@
 #include "util/module.h"
 
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_MODULES 4
@@ -47,6 +50,28 @@ static int module_path(const char *name, char *path, size_t size, struct vl_erro
     return 0;
 }
 
+/* 0 when the file at path holds every segment its ELF header maps; a
+ * truncated copy (an interrupted install) would make dlopen map pages past
+ * the end of the file and die of SIGBUS instead of failing. */
+static int check_whole(const char *path, struct vl_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0; /* dlopen says why, with the name */
+    struct stat st;
+    Elf64_Ehdr eh;
+    int whole = fstat(fd, &st) == 0 && pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh &&
+                memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 && eh.e_phentsize == sizeof(Elf64_Phdr) &&
+                eh.e_phoff + (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) <= (uint64_t)st.st_size;
+    for (unsigned i = 0; whole && i < eh.e_phnum; i++) {
+        Elf64_Phdr ph;
+        whole = pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + i * sizeof ph)) == (ssize_t)sizeof ph &&
+                (ph.p_type != PT_LOAD || ph.p_offset + ph.p_filesz <= (uint64_t)st.st_size);
+    }
+    close(fd);
+    return whole ? 0 : vl_error_set(err, "%s is not a whole shared object (truncated?); rebuild "
+                                         "or reinstall vlbuild", path);
+}
+
 static void *load(const char *name, struct vl_error *err)
 {
     for (size_t i = 0; i < n_loaded; i++)
@@ -56,7 +81,7 @@ static void *load(const char *name, struct vl_error *err)
         return NULL;
     }
     char path[PATH_MAX + 64];
-    if (module_path(name, path, sizeof path, err) < 0) return NULL;
+    if (module_path(name, path, sizeof path, err) < 0 || check_whole(path, err) < 0) return NULL;
     void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!handle) {
         vl_error_set(err, "cannot load vlbuild's %s module: %s (it is built next to vlbuild)",
