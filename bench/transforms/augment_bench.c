@@ -5,19 +5,19 @@
  *   augment_bench gen FILE WIDTH HEIGHT FRAMES FPS
  *   augment_bench run IN OUT PARAM=VALUE...
  *   augment_bench decode IN */
-#include <libavutil/log.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "actions/action.h"
+#include "actions/media.h"
 #include "video/reader.h"
 #include "video/testgen.h"
 
 int main(int argc, char **argv)
 {
     struct vl_error err;
-    av_log_set_level(AV_LOG_ERROR);
+    vl_module_init(0); /* as vlbuild does when it loads its media module */
     if (argc == 7 && !strcmp(argv[1], "gen")) {
         struct vl_testgen_opts o = {.codec = "libx264", .width = atoi(argv[3]),
                                     .height = atoi(argv[4]), .frames = atoi(argv[5]),

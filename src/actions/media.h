@@ -21,4 +21,9 @@ int vl_action_features_run(struct vl_action_job *job, struct vl_error *err);
 int vl_action_report_run(struct vl_action_job *job, struct vl_error *err);
 int vl_action_train_run(struct vl_action_job *job, struct vl_error *err);
 
+/* Called by util/module.c once the module is loaded (a program that links
+ * the media code statically calls it itself): sets FFmpeg's log level
+ * (verbose: warnings, else nothing) and the process's malloc policy. */
+void vl_module_init(int verbose);
+
 #endif

@@ -198,6 +198,43 @@ static void test_blur_keeps_the_mean_and_lowers_the_variance(void)
     free(f.rgb);
 }
 
+/* The yuv420p crop/flip/table pass against its definition, at every width
+ * from 1 to 200 (whole 64-sample blocks of the vector path and every tail),
+ * mirrored and not, on random planes and tables. */
+static void test_yuv_crop_flip_map_matches_the_definition(void)
+{
+    enum { SW = 260, SH = 6 };
+    struct vl_rng rng;
+    vl_rng_seed(&rng, 11);
+    uint8_t y[SW * SH], u[SW / 2 * SH / 2], v[SW / 2 * SH / 2], ylut[256], clut[256];
+    for (size_t i = 0; i < sizeof y; i++) y[i] = (uint8_t)vl_rng_next(&rng);
+    for (size_t i = 0; i < sizeof u; i++) u[i] = (uint8_t)vl_rng_next(&rng);
+    for (size_t i = 0; i < sizeof v; i++) v[i] = (uint8_t)vl_rng_next(&rng);
+    for (int i = 0; i < 256; i++) ylut[i] = (uint8_t)vl_rng_next(&rng), clut[i] = (uint8_t)vl_rng_next(&rng);
+    struct vl_yuv_frame src = {{y, u, v}, {SW, SW / 2, SW / 2}, SW, SH};
+    uint8_t dy[200 * 4], du[100 * 2], dv[100 * 2];
+    int bad = 0;
+    for (int w = 1; w <= 200; w++)
+        for (int flip = 0; flip < 2; flip++) {
+            struct vl_yuv_frame dst = {{dy, du, dv}, {w, (w + 1) / 2, (w + 1) / 2}, w, 4};
+            int x = 2 * (w % 29), top = 2;
+            vl_cpu_yuv_crop_flip_map(&src, x, top, flip, ylut, clut, &dst);
+            for (int r = 0; r < 4; r++)
+                for (int c = 0; c < w; c++) {
+                    int sc = x + (flip ? w - 1 - c : c);
+                    bad += dy[r * w + c] != ylut[y[(top + r) * SW + sc]];
+                }
+            int cw = (w + 1) / 2;
+            for (int r = 0; r < 2; r++)
+                for (int c = 0; c < cw; c++) {
+                    int sc = x / 2 + (flip ? cw - 1 - c : c);
+                    bad += du[r * cw + c] != clut[u[(top / 2 + r) * (SW / 2) + sc]];
+                    bad += dv[r * cw + c] != clut[v[(top / 2 + r) * (SW / 2) + sc]];
+                }
+        }
+    CHECK(bad == 0);
+}
+
 int main(void)
 {
     test_flip_mirrors_a_gradient();
@@ -208,5 +245,6 @@ int main(void)
     test_contrast_blends_with_the_mean_grey();
     test_noise_has_the_requested_sigma();
     test_blur_keeps_the_mean_and_lowers_the_variance();
+    test_yuv_crop_flip_map_matches_the_definition();
     TEST_DONE();
 }
