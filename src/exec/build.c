@@ -8,6 +8,8 @@
  * restored and the action does not run.  After an action runs, its outputs
  * are stored in the cache, also off the loop.
  *
+ * Ready actions start longest estimated path first (exec/priority.h).
+ *
  * An action is ready when every input made by a rebuilt action is done.  An
  * action that waited on rebuilt inputs is decided again by content when it
  * becomes ready: if its key is unchanged, it does not run (early cutoff).
@@ -27,6 +29,7 @@
 
 #include "cache/cache.h"
 #include "exec/key.h"
+#include "exec/priority.h"
 #include "exec/runner.h"
 #include "exec/slurm.h"
 #include "exec/status.h"
@@ -90,7 +93,8 @@ struct builder {
     struct vl_build_summary *summary;
     struct vl_status status;
     struct vl_trace trace;
-    struct queue *queues; /* one per pool, same index as g->pools */
+    struct vl_ready *ready; /* one per pool, same index as g->pools */
+    int64_t *rank;          /* by edge index: critical-path ranks (exec/priority.h) */
     /* per pool: the actions begun with a cache lookup, in the order they
      * became ready; one whose lookup missed runs when it reaches the head
      * and its pool has room, so misses run in the order a build without a
@@ -243,7 +247,8 @@ static void make_ready(struct builder *b, struct vl_edge *e)
         }
     }
     e->queued = 1;
-    queue_push(&b->queues[pool_index(b, e->pool)], e);
+    vl_priority_refresh(e, b->rank);
+    vl_ready_push(&b->ready[pool_index(b, e->pool)], e);
 }
 
 static void record_success(struct builder *b, struct job *j)
@@ -709,7 +714,8 @@ static void start_ready(struct builder *b)
         progress = 0;
         for (size_t p = 0; p < b->g->n_pools && !stopping(b); p++) {
             struct vl_pool *pool = &b->g->pools[p];
-            struct queue *q = &b->queues[p], *w = &b->waiting[p];
+            struct vl_ready *q = &b->ready[p];
+            struct queue *w = &b->waiting[p];
             /* what the cache missed runs first, in the order it became ready */
             while (w->len && !stopping(b)) {
                 struct vl_edge *e = w->items[w->head];
@@ -724,7 +730,7 @@ static void start_ready(struct builder *b)
             }
             while (q->len && (b->opts->cache ? b->n_lookups < MAX_LOOKUPS : has_room(b, pool)) &&
                    !stopping(b)) {
-                start(b, queue_pop(q));
+                start(b, vl_ready_pop(q));
                 progress = 1;
             }
         }
@@ -748,7 +754,7 @@ static void maybe_stop(struct builder *b)
 {
     if (b->n_running) return;
     int queued = 0;
-    for (size_t p = 0; p < b->g->n_pools; p++) queued |= b->queues[p].len > 0;
+    for (size_t p = 0; p < b->g->n_pools; p++) queued |= b->ready[p].len > 0;
     if (!queued || stopping(b)) close_loop_handles(b);
 }
 
@@ -835,14 +841,17 @@ int vl_build_execute(struct vl_plan *plan, struct vl_graph *g, struct vl_state *
                                             &b.runner, err)
                      : vl_runner_local_open(b.loop, &b.runner, err)) < 0)
         return -1;
-    b.queues = calloc(g->n_pools, sizeof *b.queues);
+    b.ready = calloc(g->n_pools, sizeof *b.ready);
+    b.rank = calloc(g->n_edges + 1, sizeof *b.rank);
     b.waiting = calloc(g->n_pools, sizeof *b.waiting);
     b.waiting_job = calloc(g->n_edges + 1, sizeof *b.waiting_job);
     if (!b.waiting || !b.waiting_job) abort();
     b.n_slots = opts->jobs;
     for (size_t p = 1; p < g->n_pools; p++) b.n_slots += g->pools[p].is_gpu ? g->pools[p].depth : 0;
     b.slots = calloc((size_t)b.n_slots + 1, sizeof *b.slots);
-    if (!b.queues || !b.slots) abort();
+    if (!b.ready || !b.rank || !b.slots) abort();
+    vl_priority_rank(plan, b.rank);
+    for (size_t p = 0; p < g->n_pools; p++) b.ready[p].rank = b.rank;
     uv_signal_init(b.loop, &b.sigint);
     uv_signal_init(b.loop, &b.sigterm);
     uv_signal_init(b.loop, &b.sighup);
@@ -889,8 +898,9 @@ int vl_build_execute(struct vl_plan *plan, struct vl_graph *g, struct vl_state *
     if (opts->trace_path && vl_trace_write(&b.trace, opts->trace_path, rc ? NULL : err) < 0)
         rc = -1;
     vl_trace_release(&b.trace);
-    for (size_t p = 0; p < g->n_pools; p++) free(b.queues[p].items), free(b.waiting[p].items);
-    free(b.queues);
+    for (size_t p = 0; p < g->n_pools; p++) vl_ready_release(&b.ready[p]), free(b.waiting[p].items);
+    free(b.ready);
+    free(b.rank);
     free(b.waiting);
     free(b.waiting_job);
     free(b.slots);
