@@ -32,8 +32,8 @@ expect_output "[1/3] up build/a.up (no record of a previous run)"
 expect_output "3 would run"
 expect_no_file build/a.up
 
-# a target by path builds just its chain
-vl build/b.up
+# a target by path builds just its chain; the path is normalised first
+vl build/./b.up
 expect_summary 1 0 0
 expect_file build/b.up "B"
 # the default
