@@ -10,9 +10,9 @@ small=(per_class=2 epochs=2 --no-cache)
 
 vl -j2 "${small[@]}"
 expect_rc 0
-# 24 clips: 24 synth + labels + 24 meta + 48 aug + 72 clips + 72 var_clips
-# + 72 features + 3 models + report
-expect_summary 317 0 0
+# 24 clips: 24 synth + labels + 24 meta + 24 aug + 48 clips + 48 var_clips
+# + 48 features + 3 models + report
+expect_summary 221 0 0
 for f in models/svm.safetensors models/vit_gru.safetensors models/variable_ar_cnn.safetensors \
     models/vit_gru.jsonl build/report.html data/labels.csv; do
     expect_file "$f"
@@ -20,20 +20,20 @@ done
 grep -q "vit_gru: training curves" build/report.html || fail "report lacks the vit_gru curves"
 
 vl -j2 "${small[@]}"
-expect_summary 0 317 0
+expect_summary 0 221 0
 
-# one more clip: synth, meta, 2 aug, 3 clips, 3 var_clips, 3 features,
+# one more clip: synth, meta, 1 aug, 2 clips, 2 var_clips, 2 features,
 # the labels, the 3 models and the report
 sed -i 's/^var videos = /var videos = extra /' dataset.rules
 sed -i '/^var videos = /i rule extra\n    do   synth class=left size=64x48 frames=24 fps=12 codec=h264 seed=9\n    out  data/left/left-extra.mp4\n' dataset.rules
 vl -j2 "${small[@]}"
 expect_rc 0
-expect_summary 18 312 0
+expect_summary 14 216 0
 expect_output "extra data/left/left-extra.mp4"
 
-# another augmentation: the 50 augmented clips, their 50 clips, 50
-# var_clips and 50 features, the 3 models and the report; nothing else
+# another augmentation: the 25 augmented clips, their 25 clips, 25
+# var_clips and 25 features, the 3 models and the report; nothing else
 vl -j2 "${small[@]}" std_augment="crop=0.6:1 brightness=0.3"
 expect_rc 0
-expect_summary 204 126 0
+expect_summary 104 126 0
 finish
