@@ -16,7 +16,7 @@ BUILD=${BUILD:-build}
 WORK=${WORK:-/tmp/vl-bench-pipeline}
 RUNS=${RUNS:-3}
 CLIPS=${CLIPS:-8}
-VLBUILD=$ROOT/$BUILD/vlbuild
+VLBUILD=${VLBUILD:-$ROOT/$BUILD/vlbuild}  # or any vlbuild binary, for an A/B
 [ -x "$VLBUILD" ] || ninja -C "$BUILD" vlbuild
 mkdir -p "$WORK/data"
 sources=(testsrc2 smptehdbars mandelbrot rgbtestsrc testsrc cellauto life smptebars)
