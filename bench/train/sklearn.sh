@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # sklearn.sh - vlbuild's logreg and svm against scikit-learn on the same feature files.
 #   bench/train/sklearn.sh [BUILD_DIR] [N] [D] [K]
-#   TRAIN_ARGS="epochs=10 batch=128" (default) sets the train action's schedule.
+#   TRAIN_ARGS="epochs=20 batch=64" sets the train action's schedule (default: none, the
+#   action's own defaults, 10 epochs of batch 128 for these models).
 # Needs python3 with numpy, scikit-learn and safetensors (pip install numpy scikit-learn
 # safetensors).  Fit time is the `train` action's own "trained N epochs in S s" (the
 # dataset is read before it) against the best of three sklearn fit() calls (scaler +
@@ -10,7 +11,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:-$here/../../build}" && pwd)
 n=${2:-5000} d=${3:-64} k=${4:-4}
-args=${TRAIN_ARGS:-epochs=10 batch=128}
+args=${TRAIN_ARGS:-}
 # one thread for both sides: vlbuild's core runs OpenBLAS single-threaded
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 work=$(mktemp -d)

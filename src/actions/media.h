@@ -21,6 +21,11 @@ int vl_action_features_run(struct vl_action_job *job, struct vl_error *err);
 int vl_action_report_run(struct vl_action_job *job, struct vl_error *err);
 int vl_action_train_run(struct vl_action_job *job, struct vl_error *err);
 
+/* train's epochs and batch, the model's defaults where the rule says 0
+ * (actions/media_defs.c: the engine checks warmup against them). */
+int vl_train_epochs(const struct vl_params *p);
+int vl_train_batch(const struct vl_params *p);
+
 /* Called by util/module.c once the module is loaded (a program that links
  * the media code statically calls it itself): sets FFmpeg's log level
  * (verbose: warnings, else nothing) and the process's malloc policy. */

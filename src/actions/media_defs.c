@@ -235,10 +235,30 @@ const struct vl_action_def vl_action_report = {
 
 /* ---- train ---- */
 
+/* Linear models converge in few passes of large batches: 10 epochs of 128
+ * reach scikit-learn's accuracy within its fit time (bench/RESULTS-train.md),
+ * where 20 of 32 took 8 times the steps for nothing. */
+static int is_linear_model(const char *model)
+{
+    return !strcmp(model, "logreg") || !strcmp(model, "svm");
+}
+
+int vl_train_epochs(const struct vl_params *p)
+{
+    int epochs = (int)num(p, "epochs");
+    return epochs ? epochs : is_linear_model(vl_params_get(p, "model")->text) ? 10 : 20;
+}
+
+int vl_train_batch(const struct vl_params *p)
+{
+    int batch = (int)num(p, "batch");
+    return batch ? batch : is_linear_model(vl_params_get(p, "model")->text) ? 128 : 32;
+}
+
 static int check_train(const struct vl_params *p, struct vl_error *err)
 {
     const char *model = vl_params_get(p, "model")->text;
-    int linear = !strcmp(model, "logreg") || !strcmp(model, "svm");
+    int linear = is_linear_model(model);
     int vit = !strncmp(model, "vit_", 4);
     if (!linear && num(p, "C") != 1)
         return vl_error_set(err, "parameter C applies to model=logreg and model=svm only");
@@ -250,19 +270,21 @@ static int check_train(const struct vl_params *p, struct vl_error *err)
         return vl_error_set(err, "model=%s takes no hidden, depth or dropout", model);
     if (!vit && (num(p, "patch") || num(p, "heads")))
         return vl_error_set(err, "parameters patch and heads apply to the vit models only");
-    if (num(p, "warmup") >= num(p, "epochs"))
-        return vl_error_set(err, "warmup (%g epochs) must be shorter than epochs (%g)",
-                            num(p, "warmup"), num(p, "epochs"));
+    if (num(p, "warmup") >= vl_train_epochs(p))
+        return vl_error_set(err, "warmup (%g epochs) must be shorter than epochs (%d)",
+                            num(p, "warmup"), vl_train_epochs(p));
     return 0;
 }
 
 static const struct vl_param_spec train_params[] = {
     {"model", VL_PARAM_ENUM, NULL, 0, 0,
      "logreg|svm|naive_cnn|variable_ar_cnn|vit_gru|vit_transformer", "the model to train"},
-    {"epochs", VL_PARAM_INT, "20", 1, 100000, NULL, "passes over the training split"},
-    {"batch", VL_PARAM_INT, "32", 1, 65536, NULL, "samples per mini-batch"},
+    {"epochs", VL_PARAM_INT, "0", 0, 100000, NULL,
+     "passes over the training split; 0: the model's default (10 logreg and svm, 20 others)"},
+    {"batch", VL_PARAM_INT, "0", 0, 65536, NULL,
+     "samples per mini-batch; 0: the model's default (128 logreg and svm, 32 others)"},
     {"lr", VL_PARAM_FLOAT, "0", 0, 10, NULL,
-     "peak learning rate; 0: the model's default (0.1 linear, 0.001 neural)"},
+     "peak learning rate; 0: the model's default (0.1 logreg and svm, 0.003 others)"},
     {"optimizer", VL_PARAM_ENUM, "adamw", 0, 0, "sgd|adamw", "the optimiser"},
     {"momentum", VL_PARAM_FLOAT, "0.9", 0, 0.999, NULL, "SGD momentum"},
     {"weight_decay", VL_PARAM_FLOAT, "0", 0, 1, NULL,
@@ -287,7 +309,7 @@ static const struct vl_param_spec train_params[] = {
 
 const struct vl_action_def vl_action_train = {
     .name = "train",
-    .version = 5,
+    .version = 6,
     .summary = "train a model on features or clips and a labels CSV into a safetensors checkpoint "
                "(+ a JSON-lines metrics log)",
     .params = train_params,
