@@ -129,6 +129,20 @@ static void test_determinism_and_resume(const struct tt_set *s)
     vl_strbuf_release(&log);
 }
 
+/* A rule that names no schedule gets the model's: 10 epochs of batches of
+ * 128 for the linear models. */
+static void test_linear_defaults(const struct tt_set *s)
+{
+    struct vl_error err = {{0}};
+    struct vl_strbuf log = VL_STRBUF_INIT;
+    char *out = tt_path("d.safetensors");
+    struct tt_run r = {0};
+    CHECK(tt_train("model=svm seed=2", s, out, NULL, &r, &log, &err) == 0);
+    CHECK_CONTAINS(r.last_progress, "epoch 10/10 batch 2/2 "); /* 160 training samples */
+    free(out);
+    vl_strbuf_release(&log);
+}
+
 static void test_params(const struct tt_set *s)
 {
     struct vl_error err = {{0}};
@@ -141,6 +155,7 @@ static void test_params(const struct tt_set *s)
         {"model=logreg hidden=3", "takes no hidden"},
         {"model=svm patch=4", "vit models only"},
         {"model=logreg epochs=3 warmup=3", "must be shorter than epochs"},
+        {"model=logreg warmup=10", "must be shorter than epochs (10)"}, /* the model's default */
         {"model=mlp", "expected one of"},
         {"model=logreg val=0.95", "out of range"},
         {"epochs=3", "needs parameter model"},
@@ -164,6 +179,7 @@ int main(void)
     tt_make_separable(&small, "s", 200, 6, 4, 1.5, 7);
     test_determinism_and_resume(&small);
     test_params(&small);
+    test_linear_defaults(&small);
     tt_set_free(&s);
     tt_set_free(&small);
     tt_cleanup();
