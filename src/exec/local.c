@@ -147,26 +147,51 @@ struct child_setup {
     int exec_errno; /* written by the child when the exec fails */
 };
 
+/* The kernel's struct sigaction for rt_sigaction (not libc's, whose mask is
+ * 128 bytes): enough to put back a default disposition. */
+struct kernel_sigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    unsigned long mask;
+};
+
+/* The child's system calls go straight to the kernel (syscall(2)), never
+ * through libc's or a sanitizer's wrappers, as glibc's posix_spawn makes its
+ * child's: a wrapper may take a lock or write thread state in the memory the
+ * child shares with vlbuild, which a child killed inside it would leave
+ * behind, and under ASan the wrappers of prctl, signal and sigprocmask are
+ * the sanitizer's (its _exit even runs the leak check, in the child). */
+static long child_dup(int from, int to)
+{
+    /* dup3 refuses from == to; then the descriptor only loses close-on-exec */
+    return from == to ? syscall(SYS_fcntl, to, F_SETFD, 0) : syscall(SYS_dup3, from, to, 0);
+}
+
 /* not instrumented: it runs on its own stack, sharing vlbuild's memory */
 __attribute__((no_sanitize_address)) static int child_main(void *arg)
 {
     struct child_setup *c = arg;
     /* signals are blocked (spawn_child): put back the defaults, then unblock */
     static const int handled[] = {SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGPIPE};
-    for (size_t i = 0; i < sizeof handled / sizeof *handled; i++) signal(handled[i], SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != c->parent) _exit(137); /* vlbuild died before the death signal was set */
-    if (dup2(c->null_fd, 0) < 0 || dup2(c->out_fd, 1) < 0 || dup2(c->out_fd, 2) < 0) {
+    const struct kernel_sigaction dfl = {SIG_DFL, 0, NULL, 0};
+    for (size_t i = 0; i < sizeof handled / sizeof *handled; i++)
+        syscall(SYS_rt_sigaction, handled[i], &dfl, NULL, sizeof dfl.mask);
+    syscall(SYS_setpgid, 0, 0);
+    syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (syscall(SYS_getppid) != c->parent) /* vlbuild died before the death signal was set */
+        syscall(SYS_exit_group, 137);
+    if (child_dup(c->null_fd, 0) < 0 || child_dup(c->out_fd, 1) < 0 ||
+        child_dup(c->out_fd, 2) < 0) {
         c->exec_errno = errno;
-        _exit(127);
+        syscall(SYS_exit_group, 127);
     }
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    execve(c->argv[0], c->argv, c->envp);
+    const unsigned long none = 0;
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof none);
+    syscall(SYS_execve, c->argv[0], c->argv, c->envp);
     c->exec_errno = errno;
-    _exit(127);
+    syscall(SYS_exit_group, 127);
+    return 127;
 }
 
 /* Starts argv[0] with stdin from null_fd and stdout and stderr on out_fd
