@@ -52,12 +52,20 @@ const struct vl_action_def vl_action_probe = {
 
 /* ---- augment ---- */
 
-static int check_augment(const struct vl_params *params, struct vl_error *err)
+/* A `size` of WxH where 0x0 means "keep": one side alone is an error that
+ * says what 0x0 keeps. */
+static int check_size_sides(const struct vl_params *params, const char *zero_keeps,
+                            struct vl_error *err)
 {
     const struct vl_param_value *size = vl_params_get(params, "size");
     if ((size->num == 0) != (size->num2 == 0))
-        return vl_error_set(err, "parameter size: give both sides, or 0x0 for the crop's size");
+        return vl_error_set(err, "parameter size: give both sides, or 0x0 for %s", zero_keeps);
     return 0;
+}
+
+static int check_augment(const struct vl_params *params, struct vl_error *err)
+{
+    return check_size_sides(params, "the crop's size", err);
 }
 
 static const struct vl_param_spec augment_params[] = {
@@ -180,10 +188,7 @@ const struct vl_action_def vl_action_scale = {
 static int check_features(const struct vl_params *params, struct vl_error *err)
 {
     /* set's words are checked by its list type (each a group, none twice) */
-    const struct vl_param_value *size = vl_params_get(params, "size");
-    if ((size->num == 0) != (size->num2 == 0))
-        return vl_error_set(err, "parameter size: give both sides, or 0x0 for the input size");
-    return 0;
+    return check_size_sides(params, "the input size", err);
 }
 
 static const struct vl_param_spec features_params[] = {
