@@ -224,7 +224,7 @@ static void edge_done(struct builder *b, struct vl_edge *e)
         struct vl_node *o = e->outputs[i];
         for (size_t k = 0; k < o->n_consumers; k++) {
             struct vl_edge *c = o->consumers[k];
-            if ((c->state != VL_EDGE_DIRTY && c->state != VL_EDGE_MAYBE) || c->done || !c->pending)
+            if (!vl_edge_will_run(c) || c->done || !c->pending)
                 continue;
             if (--c->pending == 0) make_ready(b, c);
         }
@@ -802,7 +802,7 @@ static void dry_run(struct builder *b)
     size_t i = 0, total = b->plan->n_dirty + b->plan->n_maybe;
     for (size_t k = 0; k < b->plan->len; k++) {
         struct vl_edge *e = b->plan->order[k];
-        if (e->state != VL_EDGE_DIRTY && e->state != VL_EDGE_MAYBE) continue;
+        if (!vl_edge_will_run(e)) continue;
         printf("[%zu/%zu] %s (%s%s)\n", ++i, total, describe(e),
                e->state == VL_EDGE_MAYBE ? "may run: " : "", e->reason);
     }
@@ -845,11 +845,10 @@ int vl_build_execute(struct vl_plan *plan, struct vl_graph *g, struct vl_state *
     b.rank = calloc(g->n_edges + 1, sizeof *b.rank);
     b.waiting = calloc(g->n_pools, sizeof *b.waiting);
     b.waiting_job = calloc(g->n_edges + 1, sizeof *b.waiting_job);
-    if (!b.waiting || !b.waiting_job) abort();
     b.n_slots = opts->jobs;
     for (size_t p = 1; p < g->n_pools; p++) b.n_slots += g->pools[p].is_gpu ? g->pools[p].depth : 0;
     b.slots = calloc((size_t)b.n_slots + 1, sizeof *b.slots);
-    if (!b.ready || !b.rank || !b.slots) abort();
+    if (!b.ready || !b.rank || !b.waiting || !b.waiting_job || !b.slots) abort();
     vl_priority_rank(plan, b.rank);
     for (size_t p = 0; p < g->n_pools; p++) b.ready[p].rank = b.rank;
     uv_signal_init(b.loop, &b.sigint);
@@ -875,11 +874,11 @@ int vl_build_execute(struct vl_plan *plan, struct vl_graph *g, struct vl_state *
     /* count what each action waits for; queue those that wait for nothing */
     for (size_t k = 0; k < plan->len; k++) {
         struct vl_edge *e = plan->order[k];
-        if (e->state != VL_EDGE_DIRTY && e->state != VL_EDGE_MAYBE) continue;
+        if (!vl_edge_will_run(e)) continue;
         e->pending = 0;
         for (size_t i = 0; i < e->n_inputs; i++) {
             struct vl_edge *p = e->inputs[i]->producer;
-            if (p && (p->state == VL_EDGE_DIRTY || p->state == VL_EDGE_MAYBE)) e->pending++;
+            if (p && vl_edge_will_run(p)) e->pending++;
         }
         if (e->pending == 0) make_ready(&b, e);
     }
@@ -890,7 +889,7 @@ int vl_build_execute(struct vl_plan *plan, struct vl_graph *g, struct vl_state *
 
     for (size_t k = 0; k < plan->len; k++) {
         struct vl_edge *e = plan->order[k];
-        if ((e->state == VL_EDGE_DIRTY || e->state == VL_EDGE_MAYBE) && !e->done && !e->failed)
+        if (vl_edge_will_run(e) && !e->done && !e->failed)
             summary->not_run++;
     }
     int rc = b.internal_error ? -1 : 0;

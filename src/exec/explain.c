@@ -69,7 +69,7 @@ static void explain_edge(FILE *out, struct vl_state *state, const struct vl_edge
     }
     for (size_t i = 0; i < e->n_inputs; i++) {
         const struct vl_edge *p = e->inputs[i]->producer;
-        if (p && (p->state == VL_EDGE_DIRTY || p->state == VL_EDGE_MAYBE))
+        if (p && vl_edge_will_run(p))
             explain_edge(out, state, p, depth + 1, seen);
     }
 }

@@ -9,11 +9,6 @@
 #define ESTIMATE_NS_PER_BYTE 100
 #define ESTIMATE_FIXED_NS 1000000
 
-static int will_run(const struct vl_edge *e)
-{
-    return e->state == VL_EDGE_DIRTY || e->state == VL_EDGE_MAYBE;
-}
-
 int64_t vl_priority_estimate(const struct vl_edge *e)
 {
     const struct vl_action_record *r = e->action_rec;
@@ -33,7 +28,7 @@ static int64_t rank_after(const struct vl_edge *e, const int64_t *rank)
         const struct vl_node *o = e->outputs[i];
         for (size_t c = 0; c < o->n_consumers; c++) {
             const struct vl_edge *user = o->consumers[c];
-            if (will_run(user) && rank[user->index] > after) after = rank[user->index];
+            if (vl_edge_will_run(user) && rank[user->index] > after) after = rank[user->index];
         }
     }
     return after;
@@ -45,7 +40,7 @@ void vl_priority_rank(const struct vl_plan *plan, int64_t *rank)
      * reader of an action's outputs is ranked before the action itself */
     for (size_t k = plan->len; k-- > 0;) {
         const struct vl_edge *e = plan->order[k];
-        if (will_run(e)) vl_priority_refresh(e, rank);
+        if (vl_edge_will_run(e)) vl_priority_refresh(e, rank);
     }
 }
 

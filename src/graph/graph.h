@@ -73,6 +73,12 @@ struct vl_edge {
     size_t index;
 };
 
+/* 1 when the planner decided that e runs in this build, or may (dirty or maybe). */
+static inline int vl_edge_will_run(const struct vl_edge *e)
+{
+    return e->state == VL_EDGE_DIRTY || e->state == VL_EDGE_MAYBE;
+}
+
 struct vl_graph {
     struct vl_arena arena;
     struct vl_map nodes; /* path -> struct vl_node * */
