@@ -15,6 +15,7 @@
 #ifndef VL_ACTION_H
 #define VL_ACTION_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -90,7 +91,7 @@ struct vl_action_job {
     uint64_t memory_budget;        /* bytes a job may hold in decoded frames */
     int device;                    /* -1: CPU; else the GPU this job is bound to */
     struct vl_strbuf *log;         /* messages for the user; kept in state.db */
-    const volatile int *cancel;    /* non-zero once the build is interrupted */
+    const atomic_int *cancel;      /* non-zero once the build is interrupted (set by the loop) */
     /* optional: reports progress ("epoch 3/10 batch 40/120 loss 0.41") for the
      * status line; safe to call from the worker thread, as often as liked */
     void (*progress)(void *progress_ctx, const char *text);
@@ -100,7 +101,7 @@ struct vl_action_job {
 /* 1 once the build has been interrupted and the job should stop early. */
 static inline int vl_action_cancelled(const struct vl_action_job *job)
 {
-    return job->cancel && *job->cancel;
+    return job->cancel && atomic_load_explicit(job->cancel, memory_order_relaxed);
 }
 
 /* Reports a line of progress for the status line, if the engine listens. */

@@ -111,7 +111,7 @@ struct builder {
     int cpu_running;
     size_t failures;
     int interrupted;
-    volatile int cancel;
+    atomic_int cancel; /* read by built-ins on the worker threads */
     uv_signal_t sigint, sigterm, sighup;
     uv_timer_t kill_timer, progress_timer;
     uv_prepare_t commit_prepare;
@@ -646,6 +646,7 @@ static int start(struct builder *b, struct vl_edge *e)
     b->n_running++;
     if (!b->opts->cache) admit(b, j);
     j->req = (struct vl_run_request){.name = vl_arena_strdup(&b->g->arena, describe(e)),
+                                     .rule = e->rule->name, .output = e->outputs[0]->path,
                                      .gpu = e->pool->is_gpu, .log = &j->log,
                                      .done = on_run_done, .ctx = j};
     j->out_paths = calloc(e->n_outputs + 1, sizeof *j->out_paths);
@@ -776,7 +777,7 @@ static void on_signal(uv_signal_t *s, int signum)
         return;
     }
     b->interrupted = 1;
-    b->cancel = 1;
+    atomic_store(&b->cancel, 1);
     b->summary->interrupted = 1;
     if (b->n_running)
         vl_status_message(&b->status, "interrupted by %s: stopping %zu running action%s",

@@ -15,7 +15,9 @@
 #include "util/strbuf.h"
 
 struct vl_run_request {
-    const char *name;              /* "rule output": for job names and messages */
+    const char *name;              /* "rule output": for messages only, never parsed */
+    const char *rule;              /* the rule's name */
+    const char *output;            /* the action's first output */
     const char *command;           /* a shell action: run with /bin/sh -c; or NULL */
     const char *script;            /* a shell action too long for argv: run /bin/sh SCRIPT */
     struct vl_action_job *action;  /* a built-in action (when command and script are NULL) */

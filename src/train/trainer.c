@@ -201,7 +201,7 @@ static int train_epoch(struct run *r, int epoch, double *mean_loss, float *last_
     double sum = 0;
     size_t seen = 0;
     for (size_t bi = 0; bi < n_batches; bi++) {
-        if (o->cancel && *o->cancel)
+        if (o->cancel && atomic_load_explicit(o->cancel, memory_order_relaxed))
             return vl_error_set(err, "interrupted during epoch %d", epoch);
         size_t at = bi * (size_t)o->batch;
         int n = (int)(r->n_train - at < (size_t)o->batch ? r->n_train - at : (size_t)o->batch);

@@ -23,6 +23,7 @@
 #ifndef VL_TRAIN_TRAINER_H
 #define VL_TRAIN_TRAINER_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "nn/optim.h"
@@ -50,7 +51,7 @@ struct vl_train_options {
     const char *log_path;   /* the metrics log, or NULL */
     const char *resume_path;
     const char *config_json; /* the parameters, canonical, for checkpoints */
-    const volatile int *cancel;
+    const atomic_int *cancel;
     void (*progress)(void *ctx, const char *text);
     void *progress_ctx;
     struct vl_strbuf *log; /* messages for the user */

@@ -65,7 +65,7 @@ static const uint8_t *frame_at(const struct clip *c, int i)
 
 /* Runs augment on input -> output with a space-separated parameter list. */
 static int augment(const char *input, const char *output, const char *params, int copy,
-                   uint64_t budget, const volatile int *cancel, struct vl_error *err)
+                   uint64_t budget, const atomic_int *cancel, struct vl_error *err)
 {
     char buf[512], *words[32];
     size_t n = 0;
@@ -264,7 +264,7 @@ static void test_cancel_stops_and_leaves_nothing(const char *src)
 {
     char out[512];
     path_of(out, sizeof out, "cancelled.mkv");
-    volatile int cancel = 1;
+    atomic_int cancel = 1;
     struct vl_error err = {{0}};
     CHECK(augment(src, out, "hflip=1", 0, 0, &cancel, &err) == -1);
     CHECK_CONTAINS(err.msg, "interrupted");

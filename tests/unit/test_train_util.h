@@ -105,7 +105,7 @@ static inline void tt_make_separable(struct tt_set *s, const char *tag, int n, i
 }
 
 struct tt_run {
-    volatile int cancel;
+    atomic_int cancel;
     int cancel_at_epoch; /* set cancel when this epoch starts; 0: never */
     int first_epoch;     /* the first epoch seen in progress */
     char last_progress[256];
