@@ -1,6 +1,7 @@
 /* fuzz_npy.c - libFuzzer target: the strict .npy reader (vl_npy_map) on a
  * file of arbitrary bytes.  An accepted array must lie inside the mapping:
- * every element is read. */
+ * every element is read.  The file is removed after each input (the replay
+ * test runs in ctest, which must leave nothing in /tmp). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,5 +34,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (!err.msg[0]) {
         abort();
     }
+    unlink(path);
     return 0;
 }
