@@ -8,6 +8,7 @@
 #include "exec/plan.h"
 
 struct vl_cache;
+struct vl_runner;
 struct vl_slurm_config;
 
 struct vl_build_options {
@@ -27,6 +28,10 @@ struct vl_build_options {
     /* --executor slurm: actions run as Slurm jobs with this configuration
      * (exec/slurm.h); NULL: they run here */
     const struct vl_slurm_config *slurm;
+    /* where the actions run, on its loop; NULL: the local runner (or Slurm's,
+     * with slurm set) on the default loop.  The caller keeps and closes it:
+     * the engine's tests pass a fake runner here. */
+    struct vl_runner *runner;
 };
 
 /* Cache lookups in flight at once, besides -j running actions: the worker
@@ -48,11 +53,5 @@ struct vl_build_summary {
 int vl_build_execute(struct vl_plan *plan, struct vl_graph *g, struct vl_state *state,
                      const struct vl_build_options *opts, struct vl_build_summary *summary,
                      struct vl_error *err);
-
-/* Replaces $in, $out and $in_list in a run rule's command: appends the
- * command for edge e to out.  in_list is the path of the file listing the
- * inputs (written by the caller when *uses_in_list is set on return). */
-void vl_build_command(const struct vl_edge *e, const char *in_list, struct vl_strbuf *out,
-                      int *uses_in_list);
 
 #endif

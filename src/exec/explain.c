@@ -46,22 +46,24 @@ static void explain_edge(FILE *out, struct vl_state *state, const struct vl_edge
         return;
     }
     vl_map_put(seen, first, (void *)first);
+    char buf[4200];
+    const char *reason = vl_plan_reason_text(e, buf, sizeof buf);
     switch (e->state) {
     case VL_EDGE_CLEAN:
-        fprintf(out, "%s\n", e->reason);
+        fprintf(out, "%s\n", reason);
         return;
     case VL_EDGE_DIRTY: {
         struct vl_strbuf why = VL_STRBUF_INIT;
-        if (!strcmp(e->reason, "its command, parameters or input data changed"))
+        if (e->reason == VL_REASON_KEY_CHANGED)
             key_detail(state, e, &why);
         else
-            vl_strbuf_adds(&why, e->reason);
+            vl_strbuf_adds(&why, reason);
         fprintf(out, "will run: %s\n", why.buf);
         vl_strbuf_release(&why);
         break;
     }
     case VL_EDGE_MAYBE:
-        fprintf(out, "will run if its rebuilt inputs change: %s\n", e->reason);
+        fprintf(out, "will run if its rebuilt inputs change: %s\n", reason);
         break;
     default:
         fprintf(out, "not planned\n");

@@ -86,17 +86,49 @@ int vl_plan_resolve_targets(const struct vl_graph *g, const struct vl_rules *rul
     return 0;
 }
 
-static const char *reason(struct vl_graph *g, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static const char *reason(struct vl_graph *g, const char *fmt, ...)
+static void set_reason(struct vl_edge *e, enum vl_edge_state state, enum vl_reason why,
+                       const struct vl_node *node)
 {
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    return vl_arena_strdup(&g->arena, buf);
+    e->state = state;
+    e->reason = why;
+    e->reason_node = node;
+}
+
+const char *vl_plan_reason_text(const struct vl_edge *e, char *buf, size_t size)
+{
+    const char *node = e->reason_node ? e->reason_node->path : "?";
+    switch (e->reason) {
+    case VL_REASON_NONE: return "not decided";
+    case VL_REASON_UP_TO_DATE: return "up to date";
+    case VL_REASON_CUTOFF: return "up to date: its rebuilt inputs did not change";
+    case VL_REASON_NO_RECORD: return "no record of a previous run";
+    case VL_REASON_KEY_CHANGED: return "its command, parameters or input data changed";
+    case VL_REASON_OUTPUTS_CHANGED: return "its outputs changed";
+    case VL_REASON_OUTPUT_MISSING: snprintf(buf, size, "output %s is missing", node); break;
+    case VL_REASON_OUTPUT_MODIFIED:
+        snprintf(buf, size, "output %s was modified since it was built", node);
+        break;
+    case VL_REASON_INPUT_REBUILT: snprintf(buf, size, "input %s is being rebuilt", node); break;
+    }
+    return buf;
+}
+
+int vl_plan_fingerprint_file(const char *path, const struct vl_stat *st,
+                             const struct vl_file_record *known, const atomic_int *cancel,
+                             struct vl_file_record *out, struct vl_error *err)
+{
+    if (known && known->st.exists && vl_stat_equal(&known->st, st) &&
+        known->hashed_at_ns - st->mtime_ns > RACY_WINDOW_NS) {
+        *out = *known;
+        return 0;
+    }
+    *out = (struct vl_file_record){.st = *st, .hashed_at_ns = vl_now_ns()};
+    if (vl_hash_file_until(path, cancel, &out->hash, err) < 0) return -1;
+    /* the file may have changed while we read it: then trust nothing */
+    struct vl_stat after;
+    if (vl_stat_path(path, &after, err) < 0) return -1;
+    if (!vl_stat_equal(&after, st)) out->hashed_at_ns = 0;
+    return 1;
 }
 
 int vl_plan_fingerprint(struct vl_plan *plan, struct vl_node *node, struct vl_state *state,
@@ -107,21 +139,12 @@ int vl_plan_fingerprint(struct vl_plan *plan, struct vl_node *node, struct vl_st
         node->stat_done = 1;
     }
     if (node->hash_known || !node->st.exists) return 0;
-    const struct vl_file_record *rec = node->file_rec;
-    if (rec && rec->st.exists && vl_stat_equal(&rec->st, &node->st) &&
-        rec->hashed_at_ns - node->st.mtime_ns > RACY_WINDOW_NS) {
-        node->hash = rec->hash;
-        node->hash_known = 1;
-        return 0;
-    }
-    struct vl_file_record fresh = {.st = node->st, .hashed_at_ns = vl_now_ns()};
-    if (vl_hash_file(node->path, &fresh.hash, err) < 0) return -1;
-    /* the file may have changed while we read it: then trust nothing */
-    struct vl_stat after;
-    if (vl_stat_path(node->path, &after, err) < 0) return -1;
-    if (!vl_stat_equal(&after, &node->st)) fresh.hashed_at_ns = 0;
+    struct vl_file_record fresh;
+    int hashed = vl_plan_fingerprint_file(node->path, &node->st, node->file_rec, NULL, &fresh, err);
+    if (hashed < 0) return -1;
     node->hash = fresh.hash;
     node->hash_known = 1;
+    if (!hashed) return 0;
     plan->n_hashed++;
     return vl_state_put_file(state, node->path, &fresh, err);
 }
@@ -133,36 +156,30 @@ int vl_plan_decide(struct vl_plan *plan, struct vl_graph *g, struct vl_edge *e,
     e->key_known = 1;
     const struct vl_action_record *rec = e->action_rec;
     if (!rec || rec->n_outputs == 0) {
-        e->state = VL_EDGE_DIRTY;
-        e->reason = "no record of a previous run";
+        set_reason(e, VL_EDGE_DIRTY, VL_REASON_NO_RECORD, NULL);
         return 0;
     }
     if (!vl_hash_equal(&rec->key, &e->key)) {
-        e->state = VL_EDGE_DIRTY;
-        e->reason = "its command, parameters or input data changed";
+        set_reason(e, VL_EDGE_DIRTY, VL_REASON_KEY_CHANGED, NULL);
         return 0;
     }
     if (rec->n_outputs != e->n_outputs) {
-        e->state = VL_EDGE_DIRTY;
-        e->reason = "its outputs changed";
+        set_reason(e, VL_EDGE_DIRTY, VL_REASON_OUTPUTS_CHANGED, NULL);
         return 0;
     }
     for (size_t i = 0; i < e->n_outputs; i++) {
         struct vl_node *out = e->outputs[i];
         if (vl_plan_fingerprint(plan, out, state, err) < 0) return -1;
         if (!out->st.exists) {
-            e->state = VL_EDGE_DIRTY;
-            e->reason = reason(g, "output %s is missing", out->path);
+            set_reason(e, VL_EDGE_DIRTY, VL_REASON_OUTPUT_MISSING, out);
             return 0;
         }
         if (!vl_hash_equal(&out->hash, &rec->outputs[i])) {
-            e->state = VL_EDGE_DIRTY;
-            e->reason = reason(g, "output %s was modified since it was built", out->path);
+            set_reason(e, VL_EDGE_DIRTY, VL_REASON_OUTPUT_MODIFIED, out);
             return 0;
         }
     }
-    e->state = VL_EDGE_CLEAN;
-    e->reason = "up to date";
+    set_reason(e, VL_EDGE_CLEAN, VL_REASON_UP_TO_DATE, NULL);
     return 0;
 }
 
@@ -219,8 +236,7 @@ static int visit(struct walk *w, struct vl_edge *e)
     e->def_key = vl_key_definition(e);
     for (size_t i = 0; i < e->n_outputs; i++) e->outputs[i]->wanted = 1;
     if (waits) {
-        e->state = VL_EDGE_MAYBE;
-        e->reason = reason(w->g, "input %s is being rebuilt", waits_on->path);
+        set_reason(e, VL_EDGE_MAYBE, VL_REASON_INPUT_REBUILT, waits_on);
         w->plan->n_maybe++;
     } else {
         if (vl_plan_decide(w->plan, w->g, e, w->state, w->err) < 0) return -1;

@@ -42,6 +42,21 @@ enum vl_edge_state {
     VL_EDGE_MAYBE,    /* an input will be rebuilt: decide when it is ready */
 };
 
+/* Why an edge was decided as it was: a code, with the file it names in
+ * edge->reason_node where it names one (vl_plan_reason_text gives the text;
+ * `explain` and the dry run decide by the code, never by the text). */
+enum vl_reason {
+    VL_REASON_NONE,
+    VL_REASON_UP_TO_DATE,
+    VL_REASON_CUTOFF,          /* up to date: its rebuilt inputs did not change */
+    VL_REASON_NO_RECORD,       /* no record of a previous run */
+    VL_REASON_KEY_CHANGED,     /* its command, parameters or input data changed */
+    VL_REASON_OUTPUTS_CHANGED, /* it has more or fewer outputs than recorded */
+    VL_REASON_OUTPUT_MISSING,  /* reason_node is missing */
+    VL_REASON_OUTPUT_MODIFIED, /* reason_node was modified since it was built */
+    VL_REASON_INPUT_REBUILT,   /* reason_node, an input, is being rebuilt */
+};
+
 struct vl_pool {
     const char *name;
     int depth;
@@ -62,7 +77,8 @@ struct vl_edge {
     struct vl_action_record *action_rec; /* its last run's record in the state, or NULL */
     /* filled by the planner and scheduler */
     enum vl_edge_state state;
-    const char *reason;      /* why dirty, or why clean; arena string */
+    enum vl_reason reason;   /* why dirty, or why clean */
+    const struct vl_node *reason_node; /* the file the reason names, or NULL */
     struct vl_hash def_key;  /* the key of the definition (exec/key.h) */
     struct vl_hash key;      /* the action key, once computed */
     size_t pending;          /* inputs whose producers have not finished */

@@ -22,7 +22,7 @@ int vl_stat_path(const char *path, struct vl_stat *st, struct vl_error *err)
         if (errno == ENOENT || errno == ENOTDIR) return 0;
         return vl_error_set(err, "%s: %s", path, strerror(errno));
     }
-    if (S_ISDIR(s.st_mode)) return vl_error_set(err, "%s: is a directory, not a file", path);
+    if (!S_ISREG(s.st_mode)) return vl_error_set(err, "%s: %s", path, vl_not_regular(s.st_mode));
     st->dev = (uint64_t)s.st_dev;
     st->ino = (uint64_t)s.st_ino;
     st->size = (uint64_t)s.st_size;
@@ -30,6 +30,15 @@ int vl_stat_path(const char *path, struct vl_stat *st, struct vl_error *err)
     st->ctime_ns = (int64_t)s.st_ctim.tv_sec * 1000000000 + s.st_ctim.tv_nsec;
     st->exists = 1;
     return 0;
+}
+
+const char *vl_not_regular(unsigned mode)
+{
+    if (S_ISDIR(mode)) return "is a directory, not a file";
+    if (S_ISFIFO(mode)) return "is a FIFO, not a regular file";
+    if (S_ISCHR(mode) || S_ISBLK(mode)) return "is a device, not a regular file";
+    if (S_ISSOCK(mode)) return "is a socket, not a regular file";
+    return "is not a regular file";
 }
 
 int vl_stat_equal(const struct vl_stat *a, const struct vl_stat *b)
@@ -40,14 +49,34 @@ int vl_stat_equal(const struct vl_stat *a, const struct vl_stat *b)
 
 int vl_hash_file(const char *path, struct vl_hash *out, struct vl_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    return vl_hash_file_until(path, NULL, out, err);
+}
+
+int vl_hash_file_until(const char *path, const atomic_int *cancel, struct vl_hash *out,
+                       struct vl_error *err)
+{
+    /* O_NONBLOCK: a FIFO put where a file was expected must not block the
+     * open; what is not a regular file is refused before a byte is read */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return vl_error_set(err, "cannot open %s: %s", path, strerror(errno));
+    struct stat s;
+    const char *why = fstat(fd, &s) != 0     ? strerror(errno)
+                      : !S_ISREG(s.st_mode) ? vl_not_regular(s.st_mode)
+                                            : NULL;
+    if (why) {
+        close(fd);
+        return vl_error_set(err, "%s: %s", path, why);
+    }
     XXH3_state_t *state = XXH3_createState();
     if (!state) abort();
     XXH3_128bits_reset(state);
     static __thread char buf[1 << 16];
     int rc = 0;
-    for (;;) {
+    for (unsigned chunks = 0;; chunks++) {
+        if (cancel && (chunks & 255) == 255 && atomic_load_explicit(cancel, memory_order_relaxed)) {
+            rc = vl_error_set(err, "%s: hashing cancelled", path);
+            break;
+        }
         ssize_t n = read(fd, buf, sizeof buf);
         if (n < 0) {
             if (errno == EINTR) continue;

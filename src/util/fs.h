@@ -4,6 +4,7 @@
 #ifndef VL_FS_H
 #define VL_FS_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,13 +22,22 @@ struct vl_stat {
     int exists; /* 0 when the file is missing (or not a regular file) */
 };
 
-/* Fills st for path; a missing path gives exists=0 and returns 0.  Other
- * failures (permission, not a regular file) return -1 with a message. */
+/* Fills st for path (following symbolic links); a missing path gives
+ * exists=0 and returns 0.  Other failures (permission; a directory, FIFO,
+ * device or socket: not a regular file) return -1 with a message. */
 int vl_stat_path(const char *path, struct vl_stat *st, struct vl_error *err);
+/* Why a file of mode (st_mode) is not a regular file: "is a FIFO, not a
+ * regular file". */
+const char *vl_not_regular(unsigned mode);
 /* 1 when both stat tuples describe the same, unchanged file. */
 int vl_stat_equal(const struct vl_stat *a, const struct vl_stat *b);
-/* Hashes the whole content of path with XXH3-128. */
+/* Hashes the whole content of path with XXH3-128.  Error: path cannot be
+ * read, or is not a regular file (a FIFO never blocks the open). */
 int vl_hash_file(const char *path, struct vl_hash *out, struct vl_error *err);
+/* vl_hash_file that gives up with an error once *cancel is set (checked
+ * every 16 MiB read; cancel may be NULL). */
+int vl_hash_file_until(const char *path, const atomic_int *cancel, struct vl_hash *out,
+                       struct vl_error *err);
 /* Hashes n bytes of memory with XXH3-128. */
 struct vl_hash vl_hash_bytes(const void *data, size_t n);
 /* 1 when two hashes are equal. */
