@@ -16,7 +16,7 @@
  *           exit_status INTEGER, start_ns INTEGER, end_ns INTEGER,
  *           log TEXT)                     -- what the action printed
  *   video_meta(hash TEXT PRIMARY KEY, json TEXT, frames INTEGER,
- *              corrected INTEGER, probed_at INTEGER)  -- see src/video/metacache.c
+ *              corrected INTEGER, probed_at INTEGER, seal TEXT)  -- see src/video/metacache.c
  *
  * A file's record is trusted only while its stat tuple is unchanged and its
  * mtime is older than hashed_at by more than the timestamp granularity;
@@ -45,7 +45,7 @@ static const char schema_sql[] =
     " end_ns INTEGER, log TEXT);"
     "CREATE TABLE IF NOT EXISTS video_meta(hash TEXT PRIMARY KEY, json TEXT NOT NULL,"
     " frames INTEGER NOT NULL, corrected INTEGER NOT NULL DEFAULT 0,"
-    " probed_at INTEGER NOT NULL);";
+    " probed_at INTEGER NOT NULL, seal TEXT NOT NULL DEFAULT '');"; /* video/metacache.c */
 
 struct vl_state {
     sqlite3 *db;

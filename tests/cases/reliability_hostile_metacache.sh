@@ -2,7 +2,9 @@
 # too.  A damaged row that claims far more frames than the video has must not
 # crash vlbuild, hang, or make an output of that size: scale (frames=0) and
 # features (per=frame) give a clear error or the right output within a time
-# limit.  docs/reliability.md ("Findings").
+# limit.  A row that claims fewer frames (5 of 12) fails its seal and the
+# video is probed again: the outputs have the video's 12 frames.
+# docs/reliability.md ("Findings").
 source "$(dirname "$0")/lib.sh"
 source "$VL_SOURCE_DIR/tests/reliability/common.sh"
 command -v ffmpeg >/dev/null || { echo "SKIPPED: needs the ffmpeg command"; exit 77; }
@@ -55,4 +57,20 @@ for target in build/a.npy build/f.npy; do
     left=$(temporaries build)
     [ -z "$left" ] || { fail "$target: temporaries left:"$'\n'"$left"; rm -f $left; }
 done
+
+# a plausible lie: 5 frames; the seal catches it and the video is probed again
+python3 - <<'PY'
+import sqlite3
+db = sqlite3.connect(".vlbuild/state.db")
+n = db.execute("""update video_meta set frames = 5,
+                  json = replace(json, '"frames": 12,', '"frames": 5,')""").rowcount
+db.commit()
+assert n == 1, n
+PY
+rm -rf build
+vl --no-cache -- meta build/a.npy
+expect_rc 0
+grep -q '"frames": 12,' build/a.json || fail "probe believed a damaged row: $(cat build/a.json)"
+python3 -c 'import numpy, sys; a = numpy.load(sys.argv[1]); assert a.shape[0] == 12, a.shape' build/a.npy ||
+    fail "scale frames=0 believed a damaged row"
 finish
