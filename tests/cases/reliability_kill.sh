@@ -1,5 +1,6 @@
 # reliability_kill: SIGKILL vlbuild, and separately a running action's
-# process, at seeded random moments of a small quickstart build, rebuilding
+# process (one whose death vlbuild must report: reported_processes in
+# common.sh), at seeded random moments of a small quickstart build, rebuilding
 # each time; at the end every output equals a clean build's byte for byte,
 # state.db passes PRAGMA integrity_check, the cache verifies, and no
 # temporary file is left anywhere.  docs/reliability.md describes it.
@@ -27,7 +28,8 @@ vars=(per_class=1 epochs=1)
 targets=(report digest)
 
 # the quickstart plus a shell rule whose output grows in steps, so that a kill
-# lands in the middle of writing it
+# lands in the middle of writing it; it begins with `set -e`, so its cat and
+# sleep are killed too
 make_project() {
     quickstart_copy "$1"
     cat >>"$1/vlbuild.rules" <<'RULES'
@@ -50,7 +52,7 @@ ref_secs=$((SECONDS - t0))
 make_project proj
 cd proj
 
-kills=0 vl_kills=0 action_kills=0 rounds=0 finished=0
+kills=0 vl_kills=0 action_kills=0 started_kills=0 rounds=0 finished=0
 span=30 # in 50 ms steps: the length of the last build that was not cut
 outputs() { tree_files build models data; }
 
@@ -77,14 +79,19 @@ while [ "$kills" -lt "$count" ]; do
             kill -KILL "$pid" 2>/dev/null && killed=1 vl_kills=$((vl_kills + 1))
         fi
     else
-        # a running action: the shell of a `run` rule, or a process it started,
-        # each time one is seen with probability 1/4
+        # a running action: the shell of a `run` rule, or a process started
+        # by a command that reports their deaths (the labels and digest
+        # rules'), each time one is seen with probability 1/4
         for j in $(seq 1 1000); do
             kill -0 "$pid" 2>/dev/null || break
-            mapfile -t kids < <(descendants "$pid")
+            mapfile -t kids < <(reported_processes "$pid")
             if [ "${#kids[@]}" -gt 0 ] && [ $((RANDOM % 4)) = 0 ]; then
                 victim=${kids[$((RANDOM % ${#kids[@]}))]}
-                kill -KILL "$victim" 2>/dev/null && killed=1 action_kills=$((action_kills + 1))
+                parent=$(ps -o ppid= -p "$victim" 2>/dev/null || true)
+                if kill -KILL "$victim" 2>/dev/null; then
+                    killed=1 action_kills=$((action_kills + 1))
+                    [ "${parent// /}" = "$pid" ] || started_kills=$((started_kills + 1))
+                fi
                 break
             fi
             sleep 0.03
@@ -139,7 +146,8 @@ while [ "$kills" -lt "$count" ]; do
     fi
 done
 
-echo "$kills kills ($vl_kills of vlbuild, $action_kills of an action's process) in $rounds rounds," \
+echo "$kills kills ($vl_kills of vlbuild, $action_kills of an action's process, $started_kills of them" \
+    "started by its shell) in $rounds rounds," \
     "$finished builds finished; reference build ${ref_secs}s; $((SECONDS - t0))s in all"
 [ "$kills" -ge 10 ] || fail "only $kills kills"
 

@@ -41,6 +41,22 @@ descendants() {
     done
 }
 
+# reported_processes PID: the processes of vlbuild (PID) whose death it must
+# report: its children (the shells of `run` actions; built-ins are threads),
+# and what a command started when the command begins with `set -e`, the mark
+# of one written to fail when any step does (docs/rules.md, "When a command
+# fails").  What another command starts may die unseen, as in any shell:
+# `echo "$(cmd)"` drops cmd's status.
+reported_processes() {
+    local c
+    for c in $(pgrep -P "$1" 2>/dev/null); do
+        echo "$c"
+        case "$(tr '\0' ' ' 2>/dev/null <"/proc/$c/cmdline" || true)" in
+        "/bin/sh -c set -e"*) descendants "$c" ;;
+        esac
+    done
+}
+
 # wait_gone PID...: waits (at most 10 s) until none of the pids is alive
 wait_gone() {
     local i p alive
