@@ -1,13 +1,14 @@
 /* slurm.c - the Slurm runner: ready actions go out as batch jobs, several
  * actions of one rule to a job, and come back one by one.
  *
- * Batching.  Requests are collected per rule (and pool) for window_ms, or
- * until `batch` of them are waiting, then submitted with one sbatch as one
- * job.  The job runs its actions in `lanes` shell functions side by side,
- * each lane one action after another, and writes each action's exit status
- * as soon as it ends, so the head completes actions one by one while the
- * job is still running: per-job overhead (a second or more from sbatch to a
- * running script) is paid once per batch, not once per action.
+ * Batching.  Requests are collected per rule (req->rule) and pool for
+ * window_ms, or until `batch` of them are waiting, then submitted with one
+ * sbatch as one job.  The job runs its actions in `lanes` shell functions
+ * side by side, each lane one action after another, and writes each
+ * action's exit status as soon as it ends, so the head completes actions one
+ * by one while the job is still running: per-job overhead (a second or more
+ * from sbatch to a running script) is paid once per batch, not once per
+ * action.
  *
  * Files, in TMP/slurm/PID-SEQ/ (TMP is the scheduler's tmp_dir, on the file
  * system the nodes share), format 1:
@@ -20,12 +21,14 @@
  * The directory is removed once every action of the job has completed.
  *
  * Tracking.  A timer reads the lane files every poll_ms; every squeue_ms it
- * asks `squeue -t all -j IDS` for the state of the jobs that still have
- * actions out (no accounting database needed).  A job that squeue reports
- * ended, or no longer knows, fails the actions it did not report, with the
- * job's state (TIMEOUT, NODE_FAIL, CANCELLED, ...) and its output in their
- * logs.  Jobs are submitted with --no-requeue: a requeued job would run
- * actions again behind the head's back.
+ * asks `squeue -t all -j IDS -o '%i %T %r'` for the state of the jobs that
+ * still have actions out (no accounting database needed).  Only the client
+ * commands' stdout is parsed (sbatch --parsable's id, squeue's lines); their
+ * stderr goes into messages.  A job that squeue reports ended, or no longer
+ * knows, fails the actions it did not report, with the job's state (TIMEOUT,
+ * NODE_FAIL, CANCELLED, ...) and its output in their logs.  Jobs are
+ * submitted with --no-requeue: a requeued job would run actions again behind
+ * the head's back.
  *
  * Cancelling: every job with an id is `scancel`led; actions waiting for the
  * window fail at once; the runner then waits until squeue reports the jobs
@@ -38,16 +41,19 @@
  * as do rules configured `local = yes`. */
 #include "exec/slurm.h"
 
-#include <errno.h>
+#include <assert.h>
 #include <dirent.h>
+#include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "exec/action_desc.h"
+#include "util/vec.h"
 
 #define MAX_LOG (1 << 20)        /* output kept per action, as the local runner */
 #define CANCEL_POLL_MS 200       /* squeue cadence while jobs are being cancelled */
@@ -55,14 +61,17 @@
 
 struct slurm_runner;
 
-/* A helper process (sbatch, squeue, scancel) with its output captured. */
+/* A helper process (sbatch, squeue, scancel) with stdout and stderr captured
+ * apart: stdout is what the runner parses (sbatch --parsable's id, squeue's
+ * -o lines), stderr only goes into messages, so a warning can never be read
+ * as an answer nor split one of its lines. */
 struct proc {
     uv_process_t handle;
-    uv_pipe_t pipe;
+    uv_pipe_t out_pipe, err_pipe;
     int open_handles;
     int64_t status;
     int term_signal;
-    struct vl_strbuf out;
+    struct vl_strbuf out, err;
     void (*done)(struct proc *p);
     void *ctx;
 };
@@ -113,12 +122,17 @@ struct slurm_runner {
 
 /* ---- helper processes ---- */
 
+static struct vl_strbuf *proc_buffer(struct proc *p, const uv_handle_t *h)
+{
+    return h == (uv_handle_t *)&p->out_pipe ? &p->out : &p->err;
+}
+
 static void proc_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
-    struct proc *p = h->data;
-    vl_strbuf_grow(&p->out, 65536);
-    *buf = uv_buf_init(p->out.buf + p->out.len, (unsigned)(p->out.cap - p->out.len - 1));
+    struct vl_strbuf *sb = proc_buffer(h->data, h);
+    vl_strbuf_grow(sb, 65536);
+    *buf = uv_buf_init(sb->buf + sb->len, (unsigned)(sb->cap - sb->len - 1));
 }
 
 static void proc_free(uv_handle_t *h)
@@ -132,16 +146,17 @@ static void proc_closed(uv_handle_t *h)
     if (--p->open_handles > 0) return;
     p->done(p);
     vl_strbuf_release(&p->out);
+    vl_strbuf_release(&p->err);
     free(p);
 }
 
 static void proc_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
-    struct proc *p = s->data;
+    struct vl_strbuf *sb = proc_buffer(s->data, (uv_handle_t *)s);
     (void)buf;
     if (n > 0) {
-        p->out.len += (size_t)n;
-        p->out.buf[p->out.len] = '\0';
+        sb->len += (size_t)n;
+        sb->buf[sb->len] = '\0';
     } else if (n < 0) {
         uv_close((uv_handle_t *)s, proc_closed);
     }
@@ -155,6 +170,16 @@ static void proc_exit(uv_process_t *h, int64_t status, int term_signal)
     uv_close((uv_handle_t *)h, proc_closed);
 }
 
+/* What a failed helper said, for a message: stderr, or stdout when stderr
+ * is empty; trailing newlines dropped.  Points into p. */
+static const char *proc_message(struct proc *p)
+{
+    struct vl_strbuf *sb = p->err.len ? &p->err : &p->out;
+    while (sb->len && sb->buf[sb->len - 1] == '\n')
+        sb->buf[--sb->len] = '\0';
+    return sb->len ? sb->buf : "(no message)";
+}
+
 /* Starts args[0] (found on PATH) with stdout and stderr captured; done runs
  * once it has exited and its output is read.  On failure done never runs. */
 static int proc_start(struct slurm_runner *r, char **args, void (*done)(struct proc *), void *ctx,
@@ -162,34 +187,48 @@ static int proc_start(struct slurm_runner *r, char **args, void (*done)(struct p
 {
     struct proc *p = calloc(1, sizeof *p);
     if (!p) abort();
-    p->out = (struct vl_strbuf)VL_STRBUF_INIT;
+    p->out = p->err = (struct vl_strbuf)VL_STRBUF_INIT;
     p->done = done;
     p->ctx = ctx;
-    uv_file fds[2];
-    int rc = uv_pipe(fds, 0, 0);
+    uv_file out_fds[2], err_fds[2];
+    int rc = uv_pipe(out_fds, 0, 0);
+    if (rc == 0 && (rc = uv_pipe(err_fds, 0, 0)) < 0) {
+        close(out_fds[0]);
+        close(out_fds[1]);
+    }
     if (rc < 0) {
+        vl_strbuf_release(&p->out);
+        vl_strbuf_release(&p->err);
         free(p);
         return vl_error_set(err, "cannot create a pipe: %s", uv_strerror(rc));
     }
     uv_stdio_container_t stdio[3] = {{.flags = UV_IGNORE},
-                                     {.flags = UV_INHERIT_FD, .data.fd = fds[1]},
-                                     {.flags = UV_INHERIT_FD, .data.fd = fds[1]}};
+                                     {.flags = UV_INHERIT_FD, .data.fd = out_fds[1]},
+                                     {.flags = UV_INHERIT_FD, .data.fd = err_fds[1]}};
     uv_process_options_t po = {
         .file = args[0], .args = args, .exit_cb = proc_exit, .stdio = stdio, .stdio_count = 3};
     p->handle.data = p;
     rc = uv_spawn(r->base.loop, &p->handle, &po);
-    close(fds[1]);
+    close(out_fds[1]);
+    close(err_fds[1]);
     if (rc < 0) {
-        close(fds[0]);
+        close(out_fds[0]);
+        close(err_fds[0]);
+        vl_strbuf_release(&p->out);
+        vl_strbuf_release(&p->err);
         uv_close((uv_handle_t *)&p->handle, proc_free); /* libuv wants a failed spawn closed */
         return vl_error_set(err, "cannot run %s: %s (is Slurm's client installed?)", args[0],
                             uv_strerror(rc));
     }
-    uv_pipe_init(r->base.loop, &p->pipe, 0);
-    p->pipe.data = p;
-    uv_pipe_open(&p->pipe, fds[0]);
-    p->open_handles = 2;
-    uv_read_start((uv_stream_t *)&p->pipe, proc_alloc, proc_read);
+    uv_pipe_t *pipes[2] = {&p->out_pipe, &p->err_pipe};
+    uv_file fds[2] = {out_fds[0], err_fds[0]};
+    for (int k = 0; k < 2; k++) {
+        uv_pipe_init(r->base.loop, pipes[k], 0);
+        pipes[k]->data = p;
+        uv_pipe_open(pipes[k], fds[k]);
+        uv_read_start((uv_stream_t *)pipes[k], proc_alloc, proc_read);
+    }
+    p->open_handles = 3;
     return 0;
 }
 
@@ -382,26 +421,48 @@ static void on_sbatch_done(struct proc *p)
     struct slurm_runner *r = j->r;
     r->procs_running--;
     j->submitting = 0;
-    /* --parsable prints "ID" or "ID;CLUSTER" on a line of its own; warnings may come before */
-    const char *id = NULL;
-    for (char *line = p->out.buf; line && *line;) {
-        char *nl = strchr(line, '\n');
-        if (nl) *nl = '\0';
-        if (*line >= '0' && *line <= '9') id = line;
-        line = nl ? nl + 1 : NULL;
-    }
-    if (p->status == 0 && !p->term_signal && id) {
-        snprintf(j->id, sizeof j->id, "%.*s", (int)strcspn(id, ";"), id);
+    /* --parsable prints "ID" or "ID;CLUSTER" on stdout, messages go to stderr */
+    char *id = p->out.buf + strspn(p->out.buf, " \t\n");
+    size_t digits = strspn(id, "0123456789");
+    int parsed = digits > 0 && digits < sizeof j->id && strchr(";\n", id[digits]);
+    if (p->status == 0 && !p->term_signal && parsed) {
+        snprintf(j->id, sizeof j->id, "%.*s", (int)digits, id);
         if (r->cancelling) scancel(r, j);
+    } else if (p->status == 0 && !p->term_signal) {
+        job_end(j, "sbatch for rule %s printed no job id: %s", j->rule, proc_message(p));
     } else {
-        for (size_t i = 0; i < p->out.len; i++)
-            if (!p->out.buf[i]) p->out.buf[i] = '\n';
-        job_end(j, "sbatch failed (status %lld): %s", (long long)p->status, p->out.buf);
+        char how[64];
+        if (p->term_signal)
+            snprintf(how, sizeof how, "killed by signal %d", p->term_signal);
+        else
+            snprintf(how, sizeof how, "status %lld", (long long)p->status);
+        job_end(j, "sbatch failed for rule %s (%s): %s", j->rule, how, proc_message(p));
     }
     if (!j->n_left && !j->submitting)
         job_free(j);
     else
         kick(r, 0);
+}
+
+/* A command line being built: owned strings, NULL-terminated when done. */
+struct args {
+    char **v;
+    size_t n, cap;
+};
+
+static void args_addf(struct args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void args_addf(struct args *a, const char *fmt, ...)
+{
+    va_list ap, again;
+    va_start(ap, fmt);
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *word = n < 0 ? NULL : malloc((size_t)n + 1);
+    if (!word) abort();
+    vsnprintf(word, (size_t)n + 1, fmt, again);
+    va_end(again);
+    VL_PUSH(a->v, a->n, a->cap, word);
 }
 
 static void write_script_action(struct vl_strbuf *sh, const struct vl_run_request *req, size_t i,
@@ -422,9 +483,10 @@ static void write_script_action(struct vl_strbuf *sh, const struct vl_run_reques
 }
 
 /* Writes the job's files and starts sbatch; on failure ends the job. */
-static void submit_job(struct slurm_runner *r, struct slurm_job *j, const char *rule,
-                       const struct vl_slurm_resources *res, int gpu)
+static void submit_job(struct slurm_runner *r, struct slurm_job *j,
+                       const struct vl_slurm_resources *res)
 {
+    const char *rule = j->rule;
     struct vl_error err;
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%ld-%u", r->root, (long)getpid(), ++r->seq);
@@ -476,36 +538,35 @@ static void submit_job(struct slurm_runner *r, struct slurm_job *j, const char *
         return;
     }
 
-    /* sbatch's command line; extra options split on blanks */
-    struct vl_strbuf words = VL_STRBUF_INIT;
-    vl_strbuf_addf(&words,
-                   "sbatch\n--parsable\n--no-requeue\n--job-name=vlbuild:%s\n--chdir=%s\n"
-                   "--output=%s/job.out\n--ntasks=1\n--cpus-per-task=%d\n",
-                   rule, r->cwd, j->dir, res->cpus * j->lanes);
-    if (res->mem_mb > 0) vl_strbuf_addf(&words, "--mem=%lldM\n", res->mem_mb * j->lanes);
-    if (gpu && res->gpus > 0) vl_strbuf_addf(&words, "--gres=gpu:%d\n", res->gpus);
-    if (res->time) vl_strbuf_addf(&words, "--time=%s\n", res->time);
-    if (res->partition) vl_strbuf_addf(&words, "--partition=%s\n", res->partition);
-    if (res->account) vl_strbuf_addf(&words, "--account=%s\n", res->account);
+    /* sbatch's command line, one string per word; extra options split on blanks */
+    struct args a = {0};
+    args_addf(&a, "sbatch");
+    args_addf(&a, "--parsable");
+    args_addf(&a, "--no-requeue");
+    args_addf(&a, "--job-name=vlbuild:%s", rule);
+    args_addf(&a, "--chdir=%s", r->cwd);
+    args_addf(&a, "--output=%s/job.out", j->dir);
+    args_addf(&a, "--ntasks=1");
+    args_addf(&a, "--cpus-per-task=%d", res->cpus * j->lanes);
+    if (res->mem_mb > 0) args_addf(&a, "--mem=%lldM", res->mem_mb * j->lanes);
+    if (j->gpu && res->gpus > 0) args_addf(&a, "--gres=gpu:%d", res->gpus);
+    if (res->time) args_addf(&a, "--time=%s", res->time);
+    if (res->partition) args_addf(&a, "--partition=%s", res->partition);
+    if (res->account) args_addf(&a, "--account=%s", res->account);
     for (const char *s = res->sbatch; s && *s;) {
         size_t blank = strspn(s, " \t"), n;
         s += blank;
         n = strcspn(s, " \t");
-        if (n) vl_strbuf_addf(&words, "%.*s\n", (int)n, s);
+        if (n) args_addf(&a, "%.*s", (int)n, s);
         s += n;
     }
-    vl_strbuf_addf(&words, "%s", path);
-    size_t n_args = 1;
-    for (size_t i = 0; i < words.len; i++)
-        n_args += words.buf[i] == '\n';
-    char **args = calloc(n_args + 1, sizeof *args);
-    if (!args) abort();
-    args[0] = words.buf;
-    for (size_t i = 0, k = 1; i < words.len; i++)
-        if (words.buf[i] == '\n') words.buf[i] = '\0', args[k++] = words.buf + i + 1;
+    args_addf(&a, "%s", path);
+    VL_PUSH(a.v, a.n, a.cap, NULL);
+    char **args = a.v;
     rc = proc_start(r, args, on_sbatch_done, j, &err);
+    for (size_t i = 0; args[i]; i++)
+        free(args[i]);
     free(args);
-    vl_strbuf_release(&words);
     if (rc < 0) {
         job_end(j, "%s", err.msg);
         return;
@@ -527,13 +588,13 @@ static void flush_group(struct slurm_runner *r, struct group *g)
         struct slurm_job *j = job_new(r, reqs, to - from);
         for (size_t i = 0; i < j->n; i++)
             reqs[i]->runner_data = j;
-        if (r->cancelling)
-            job_end(j, "cancelled before submission");
-        else
-            submit_job(r, j, g->rule, &g->res, g->gpu);
         j->rule = strdup(g->rule);
         if (!j->rule) abort();
         j->gpu = g->gpu;
+        if (r->cancelling)
+            job_end(j, "cancelled before submission");
+        else
+            submit_job(r, j, &g->res);
         from = to;
     }
     free(g->reqs);
@@ -548,8 +609,7 @@ static int group_may_wait(const struct slurm_runner *r, const struct group *g)
 {
     if (g->n >= (size_t)g->res.batch) return 0;
     for (const struct slurm_job *j = r->jobs; j; j = j->next)
-        if (!j->started && !j->ended && j->rule && j->gpu == g->gpu && !strcmp(j->rule, g->rule))
-            return 1;
+        if (!j->started && !j->ended && j->gpu == g->gpu && !strcmp(j->rule, g->rule)) return 1;
     return 0;
 }
 
@@ -593,14 +653,17 @@ static void on_squeue_done(struct proc *p)
     r->procs_running--;
     r->squeue_running = 0;
     uint64_t now = uv_now(r->base.loop);
-    /* squeue fails when none of the ids is known any more: that is an answer */
-    int answered = p->status == 0 || strstr(p->out.buf, "Invalid job id");
+    /* squeue asked about one id that it no longer knows fails with Slurm's
+     * ESLURM_INVALID_JOB_ID text: that is an answer (about several, it
+     * leaves the unknown ones out) */
+    int answered = p->status == 0 || strstr(p->err.buf, "Invalid job id");
     if (!answered) {
         if (!r->squeue_failing_since) r->squeue_failing_since = now;
         if (now - r->squeue_failing_since < SQUEUE_GIVE_UP_MS) return;
         for (struct slurm_job *j = r->jobs; j; j = j->next)
             if (j->queried)
-                job_end(j, "squeue has failed for %d s: %s", SQUEUE_GIVE_UP_MS / 1000, p->out.buf);
+                job_end(j, "squeue has failed for %d s: %s", SQUEUE_GIVE_UP_MS / 1000,
+                        proc_message(p));
         return;
     }
     r->squeue_failing_since = 0;
@@ -609,14 +672,16 @@ static void on_squeue_done(struct proc *p)
         j->queried = 0;
         const char *state = NULL, *reason = "";
         char id[64], st[64], why[256];
-        for (const char *line = p->out.buf; line && *line && !state;) {
+        for (const char *line = p->out.buf; *line && !state;) {
+            size_t n = strcspn(line, "\n");
+            char text[512]; /* one line: a missing reason must not take the next line's */
+            snprintf(text, sizeof text, "%.*s", (int)n, line);
             why[0] = '\0';
-            if (sscanf(line, "%63s %63s %255[^\n]", id, st, why) >= 2 && !strcmp(id, j->id)) {
+            if (sscanf(text, "%63s %63s %255[^\n]", id, st, why) >= 2 && !strcmp(id, j->id)) {
                 state = st;
                 reason = why;
             }
-            line = strchr(line, '\n');
-            if (line) line++;
+            line += n + (line[n] == '\n');
         }
         if (!state)
             job_end(j, "slurm job %s ended before this action finished (Slurm no longer knows it)",
@@ -695,7 +760,8 @@ static void on_scancel_done(struct proc *p)
 {
     struct slurm_runner *r = p->ctx;
     r->procs_running--;
-    if (p->status) fprintf(stderr, "vlbuild: warning: scancel failed: %s", p->out.buf);
+    if (p->status || p->term_signal)
+        fprintf(stderr, "vlbuild: warning: scancel failed: %s\n", proc_message(p));
 }
 
 /* Cancels every job with an id that still has actions out (or only `only`). */
@@ -723,31 +789,23 @@ static void scancel(struct slurm_runner *r, struct slurm_job *only)
 static int slurm_submit(struct vl_runner *base, struct vl_run_request *req, struct vl_error *err)
 {
     struct slurm_runner *r = (struct slurm_runner *)base;
-    size_t n = strcspn(req->name, " ");
-    char *rule = strndup(req->name, n); /* the scheduler names requests "RULE OUTPUT" */
-    if (!rule) abort();
-    struct vl_slurm_resources res = vl_slurm_config_resolve(r->cfg, rule, req->gpu);
-    if (res.local || (req->action && req->action->def->reads_history)) {
-        free(rule);
+    assert(req->rule);
+    struct vl_slurm_resources res = vl_slurm_config_resolve(r->cfg, req->rule, req->gpu);
+    if (res.local || (req->action && req->action->def->reads_history))
         return r->local->ops->submit(r->local, req, err);
-    }
-    if (r->cancelling) {
-        free(rule);
-        return vl_error_set(err, "the build is being interrupted");
-    }
+    if (r->cancelling) return vl_error_set(err, "the build is being interrupted");
     struct group *g = r->groups;
-    while (g && (g->gpu != req->gpu || strcmp(g->rule, rule)))
+    while (g && (g->gpu != req->gpu || strcmp(g->rule, req->rule)))
         g = g->next;
     if (!g) {
         g = calloc(1, sizeof *g);
         if (!g) abort();
-        g->rule = rule;
+        g->rule = strdup(req->rule);
+        if (!g->rule) abort();
         g->gpu = req->gpu;
         g->res = res;
         g->next = r->groups;
         r->groups = g;
-    } else {
-        free(rule);
     }
     if (g->n == g->cap) {
         g->cap = g->cap ? g->cap * 2 : 16;

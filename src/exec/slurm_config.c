@@ -144,6 +144,17 @@ static int set_resource(struct vl_slurm_resources *r, const char *key, const cha
     return 0;
 }
 
+/* The field of a top-only timing key and its least value; NULL for another key. */
+static int *timing_key(struct vl_slurm_config *c, const char *key, int *min)
+{
+    *min = 10;
+    if (!strcmp(key, "poll_ms")) return &c->poll_ms;
+    if (!strcmp(key, "squeue_ms")) return &c->squeue_ms;
+    *min = 0;
+    if (!strcmp(key, "window_ms")) return &c->window_ms;
+    return NULL;
+}
+
 static char *trim(char *s)
 {
     while (isspace((unsigned char)*s))
@@ -198,7 +209,7 @@ int vl_slurm_config_load(struct vl_slurm_config *c, const char *path, struct vl_
         }
         *eq = '\0';
         char *key = trim(line), *value = trim(eq + 1);
-        int top = section == &c->defaults, bad = 0, unknown = 0;
+        int top = section == &c->defaults, bad = 0, unknown = 0, min, *timing;
         if (!strcmp(key, "version")) {
             int v;
             if (!top || parse_int(value, 0, 1000, &v) < 0 || v != CONFIG_VERSION) {
@@ -206,13 +217,9 @@ int vl_slurm_config_load(struct vl_slurm_config *c, const char *path, struct vl_
                                   lineno, CONFIG_VERSION);
                 break;
             }
-        } else if (!strcmp(key, "window_ms") || !strcmp(key, "poll_ms") ||
-                   !strcmp(key, "squeue_ms")) {
-            int *field = key[0] == 'w'   ? &c->window_ms
-                         : key[0] == 'p' ? &c->poll_ms
-                                         : &c->squeue_ms;
+        } else if ((timing = timing_key(c, key, &min))) {
             unknown = !top;
-            bad = !unknown && parse_int(value, key[0] == 'w' ? 0 : 10, 600000, field) < 0;
+            bad = !unknown && parse_int(value, min, 600000, timing) < 0;
         } else if (!strcmp(key, "vlbuild")) {
             unknown = !top;
             if (top) set_str(&c->vlbuild, value);
