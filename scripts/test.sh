@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
 # test.sh - sets up (scripts/setup.sh) and runs the whole test suite under ctest.
 # With --sanitize, builds into build-asan/ with AddressSanitizer and
-# UndefinedBehaviorSanitizer and runs the suite there.
+# UndefinedBehaviorSanitizer and runs the suite there; with --tsan, into
+# build-tsan/ with ThreadSanitizer.  VL_WERROR=1 (CI) builds with -Werror.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ "${1:-}" = "--sanitize" ]; then
+werror=()
+[ -z "${VL_WERROR:-}" ] || werror=(-DVL_WERROR=ON)
+if [ "${1:-}" = "--tsan" ]; then
+    export VL_BUILD_DIR=build-tsan
+    # halt_on_error: a race fails its test; second_deadlock_stack for lock reports
+    export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp"
+    scripts/setup.sh -DVL_TSAN=ON "${werror[@]}"
+elif [ "${1:-}" = "--sanitize" ]; then
     export VL_BUILD_DIR=build-asan
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     # what FFmpeg's own dependencies leak when vlbuild's media module loads them
     export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
-    scripts/setup.sh -DVL_SANITIZE=ON
+    scripts/setup.sh -DVL_SANITIZE=ON "${werror[@]}"
 else
     export VL_BUILD_DIR=build
-    scripts/setup.sh
+    scripts/setup.sh "${werror[@]}"
 fi
 cd "$VL_BUILD_DIR"
 log=$(mktemp)

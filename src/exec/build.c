@@ -33,6 +33,7 @@
 #include "exec/build.h"
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -317,7 +318,7 @@ static void schedule(struct builder *b);
 
 static void check_run(uv_work_t *w)
 {
-    struct job *j = w->data;
+    struct job *j = (struct job *)((char *)w - offsetof(struct job, check_work));
     j->check_rc = vl_outputs_check(&j->check);
 }
 

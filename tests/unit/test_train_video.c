@@ -153,7 +153,7 @@ int main(void)
          * so the check is that motion is learnt at all, far above chance (25%).
          * Under sanitizers the run is shortened and not judged. */
         if (!only || !strcmp(only, "variable_ar_cnn")) {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
             CHECK(train_model(&var, "model=variable_ar_cnn epochs=2 batch=8 seed=1", "var") >= 0);
 #else
             CHECK(train_model(&var, "model=variable_ar_cnn epochs=16 batch=8 seed=1", "var") >= 0.75);
