@@ -109,10 +109,14 @@ int vl_npy_close(struct vl_npy_writer *w, struct vl_error *err)
     if (w->written != w->expected)
         rc = vl_error_set(err, "%s: %llu bytes of data written, the shape needs %llu", w->path,
                           (unsigned long long)w->written, (unsigned long long)w->expected);
-    if (rc == 0 && fclose(w->f) != 0)
-        rc = vl_error_set(err, "cannot write %s: %s", w->path, strerror(errno));
-    else if (rc == 0)
+    if (rc == 0) {
+        /* fclose releases the stream even when its last flush fails (a full
+         * disk shows here): the handle is gone either way, and abort must
+         * not close it again */
+        int closed = fclose(w->f);
         w->f = NULL;
+        if (closed != 0) rc = vl_error_set(err, "cannot write %s: %s", w->path, strerror(errno));
+    }
     if (rc == 0 && rename(w->tmp, w->path) != 0)
         rc = vl_error_set(err, "cannot rename %s to %s: %s", w->tmp, w->path, strerror(errno));
     if (rc < 0) {

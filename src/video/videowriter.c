@@ -219,7 +219,7 @@ int vl_videowriter_close(struct vl_videowriter *w, struct vl_error *err)
     if (rc == 0 && (e = av_write_trailer(w->oc)) < 0) rc = av_fail(err, w->path, "cannot finish", e);
     if (rc == 0 && (e = avio_closep(&w->oc->pb)) < 0) rc = av_fail(err, w->path, "cannot write", e);
     if (rc == 0 && rename(w->tmp, w->path) != 0)
-        rc = vl_error_set(err, "cannot rename %s to %s", w->tmp, w->path);
+        rc = vl_error_set(err, "cannot rename %s to %s: %s", w->tmp, w->path, strerror(errno));
     if (rc < 0) {
         vl_videowriter_abort(w);
         return -1;

@@ -82,4 +82,38 @@ python3 -c 'import numpy, sys; a = numpy.load(sys.argv[1]); assert a.shape == (8
     build/clips/v1.npy || fail "the rebuilt clip is wrong"
 vl -j 2
 expect_summary 0 6 0
+
+# no room at all: features' one-row .npy fails only when fclose flushes it
+# (a second fclose was a double free, exit 134), augment's clip fails in the
+# muxer; each fails once, naming its file, and leaves no temporary
+cat >>vlbuild.rules <<'RULES'
+
+rule feat
+    each v in vids
+    do   features per=clip
+    out  build/feat/{v.stem}.npy build/feat/{v.stem}.json
+
+rule aug
+    each v in vids
+    do   augment hflip=0.5 seed=3
+    out  build/aug/{v.stem}.mkv
+RULES
+dd if=/dev/zero of=build/filler bs=64k 2>/dev/null || true
+vl -j 2 -k 0 -- feat aug
+expect_rc 1
+expect_output "No space left on device"
+expect_no_output "double free"
+sanitizer_report <(printf '%s\n' "$out") && fail "sanitizer report"$'\n'"$out"
+for f in build/feat/v1.npy build/feat/v2.npy build/feat/v3.npy build/aug/v1.mkv build/aug/v2.mkv build/aug/v3.mkv; do
+    printf '%s\n' "$out" | grep -A 3 "^FAILED: .* $f" | grep -q "$f.*No space left on device" ||
+        fail "the failure of $f does not name it and ENOSPC"$'\n'"$out"
+    expect_no_file "$f"
+done
+left=$(temporaries build)
+[ -z "$left" ] || fail "temporaries left by features and augment:"$'\n'"$left"
+integrity_ok .vlbuild/state.db || fail "state.db damaged after ENOSPC"
+rm build/filler
+vl -j 2 -- feat aug
+expect_rc 0
+expect_summary 6 0 0
 finish
