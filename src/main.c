@@ -296,6 +296,8 @@ static int plan_targets(struct project *p, struct vl_plan *plan, char **words, s
 
 static int cmd_build(struct project *p, const struct options *o, struct vl_error *err)
 {
+    /* refused before the build, not after an hour of it */
+    if (o->trace && vl_check_replaceable(o->trace, err) < 0) return 2;
     struct vl_plan plan = {0};
     struct vl_node **targets;
     size_t n_targets;

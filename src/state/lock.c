@@ -3,18 +3,31 @@
  * the lock when the holder dies, even by SIGKILL, so it can never go stale. */
 #include "state/lock.h"
 
+#include "util/fs.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int vl_lock_acquire(const char *path, int wait, void (*notice)(void *ctx, const char *msg),
                     void *ctx, struct vl_error *err)
 {
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    /* never through a link, never blocking on a FIFO: what is there must be
+     * a regular file (the pid is written into it) */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0666);
+    if (fd < 0 && errno == ELOOP) return vl_check_replaceable(path, err);
     if (fd < 0) return vl_error_set(err, "cannot open lock %s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return vl_check_replaceable(path, err) < 0
+                   ? -1
+                   : vl_error_set(err, "cannot use lock %s: not a regular file", path);
+    }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         if (errno != EWOULDBLOCK) {
             close(fd);

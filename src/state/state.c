@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "util/arena.h"
+#include "util/fs.h"
 
 #define SCHEMA_VERSION 1
 
@@ -163,9 +164,12 @@ static int load(struct vl_state *s, struct vl_error *err)
 /* Opens and checks the database; returns 1 when it is damaged or foreign. */
 static int try_open(struct vl_state *s, const char *path, struct vl_error *err)
 {
-    /* one thread uses this connection (the loop): no SQLite mutexes */
+    /* one thread uses this connection (the loop): no SQLite mutexes; never
+     * through a symbolic link (a link to a device would be written) */
     if (sqlite3_open_v2(path, &s->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+                            SQLITE_OPEN_NOFOLLOW,
+                        NULL) !=
         SQLITE_OK)
         return vl_error_set(err, "cannot open state database %s: %s", path,
                             s->db ? sqlite3_errmsg(s->db) : "out of memory");
@@ -234,10 +238,23 @@ static int prepare(struct vl_state *s, struct vl_error *err)
     return 0;
 }
 
+/* "" (the database), "-wal", "-shm", then NULL: the files SQLite keeps. */
+static const char *next_side_suffix(const char *suffix)
+{
+    return !*suffix ? "-wal" : suffix[1] == 'w' ? "-shm" : NULL;
+}
+
 int vl_state_open(const char *db_path, const struct vl_state_index *index,
                   void (*warn)(void *ctx, const char *msg), void *warn_ctx,
                   struct vl_state **out, struct vl_error *err)
 {
+    /* SQLite writes the database and its -wal and -shm in place: each must
+     * be a regular file or missing, never a link, FIFO or device */
+    for (const char *suffix = ""; suffix; suffix = next_side_suffix(suffix)) {
+        char side[4200];
+        snprintf(side, sizeof side, "%s%s", db_path, suffix);
+        if (vl_check_replaceable(side, err) < 0) return -1;
+    }
     struct vl_state *s = calloc(1, sizeof *s);
     if (!s) abort();
     s->index = *index;
@@ -254,7 +271,7 @@ int vl_state_open(const char *db_path, const struct vl_state_index *index,
             return vl_error_set(err, "cannot move damaged %s aside: %s", db_path,
                                 strerror(errno));
         }
-        for (const char *suffix = "-wal"; suffix; suffix = suffix[1] == 'w' ? "-shm" : NULL) {
+        for (const char *suffix = "-wal"; suffix; suffix = next_side_suffix(suffix)) {
             char side[4200];
             snprintf(side, sizeof side, "%s%s", db_path, suffix);
             unlink(side);

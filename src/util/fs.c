@@ -166,8 +166,28 @@ int vl_mkdir_parents(const char *path, struct vl_error *err)
     return vl_mkdir_p(dir, err);
 }
 
+int vl_check_replaceable(const char *path, struct vl_error *err)
+{
+    struct stat s;
+    if (lstat(path, &s) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR) return 0; /* vl_mkdir_parents says why */
+        return vl_error_set(err, "cannot write %s: %s", path, strerror(errno));
+    }
+    if (S_ISLNK(s.st_mode))
+        return vl_error_set(err, "cannot write %s: is a symbolic link; vlbuild replaces only "
+                                 "regular files (remove it, or name the file it points to)",
+                            path);
+    if (!S_ISREG(s.st_mode))
+        return vl_error_set(err, "cannot write %s: %s; vlbuild replaces only regular files", path,
+                            vl_not_regular(s.st_mode));
+    return 0;
+}
+
 int vl_write_file_atomic(const char *path, const void *data, size_t n, struct vl_error *err)
 {
+    /* checked before the temporary exists; a special file put there between
+     * this check and the rename is the rename's to replace, as with mv */
+    if (vl_check_replaceable(path, err) < 0) return -1;
     if (vl_mkdir_parents(path, err) < 0) return -1;
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.vltmp.%ld", path, (long)getpid());

@@ -50,8 +50,15 @@ int vl_hash_parse(const char *hex, struct vl_hash *out);
 int vl_mkdir_p(const char *dir, struct vl_error *err);
 /* Creates the missing parent directories of the file path. */
 int vl_mkdir_parents(const char *path, struct vl_error *err);
+/* 0 when vlbuild may replace path by a file of its own: nothing is there,
+ * or a regular file (not a symbolic link).  Else -1 with a message naming
+ * path: a FIFO, a device, a socket, a directory or a link is never replaced
+ * (as root, renaming onto /dev/full would destroy the device node). */
+int vl_check_replaceable(const char *path, struct vl_error *err);
 /* Writes data to path through a temporary file in the same directory and a
- * rename, so that readers see either the old or the complete new file. */
+ * rename, so that readers see either the old or the complete new file.
+ * Refuses (vl_check_replaceable) a path that holds anything but a regular
+ * file; on failure the temporary is removed and path is left as it was. */
 int vl_write_file_atomic(const char *path, const void *data, size_t n, struct vl_error *err);
 /* Removes what a killed writer may have left beside path: the files of its
  * folder named "<name of path>.vltmp.*" (the writers' temporary names) or
