@@ -2,6 +2,7 @@
  * subcommand.  Only this file prints errors and chooses exit statuses:
  * 0 success, 1 a build or command failed, 2 bad usage or rules, 130 interrupted. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -484,8 +485,26 @@ static int exec_action(const char *path)
 
 static int run_command(struct options *o, const char *cmd);
 
+/* Opens /dev/null onto whichever of fds 0, 1 and 2 is closed, before any
+ * other open: a file opened onto one of them (the lock, the state database)
+ * would receive status lines, or be a child's stdin. */
+static void open_standard_fds(void)
+{
+    for (int fd = 0; fd < 3; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+        /* the lowest free descriptor: fd itself, as those below it are open */
+        int null = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+        if (null < 0) exit(2); /* nowhere to say so */
+        if (null != fd) {
+            dup2(null, fd);
+            close(null);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
+    open_standard_fds();
     if (argc == 3 && !strcmp(argv[1], "exec-action")) return exec_action(argv[2]);
     signal(SIGPIPE, SIG_IGN);
     struct options o = {0};
