@@ -8,8 +8,9 @@
  *   end\n
  *
  * <hash> is the 32 lowercase hex digits of the output's XXH3-128 (the name of
- * its blob), <size> its length in bytes (decimal), <mode> its permission bits
- * as 4 octal digits, <path> the rest of the line: the output path as the
+ * its blob), <size> its length in bytes (decimal), <mode> 4 octal digits
+ * (0755 for an output with an executable bit, else 0644; a restore uses only
+ * whether an executable bit is set), <path> the rest of the line: the output path as the
  * caller gave it (relative to the project), never empty, never holding a
  * newline.  A reader refuses any other version, a count that does not match,
  * or a missing `end` line (a truncated upload), and takes the entry for a miss. */

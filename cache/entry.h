@@ -15,7 +15,7 @@
 struct vl_cache_output {
     struct vl_hash hash; /* XXH3-128 of the content: the blob's name */
     uint64_t size;
-    unsigned mode; /* permission bits (07777) of the file that was stored */
+    unsigned mode; /* 0755 or 0644 when stored; a restore uses only its executable bits */
     char *path;    /* as the caller gave it, relative to the project */
 };
 

@@ -43,6 +43,7 @@
 #include <xxhash.h>
 
 #define VERSION_TEXT "vlbuild-cache 1\n"
+#define BLOB_MODE 0444
 
 /* Says in why what made a lookup or store fall through; always returns 0, the
  * "miss" or "not stored" value. */
@@ -211,7 +212,9 @@ int vl_cache_local_put_blob(struct vl_cache_local *l, const char *src, const str
         return miss(why, "%s is not a regular file", src);
     }
     *size = (uint64_t)st.st_size;
-    *mode = (unsigned)st.st_mode & 07777;
+    /* Only the executable bit is restored (place_blob), so only it is
+     * recorded: no setuid or world-writable bits travel to a remote. */
+    *mode = st.st_mode & 0111 ? 0755 : 0644;
     if (vl_cache_local_has_blob(l, h, *size)) {
         close(in);
         return 1;
@@ -229,7 +232,7 @@ int vl_cache_local_put_blob(struct vl_cache_local *l, const char *src, const str
     int hashed;
     int c = copy_fd(in, out, &got, &hashed);
     int saved = errno;
-    if (fchmod(out, 0444) != 0 && c == 0) c = -2, saved = errno;
+    if (fchmod(out, BLOB_MODE) != 0 && c == 0) c = -2, saved = errno;
     if (close(out) != 0 && c == 0) c = -2, saved = errno;
     if (c == -1) {
         vl_error_set(why, "cannot read %s: %s", src, strerror(saved));
@@ -262,7 +265,7 @@ int vl_cache_local_install_blob(const struct vl_cache_local *l, const char *tmp,
     struct vl_strbuf blob = VL_STRBUF_INIT;
     vl_cache_local_blob_path(l, h, &blob);
     int rc = 0;
-    if (chmod(tmp, 0444) != 0)
+    if (chmod(tmp, BLOB_MODE) != 0)
         rc = vl_error_set(err, "cannot chmod %s: %s", tmp, strerror(errno));
     else if (vl_mkdir_parents(blob.buf, err) < 0)
         rc = -1;
@@ -348,22 +351,34 @@ void vl_cache_local_touch_entry(const struct vl_cache_local *l, const struct vl_
 }
 
 /* Puts blob at tmp, by hard link when allowed, else by copy; fills *h when
- * the copy computed it.  Returns 1 placed, 0 the blob is missing or
- * unreadable (why), -1 tmp cannot be written (err). */
+ * the copy computed it.  The entry's mode is not trusted (a shared folder or
+ * a remote wrote it): only whether it has an executable bit counts.  A copy
+ * is created 0666 or 0777 under the umask, never with setuid, setgid or
+ * sticky bits; a link is kept only when the blob has exactly BLOB_MODE (a
+ * blob chmod'ed by someone else would hand its bits to the output).
+ * Returns 1 placed, 0 the blob is missing or unreadable (why), -1 tmp cannot
+ * be written (err). */
 static int place_blob(const char *blob, const char *tmp, unsigned mode, int copy_only,
                       struct vl_hash *h, int *hashed, struct vl_error *why, struct vl_error *err)
 {
     *hashed = 0;
+    int executable = (mode & 0111) != 0;
     /* Executable outputs are copied: the blob (0444) is shared by every
      * output with this content, whatever its mode. */
-    if (!copy_only && !(mode & 0111)) {
-        if (link(blob, tmp) == 0) return 1;
-        if (errno == ENOENT) return miss(why, "blob %s is missing", blob);
+    if (!copy_only && !executable) {
+        if (link(blob, tmp) == 0) {
+            struct stat st;
+            if (lstat(tmp, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 07777) == BLOB_MODE)
+                return 1;
+            unlink(tmp); /* the blob has other bits: copy it instead */
+        } else if (errno == ENOENT) {
+            return miss(why, "blob %s is missing", blob);
+        }
         /* EXDEV, EMLINK, EPERM and friends: fall back to a copy */
     }
     int in = open(blob, O_RDONLY | O_CLOEXEC);
     if (in < 0) return miss(why, "cannot open blob %s: %s", blob, strerror(errno));
-    int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, executable ? 0777 : 0666);
     if (out < 0) {
         int e = errno;
         close(in);
@@ -371,7 +386,6 @@ static int place_blob(const char *blob, const char *tmp, unsigned mode, int copy
     }
     int c = copy_fd(in, out, h, hashed);
     int saved = errno;
-    if (c == 0 && fchmod(out, mode & 07777) != 0) c = -2, saved = errno;
     if (close(out) != 0 && c == 0) c = -2, saved = errno;
     close(in);
     if (c == 0) return 1;

@@ -83,6 +83,13 @@ static __attribute__((unused)) const char *store_path(const char *dir, const cha
     return sb.buf;
 }
 
+/* The permission bits of path, or 0xffff when it cannot be stat'ed. */
+static __attribute__((unused)) unsigned mode_of(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (unsigned)st.st_mode & 07777 : 0xffff;
+}
+
 /* A path under the test directory (malloc'd; tests do not bother to free). */
 static __attribute__((unused)) char *sub_path(const char *root, const char *name)
 {

@@ -219,6 +219,54 @@ static void a_tampered_blob_is_refused(const char *root, struct server *s, struc
     free(url);
 }
 
+/* Puts text on the server as BASE/kind/<hex of h>, as a hostile writer could. */
+static void serve(const struct server *s, const char *kind, const struct vl_hash *h,
+                  const char *text)
+{
+    char hex[33];
+    vl_hash_hex(h, hex);
+    struct vl_strbuf path = VL_STRBUF_INIT;
+    vl_strbuf_addf(&path, "%s/%s/%s", s->root, kind, hex);
+    put_file(path.buf, text);
+    vl_strbuf_release(&path);
+}
+
+/* An entry of one output, blob h of size bytes with the given mode. */
+static void serve_entry(const struct server *s, const struct vl_hash *key, const struct vl_hash *h,
+                        const char *size, const char *mode, const char *path)
+{
+    char hex[33];
+    vl_hash_hex(h, hex);
+    struct vl_strbuf text = VL_STRBUF_INIT;
+    vl_strbuf_addf(&text, "vlbuild-ac 1\n1\n%s %s %s %s\nend\n", hex, size, mode, path);
+    serve(s, "ac", key, text.buf);
+    vl_strbuf_release(&text);
+}
+
+/* A remote entry asking for setuid, setgid and world-writable bits gets the
+ * executable bit under the umask, in read-only mode too. */
+static void a_remote_entry_cannot_set_special_mode_bits(const char *root, struct server *s)
+{
+    char *url = url_of(s->port);
+    const char *out[] = {"build/remote-tool.sh"};
+    const char *text = "#!/bin/sh\necho remote\n";
+    struct vl_hash key = key_of("remote modes"), h = vl_hash_bytes(text, strlen(text)), got;
+    serve(s, "cas", &h, text);
+    serve_entry(s, &key, &h, "22", "6777", out[0]);
+    struct vl_cache_options o = remote_options(root, "local-modes", url);
+    o.remote_readonly = 1;
+    struct vl_cache *c = open_cache(&o);
+    struct vl_error err;
+    unlink(out[0]);
+    CHECK(vl_cache_restore(c, &key, out, 1, &got, &err) == 1);
+    CHECK_STR(file_text(out[0]), text);
+    CHECK(mode_of(out[0]) == 0755);
+    vl_cache_close(c);
+    CHECK_STR(warnings.buf, "");
+    free((char *)o.dir);
+    free(url);
+}
+
 static void the_auth_header_comes_from_the_environment(const char *root, struct vl_hash *h)
 {
     struct server s =
@@ -309,6 +357,7 @@ int main(void)
     unsetenv("HTTP_PROXY");
     unsetenv("all_proxy");
     unsetenv("ALL_PROXY");
+    umask(022);
     char *root = strdup(test_dir("cache_remote"));
     struct vl_hash h[N_OUTS];
     write_outputs(h);
@@ -318,6 +367,7 @@ int main(void)
     read_only_uploads_nothing(root, &s, h);
     write_outputs(h);
     a_tampered_blob_is_refused(root, &s, h);
+    a_remote_entry_cannot_set_special_mode_bits(root, &s);
     stop_server(&s);
     the_auth_header_comes_from_the_environment(root, h);
 

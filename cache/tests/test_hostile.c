@@ -1,0 +1,107 @@
+/* test_hostile.c - local entries and blobs written by someone hostile (a
+ * shared folder, or a remote whose entry was copied in): what a restore may
+ * take from them and what it must not. */
+#include "cache_test.h"
+
+/* Replaces the first occurrence of from in the file path by to. */
+static void edit_file(const char *path, const char *from, const char *to)
+{
+    struct vl_strbuf sb = VL_STRBUF_INIT;
+    const char *text = file_text(path);
+    const char *at = strstr(text, from);
+    if (!at) {
+        fprintf(stderr, "%s holds no \"%s\":\n%s\n", path, from, text);
+        abort();
+    }
+    vl_strbuf_add(&sb, text, (size_t)(at - text));
+    vl_strbuf_adds(&sb, to);
+    vl_strbuf_adds(&sb, at + strlen(from));
+    chmod(path, 0644);
+    put_file(path, sb.buf);
+    vl_strbuf_release(&sb);
+}
+
+/* An entry's mode bits are not taken as given: only the executable bit,
+ * under the umask; never setuid, setgid, sticky or world-writable. */
+static void an_entry_cannot_set_special_mode_bits(const char *cache_dir)
+{
+    umask(022);
+    struct vl_cache_options o = options_for(cache_dir);
+    struct vl_cache *c = open_cache(&o);
+    struct vl_error err;
+    const char *outs[] = {"build/plain.txt", "build/tool.sh"};
+    struct vl_hash h[2] = {put_file(outs[0], "plain\n"), put_file(outs[1], "#!/bin/sh\n")};
+    chmod(outs[0], 04666); /* a setuid, world-writable output is recorded as 0644 */
+    chmod(outs[1], 0750);
+    struct vl_hash key = key_of("modes"), got[2];
+    CHECK(vl_cache_store(c, &key, outs, h, 2, &err) == 0);
+    char *entry = strdup(store_path(cache_dir, "ac", &key));
+    CHECK_CONTAINS(file_text(entry), " 0644 build/plain.txt\n");
+    CHECK_CONTAINS(file_text(entry), " 0755 build/tool.sh\n");
+
+    /* the entry now asks for setuid, setgid, sticky and world-writable */
+    edit_file(entry, " 0644 build/plain.txt", " 7777 build/plain.txt");
+    edit_file(entry, " 0755 build/tool.sh", " 6777 build/tool.sh");
+    unlink(outs[0]);
+    unlink(outs[1]);
+    CHECK(vl_cache_restore(c, &key, outs, 2, got, &err) == 1);
+    CHECK(mode_of(outs[0]) == 0755);
+    CHECK(mode_of(outs[1]) == 0755);
+    vl_cache_close(c);
+
+    /* copy_only: a non-executable output is 0666 under the umask */
+    edit_file(entry, " 7777 build/plain.txt", " 4666 build/plain.txt");
+    o.copy_only = 1;
+    c = open_cache(&o);
+    umask(027);
+    CHECK(vl_cache_restore(c, &key, outs, 2, got, &err) == 1);
+    CHECK(mode_of(outs[0]) == 0640);
+    CHECK(mode_of(outs[1]) == 0750);
+    umask(022);
+    vl_cache_close(c);
+    CHECK_STR(warnings.buf, "");
+    free(entry);
+}
+
+/* A blob whose own bits were changed (setuid, world-writable) is copied, not
+ * linked into place: a link would carry its bits to the output. */
+static void a_blob_with_odd_bits_is_copied_not_linked(const char *cache_dir)
+{
+    struct vl_cache_options o = options_for(cache_dir);
+    struct vl_cache *c = open_cache(&o);
+    struct vl_error err;
+    const char *outs[] = {"build/linked.txt"};
+    struct vl_hash h = put_file(outs[0], "linked by default\n"), got;
+    struct vl_hash key = key_of("odd blob");
+    CHECK(vl_cache_store(c, &key, outs, &h, 1, &err) == 0);
+    const char *blob = store_path(cache_dir, "cas", &h);
+    CHECK(mode_of(blob) == 0444);
+    unlink(outs[0]);
+    CHECK(vl_cache_restore(c, &key, outs, 1, &got, &err) == 1);
+    struct stat out_st, blob_st;
+    CHECK(stat(outs[0], &out_st) == 0 && stat(blob, &blob_st) == 0);
+    CHECK(out_st.st_ino == blob_st.st_ino); /* the sane blob is linked */
+
+    unlink(outs[0]);
+    CHECK(chmod(blob, 06777) == 0);
+    CHECK(vl_cache_restore(c, &key, outs, 1, &got, &err) == 1);
+    CHECK(stat(outs[0], &out_st) == 0);
+    CHECK(out_st.st_ino != blob_st.st_ino);
+    CHECK(mode_of(outs[0]) == 0644);
+    CHECK_STR(file_text(outs[0]), "linked by default\n");
+    chmod(blob, 0444);
+    vl_cache_close(c);
+    CHECK_STR(warnings.buf, "");
+}
+
+int main(void)
+{
+    const char *root = test_dir("cache_hostile");
+    char *cache_dir = sub_path(root, "cache");
+    an_entry_cannot_set_special_mode_bits(cache_dir);
+    a_blob_with_odd_bits_is_copied_not_linked(cache_dir);
+    if (!vl_test_failures) remove_test_dir(root);
+    vl_strbuf_release(&warnings);
+    free(cache_dir);
+    TEST_DONE();
+}
