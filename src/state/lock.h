@@ -4,7 +4,8 @@
 
 #include "util/error.h"
 
-/* Takes the project lock, the file `path` (created if needed), holding it
+/* Takes the project lock: its folder (flock on the directory), with the
+ * holder's pid in the file `path` (created if needed); holds it
  * until the process exits or vl_lock_release.  When another vlbuild holds it,
  * says so through notice() and waits when wait is non-zero, else fails with
  * a message naming the other process.  Returns the lock's descriptor. */
