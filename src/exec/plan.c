@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "exec/key.h"
+#include "exec/prehash.h"
 #include "util/strbuf.h"
 #include "util/vec.h"
 
@@ -253,7 +254,8 @@ int vl_plan_build(struct vl_plan *plan, struct vl_graph *g, struct vl_state *sta
                   struct vl_node *const *targets, size_t n_targets, struct vl_error *err)
 {
     struct walk w = {plan, g, state, NULL, 0, 0, err};
-    int rc = 0;
+    /* many sources to hash: on the thread pool first (exec/prehash.h) */
+    int rc = vl_prehash_sources(plan, g, state, targets, n_targets, err);
     for (size_t i = 0; i < n_targets && rc == 0; i++) {
         struct vl_node *t = targets[i];
         t->wanted = 1;

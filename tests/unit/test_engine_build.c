@@ -283,6 +283,38 @@ static void test_interrupt_stops_the_build_and_removes_what_ran(void)
     fx_close(fx);
 }
 
+/* Many sources are fingerprinted on the thread pool before the walk
+ * (exec/prehash.h): each gets the fingerprint of its own content. */
+static void test_many_sources_are_fingerprinted_each_by_its_content(void)
+{
+    struct fx *fx = fx_open("prehash");
+    char path[64], text[64];
+    for (int i = 0; i < 100; i++) {
+        snprintf(path, sizeof path, "src/%03d.txt", i);
+        snprintf(text, sizeof text, "content of source %d", i);
+        fx_write(path, text);
+    }
+    fx_rules("source src = src/*.txt\n"
+             "rule copy\n"
+             "    each s in src\n"
+             "    run  cat $in > $out\n"
+             "    out  out/{s.stem}.copy\n");
+    CHECK(fx_build(fx) == 0);
+    CHECK(fx->summary.ran == 100);
+    CHECK(fx->plan.n_hashed == 100);
+    int right = 0;
+    for (int i = 0; i < 100; i++) {
+        snprintf(path, sizeof path, "src/%03d.txt", i);
+        const struct vl_node *n = vl_graph_find(&fx->graph, path);
+        struct vl_hash h;
+        struct vl_error err;
+        right += n && n->hash_known && vl_hash_file(path, &h, &err) == 0 &&
+                 vl_hash_equal(&h, &n->hash) && n->file_rec && vl_hash_equal(&h, &n->file_rec->hash);
+    }
+    CHECK(right == 100);
+    fx_close(fx);
+}
+
 int main(void)
 {
     test_fresh_build_runs_everything_in_dependency_order();
@@ -298,5 +330,6 @@ int main(void)
     test_success_without_its_output_fails();
     test_pool_depth_and_jobs_bound_what_runs_at_once();
     test_interrupt_stops_the_build_and_removes_what_ran();
+    test_many_sources_are_fingerprinted_each_by_its_content();
     TEST_DONE();
 }
