@@ -273,7 +273,7 @@ static void job_end(struct job *j, int ok)
     }
     const char *result;
     if (b->interrupted) {
-        vl_outputs_remove(e);
+        vl_outputs_remove(b->plan->disk, e);
         result = "interrupted";
         ok = 0;
     } else {
@@ -288,7 +288,7 @@ static void job_end(struct job *j, int ok)
                 if (b->opts->cache) vl_cache_store_start(b->loop, b->opts->cache, e);
             }
         } else {
-            vl_outputs_remove(e);
+            vl_outputs_remove(b->plan->disk, e);
             struct vl_error ignored;
             vl_state_forget_action(b->state, e->outputs[0]->path, &ignored);
             e->failed = 1;
@@ -345,7 +345,7 @@ static void on_run_done(struct vl_run_request *req, int ok)
         job_end(j, 0);
     } else {
         j->step = STEP_CHECK;
-        vl_outputs_check_init(&j->check, j->e, &b->cancel);
+        vl_outputs_check_init(&j->check, b->plan->disk, j->e, &b->cancel);
         j->check_work.data = j;
         if (uv_queue_work(b->loop, &j->check_work, check_run, check_done) < 0) {
             check_run(&j->check_work); /* no thread pool: check here */
@@ -499,7 +499,7 @@ static void begin(struct builder *b, struct vl_edge *e)
     if (!j->out_paths) abort();
     for (size_t i = 0; i < e->n_outputs; i++) j->out_paths[i] = e->outputs[i]->path;
     struct vl_error err;
-    if (vl_outputs_prepare(b->g, e, &b->swept, &err) < 0) {
+    if (vl_outputs_prepare(b->plan->disk, b->g, e, &b->swept, &err) < 0) {
         vl_status_started(&b->status, describe(e), NULL);
         job_fail(j, err.msg);
         return;

@@ -29,25 +29,28 @@ static void sweep_temporaries(struct vl_graph *g, struct vl_map *swept, const ch
     vl_remove_temporaries_in(dir, dlen, is_output, g);
 }
 
-int vl_outputs_prepare(struct vl_graph *g, const struct vl_edge *e, struct vl_map *swept,
-                       struct vl_error *err)
+int vl_outputs_prepare(const struct vl_disk *disk, struct vl_graph *g, const struct vl_edge *e,
+                       struct vl_map *swept, struct vl_error *err)
 {
+    disk = vl_disk_or_real(disk);
     for (size_t i = 0; i < e->n_outputs; i++) {
-        unlink(e->outputs[i]->path); /* a stale output must not pass for a new one */
+        disk->ops->remove(disk, e->outputs[i]->path); /* a stale output must not pass for a new one */
         sweep_temporaries(g, swept, e->outputs[i]->path); /* nor linger half-written */
-        if (vl_mkdir_parents(e->outputs[i]->path, err) < 0) return -1;
+        if (disk->ops->make_parents(disk, e->outputs[i]->path, err) < 0) return -1;
     }
     return 0;
 }
 
-void vl_outputs_remove(const struct vl_edge *e)
+void vl_outputs_remove(const struct vl_disk *disk, const struct vl_edge *e)
 {
-    for (size_t i = 0; i < e->n_outputs; i++) unlink(e->outputs[i]->path);
+    disk = vl_disk_or_real(disk);
+    for (size_t i = 0; i < e->n_outputs; i++) disk->ops->remove(disk, e->outputs[i]->path);
 }
 
-void vl_outputs_check_init(struct vl_outputs_check *c, const struct vl_edge *e,
-                           const atomic_int *cancel)
+void vl_outputs_check_init(struct vl_outputs_check *c, const struct vl_disk *disk,
+                           const struct vl_edge *e, const atomic_int *cancel)
 {
+    c->disk = vl_disk_or_real(disk);
     c->rule = e->rule->name;
     c->n = e->n_outputs;
     c->paths = calloc(e->n_outputs + 1, sizeof *c->paths);
@@ -69,7 +72,7 @@ int vl_outputs_check(struct vl_outputs_check *c)
     for (size_t i = 0; i < c->n; i++) {
         struct vl_error err;
         struct vl_stat st;
-        if (vl_stat_path(c->paths[i], &st, &err) < 0) {
+        if (c->disk->ops->stat(c->disk, c->paths[i], &st, &err) < 0) {
             vl_strbuf_addf(&c->message, "vlbuild: rule %s wrote %s\n", c->rule, err.msg);
             return -1;
         }
@@ -78,7 +81,7 @@ int vl_outputs_check(struct vl_outputs_check *c)
                            c->rule, c->paths[i]);
             return -1;
         }
-        int hashed = vl_plan_fingerprint_file(c->paths[i], &st,
+        int hashed = vl_plan_fingerprint_file(c->disk, c->paths[i], &st,
                                               c->known[i].st.exists ? &c->known[i] : NULL,
                                               c->cancel, &c->records[i], &err);
         if (hashed < 0) {

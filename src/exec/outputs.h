@@ -12,21 +12,23 @@
 
 #include "graph/graph.h"
 #include "state/state.h"
+#include "util/disk.h"
 #include "util/map.h"
 #include "util/strbuf.h"
 
-/* Removes e's outputs and the temporaries a killed run left in their
+/* Removes e's outputs (through disk; NULL: the real one) and the temporaries a killed run left in their
  * folders (one scan a folder and build: swept holds the folders done, its
  * keys in g's arena), and makes the outputs' folders.  Error: a folder
  * cannot be made. */
-int vl_outputs_prepare(struct vl_graph *g, const struct vl_edge *e, struct vl_map *swept,
-                       struct vl_error *err);
+int vl_outputs_prepare(const struct vl_disk *disk, struct vl_graph *g, const struct vl_edge *e,
+                       struct vl_map *swept, struct vl_error *err);
 /* Removes e's outputs (a failed or interrupted run's). */
-void vl_outputs_remove(const struct vl_edge *e);
+void vl_outputs_remove(const struct vl_disk *disk, const struct vl_edge *e);
 
 /* What the check of a finished run's outputs works on: filled on the loop
  * by vl_outputs_check_init, run anywhere by vl_outputs_check. */
 struct vl_outputs_check {
+    const struct vl_disk *disk;
     const char *rule;
     size_t n;
     const char **paths;                 /* the outputs (the graph's strings) */
@@ -38,8 +40,8 @@ struct vl_outputs_check {
 };
 
 /* Prepares c for e's outputs. */
-void vl_outputs_check_init(struct vl_outputs_check *c, const struct vl_edge *e,
-                           const atomic_int *cancel);
+void vl_outputs_check_init(struct vl_outputs_check *c, const struct vl_disk *disk,
+                           const struct vl_edge *e, const atomic_int *cancel);
 /* Stats and fingerprints every output (the stat fast path of
  * vl_plan_fingerprint_file); touches nothing shared, so it may run on a
  * worker.  Returns 0, or -1 with c->message naming the file: an output that

@@ -114,20 +114,21 @@ const char *vl_plan_reason_text(const struct vl_edge *e, char *buf, size_t size)
     return buf;
 }
 
-int vl_plan_fingerprint_file(const char *path, const struct vl_stat *st,
+int vl_plan_fingerprint_file(const struct vl_disk *disk, const char *path, const struct vl_stat *st,
                              const struct vl_file_record *known, const atomic_int *cancel,
                              struct vl_file_record *out, struct vl_error *err)
 {
+    disk = vl_disk_or_real(disk);
     if (known && known->st.exists && vl_stat_equal(&known->st, st) &&
         known->hashed_at_ns - st->mtime_ns > RACY_WINDOW_NS) {
         *out = *known;
         return 0;
     }
     *out = (struct vl_file_record){.st = *st, .hashed_at_ns = vl_now_ns()};
-    if (vl_hash_file_until(path, cancel, &out->hash, err) < 0) return -1;
+    if (disk->ops->hash(disk, path, cancel, &out->hash, err) < 0) return -1;
     /* the file may have changed while we read it: then trust nothing */
     struct vl_stat after;
-    if (vl_stat_path(path, &after, err) < 0) return -1;
+    if (disk->ops->stat(disk, path, &after, err) < 0) return -1;
     if (!vl_stat_equal(&after, st)) out->hashed_at_ns = 0;
     return 1;
 }
@@ -136,12 +137,14 @@ int vl_plan_fingerprint(struct vl_plan *plan, struct vl_node *node, struct vl_st
                         struct vl_error *err)
 {
     if (!node->stat_done) {
-        if (vl_stat_path(node->path, &node->st, err) < 0) return -1;
+        const struct vl_disk *disk = vl_disk_or_real(plan->disk);
+        if (disk->ops->stat(disk, node->path, &node->st, err) < 0) return -1;
         node->stat_done = 1;
     }
     if (node->hash_known || !node->st.exists) return 0;
     struct vl_file_record fresh;
-    int hashed = vl_plan_fingerprint_file(node->path, &node->st, node->file_rec, NULL, &fresh, err);
+    int hashed = vl_plan_fingerprint_file(plan->disk, node->path, &node->st, node->file_rec, NULL,
+                                          &fresh, err);
     if (hashed < 0) return -1;
     node->hash = fresh.hash;
     node->hash_known = 1;
@@ -273,6 +276,8 @@ int vl_plan_build(struct vl_plan *plan, struct vl_graph *g, struct vl_state *sta
 
 void vl_plan_release(struct vl_plan *plan)
 {
+    const struct vl_disk *disk = plan->disk;
     free(plan->order);
     memset(plan, 0, sizeof *plan);
+    plan->disk = disk;
 }

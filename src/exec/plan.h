@@ -9,8 +9,12 @@
 
 #include "graph/graph.h"
 #include "state/state.h"
+#include "util/disk.h"
 
 struct vl_plan {
+    /* the file system the planner and the scheduler stat and hash through;
+     * NULL: the real one (the engine's tests set a fake) */
+    const struct vl_disk *disk;
     struct vl_edge **order; /* wanted actions, inputs before users */
     size_t len, cap;
     size_t n_dirty, n_maybe, n_clean;
@@ -37,13 +41,13 @@ int vl_plan_build(struct vl_plan *plan, struct vl_graph *g, struct vl_state *sta
  * fresh hashes in state.  Sets node->hash_known when the file exists. */
 int vl_plan_fingerprint(struct vl_plan *plan, struct vl_node *node, struct vl_state *state,
                         struct vl_error *err);
-/* The fingerprint of the file at path whose stat is st: known's when known
+/* The fingerprint of the file at path on disk (NULL: the real one) whose stat is st: known's when known
  * (its last record, or NULL) has the same stat and was hashed outside the
  * racy window, else a fresh hash.  Touches no shared state: safe on a worker
  * thread.  A set *cancel (may be NULL) stops the hashing with an error.
  * Returns 1 when it hashed, 0 when it took known's, -1 on a read
  * error (in err). */
-int vl_plan_fingerprint_file(const char *path, const struct vl_stat *st,
+int vl_plan_fingerprint_file(const struct vl_disk *disk, const char *path, const struct vl_stat *st,
                              const struct vl_file_record *known, const atomic_int *cancel,
                              struct vl_file_record *out, struct vl_error *err);
 /* The text of e's reason ("output build/a.json is missing"): a constant, or
@@ -53,7 +57,7 @@ const char *vl_plan_reason_text(const struct vl_edge *e, char *buf, size_t size)
  * outputs with the record; sets e->state to CLEAN or DIRTY with a reason. */
 int vl_plan_decide(struct vl_plan *plan, struct vl_graph *g, struct vl_edge *e,
                    struct vl_state *state, struct vl_error *err);
-/* Frees the plan's arrays. */
+/* Frees the plan's arrays (not its disk). */
 void vl_plan_release(struct vl_plan *plan);
 
 #endif

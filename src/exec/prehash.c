@@ -12,6 +12,7 @@
 
 struct chunk {
     uv_work_t work;
+    const struct vl_disk *disk;
     struct vl_node **nodes;          /* this chunk's files */
     struct vl_file_record *records;  /* out: their fingerprints */
     signed char *result;             /* out: 1 hashed, 0 from the record, -1 failed */
@@ -24,8 +25,9 @@ static void chunk_run(uv_work_t *w)
     for (size_t i = 0; i < c->n; i++) {
         struct vl_error ignored; /* the planner tries again and reports it */
         const struct vl_node *node = c->nodes[i];
-        c->result[i] = (signed char)vl_plan_fingerprint_file(node->path, &node->st, node->file_rec,
-                                                             NULL, &c->records[i], &ignored);
+        c->result[i] = (signed char)vl_plan_fingerprint_file(c->disk, node->path, &node->st,
+                                                             node->file_rec, NULL, &c->records[i],
+                                                             &ignored);
     }
 }
 
@@ -37,8 +39,8 @@ static void chunk_done(uv_work_t *w, int status)
 
 /* Appends to *files every source behind targets that exists and is not yet
  * fingerprinted, stat'ing each once (node->stat_done). */
-static void collect(struct vl_graph *g, struct vl_node *const *targets, size_t n_targets,
-                    struct vl_node ***files, size_t *n_files)
+static void collect(const struct vl_disk *disk, struct vl_graph *g, struct vl_node *const *targets,
+                    size_t n_targets, struct vl_node ***files, size_t *n_files)
 {
     unsigned char *seen = calloc(g->n_edges + 1, 1);
     struct vl_edge **stack = malloc((g->n_edges + 1) * sizeof *stack);
@@ -58,7 +60,8 @@ static void collect(struct vl_graph *g, struct vl_node *const *targets, size_t n
             }
             if (in->stat_done || in->hash_known) continue;
             struct vl_error ignored;
-            if (vl_stat_path(in->path, &in->st, &ignored) < 0) continue; /* the planner reports it */
+            if (disk->ops->stat(disk, in->path, &in->st, &ignored) < 0)
+                continue; /* the planner reports it */
             in->stat_done = 1;
             if (in->st.exists) VL_PUSH(*files, *n_files, cap, in);
         }
@@ -72,7 +75,8 @@ int vl_prehash_sources(struct vl_plan *plan, struct vl_graph *g, struct vl_state
 {
     struct vl_node **files = NULL;
     size_t n = 0;
-    collect(g, targets, n_targets, &files, &n);
+    const struct vl_disk *disk = vl_disk_or_real(plan->disk);
+    collect(disk, g, targets, n_targets, &files, &n);
     if (n < MIN_FILES) {
         free(files);
         return 0;
@@ -89,7 +93,7 @@ int vl_prehash_sources(struct vl_plan *plan, struct vl_graph *g, struct vl_state
     int rc = uv_loop_init(&loop);
     for (size_t c = 0, start = 0; c < n_chunks && rc == 0; c++) {
         size_t len = n / n_chunks + (c < n % n_chunks);
-        chunks[c] = (struct chunk){.nodes = files + start, .records = records + start,
+        chunks[c] = (struct chunk){.disk = disk, .nodes = files + start, .records = records + start,
                                    .result = result + start, .n = len};
         chunks[c].work.data = &chunks[c];
         if (uv_queue_work(&loop, &chunks[c].work, chunk_run, chunk_done) < 0) chunk_run(&chunks[c].work);
