@@ -54,6 +54,9 @@ struct vl_state {
     struct vl_state_index index;
     sqlite3_stmt *put_file, *put_action, *del_action, *del_file;
     int in_transaction;
+    char *path;
+    void (*warn)(void *ctx, const char *msg);
+    void *warn_ctx;
 };
 
 static struct vl_file_record **file_slot(struct vl_state *s, const char *path, size_t len)
@@ -244,6 +247,65 @@ static const char *next_side_suffix(const char *suffix)
     return !*suffix ? "-wal" : suffix[1] == 'w' ? "-shm" : NULL;
 }
 
+/* 1 for the errors of a damaged or foreign file (not of a full disk). */
+static int is_damage(int code)
+{
+    return (code & 0xff) == SQLITE_CORRUPT || (code & 0xff) == SQLITE_NOTADB;
+}
+
+/* Renames the closed database and its -wal and -shm to
+ * <path>.corrupt-YYYYMMDD-HHMMSS[-wal|-shm] (kept for a post-mortem, never
+ * read again) and warns, naming both and why (what). */
+static int move_aside(struct vl_state *s, const char *what, struct vl_error *err)
+{
+    char stamp[32], aside[4200], msg[VL_ERROR_MAX + 8600];
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime_r(&now, &tm));
+    snprintf(aside, sizeof aside, "%s.corrupt-%s", s->path, stamp);
+    for (const char *suffix = ""; suffix; suffix = next_side_suffix(suffix)) {
+        char from[4200], to[4300];
+        snprintf(from, sizeof from, "%s%s", s->path, suffix);
+        snprintf(to, sizeof to, "%s%s", aside, suffix);
+        if (rename(from, to) != 0 && errno != ENOENT)
+            return vl_error_set(err, "cannot move damaged %s aside to %s: %s", from, to,
+                                strerror(errno));
+    }
+    snprintf(msg, sizeof msg, "%s %s; moved it to %s, and what it recorded will be rebuilt",
+             s->path, what, aside);
+    if (s->warn) s->warn(s->warn_ctx, msg);
+    return 0;
+}
+
+static void finalize_statements(struct vl_state *s)
+{
+    sqlite3_stmt **all[] = {&s->put_file, &s->put_action, &s->del_action, &s->del_file};
+    for (size_t i = 0; i < 4; i++) {
+        sqlite3_finalize(*all[i]);
+        *all[i] = NULL;
+    }
+}
+
+/* A write found the database damaged (pages the open did not read): moves
+ * it aside and goes on with an empty one.  The records in memory stay, so
+ * this build does not redo its work; those of the old file and of the
+ * transaction lost with it are gone, so the next build re-verifies or
+ * rebuilds their outputs.  1 (the caller retries its write), or -1. */
+static int recover(struct vl_state *s, struct vl_error *err)
+{
+    char why[VL_ERROR_MAX + 64];
+    snprintf(why, sizeof why, "is damaged (%s)", sqlite3_errmsg(s->db));
+    finalize_statements(s);
+    sqlite3_close(s->db);
+    s->db = NULL;
+    s->in_transaction = 0;
+    if (move_aside(s, why, err) < 0) return -1;
+    int rc = try_open(s, s->path, err);
+    if (rc == 1) rc = -1;
+    if (rc == 0) rc = prepare(s, err);
+    return rc < 0 ? -1 : 1;
+}
+
 int vl_state_open(const char *db_path, const struct vl_state_index *index,
                   void (*warn)(void *ctx, const char *msg), void *warn_ctx,
                   struct vl_state **out, struct vl_error *err)
@@ -258,26 +320,17 @@ int vl_state_open(const char *db_path, const struct vl_state_index *index,
     struct vl_state *s = calloc(1, sizeof *s);
     if (!s) abort();
     s->index = *index;
+    s->path = strdup(db_path);
+    if (!s->path) abort();
+    s->warn = warn;
+    s->warn_ctx = warn_ctx;
     int rc = try_open(s, db_path, err);
     if (rc == 1) {
-        char aside[4200], msg[VL_ERROR_MAX + 4400];
-        snprintf(aside, sizeof aside, "%s.corrupt", db_path);
-        snprintf(msg, sizeof msg, "%s is not a usable state database (%s); moved it to %s, "
-                                  "everything will be rebuilt",
-                 db_path, err->msg, aside);
+        char why[VL_ERROR_MAX + 64];
+        snprintf(why, sizeof why, "is not a usable state database (%s)", err->msg);
         close_db(s);
-        if (rename(db_path, aside) != 0 && errno != ENOENT) {
-            free(s);
-            return vl_error_set(err, "cannot move damaged %s aside: %s", db_path,
-                                strerror(errno));
-        }
-        for (const char *suffix = "-wal"; suffix; suffix = next_side_suffix(suffix)) {
-            char side[4200];
-            snprintf(side, sizeof side, "%s%s", db_path, suffix);
-            unlink(side);
-        }
-        if (warn) warn(warn_ctx, msg);
-        rc = try_open(s, db_path, err);
+        rc = move_aside(s, why, err);
+        if (rc == 0) rc = try_open(s, db_path, err);
         if (rc == 1) rc = -1;
     }
     if (rc == 0) rc = prepare(s, err);
@@ -297,17 +350,22 @@ static int begin(struct vl_state *s, struct vl_error *err)
     return 0;
 }
 
+/* Steps and resets st: 0, -1 with a message, or 1 when the database was
+ * found damaged and replaced (recover): the caller binds and steps again. */
 static int step_reset(struct vl_state *s, sqlite3_stmt *st, struct vl_error *err, const char *what)
 {
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE ? 0 : db_error(s, err, what);
+    if (rc == SQLITE_DONE) return 0;
+    if (is_damage(rc) || is_damage(sqlite3_extended_errcode(s->db))) return recover(s, err);
+    return db_error(s, err, what);
 }
 
 int vl_state_put_file(struct vl_state *s, const char *path, const struct vl_file_record *rec,
                       struct vl_error *err)
 {
+again:
     if (begin(s, err) < 0) return -1;
     sqlite3_stmt *st = s->put_file;
     sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
@@ -318,7 +376,9 @@ int vl_state_put_file(struct vl_state *s, const char *path, const struct vl_file
     sqlite3_bind_int64(st, 6, rec->st.ctime_ns);
     sqlite3_bind_blob(st, 7, rec->hash.bytes, 16, SQLITE_STATIC);
     sqlite3_bind_int64(st, 8, rec->hashed_at_ns);
-    if (step_reset(s, st, err, "recording a file") < 0) return -1;
+    int stepped = step_reset(s, st, err, "recording a file");
+    if (stepped == 1) goto again;
+    if (stepped < 0) return -1;
     struct vl_file_record **slot = file_slot(s, path, strlen(path));
     if (slot) {
         if (!*slot) *slot = VL_ARENA_NEW(&s->arena, struct vl_file_record);
@@ -331,6 +391,7 @@ int vl_state_put_action(struct vl_state *s, const char *first_output, const char
                         const struct vl_action_record *rec, const char *log, size_t log_len,
                         struct vl_error *err)
 {
+again:
     if (begin(s, err) < 0) return -1;
     sqlite3_stmt *st = s->put_action;
     sqlite3_bind_text(st, 1, first_output, -1, SQLITE_STATIC);
@@ -343,7 +404,9 @@ int vl_state_put_action(struct vl_state *s, const char *first_output, const char
     sqlite3_bind_text(st, 8, log ? log : "", (int)log_len, SQLITE_STATIC);
     sqlite3_bind_blob(st, 9, rec->def_key.bytes, 16, SQLITE_STATIC);
     sqlite3_bind_blob(st, 10, rec->inputs, (int)(rec->n_inputs * 16), SQLITE_STATIC);
-    if (step_reset(s, st, err, "recording an action") < 0) return -1;
+    int stepped = step_reset(s, st, err, "recording an action");
+    if (stepped == 1) goto again;
+    if (stepped < 0) return -1;
     struct vl_action_record **slot = action_slot(s, first_output, strlen(first_output));
     if (!slot) return 0;
     if (!*slot) *slot = VL_ARENA_NEW(&s->arena, struct vl_action_record);
@@ -360,9 +423,13 @@ int vl_state_forget_action(struct vl_state *s, const char *path, struct vl_error
 {
     struct vl_action_record **slot = action_slot(s, path, strlen(path));
     if (!slot || !*slot) return 0;
-    if (begin(s, err) < 0) return -1;
-    sqlite3_bind_text(s->del_action, 1, path, -1, SQLITE_STATIC);
-    if (step_reset(s, s->del_action, err, "forgetting an action") < 0) return -1;
+    int stepped = 1;
+    while (stepped == 1) {
+        if (begin(s, err) < 0) return -1;
+        sqlite3_bind_text(s->del_action, 1, path, -1, SQLITE_STATIC);
+        stepped = step_reset(s, s->del_action, err, "forgetting an action");
+    }
+    if (stepped < 0) return -1;
     *slot = NULL;
     return 0;
 }
@@ -371,9 +438,13 @@ int vl_state_forget_file(struct vl_state *s, const char *path, struct vl_error *
 {
     struct vl_file_record **slot = file_slot(s, path, strlen(path));
     if (!slot || !*slot) return 0;
-    if (begin(s, err) < 0) return -1;
-    sqlite3_bind_text(s->del_file, 1, path, -1, SQLITE_STATIC);
-    if (step_reset(s, s->del_file, err, "forgetting a file") < 0) return -1;
+    int stepped = 1;
+    while (stepped == 1) {
+        if (begin(s, err) < 0) return -1;
+        sqlite3_bind_text(s->del_file, 1, path, -1, SQLITE_STATIC);
+        stepped = step_reset(s, s->del_file, err, "forgetting a file");
+    }
+    if (stepped < 0) return -1;
     *slot = NULL;
     return 0;
 }
@@ -421,7 +492,10 @@ int vl_state_commit(struct vl_state *s, struct vl_error *err)
 {
     if (!s->in_transaction) return 0;
     s->in_transaction = 0;
-    return exec_sql(s, "COMMIT", err);
+    if (exec_sql(s, "COMMIT", err) == 0) return 0;
+    if (!is_damage(sqlite3_extended_errcode(s->db))) return -1;
+    /* what this transaction held is lost with the file: rebuilt next time */
+    return recover(s, err) < 0 ? -1 : 0;
 }
 
 int vl_state_each_action(struct vl_state *s,
@@ -477,11 +551,9 @@ void vl_state_close(struct vl_state *s)
     if (s->db) {
         struct vl_error ignored;
         vl_state_commit(s, &ignored);
-        sqlite3_finalize(s->put_file);
-        sqlite3_finalize(s->put_action);
-        sqlite3_finalize(s->del_action);
-        sqlite3_finalize(s->del_file);
+        finalize_statements(s);
     }
     close_db(s);
+    free(s->path);
     free(s);
 }

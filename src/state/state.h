@@ -59,10 +59,13 @@ struct vl_state_index {
 
 /* Opens (creating if needed) db_path and loads its records into the slots of
  * index.  A file that
- * is not a vlbuild state database, or is damaged, is moved aside to
- * db_path.corrupt with a warning through warn() and replaced by an empty one
- * (everything rebuilds).  A state written by a newer schema version is an
- * error. */
+ * is not a vlbuild state database, or is damaged, is moved aside (with its
+ * -wal and -shm) to db_path.corrupt-YYYYMMDD-HHMMSS with a warning through
+ * warn() and replaced by an empty one (everything rebuilds); so is one that a
+ * later write finds damaged (SQLITE_CORRUPT, SQLITE_NOTADB), the build going
+ * on with the records it holds in memory.  A state written by a newer
+ * schema version is an error; a symbolic link, FIFO or device at db_path or
+ * its -wal or -shm is refused. */
 int vl_state_open(const char *db_path, const struct vl_state_index *index,
                   void (*warn)(void *ctx, const char *msg), void *warn_ctx,
                   struct vl_state **out, struct vl_error *err);
