@@ -89,7 +89,9 @@ struct vl_action_job {
     const char *state_path;        /* the project's state.db (metadata cache) */
     int64_t build_start_ns;        /* wall clock when this build started */
     uint64_t memory_budget;        /* bytes a job may hold in decoded frames */
-    int device;                    /* -1: CPU; else the GPU this job is bound to */
+    int device;                    /* -1: no GPU; else the GPU this job's gpu slot is bound to
+                                      (an ordinal in vlbuild's visible set, gpu/devices.h) */
+    int gpu_lane;                  /* the slot's lane on that device (slots sharing it) */
     struct vl_strbuf *log;         /* messages for the user; kept in state.db */
     const atomic_int *cancel;      /* non-zero once the build is interrupted (set by the loop) */
     /* optional: reports progress ("epoch 3/10 batch 40/120 loss 0.41") for the

@@ -48,6 +48,7 @@
 #include "exec/slurm.h"
 #include "exec/status.h"
 #include "exec/trace.h"
+#include "gpu/devices.h"
 
 /* Cache lookups in flight at once (build.h).  A lookup waits on the disk or
  * on the remote cache's server, not on a CPU, so it takes no place in a pool:
@@ -65,6 +66,8 @@ struct job {
     struct job *next, *prev; /* the list of begun jobs */
     enum job_step step;
     int slot;
+    int gpu_slot; /* in the gpu pool: its slot there (gpu/devices.h), else -1 */
+    char **env;   /* a gpu shell job's environment (vl_gpu_child_env), or NULL */
     int admitted; /* holds a place in its pool (and a cpu slot) */
     int restored; /* its outputs came from the cache */
     int64_t start_ns, start_wall_ns;
@@ -111,8 +114,10 @@ struct builder {
     int own_runner;
     struct job *running; /* every begun job */
     size_t n_running;
-    int *slots;
+    int *slots; /* the trace's rows: one per action that may run at once */
     int n_slots;
+    unsigned char *gpu_slots; /* taken slots of the gpu pools (gpu/devices.h) */
+    int n_gpu_slots;
     int cpu_running;
     size_t failures;
     int interrupted;
@@ -247,6 +252,7 @@ static void job_free(struct job *j)
     vl_outputs_check_release(&j->check);
     vl_strbuf_release(&j->log);
     free(j->out_paths);
+    free(j->env);
     free(j);
 }
 
@@ -270,6 +276,7 @@ static void job_end(struct job *j, int ok)
         e->pool->running--;
         if (!e->pool->is_gpu) b->cpu_running--;
         b->slots[j->slot] = 0;
+        if (j->gpu_slot >= 0) b->gpu_slots[j->gpu_slot] = 0;
     }
     const char *result;
     if (b->interrupted) {
@@ -389,11 +396,14 @@ static int prepare_builtin(struct builder *b, struct job *j, struct vl_error *er
 {
     struct vl_edge *e = j->e;
     if (e->rule->def->reads_history && vl_state_commit(b->state, err) < 0) return -1;
+    struct vl_gpu_binding gpu = {.ordinal = -1};
+    if (j->gpu_slot >= 0) vl_gpu_bind(b->opts->gpu_devices, j->gpu_slot, &gpu);
     const struct vl_action_job base = {
         .state_path = b->opts->state_path,
         .build_start_ns = b->opts->start_ns,
         .memory_budget = b->opts->memory_budget,
-        .device = -1,
+        .device = gpu.ordinal,
+        .gpu_lane = gpu.lane,
         .log = &j->log,
         .cancel = &b->cancel,
         .progress = on_progress,
@@ -415,6 +425,13 @@ static void launch(struct builder *b, struct job *j)
     j->step = STEP_RUN;
     int rc;
     if (j->e->rule->kind == VL_RULE_RUN) {
+        if (j->gpu_slot >= 0) { /* its own environment names its device */
+            extern char **environ;
+            struct vl_gpu_binding gpu;
+            vl_gpu_bind(b->opts->gpu_devices, j->gpu_slot, &gpu);
+            j->env = vl_gpu_child_env(environ, &gpu);
+            j->req.envp = j->env;
+        }
         rc = vl_shell_job_prepare(&j->shell, j->e, b->opts->tmp_dir, &j->req, &err);
         vl_status_command(&b->status, j->shell.command.buf);
     } else {
@@ -430,6 +447,12 @@ static void admit(struct builder *b, struct job *j)
     for (j->slot = 0; j->slot < b->n_slots && b->slots[j->slot]; j->slot++) {
     }
     b->slots[j->slot] = 1; /* slots cover every pool's depth: one is free */
+    if (j->e->pool->is_gpu) {
+        for (j->gpu_slot = 0; j->gpu_slot < b->n_gpu_slots && b->gpu_slots[j->gpu_slot];
+             j->gpu_slot++) {
+        }
+        b->gpu_slots[j->gpu_slot] = 1; /* they cover the gpu pools' depths: one is free */
+    }
     j->e->pool->running++;
     if (!j->e->pool->is_gpu) b->cpu_running++;
     j->admitted = 1;
@@ -483,6 +506,7 @@ static void begin(struct builder *b, struct vl_edge *e)
     if (!j) abort();
     j->b = b;
     j->e = e;
+    j->gpu_slot = -1;
     j->log = (struct vl_strbuf)VL_STRBUF_INIT;
     j->shell = (struct vl_shell_job)VL_SHELL_JOB_INIT;
     j->start_ns = vl_mono_ns();
@@ -724,7 +748,9 @@ int vl_build_execute(struct vl_plan *plan, struct vl_graph *g, struct vl_state *
     b.n_slots = opts->jobs;
     for (size_t p = 1; p < g->n_pools; p++) b.n_slots += g->pools[p].is_gpu ? g->pools[p].depth : 0;
     b.slots = calloc((size_t)b.n_slots + 1, sizeof *b.slots);
-    if (!b.ready || !b.rank || !b.waiting || !b.waiting_job || !b.slots) abort();
+    for (size_t p = 0; p < g->n_pools; p++) b.n_gpu_slots += g->pools[p].is_gpu ? g->pools[p].depth : 0;
+    b.gpu_slots = calloc((size_t)b.n_gpu_slots + 1, 1);
+    if (!b.ready || !b.rank || !b.waiting || !b.waiting_job || !b.slots || !b.gpu_slots) abort();
     vl_priority_rank(plan, b.rank);
     for (size_t p = 0; p < g->n_pools; p++) b.ready[p].rank = b.rank;
     uv_mutex_init(&b.progress_lock);
@@ -761,6 +787,7 @@ int vl_build_execute(struct vl_plan *plan, struct vl_graph *g, struct vl_state *
     free(b.waiting);
     free(b.waiting_job);
     free(b.slots);
+    free(b.gpu_slots);
     if (b.own_runner) {
         b.runner->ops->close(b.runner);
         uv_loop_close(b.loop);

@@ -9,6 +9,7 @@
 
 struct vl_cache;
 struct vl_runner;
+struct vl_gpu_devices;
 struct vl_slurm_config;
 
 struct vl_build_options {
@@ -32,6 +33,8 @@ struct vl_build_options {
      * with slurm set) on the default loop.  The caller keeps and closes it:
      * the engine's tests pass a fake runner here. */
     struct vl_runner *runner;
+    /* the GPUs the gpu pool's slots are bound to (gpu/devices.h); NULL: none */
+    const struct vl_gpu_devices *gpu_devices;
 };
 
 /* Cache lookups in flight at once, besides -j running actions: the worker

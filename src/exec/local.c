@@ -194,15 +194,16 @@ __attribute__((no_sanitize_address, no_sanitize_thread)) static int child_main(v
     return 127;
 }
 
-/* Starts argv[0] with stdin from null_fd and stdout and stderr on out_fd
- * (see the top of the file); returns 0 or an errno value. */
-static int spawn_child(char *const argv[], int null_fd, int out_fd, pid_t *pid)
+/* Starts argv[0] in the environment envp (NULL: vlbuild's) with stdin from
+ * null_fd and stdout and stderr on out_fd (see the top of the file);
+ * returns 0 or an errno value. */
+static int spawn_child(char *const argv[], char *const *envp, int null_fd, int out_fd, pid_t *pid)
 {
     extern char **environ;
     /* the child's stack: one child starts at a time, from the loop thread,
      * and vlbuild waits (CLONE_VFORK) until it has exec'd */
     static char stack[64 * 1024] __attribute__((aligned(16)));
-    struct child_setup c = {argv, environ, out_fd, null_fd, getpid(), 0};
+    struct child_setup c = {argv, envp ? envp : environ, out_fd, null_fd, getpid(), 0};
     /* no signal handler may run in the child while it shares our memory */
     sigset_t all, old;
     sigfillset(&all);
@@ -241,7 +242,7 @@ static int submit_shell(struct local_runner *r, struct local_request *l, struct 
     uv_file fds[2];
     int rc = uv_pipe(fds, 0, 0);
     if (rc < 0) return vl_error_set(err, "cannot create a pipe: %s", uv_strerror(rc));
-    rc = spawn_child(args, r->null_fd, fds[1], &l->pid);
+    rc = spawn_child(args, req->envp, r->null_fd, fds[1], &l->pid);
     close(fds[1]);
     if (rc != 0) {
         close(fds[0]);

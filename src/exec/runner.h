@@ -22,6 +22,8 @@ struct vl_run_request {
     const char *script;            /* a shell action too long for argv: run /bin/sh SCRIPT */
     struct vl_action_job *action;  /* a built-in action (when command and script are NULL) */
     int gpu;                       /* the action is in the gpu pool */
+    char *const *envp;             /* a shell action's environment, or NULL: vlbuild's own
+                                      (a gpu slot's child: gpu/devices.h) */
     struct vl_strbuf *log;         /* captured output; runners append their messages */
     /* called once, on the loop thread, when the action has ended; ok is 1 on
      * success; never called when submit() failed */

@@ -38,6 +38,7 @@
 #include "exec/build.h"
 #include "exec/plan.h"
 #include "exec/runner.h"
+#include "gpu/devices.h"
 #include "graph/graph.h"
 #include "parse/rules.h"
 #include "state/state.h"
@@ -64,10 +65,13 @@ struct fx_call {
     char rule[64];
     char output[256];
     char command[512];
+    char gpu_devices[96]; /* the request's CUDA_VISIBLE_DEVICES, or "" without one */
+    int gpu_slot;         /* its VLBUILD_GPU_SLOT, or -1 */
 };
 
 struct fx_job {
     struct vl_run_request *req;
+    int gpu_slot; /* the slot its environment names, or -1 */
     const struct vl_edge *e;
     size_t pool;
     enum fake_behaviour how;
@@ -88,6 +92,10 @@ struct fx_runner {
 struct fx {
     char dir[1024];
     const struct vl_disk *disk; /* the engine's disk; NULL: the real one */
+    const struct vl_gpu_devices *gpu_devices; /* the gpu pool's devices, or NULL */
+    int gpus;                                 /* the gpu pool's depth (--gpus); 0: 1 */
+    unsigned char gpu_slot_held[64]; /* slots named by requests in flight */
+    int gpu_oversubscribed;          /* a slot was named by two requests at once */
     int plan_may_fail;          /* a planning error is the test's to check */
     char plan_error[4096];      /* the last planning error, or "" */
     int jobs;       /* -j, and the cpu pool's depth */
@@ -142,6 +150,7 @@ static void fx_job_finish(struct fx_runner *r, struct fx_job *j, int ok)
     struct vl_run_request *req = j->req;
     fx->in_flight--;
     fx->pool_in_flight[j->pool]--;
+    if (j->gpu_slot >= 0 && j->gpu_slot < 64) fx->gpu_slot_held[j->gpu_slot] = 0;
     free(j);
     req->runner_data = NULL;
     req->done(req, ok);
@@ -255,9 +264,21 @@ static int fx_runner_submit(struct vl_runner *base, struct vl_run_request *req,
     snprintf(c->rule, sizeof c->rule, "%s", req->rule);
     snprintf(c->output, sizeof c->output, "%s", req->output);
     snprintf(c->command, sizeof c->command, "%s", req->command ? req->command : req->script);
+    c->gpu_devices[0] = '\0';
+    c->gpu_slot = -1;
+    for (char *const *v = req->envp; v && *v; v++) {
+        if (!strncmp(*v, "CUDA_VISIBLE_DEVICES=", 21))
+            snprintf(c->gpu_devices, sizeof c->gpu_devices, "%s", *v + 21);
+        if (!strncmp(*v, "VLBUILD_GPU_SLOT=", 17)) c->gpu_slot = atoi(*v + 17);
+    }
     struct fx_job *j = calloc(1, sizeof *j);
     if (!j) abort();
     j->req = req;
+    j->gpu_slot = c->gpu_slot;
+    if (c->gpu_slot >= 0 && c->gpu_slot < 64) {
+        fx->gpu_oversubscribed |= fx->gpu_slot_held[c->gpu_slot];
+        fx->gpu_slot_held[c->gpu_slot] = 1;
+    }
     j->e = out->producer;
     j->pool = (size_t)(out->producer->pool - fx->graph.pools);
     j->how = fx_behaviour_for(fx, req->rule, req->output);
@@ -419,7 +440,7 @@ __attribute__((unused)) static int fx_load(struct fx *fx)
     fx->plan.disk = fx->disk;
     fx->loaded = 1;
     struct vl_error err = {{0}};
-    struct vl_graph_options gopts = {fx->jobs, 1, fx_warn, NULL};
+    struct vl_graph_options gopts = {fx->jobs, fx->gpus > 0 ? fx->gpus : 1, fx_warn, NULL};
     if (vl_rules_parse_file(&fx->rules, "vlbuild.rules", NULL, 0, &err) < 0 ||
         vl_graph_build(&fx->graph, &fx->rules, &gopts, &err) < 0) {
         fprintf(stderr, "fixture: %s\n", err.msg);
@@ -473,6 +494,7 @@ __attribute__((unused)) static int fx_build(struct fx *fx)
         .memory_budget = 1 << 20,
         .start_ns = vl_now_ns(),
         .runner = &fx->runner.base,
+        .gpu_devices = fx->gpu_devices,
     };
     struct vl_error err = {{0}};
     int rc = vl_build_execute(&fx->plan, &fx->graph, fx->state, &opts, &fx->summary, &err);
