@@ -419,17 +419,24 @@ again:
     return 0;
 }
 
+/* Runs the DELETE statement *st (re-read after a recover) for path. */
+static int delete_row(struct vl_state *s, sqlite3_stmt *const *st, const char *path,
+                      struct vl_error *err, const char *what)
+{
+    int stepped = 1;
+    while (stepped == 1) {
+        if (begin(s, err) < 0) return -1;
+        sqlite3_bind_text(*st, 1, path, -1, SQLITE_STATIC);
+        stepped = step_reset(s, *st, err, what);
+    }
+    return stepped;
+}
+
 int vl_state_forget_action(struct vl_state *s, const char *path, struct vl_error *err)
 {
     struct vl_action_record **slot = action_slot(s, path, strlen(path));
     if (!slot || !*slot) return 0;
-    int stepped = 1;
-    while (stepped == 1) {
-        if (begin(s, err) < 0) return -1;
-        sqlite3_bind_text(s->del_action, 1, path, -1, SQLITE_STATIC);
-        stepped = step_reset(s, s->del_action, err, "forgetting an action");
-    }
-    if (stepped < 0) return -1;
+    if (delete_row(s, &s->del_action, path, err, "forgetting an action") < 0) return -1;
     *slot = NULL;
     return 0;
 }
@@ -438,13 +445,7 @@ int vl_state_forget_file(struct vl_state *s, const char *path, struct vl_error *
 {
     struct vl_file_record **slot = file_slot(s, path, strlen(path));
     if (!slot || !*slot) return 0;
-    int stepped = 1;
-    while (stepped == 1) {
-        if (begin(s, err) < 0) return -1;
-        sqlite3_bind_text(s->del_file, 1, path, -1, SQLITE_STATIC);
-        stepped = step_reset(s, s->del_file, err, "forgetting a file");
-    }
-    if (stepped < 0) return -1;
+    if (delete_row(s, &s->del_file, path, err, "forgetting a file") < 0) return -1;
     *slot = NULL;
     return 0;
 }
