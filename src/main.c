@@ -257,7 +257,10 @@ struct project {
     int lock_fd;
 };
 
-static int open_project(struct project *p, const struct options *o, struct vl_error *err)
+/* for_clean: the graph is built for `clean`, which must work even when an
+ * earlier build left outputs that a source now matches (graph.h). */
+static int open_project(struct project *p, const struct options *o, int for_clean,
+                        struct vl_error *err)
 {
     memset(p, 0, sizeof *p);
     p->lock_fd = -1;
@@ -269,6 +272,7 @@ static int open_project(struct project *p, const struct options *o, struct vl_er
     p->lock_fd = vl_lock_acquire(STATE_DIR "/lock", !o->no_wait, notice_line, NULL, err);
     if (p->lock_fd < 0) return -1;
     struct vl_graph_options gopts = {o->jobs, o->gpus, warn_line, NULL};
+    p->graph.for_clean = for_clean;
     if (vl_graph_build(&p->graph, &p->rules, &gopts, err) < 0) return -1;
     /* the state's records are kept on the graph: no second copy of every path */
     struct vl_state_index index = vl_plan_state_index(&p->graph);
@@ -550,7 +554,7 @@ static int run_command(struct options *o, const char *cmd)
     struct vl_error err = {{0}};
     struct project p;
     int status;
-    if (open_project(&p, o, &err) < 0) {
+    if (open_project(&p, o, !strcmp(cmd, "clean"), &err) < 0) {
         status = 2;
     } else if (!is_command) {
         status = cmd_build(&p, o, &err);

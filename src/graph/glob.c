@@ -134,6 +134,42 @@ int vl_glob(const char *pattern, struct vl_glob_result *out, struct vl_error *er
     return rc;
 }
 
+static int globstar_at(const char *s)
+{
+    return s[0] == '*' && s[1] == '*' && (s[2] == '/' || s[2] == '\0');
+}
+
+int vl_glob_match(const char *pattern, const char *path)
+{
+    if (!*pattern) return !*path;
+    const char *slash = strchr(pattern, '/');
+    size_t seg_len = slash ? (size_t)(slash - pattern) : strlen(pattern);
+    const char *next = slash ? slash + 1 : NULL;
+    size_t comp_len = strcspn(path, "/");
+    const char *path_next = path[comp_len] == '/' ? path + comp_len + 1 : NULL;
+    if (globstar_at(pattern)) {
+        /* as the walk does: zero directories, or one more non-hidden one */
+        if (next && vl_glob_match(next, path)) return 1;
+        if (!*path || path[0] == '.') return 0;
+        if (!path_next) return !next; /* a last "**" matches a file at any depth */
+        return vl_glob_match(pattern, path_next);
+    }
+    if (!*path || (!next) != (!path_next)) return 0;
+    char seg[1024], comp[1024];
+    if (seg_len >= sizeof seg || comp_len >= sizeof comp) return 0;
+    memcpy(seg, pattern, seg_len);
+    seg[seg_len] = '\0';
+    memcpy(comp, path, comp_len);
+    comp[comp_len] = '\0';
+    if (has_magic(seg, seg_len)) {
+        if (comp[0] == '.' && seg[0] != '.') return 0;
+        if (fnmatch(seg, comp, FNM_PERIOD) != 0) return 0;
+    } else if (strcmp(seg, comp)) {
+        return 0;
+    }
+    return next ? vl_glob_match(next, path_next) : 1;
+}
+
 static int compare_paths(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);

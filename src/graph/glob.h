@@ -17,6 +17,11 @@ struct vl_glob_result {
  * Hidden entries (a leading '.') match only a pattern segment that starts
  * with '.'.  A pattern without wildcards matches that file if it exists. */
 int vl_glob(const char *pattern, struct vl_glob_result *out, struct vl_error *err);
+/* 1 when vl_glob(pattern) would find path if it existed as a regular file:
+ * both relative to the same directory, normalised (graph/path.h), with no
+ * symbolic links on the way.  Used to catch a rule output that a source would
+ * take for one of its files. */
+int vl_glob_match(const char *pattern, const char *path);
 /* Sorts the paths and drops duplicates. */
 void vl_glob_sort_unique(struct vl_glob_result *r);
 /* Frees the paths. */

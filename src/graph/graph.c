@@ -7,53 +7,36 @@
  * get their producer when a rule claims them. */
 #include "graph/graph.h"
 
+#include <errno.h>
 #include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "graph/glob.h"
+#include "graph/path.h"
 #include "util/vec.h"
 #include "util/strbuf.h"
 
 
 
-/* Writes path into out (room for strlen(path) + 1 bytes) normalised, "./a//b"
- * as "a/b", so that one file has one node; returns its length. */
-static size_t normalise(char *out, const char *path)
+/* Returns the node of path in its one spelling (graph/path.h), creating it
+ * on first sight; *place says where the path lies. */
+static struct vl_node *get_node(struct vl_graph *g, const char *path, enum vl_path_place *place)
 {
-    const char *p = path;
-    size_t n = 0;
-    while (p[0] == '.' && p[1] == '/') p += 2;
-    for (; *p; p++) {
-        if (*p == '/' && n && out[n - 1] == '/') continue;
-        if (*p == '/' && p[1] == '.' && p[2] == '/') {
-            p++;
-            continue;
-        }
-        out[n++] = *p;
-    }
-    out[n] = '\0';
-    return n;
-}
-
-/* Returns the node of path, normalised, creating it on first sight. */
-static struct vl_node *get_node(struct vl_graph *g, const char *path)
-{
-    char small[512];
-    size_t len = strlen(path);
-    char *buf = len < sizeof small ? small : malloc(len + 1);
-    if (!buf) abort();
-    size_t n = normalise(buf, path);
-    struct vl_node *node = vl_map_getn(&g->nodes, buf, n);
+    struct vl_strbuf buf = VL_STRBUF_INIT;
+    enum vl_path_place where = vl_path_normalise(path, g->root, &buf);
+    if (place) *place = where;
+    struct vl_node *node = vl_map_getn(&g->nodes, buf.buf, buf.len);
     if (!node) {
         node = VL_ARENA_NEW(&g->arena, struct vl_node);
-        node->path = vl_arena_strndup(&g->arena, buf, n);
+        node->path = vl_arena_strndup(&g->arena, buf.buf, buf.len);
         vl_map_put(&g->nodes, node->path, node);
         VL_PUSH(g->node_list, g->n_nodes, g->cap_nodes, node);
     }
-    if (buf != small) free(buf);
+    vl_strbuf_release(&buf);
     return node;
 }
 
@@ -70,8 +53,65 @@ static void set_push(struct vl_set *s, struct vl_node *n)
     VL_PUSH(s->nodes, s->len, s->cap, n);
 }
 
+static int build_sources_except(struct vl_graph *g, const struct vl_rules *rules,
+                                const struct vl_graph_options *opts, char *const *outs,
+                                size_t n_outs, struct vl_error *err);
+
+/* The glob of every path an output template can give: `build/{f.stem}.txt`
+ * is `build/` then `*.txt` (a star that may span '/'), normalised; *out malloc'd. */
+static size_t output_globs(const struct vl_graph *g, const struct vl_rules *rules, char ***out)
+{
+    size_t n = 0, cap = 0;
+    *out = NULL;
+    struct vl_strbuf glob = VL_STRBUF_INIT, norm = VL_STRBUF_INIT;
+    for (size_t i = 0; i < rules->n_rules; i++)
+        for (size_t k = 0; k < rules->rules[i]->outputs.len; k++) {
+            vl_strbuf_reset(&glob);
+            for (const char *c = rules->rules[i]->outputs.items[k].text; *c; c++) {
+                const char *close = *c == '{' ? strchr(c, '}') : NULL;
+                if (close) {
+                    vl_strbuf_addch(&glob, '*');
+                    c = close;
+                    continue;
+                }
+                if (strchr("*?[\\", *c)) vl_strbuf_addch(&glob, '\\');
+                vl_strbuf_addch(&glob, *c);
+            }
+            if (vl_path_normalise(glob.buf, g->root, &norm) != VL_PATH_INSIDE) continue;
+            char *copy = strdup(norm.buf);
+            if (!copy) abort();
+            VL_PUSH(*out, n, cap, copy);
+        }
+    vl_strbuf_release(&glob);
+    vl_strbuf_release(&norm);
+    return n;
+}
+
+/* For `clean`: 1 when path is one that a rule could write (an earlier build's
+ * output that a source glob found). */
+static int could_be_output(char *const *globs, size_t n, const char *path)
+{
+    for (size_t i = 0; i < n; i++)
+        if (fnmatch(globs[i], path, 0) == 0) return 1;
+    return 0;
+}
+
 static int build_sources(struct vl_graph *g, const struct vl_rules *rules,
                          const struct vl_graph_options *opts, struct vl_error *err)
+{
+    char **outs = NULL;
+    size_t n_outs = g->for_clean ? output_globs(g, rules, &outs) : 0;
+    int rc = build_sources_except(g, rules, opts, outs, n_outs, err);
+    for (size_t i = 0; i < n_outs; i++) free(outs[i]);
+    free(outs);
+    return rc;
+}
+
+/* Globs the sources into sets, leaving out the paths that one of the n_outs
+ * output globs matches. */
+static int build_sources_except(struct vl_graph *g, const struct vl_rules *rules,
+                                const struct vl_graph_options *opts, char *const *outs,
+                                size_t n_outs, struct vl_error *err)
 {
     for (size_t i = 0; i < rules->n_sources; i++) {
         const struct vl_source_decl *src = rules->sources[i];
@@ -95,7 +135,8 @@ static int build_sources(struct vl_graph *g, const struct vl_rules *rules,
         vl_glob_sort_unique(&all);
         struct vl_set *set = new_set(g, src->name);
         for (size_t k = 0; k < all.len; k++) {
-            struct vl_node *n = get_node(g, all.paths[k]);
+            struct vl_node *n = get_node(g, all.paths[k], NULL);
+            if (n_outs && could_be_output(outs, n_outs, n->path)) continue;
             set_push(set, n);
         }
         vl_glob_release(&all);
@@ -322,7 +363,7 @@ static int instantiate(struct vl_graph *g, const struct vl_rules *rules,
         }
         vl_strbuf_reset(&sb);
         rc = fill_template(w->text, w->loc, r, item, copy, 1, &sb, err);
-        if (rc == 0) VL_PUSH(ins, n_ins, cap_ins, get_node(g, sb.buf));
+        if (rc == 0) VL_PUSH(ins, n_ins, cap_ins, get_node(g, sb.buf, NULL));
     }
     e->n_inputs = n_ins;
     e->inputs = VL_ARENA_ARRAY(&g->arena, struct vl_node *, n_ins + 1);
@@ -339,7 +380,16 @@ static int instantiate(struct vl_graph *g, const struct vl_rules *rules,
         vl_strbuf_reset(&sb);
         rc = fill_template(w->text, w->loc, r, item, copy, 1, &sb, err);
         if (rc < 0) break;
-        struct vl_node *out = get_node(g, sb.buf);
+        enum vl_path_place place;
+        struct vl_node *out = get_node(g, sb.buf, &place);
+        if (place != VL_PATH_INSIDE) {
+            rc = vl_error_at(err, w->loc, "rule %s: output %s is %s %s (outputs are files "
+                                          "below the project directory)",
+                             r->name, sb.buf,
+                             place == VL_PATH_ROOT ? "the project directory" : "outside",
+                             place == VL_PATH_ROOT ? "itself" : g->root);
+            break;
+        }
         if (out->producer) {
             const struct vl_rule_decl *other = out->producer->rule;
             rc = vl_error_at(err, w->loc, "two actions write %s: rule %s%s%s and rule %s (%s:%d:%d)",
@@ -368,6 +418,51 @@ static int instantiate(struct vl_graph *g, const struct vl_rules *rules,
     return 0;
 }
 
+/* An output that a source pattern matches is an error before anything is
+ * built: the first build would make it, and the next take it for a source
+ * file (and refuse, or overwrite data).  The check is by pattern, so it does
+ * not depend on which files exist yet. */
+static int check_sources_outputs(const struct vl_graph *g, const struct vl_rules *rules,
+                                 struct vl_error *err)
+{
+    struct vl_strbuf pat = VL_STRBUF_INIT;
+    int rc = 0;
+    for (size_t i = 0; i < rules->n_sources && rc == 0; i++) {
+        const struct vl_source_decl *src = rules->sources[i];
+        for (size_t j = 0; j < src->patterns.len && rc == 0; j++) {
+            const struct vl_word *w = &src->patterns.items[j];
+            /* outputs lie inside the project: a pattern outside matches none */
+            if (vl_path_normalise(w->text, g->root, &pat) != VL_PATH_INSIDE) continue;
+            for (size_t e = 0; e < g->n_edges && rc == 0; e++) {
+                const struct vl_edge *edge = g->edges[e];
+                for (size_t k = 0; k < edge->n_outputs && rc == 0; k++) {
+                    const struct vl_node *out = edge->outputs[k];
+                    if (!vl_glob_match(pat.buf, out->path))
+                        continue;
+                    const struct vl_loc at = edge->rule->outputs.items[k].loc;
+                    rc = vl_error_at(err, at, "rule %s writes %s, which is a file of source %s "
+                                              "(its pattern '%s' at %s:%d:%d matches it; an "
+                                              "output cannot be a source)",
+                                     edge->rule->name, out->path, src->name, w->text,
+                                     w->loc.path, w->loc.line, w->loc.col);
+                }
+            }
+        }
+    }
+    vl_strbuf_release(&pat);
+    /* and a file that a glob found through a way the pattern does not spell */
+    for (size_t i = 0; i < rules->n_sources && rc == 0; i++) {
+        const struct vl_set *s = vl_graph_set(g, rules->sources[i]->name);
+        for (size_t k = 0; k < s->len && rc == 0; k++)
+            if (s->nodes[k]->producer) {
+                const struct vl_rule_decl *r = s->nodes[k]->producer->rule;
+                rc = vl_error_at(err, r->loc, "rule %s writes %s, which is a file of source %s",
+                                 r->name, s->nodes[k]->path, s->name);
+            }
+    }
+    return rc;
+}
+
 static struct vl_pool *find_pool(struct vl_graph *g, const char *name)
 {
     for (size_t i = 0; i < g->n_pools; i++)
@@ -389,6 +484,10 @@ static void build_pools(struct vl_graph *g, const struct vl_rules *rules,
 int vl_graph_build(struct vl_graph *g, const struct vl_rules *rules,
                    const struct vl_graph_options *opts, struct vl_error *err)
 {
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof cwd))
+        return vl_error_set(err, "cannot find the project directory: %s", strerror(errno));
+    g->root = vl_arena_strdup(&g->arena, cwd);
     build_pools(g, rules, opts);
     if (build_sources(g, rules, opts, err) < 0) return -1;
     const struct vl_rule_decl **order;
@@ -415,16 +514,7 @@ int vl_graph_build(struct vl_graph *g, const struct vl_rules *rules,
     }
     free(order);
     if (rc < 0) return -1;
-    /* source files named as outputs are an error: the rule would overwrite data */
-    for (size_t i = 0; i < rules->n_sources; i++) {
-        const struct vl_set *s = vl_graph_set(g, rules->sources[i]->name);
-        for (size_t k = 0; k < s->len; k++)
-            if (s->nodes[k]->producer) {
-                const struct vl_rule_decl *r = s->nodes[k]->producer->rule;
-                return vl_error_at(err, r->loc, "rule %s writes %s, which is a file of source %s",
-                               r->name, s->nodes[k]->path, s->name);
-            }
-    }
+    if (!g->for_clean && check_sources_outputs(g, rules, err) < 0) return -1;
     /* consumers, for the scheduler: counted, then each node's array in the
      * arena at its exact size */
     for (size_t i = 0; i < g->n_edges; i++)
@@ -447,11 +537,11 @@ int vl_graph_build(struct vl_graph *g, const struct vl_rules *rules,
 struct vl_node *vl_graph_find(const struct vl_graph *g, const char *path)
 {
     struct vl_node *n = vl_map_get(&g->nodes, path);
-    if (n) return n;
-    char *buf = malloc(strlen(path) + 1);
-    if (!buf) abort();
-    n = vl_map_getn(&g->nodes, buf, normalise(buf, path));
-    free(buf);
+    if (n || !g->root) return n;
+    struct vl_strbuf buf = VL_STRBUF_INIT;
+    vl_path_normalise(path, g->root, &buf);
+    n = vl_map_getn(&g->nodes, buf.buf, buf.len);
+    vl_strbuf_release(&buf);
     return n;
 }
 

@@ -106,6 +106,11 @@ struct vl_graph {
     struct vl_pool *pools;
     size_t n_pools;
     size_t n_warnings;
+    const char *root; /* the project directory (the current one when built) */
+    /* set before vl_graph_build for `clean`: a rule output that a source
+     * matches is not an error, so the outputs of any earlier build can
+     * always be removed */
+    int for_clean;
 };
 
 /* A named set of files: a source's matches or a rule's outputs. */
@@ -126,11 +131,15 @@ struct vl_graph_options {
 /* Expands parsed rules into g: globs sources (relative to the current
  * directory), instantiates `each` rules per item and copy, links inputs to
  * producers.  Errors: two actions writing one file, a rule-level cycle, an
- * unknown set, a template naming an unknown field.  Warnings (through
+ * unknown set, a template naming an unknown field, an output that a source
+ * pattern matches (unless g->for_clean), an output outside the
+ * project directory.  Every path becomes one node whatever its spelling
+ * (graph/path.h): inputs outside the project keep an absolute path.  Warnings (through
  * opts->warn): a source pattern that matches nothing. */
 int vl_graph_build(struct vl_graph *g, const struct vl_rules *rules,
                    const struct vl_graph_options *opts, struct vl_error *err);
-/* Returns the node for path, or NULL. */
+/* Returns the node for path, spelt in any way that names the same file
+ * (graph/path.h), or NULL. */
 struct vl_node *vl_graph_find(const struct vl_graph *g, const char *path);
 /* Returns the set called name (a source or a rule), or NULL. */
 const struct vl_set *vl_graph_set(const struct vl_graph *g, const char *name);
