@@ -110,8 +110,9 @@ static int restore_remote(struct vl_cache *c, const struct vl_hash *key,
 
     /* the blobs to download: not in the local store, each once */
     struct vl_hash *want = calloc(n ? n : 1, sizeof *want);
+    uint64_t *sizes = calloc(n ? n : 1, sizeof *sizes);
     char **tmps = calloc(n ? n : 1, sizeof *tmps);
-    if (!want || !tmps) abort();
+    if (!want || !sizes || !tmps) abort();
     size_t n_want = 0;
     for (size_t i = 0; i < n && rc; i++) {
         const struct vl_cache_output *o = &e.outputs[i];
@@ -123,10 +124,11 @@ static int restore_remote(struct vl_cache *c, const struct vl_hash *key,
         struct vl_strbuf tmp = VL_STRBUF_INIT;
         vl_cache_local_tmp_path(&c->local, "download", &tmp);
         tmps[n_want] = vl_strbuf_detach(&tmp, NULL);
+        sizes[n_want] = o->size;
         want[n_want++] = o->hash;
     }
     if (rc && n_want)
-        rc = c->http->get_blobs(c->remote, want, (const char *const *)tmps, n_want);
+        rc = c->http->get_blobs(c->remote, want, sizes, (const char *const *)tmps, n_want);
     for (size_t i = 0; i < n_want && rc == 1; i++)
         if (vl_cache_local_install_blob(&c->local, tmps[i], &want[i], err) < 0) rc = -1;
     if (rc == 1 && vl_cache_local_write_entry(&c->local, key, data, len, err) < 0) rc = -1;
@@ -141,6 +143,7 @@ static int restore_remote(struct vl_cache *c, const struct vl_hash *key,
     for (size_t i = 0; i < n_want; i++)
         free(tmps[i]);
     free(tmps);
+    free(sizes);
     free(want);
     vl_cache_entry_free(&e);
     free(data);

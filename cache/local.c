@@ -275,6 +275,42 @@ int vl_cache_local_install_blob(const struct vl_cache_local *l, const char *tmp,
     return rc;
 }
 
+int vl_cache_local_read_entry_file(const char *path, char **data, size_t *n,
+                                   struct vl_error *why)
+{
+    *data = NULL;
+    *n = 0;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return vl_error_set(why, "cannot open %s: %s", path, strerror(errno));
+    struct stat st;
+    int rc = 0;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        rc = vl_error_set(why, "cache entry %s is not a regular file", path);
+    else if ((uint64_t)st.st_size > VL_CACHE_ENTRY_MAX)
+        rc = vl_error_set(why, "cache entry %s has %" PRIu64 " bytes, more than the %u an entry may have",
+                          path, (uint64_t)st.st_size, VL_CACHE_ENTRY_MAX);
+    /* one byte more than fstat said: a file that grew reads as damaged */
+    size_t cap = rc == 0 ? (size_t)st.st_size + 1 : 0, len = 0;
+    char *buf = rc == 0 ? malloc(cap + 1) : NULL;
+    if (rc == 0 && !buf) abort();
+    while (rc == 0 && len < cap) {
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) rc = vl_error_set(why, "cannot read %s: %s", path, strerror(errno));
+        if (r <= 0) break;
+        len += (size_t)r;
+    }
+    close(fd);
+    if (rc < 0) {
+        free(buf);
+        return -1;
+    }
+    buf[len] = '\0';
+    *data = buf;
+    *n = len;
+    return 0;
+}
+
 int vl_cache_local_read_entry(const struct vl_cache_local *l, const struct vl_hash *key,
                               struct vl_cache_entry *e, struct vl_error *why)
 {
@@ -285,7 +321,7 @@ int vl_cache_local_read_entry(const struct vl_cache_local *l, const struct vl_ha
     int rc;
     if (access(path.buf, F_OK) != 0) {
         rc = 0;
-    } else if (vl_read_file(path.buf, &data, &n, why) < 0) {
+    } else if (vl_cache_local_read_entry_file(path.buf, &data, &n, why) < 0) {
         rc = 2;
     } else if (vl_cache_entry_parse(data, n, e, why) < 0) {
         vl_error_prefix(why, "cache entry %s", path.buf);

@@ -51,6 +51,11 @@ int vl_cache_local_put_blob(struct vl_cache_local *l, const char *src, const str
 int vl_cache_local_install_blob(const struct vl_cache_local *l, const char *tmp,
                                 const struct vl_hash *h, struct vl_error *err);
 
+/* Reads the entry file path into *data (malloc'd, the caller frees; *n its
+ * length): fails (why) when it is not a regular file (a FIFO would block) or
+ * holds more than VL_CACHE_ENTRY_MAX bytes, without reading it all. */
+int vl_cache_local_read_entry_file(const char *path, char **data, size_t *n,
+                                   struct vl_error *why);
 /* Reads and parses the entry of key: 1 found, 0 absent, 2 damaged (why says
  * how; the entry is removed).  Fills *e on 1. */
 int vl_cache_local_read_entry(const struct vl_cache_local *l, const struct vl_hash *key,

@@ -124,7 +124,7 @@ static void add_entry(struct scan *s, const char *path, const struct vl_hash *h,
     char *data;
     size_t n;
     struct vl_error err;
-    if (vl_read_file(path, &data, &n, &err) < 0) {
+    if (vl_cache_local_read_entry_file(path, &data, &n, &err) < 0) {
         e->damaged = 1;
         return;
     }

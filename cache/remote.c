@@ -17,7 +17,10 @@
  * 200 is found, 404 absent; PUT accepts any 2xx.  The header line in the
  * environment variable the options name (e.g. "Authorization: Bearer t") is
  * sent with every request.  Each downloaded blob is hashed as it arrives and
- * refused (warning) when its digest differs.  A connection failure or a
+ * refused (warning) when its digest differs; a download stops as soon as it
+ * passes the size the entry declares (and is refused when shorter), and an
+ * entry stops at VL_CACHE_ENTRY_MAX bytes, so a server streaming without end
+ * cannot fill the disk or the memory.  A connection failure or a
  * timeout (connect, and total per transfer) disables the remote for the rest
  * of the handle's life with one warning, as do three HTTP errors, so a dead
  * server costs one timeout per run; a rejected upload (401/403) stops
@@ -28,6 +31,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -38,6 +42,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "cache/entry.h"
 #include "util/strbuf.h"
 
 #define MAX_PARALLEL 8
@@ -64,6 +69,8 @@ struct transfer {
     struct vl_strbuf body; /* GET_MEMORY */
     int fd;                /* GET_FILE: the destination */
     XXH3_state_t *hash;    /* GET_FILE: of what arrived */
+    uint64_t limit, received; /* GET_FILE: the declared size, the bytes so far */
+    int too_large;            /* GET_FILE: the server sent more than limit */
     int write_failed;
     FILE *in; /* PUT_FILE */
     curl_off_t in_size;
@@ -183,7 +190,7 @@ static size_t write_memory(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     struct transfer *t = userdata;
     size_t n = size * nmemb;
-    if (t->body.len + n > (1u << 20)) return 0; /* an entry is never that large */
+    if (n > VL_CACHE_ENTRY_MAX - t->body.len) return 0; /* an entry is never that large */
     vl_strbuf_add(&t->body, ptr, n);
     return n;
 }
@@ -192,6 +199,11 @@ static size_t write_file(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     struct transfer *t = userdata;
     size_t n = size * nmemb;
+    if (n > t->limit - t->received) { /* a short count makes curl abort the transfer */
+        t->too_large = 1;
+        return 0;
+    }
+    t->received += n;
     XXH3_128bits_update(t->hash, ptr, n);
     for (size_t done = 0; done < n;) {
         ssize_t w = write(t->fd, ptr + done, n - done);
@@ -340,7 +352,7 @@ static int remote_get_entry(struct vl_cache_remote *r, const struct vl_hash *key
 }
 
 static int remote_get_blobs(struct vl_cache_remote *r, const struct vl_hash *hashes,
-                              const char *const *paths, size_t n)
+                            const uint64_t *sizes, const char *const *paths, size_t n)
 {
     if (atomic_load(&r->disabled)) return 0;
     struct transfer *t = calloc(n ? n : 1, sizeof *t);
@@ -350,6 +362,7 @@ static int remote_get_blobs(struct vl_cache_remote *r, const struct vl_hash *has
     for (; opened < n; opened++) {
         t[opened].method = GET_FILE;
         t[opened].url = make_url(r, "cas", &hashes[opened]);
+        t[opened].limit = sizes[opened];
         t[opened].fd = open(paths[opened], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (t[opened].fd < 0) {
             warnf(r, "remote cache: cannot create %s: %s", paths[opened], strerror(errno));
@@ -368,10 +381,18 @@ static int remote_get_blobs(struct vl_cache_remote *r, const struct vl_hash *has
         } else if (t[i].write_failed) {
             warnf(r, "remote cache: cannot write %s: %s", paths[i], strerror(t[i].write_failed));
             ok = 0;
+        } else if (t[i].too_large && t[i].status == 200) {
+            warnf(r, "remote cache: refusing blob %s: the server sent more than the %" PRIu64
+                  " bytes its entry declares", t[i].url, t[i].limit);
+            ok = 0;
+        } else if (t[i].status != 200 && t[i].status != 0) {
+            if (t[i].status != 404) http_error(r, "GET", &t[i]);
+            ok = 0;
         } else if (t[i].result != CURLE_OK) {
             ok = 0; /* disabled, and warned, by run_transfers */
-        } else if (t[i].status != 200) {
-            if (t[i].status != 404) http_error(r, "GET", &t[i]);
+        } else if (t[i].received != t[i].limit) {
+            warnf(r, "remote cache: refusing blob %s: %" PRIu64 " bytes, its entry declares %" PRIu64,
+                  t[i].url, t[i].received, t[i].limit);
             ok = 0;
         } else {
             struct vl_hash got;

@@ -5,6 +5,7 @@
 #define VL_CACHE_REMOTE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cache/cache.h"
 
@@ -28,10 +29,11 @@ struct vl_cache_remote_api {
     int (*get_entry)(struct vl_cache_remote *r, const struct vl_hash *key, char **data,
                      size_t *n);
     /* GET /cas/<hashes[i]> into the new files paths[i], in parallel, each
-     * checked against its digest: 1 when all arrived intact, else 0 (and every
-     * file of paths is removed). */
+     * checked against its digest and the size its entry declares (sizes[i]: a
+     * download stops once it passes it, so a server cannot fill the disk): 1
+     * when all arrived intact, else 0 (and every file of paths is removed). */
     int (*get_blobs)(struct vl_cache_remote *r, const struct vl_hash *hashes,
-                     const char *const *paths, size_t n);
+                     const uint64_t *sizes, const char *const *paths, size_t n);
     /* Uploads the blobs the server lacks (HEAD /cas/<h>, then PUT, in
      * parallel) from blob_paths, then PUT /ac/<key> with the entry bytes, only
      * if every blob is there: 1 done, 0 failed or read-only. */

@@ -90,6 +90,19 @@ static __attribute__((unused)) unsigned mode_of(const char *path)
     return stat(path, &st) == 0 ? (unsigned)st.st_mode & 07777 : 0xffff;
 }
 
+/* How many files are under dir (find -type f), or -1. */
+static __attribute__((unused)) int count_files(const char *dir)
+{
+    struct vl_strbuf cmd = VL_STRBUF_INIT;
+    vl_strbuf_addf(&cmd, "find '%s' -type f | wc -l", dir);
+    FILE *p = popen(cmd.buf, "r");
+    int n = -1;
+    if (p && fscanf(p, "%d", &n) != 1) n = -1;
+    if (p) pclose(p);
+    vl_strbuf_release(&cmd);
+    return n;
+}
+
 /* A path under the test directory (malloc'd; tests do not bother to free). */
 static __attribute__((unused)) char *sub_path(const char *root, const char *name)
 {

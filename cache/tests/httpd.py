@@ -6,7 +6,10 @@ does for Bazel's /ac/ and /cas/ layout), on 127.0.0.1 only, on a free port
 that it writes to --port-file once listening.  Every request is appended to
 --log as "METHOD PATH STATUS".  --sleep S delays every answer by S seconds (a
 slow server); --require-header "Name: value" answers 401 to requests without
-it.  Stops on SIGTERM.
+it.  --stream-under PREFIX answers a GET of a missing file under PREFIX with
+200 and bytes without end (no Content-Length; stopped at 256 MiB, or when
+the client goes away), a hostile server; the log line then ends in "sent=N".
+Stops on SIGTERM.
 """
 import argparse
 import http.server
@@ -24,6 +27,7 @@ def main():
     ap.add_argument("--log", required=True)
     ap.add_argument("--sleep", type=float, default=0.0)
     ap.add_argument("--require-header", default="")
+    ap.add_argument("--stream-under", default="")
     args = ap.parse_args()
     root = os.path.abspath(args.root)
 
@@ -65,11 +69,29 @@ def main():
             if not self.allowed():
                 return
             path = self.local_path()
+            if args.stream_under and self.path.startswith(args.stream_under) and path and \
+                    not os.path.isfile(path):
+                return self.stream()
             if not path or not os.path.isfile(path):
                 return self.answer(404)
             with open(path, "rb") as f:
                 body = f.read()
             self.answer(200, body, len(body))
+
+        def stream(self):
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            chunk, sent = b"x" * 65536, 0
+            try:
+                while sent < (256 << 20):
+                    self.wfile.write(chunk)
+                    sent += len(chunk)
+            except OSError:
+                pass
+            with open(args.log, "a") as f:
+                f.write("%s %s 200 sent=%d\n" % (self.command, self.path, sent))
 
         def do_HEAD(self):
             if not self.allowed():

@@ -89,18 +89,6 @@ static int run_all(const char *root, const char *cache_dir, int with_gc)
     return failures;
 }
 
-static int count_files(const char *dir)
-{
-    struct vl_strbuf cmd = VL_STRBUF_INIT;
-    vl_strbuf_addf(&cmd, "find '%s' -type f | wc -l", dir);
-    FILE *p = popen(cmd.buf, "r");
-    int n = -1;
-    if (p && fscanf(p, "%d", &n) != 1) n = -1;
-    if (p) pclose(p);
-    vl_strbuf_release(&cmd);
-    return n;
-}
-
 int main(void)
 {
     const char *root_tmp = test_dir("cache_concurrent");

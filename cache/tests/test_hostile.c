@@ -94,12 +94,43 @@ static void a_blob_with_odd_bits_is_copied_not_linked(const char *cache_dir)
     CHECK_STR(warnings.buf, "");
 }
 
+/* A local entry of 2 MiB, or a FIFO at an entry's name, is refused without
+ * reading it all (or blocking): a miss with a warning. */
+static void an_oversized_or_special_entry_is_refused(const char *cache_dir)
+{
+    struct vl_cache_options o = options_for(cache_dir);
+    struct vl_cache *c = open_cache(&o);
+    struct vl_error err;
+    const char *outs[] = {"build/big-entry.txt"};
+    struct vl_hash h = put_file(outs[0], "content\n"), got;
+    struct vl_hash key = key_of("big entry");
+    CHECK(vl_cache_store(c, &key, outs, &h, 1, &err) == 0);
+    char *entry = strdup(store_path(cache_dir, "ac", &key));
+    CHECK(truncate(entry, 2 << 20) == 0);
+    vl_strbuf_reset(&warnings);
+    CHECK(vl_cache_restore(c, &key, outs, 1, &got, &err) == 0);
+    CHECK_CONTAINS(warnings.buf, "has 2097152 bytes, more than the 1048576 an entry may have");
+
+    unlink(entry);
+    CHECK(mkfifo(entry, 0644) == 0);
+    vl_strbuf_reset(&warnings);
+    alarm(20); /* a blocking open would hang here */
+    CHECK(vl_cache_restore(c, &key, outs, 1, &got, &err) == 0);
+    alarm(0);
+    CHECK_CONTAINS(warnings.buf, "is not a regular file");
+    unlink(entry);
+    vl_cache_close(c);
+    vl_strbuf_reset(&warnings);
+    free(entry);
+}
+
 int main(void)
 {
     const char *root = test_dir("cache_hostile");
     char *cache_dir = sub_path(root, "cache");
     an_entry_cannot_set_special_mode_bits(cache_dir);
     a_blob_with_odd_bits_is_copied_not_linked(cache_dir);
+    an_oversized_or_special_entry_is_refused(cache_dir);
     if (!vl_test_failures) remove_test_dir(root);
     vl_strbuf_release(&warnings);
     free(cache_dir);

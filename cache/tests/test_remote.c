@@ -231,15 +231,17 @@ static void serve(const struct server *s, const char *kind, const struct vl_hash
     vl_strbuf_release(&path);
 }
 
-/* An entry of one output, blob h of size bytes with the given mode. */
-static void serve_entry(const struct server *s, const struct vl_hash *key, const struct vl_hash *h,
-                        const char *size, const char *mode, const char *path)
+/* An entry of one output, blob h of size bytes with the given mode, as
+ * BASE/<ac>/<key> (ac: "ac", or a folder under another base). */
+static void serve_entry(const struct server *s, const char *ac, const struct vl_hash *key,
+                        const struct vl_hash *h, const char *size, const char *mode,
+                        const char *path)
 {
     char hex[33];
     vl_hash_hex(h, hex);
     struct vl_strbuf text = VL_STRBUF_INIT;
     vl_strbuf_addf(&text, "vlbuild-ac 1\n1\n%s %s %s %s\nend\n", hex, size, mode, path);
-    serve(s, "ac", key, text.buf);
+    serve(s, ac, key, text.buf);
     vl_strbuf_release(&text);
 }
 
@@ -252,7 +254,7 @@ static void a_remote_entry_cannot_set_special_mode_bits(const char *root, struct
     const char *text = "#!/bin/sh\necho remote\n";
     struct vl_hash key = key_of("remote modes"), h = vl_hash_bytes(text, strlen(text)), got;
     serve(s, "cas", &h, text);
-    serve_entry(s, &key, &h, "22", "6777", out[0]);
+    serve_entry(s, "ac", &key, &h, "22", "6777", out[0]);
     struct vl_cache_options o = remote_options(root, "local-modes", url);
     o.remote_readonly = 1;
     struct vl_cache *c = open_cache(&o);
@@ -265,6 +267,73 @@ static void a_remote_entry_cannot_set_special_mode_bits(const char *root, struct
     CHECK_STR(warnings.buf, "");
     free((char *)o.dir);
     free(url);
+}
+
+/* The largest "sent=N" of the server's log lines that start with prefix. */
+static long long most_sent(const struct server *s, const char *prefix)
+{
+    FILE *f = fopen(s->log, "r");
+    char line[512];
+    long long most = -1;
+    while (f && fgets(line, sizeof line, f)) {
+        const char *sent = strstr(line, " sent=");
+        if (!strncmp(line, prefix, strlen(prefix)) && sent && atoll(sent + 6) > most)
+            most = atoll(sent + 6);
+    }
+    if (f) fclose(f);
+    return most;
+}
+
+/* A server that streams without end (into a blob whose entry declares 3
+ * bytes, or as the entry itself) is cut off at the declared size or at the
+ * most an entry may have: a miss with a warning, no temporary left, and the
+ * server sent a few MiB at most, not its 256. */
+static void an_endless_server_is_cut_off(const char *root)
+{
+    struct server s = start_server(root, "endless-server", "--stream-under", "/endless");
+    const char *out[] = {"build/endless.txt"};
+    struct vl_hash key = key_of("endless"), h = vl_hash_bytes("abc", 3), got;
+    serve_entry(&s, "endless-blob/ac", &key, &h, "3", "0644", out[0]);
+    struct vl_strbuf url = VL_STRBUF_INIT;
+    vl_strbuf_addf(&url, "http://127.0.0.1:%d/endless-blob/", s.port);
+    struct vl_cache_options o = remote_options(root, "local-endless", url.buf);
+    struct vl_cache *c = open_cache(&o);
+    struct vl_error err;
+    vl_strbuf_reset(&warnings);
+    unlink(out[0]);
+    CHECK(vl_cache_restore(c, &key, out, 1, &got, &err) == 0);
+    CHECK_CONTAINS(warnings.buf, "more than the 3 bytes its entry declares");
+    CHECK(access(out[0], F_OK) != 0);
+    CHECK(access(store_path(o.dir, "cas", &h), F_OK) != 0);
+    CHECK(access(store_path(o.dir, "ac", &key), F_OK) != 0);
+    vl_cache_close(c);
+
+    vl_strbuf_reset(&url);
+    vl_strbuf_addf(&url, "http://127.0.0.1:%d/endless-entry/", s.port);
+    struct vl_cache_options e = remote_options(root, "local-endless-entry", url.buf);
+    c = open_cache(&e);
+    CHECK(vl_cache_restore(c, &key, out, 1, &got, &err) == 0);
+    CHECK_CONTAINS(warnings.buf, "the entry is too large");
+    vl_cache_close(c);
+    char *tmp = sub_path(o.dir, "tmp");
+    CHECK(count_files(tmp) == 0);
+    /* the server logs what it sent once the client went away */
+    for (int i = 0; i < 100; i++) {
+        if (most_sent(&s, "GET /endless-blob/cas/") >= 0 && most_sent(&s, "GET /endless-entry/") >= 0)
+            break;
+        usleep(50000);
+    }
+    long long blob_sent = most_sent(&s, "GET /endless-blob/cas/");
+    long long entry_sent = most_sent(&s, "GET /endless-entry/");
+    CHECK(blob_sent >= 0 && blob_sent < (64 << 20));
+    CHECK(entry_sent >= 0 && entry_sent < (64 << 20));
+    if (vl_test_failures) fprintf(stderr, "sent %lld and %lld bytes\n", blob_sent, entry_sent);
+    stop_server(&s);
+    free(tmp);
+    vl_strbuf_reset(&warnings);
+    vl_strbuf_release(&url);
+    free((char *)o.dir);
+    free((char *)e.dir);
 }
 
 static void the_auth_header_comes_from_the_environment(const char *root, struct vl_hash *h)
@@ -370,6 +439,7 @@ int main(void)
     a_remote_entry_cannot_set_special_mode_bits(root, &s);
     stop_server(&s);
     the_auth_header_comes_from_the_environment(root, h);
+    an_endless_server_is_cut_off(root);
 
     char *url = url_of(closed_port());
     fails_quickly(root, "local-closed", url, 2.0, "127.0.0.1");
