@@ -468,14 +468,23 @@ int vl_cache_local_restore(struct vl_cache_local *l, const struct vl_cache_entry
             rc = 0;
             break;
         }
-        struct stat st;
-        if (!vl_hash_equal(&got, &o->hash) || stat(tmps[i], &st) != 0 ||
-            (uint64_t)st.st_size != o->size) {
+        /* Only a blob whose content does not hash to its name is removed:
+         * an entry that lies about a size must not destroy a good blob. */
+        struct stat st = {0};
+        if (!vl_hash_equal(&got, &o->hash)) {
             char hex[33];
             vl_hash_hex(&got, hex);
             vl_error_set(why, "blob %s is damaged (its content hashes to %s); removed it", blob.buf,
                          hex);
             unlink(blob.buf);
+            rc = 0;
+            break;
+        }
+        if (stat(tmps[i], &st) != 0 || (uint64_t)st.st_size != o->size) {
+            vl_error_set(why,
+                         "the entry says %s has %" PRIu64 " bytes, but its blob %s has %" PRIu64
+                         " (the entry is wrong; the blob is kept)",
+                         o->path, o->size, blob.buf, (uint64_t)st.st_size);
             rc = 0;
             break;
         }

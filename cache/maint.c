@@ -47,7 +47,8 @@ struct entry_info {
     uint64_t size;
     int64_t mtime_ns;
     struct vl_cache_entry entry; /* empty when damaged */
-    int damaged, dangling, gone;
+    int damaged, gone;
+    int dangling; /* 1: a blob is missing; 2: an output's size is not its blob's */
 };
 
 struct scan {
@@ -155,7 +156,10 @@ static void link_entries(struct scan *s)
         if (e->damaged || e->gone) continue;
         for (size_t j = 0; j < e->entry.n; j++) {
             struct blob_info *b = find_blob(s, &e->entry.outputs[j].hash);
-            if (!b || b->gone) e->dangling = 1;
+            if (!b || b->gone)
+                e->dangling = 1;
+            else if (b->size != e->entry.outputs[j].size && !e->dangling)
+                e->dangling = 2; /* can only miss; the blob itself is fine */
         }
         if (e->dangling) continue;
         for (size_t j = 0; j < e->entry.n; j++)
@@ -415,7 +419,10 @@ static int cmd_verify(const struct vl_cache_local *l)
     for (size_t i = 0; i < s.n_entries; i++) {
         struct entry_info *e = &s.entries[i];
         if (!e->damaged && !e->dangling) continue;
-        printf("%s entry %s; removed it\n", e->damaged ? "damaged" : "incomplete (blob missing)",
+        printf("%s entry %s; removed it\n",
+               e->damaged         ? "damaged"
+               : e->dangling == 2 ? "wrong-size (an output's size is not its blob's)"
+                                  : "incomplete (blob missing)",
                e->path);
         unlink(e->path);
         bad_entries++;

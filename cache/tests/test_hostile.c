@@ -124,6 +124,41 @@ static void an_oversized_or_special_entry_is_refused(const char *cache_dir)
     free(entry);
 }
 
+/* An entry that lies about an output's size is a miss that says so; the
+ * good blob it names is kept, and verify removes the entry, not the blob. */
+static void a_wrong_size_keeps_the_good_blob(const char *cache_dir)
+{
+    struct vl_cache_options o = options_for(cache_dir);
+    struct vl_cache *c = open_cache(&o);
+    struct vl_error err;
+    const char *outs[] = {"build/sized.txt"};
+    struct vl_hash h = put_file(outs[0], "twelve bytes"), got;
+    struct vl_hash key = key_of("wrong size");
+    CHECK(vl_cache_store(c, &key, outs, &h, 1, &err) == 0);
+    char *entry = strdup(store_path(cache_dir, "ac", &key));
+    char *blob = strdup(store_path(cache_dir, "cas", &h));
+    edit_file(entry, " 12 0644 ", " 99 0644 ");
+    unlink(outs[0]);
+    vl_strbuf_reset(&warnings);
+    CHECK(vl_cache_restore(c, &key, outs, 1, &got, &err) == 0);
+    CHECK_CONTAINS(warnings.buf, "the entry says build/sized.txt has 99 bytes, but its blob");
+    CHECK_CONTAINS(warnings.buf, "has 12");
+    CHECK(strstr(warnings.buf, "damaged") == NULL);
+    CHECK(access(blob, F_OK) == 0);
+    CHECK(access(outs[0], F_OK) != 0);
+    vl_cache_close(c);
+
+    const char *out;
+    CHECK(run_command(&o, &out, "verify", NULL, NULL) == 1);
+    CHECK_CONTAINS(out, "wrong-size");
+    CHECK(access(entry, F_OK) != 0);
+    CHECK(access(blob, F_OK) == 0);
+    CHECK_STR(file_text(blob), "twelve bytes");
+    vl_strbuf_reset(&warnings);
+    free(entry);
+    free(blob);
+}
+
 int main(void)
 {
     const char *root = test_dir("cache_hostile");
@@ -131,6 +166,7 @@ int main(void)
     an_entry_cannot_set_special_mode_bits(cache_dir);
     a_blob_with_odd_bits_is_copied_not_linked(cache_dir);
     an_oversized_or_special_entry_is_refused(cache_dir);
+    a_wrong_size_keeps_the_good_blob(cache_dir);
     if (!vl_test_failures) remove_test_dir(root);
     vl_strbuf_release(&warnings);
     free(cache_dir);

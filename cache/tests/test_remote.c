@@ -336,6 +336,29 @@ static void an_endless_server_is_cut_off(const char *root)
     free((char *)e.dir);
 }
 
+/* A remote entry declaring another size than its blob's: a miss that says
+ * so, and nothing is kept. */
+static void a_remote_entry_with_a_wrong_size_is_refused(const char *root, struct server *s)
+{
+    char *url = url_of(s->port);
+    const char *out[] = {"build/remote-sized.txt"};
+    struct vl_hash key = key_of("remote wrong size"), h = vl_hash_bytes("abc", 3), got;
+    serve(s, "cas", &h, "abc");
+    serve_entry(s, "ac", &key, &h, "10", "0644", out[0]);
+    struct vl_cache_options o = remote_options(root, "local-sized", url);
+    struct vl_cache *c = open_cache(&o);
+    struct vl_error err;
+    vl_strbuf_reset(&warnings);
+    CHECK(vl_cache_restore(c, &key, out, 1, &got, &err) == 0);
+    CHECK_CONTAINS(warnings.buf, "3 bytes, its entry declares 10");
+    CHECK(access(out[0], F_OK) != 0);
+    CHECK(access(store_path(o.dir, "ac", &key), F_OK) != 0);
+    vl_cache_close(c);
+    vl_strbuf_reset(&warnings);
+    free((char *)o.dir);
+    free(url);
+}
+
 static void the_auth_header_comes_from_the_environment(const char *root, struct vl_hash *h)
 {
     struct server s =
@@ -437,6 +460,7 @@ int main(void)
     write_outputs(h);
     a_tampered_blob_is_refused(root, &s, h);
     a_remote_entry_cannot_set_special_mode_bits(root, &s);
+    a_remote_entry_with_a_wrong_size_is_refused(root, &s);
     stop_server(&s);
     the_auth_header_comes_from_the_environment(root, h);
     an_endless_server_is_cut_off(root);
