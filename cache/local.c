@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <linux/fs.h>
 #include <stdio.h>
@@ -392,8 +393,9 @@ void vl_cache_local_touch_entry(const struct vl_cache_local *l, const struct vl_
  * is created 0666 or 0777 under the umask, never with setuid, setgid or
  * sticky bits; a link is kept only when the blob has exactly BLOB_MODE (a
  * blob chmod'ed by someone else would hand its bits to the output).
- * Returns 1 placed, 0 the blob is missing or unreadable (why), -1 tmp cannot
- * be written (err). */
+ * Returns 1 placed, 0 the blob is missing or unreadable (why), 2 the name
+ * tmp is too long (ENAMETOOLONG: the caller tries a shorter one), -1 tmp
+ * cannot be written (err). */
 static int place_blob(const char *blob, const char *tmp, unsigned mode, int copy_only,
                       struct vl_hash *h, int *hashed, struct vl_error *why, struct vl_error *err)
 {
@@ -409,6 +411,8 @@ static int place_blob(const char *blob, const char *tmp, unsigned mode, int copy
             unlink(tmp); /* the blob has other bits: copy it instead */
         } else if (errno == ENOENT) {
             return miss(why, "blob %s is missing", blob);
+        } else if (errno == ENAMETOOLONG) {
+            return 2;
         }
         /* EXDEV, EMLINK, EPERM and friends: fall back to a copy */
     }
@@ -418,6 +422,7 @@ static int place_blob(const char *blob, const char *tmp, unsigned mode, int copy
     if (out < 0) {
         int e = errno;
         close(in);
+        if (e == ENAMETOOLONG) return 2;
         return vl_error_set(err, "cannot create %s: %s", tmp, strerror(e));
     }
     int c = copy_fd(in, out, h, hashed);
@@ -429,6 +434,27 @@ static int place_blob(const char *blob, const char *tmp, unsigned mode, int copy
     if (c == -2) return vl_error_set(err, "cannot write %s: %s", tmp, strerror(saved));
     vl_error_set(why, "cannot read blob %s: %s", blob, strerror(saved));
     return 0;
+}
+
+/* A fresh temporary name beside out (malloc'd): "<out>.vlcache-<pid>-<seed>-<n>",
+ * or, when that would pass NAME_MAX or short_name is set, the fixed short
+ * "<folder>/.vlcache-<pid>-<seed>-<n>", so an output whose name is near the
+ * 255-byte limit is still restored through a temporary in its own folder. */
+static char *restore_tmp_name(struct vl_cache_local *l, const char *out, int short_name)
+{
+    char suffix[96];
+    snprintf(suffix, sizeof suffix, ".vlcache-%ld-%lx-%lu", (long)getpid(), l->name_seed,
+             next_name(l));
+    const char *slash = strrchr(out, '/');
+    size_t folder = slash ? (size_t)(slash - out) + 1 : 0;
+    struct vl_strbuf sb = VL_STRBUF_INIT;
+    if (!short_name && strlen(out + folder) + strlen(suffix) <= NAME_MAX) {
+        vl_strbuf_adds(&sb, out);
+    } else {
+        vl_strbuf_add(&sb, out, folder);
+    }
+    vl_strbuf_adds(&sb, suffix);
+    return vl_strbuf_detach(&sb, NULL);
 }
 
 int vl_cache_local_restore(struct vl_cache_local *l, const struct vl_cache_entry *e,
@@ -449,10 +475,7 @@ int vl_cache_local_restore(struct vl_cache_local *l, const struct vl_cache_entry
     struct vl_strbuf blob = VL_STRBUF_INIT;
     for (size_t i = 0; i < n && rc == 1; i++) {
         const struct vl_cache_output *o = &e->outputs[i];
-        struct vl_strbuf tmp = VL_STRBUF_INIT;
-        vl_strbuf_addf(&tmp, "%s.vlcache-%ld-%lx-%lu", out_paths[i], (long)getpid(), l->name_seed,
-                       next_name(l));
-        tmps[i] = vl_strbuf_detach(&tmp, NULL);
+        tmps[i] = restore_tmp_name(l, out_paths[i], 0);
         if (vl_mkdir_parents(out_paths[i], err) < 0) {
             rc = -1;
             break;
@@ -462,6 +485,14 @@ int vl_cache_local_restore(struct vl_cache_local *l, const struct vl_cache_entry
         struct vl_hash got;
         int hashed;
         rc = place_blob(blob.buf, tmps[i], o->mode, copy_only, &got, &hashed, why, err);
+        if (rc == 2) { /* the file system's NAME_MAX is below 255: the short name */
+            free(tmps[i]);
+            tmps[i] = restore_tmp_name(l, out_paths[i], 1);
+            rc = place_blob(blob.buf, tmps[i], o->mode, copy_only, &got, &hashed, why, err);
+        }
+        if (rc == 2)
+            rc = miss(why, "no temporary name fits beside %s: %s", out_paths[i],
+                      strerror(ENAMETOOLONG));
         if (rc != 1) break;
         placed = i + 1;
         if (!hashed && vl_hash_file(tmps[i], &got, why) < 0) {

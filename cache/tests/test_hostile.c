@@ -159,6 +159,33 @@ static void a_wrong_size_keeps_the_good_blob(const char *cache_dir)
     free(blob);
 }
 
+/* An output whose name is near the 255-byte limit (no room for the
+ * ".vlcache-..." suffix) is restored through a short temporary name in its
+ * folder: a hit, not "File name too long" on every build. */
+static void an_output_name_near_the_limit_is_restored(const char *cache_dir)
+{
+    struct vl_cache_options o = options_for(cache_dir);
+    char name[300] = "long/";
+    memset(name + 5, 'n', 250);
+    strcpy(name + 255, ".bin"); /* a 254-byte file name */
+    for (int copy_only = 0; copy_only < 2; copy_only++) {
+        o.copy_only = copy_only;
+        struct vl_cache *c = open_cache(&o);
+        struct vl_error err;
+        const char *outs[] = {name};
+        struct vl_hash h = put_file(outs[0], "a long name\n"), got;
+        struct vl_hash key = key_of("long name");
+        CHECK(vl_cache_store(c, &key, outs, &h, 1, &err) == 0);
+        unlink(outs[0]);
+        vl_strbuf_reset(&warnings);
+        CHECK(vl_cache_restore(c, &key, outs, 1, &got, &err) == 1);
+        CHECK_STR(file_text(outs[0]), "a long name\n");
+        CHECK_STR(warnings.buf, "");
+        CHECK(count_files("long") == 1); /* no temporary left */
+        vl_cache_close(c);
+    }
+}
+
 int main(void)
 {
     const char *root = test_dir("cache_hostile");
@@ -167,6 +194,7 @@ int main(void)
     a_blob_with_odd_bits_is_copied_not_linked(cache_dir);
     an_oversized_or_special_entry_is_refused(cache_dir);
     a_wrong_size_keeps_the_good_blob(cache_dir);
+    an_output_name_near_the_limit_is_restored(cache_dir);
     if (!vl_test_failures) remove_test_dir(root);
     vl_strbuf_release(&warnings);
     free(cache_dir);
