@@ -22,6 +22,11 @@ static void push(struct vl_glob_result *r, const char *path)
     r->len++;
 }
 
+static int globstar_at(const char *s)
+{
+    return s[0] == '*' && s[1] == '*' && (s[2] == '/' || s[2] == '\0');
+}
+
 static int has_magic(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -41,10 +46,62 @@ static int is_file(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* The folders the walk is in, from the start down: a folder met again below
+ * itself (through a symbolic link) would make the walk endless. */
+struct trail {
+    dev_t *dev;
+    ino_t *ino;
+    size_t depth, cap;
+};
+
+static int walk(struct vl_strbuf *dir, const char *rest, struct vl_glob_result *out,
+                struct trail *t, struct vl_error *err);
+
+static void note_cycle(struct vl_glob_result *out, const char *link)
+{
+    for (size_t i = 0; i < out->n_cycles; i++)
+        if (!strcmp(out->cycles[i], link)) return;
+    if (out->n_cycles == out->cap_cycles) {
+        out->cap_cycles = out->cap_cycles ? out->cap_cycles * 2 : 4;
+        out->cycles = realloc(out->cycles, out->cap_cycles * sizeof *out->cycles);
+        if (!out->cycles) abort();
+    }
+    out->cycles[out->n_cycles] = strdup(link);
+    if (!out->cycles[out->n_cycles]) abort();
+    out->n_cycles++;
+}
+
+/* Walks into folder dir (ending with '/') for the segments from rest on,
+ * unless it is a folder the walk is already in. */
+static int descend(struct vl_strbuf *dir, const char *rest, struct vl_glob_result *out,
+                   struct trail *t, struct vl_error *err)
+{
+    struct stat st;
+    if (stat(dir->buf, &st) != 0) return 0;
+    for (size_t i = 0; i < t->depth; i++)
+        if (t->dev[i] == st.st_dev && t->ino[i] == st.st_ino) {
+            dir->buf[dir->len - 1] = '\0'; /* the link's name, without the '/' */
+            note_cycle(out, dir->buf);
+            dir->buf[dir->len - 1] = '/';
+            return 0;
+        }
+    if (t->depth == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 32;
+        t->dev = realloc(t->dev, t->cap * sizeof *t->dev);
+        t->ino = realloc(t->ino, t->cap * sizeof *t->ino);
+        if (!t->dev || !t->ino) abort();
+    }
+    t->dev[t->depth] = st.st_dev;
+    t->ino[t->depth++] = st.st_ino;
+    int rc = walk(dir, rest, out, t, err);
+    t->depth--;
+    return rc;
+}
+
 /* Matches the segments from `rest` on below directory `dir` (which is "" for
  * the current directory, else ends with '/'). */
 static int walk(struct vl_strbuf *dir, const char *rest, struct vl_glob_result *out,
-                struct vl_error *err)
+                struct trail *t, struct vl_error *err)
 {
     const char *slash = strchr(rest, '/');
     size_t seg_len = slash ? (size_t)(slash - rest) : strlen(rest);
@@ -52,14 +109,14 @@ static int walk(struct vl_strbuf *dir, const char *rest, struct vl_glob_result *
     size_t dir_len = dir->len;
 
     if (seg_len == 0) { /* "a//b": ignore the empty segment */
-        return next ? walk(dir, next, out, err) : 0;
+        return next ? walk(dir, next, out, t, err) : 0;
     }
     if (!has_magic(rest, seg_len)) {
         vl_strbuf_add(dir, rest, seg_len);
         int rc = 0;
         if (next) {
             vl_strbuf_addch(dir, '/');
-            if (is_dir(dir->buf)) rc = walk(dir, next, out, err);
+            if (is_dir(dir->buf)) rc = descend(dir, next, out, t, err);
         } else if (is_file(dir->buf)) {
             push(out, dir->buf);
         }
@@ -70,7 +127,7 @@ static int walk(struct vl_strbuf *dir, const char *rest, struct vl_glob_result *
     int globstar = seg_len == 2 && rest[0] == '*' && rest[1] == '*';
     if (globstar && next) {
         /* zero directories: match the rest right here */
-        if (walk(dir, next, out, err) < 0) return -1;
+        if (walk(dir, next, out, t, err) < 0) return -1;
     }
     char seg[1024];
     if (seg_len >= sizeof seg) return vl_error_set(err, "pattern segment too long: %s", rest);
@@ -101,14 +158,14 @@ static int walk(struct vl_strbuf *dir, const char *rest, struct vl_glob_result *
         if (globstar) {
             if (type == DT_DIR) {
                 vl_strbuf_addch(dir, '/');
-                rc = walk(dir, rest, out, err); /* "**" again, one level down */
+                rc = descend(dir, rest, out, t, err); /* "**" again, one level down */
             } else if (!next && type == DT_REG) {
                 push(out, dir->buf);
             }
         } else if (next) {
             if (type == DT_DIR) {
                 vl_strbuf_addch(dir, '/');
-                rc = walk(dir, next, out, err);
+                rc = descend(dir, next, out, t, err);
             }
         } else if (type == DT_REG) {
             push(out, dir->buf);
@@ -122,21 +179,40 @@ static int walk(struct vl_strbuf *dir, const char *rest, struct vl_glob_result *
 
 int vl_glob(const char *pattern, struct vl_glob_result *out, struct vl_error *err)
 {
-    struct vl_strbuf dir = VL_STRBUF_INIT;
-    const char *rest = pattern;
-    if (pattern[0] == '/') {
+    struct vl_strbuf dir = VL_STRBUF_INIT, pat = VL_STRBUF_INIT;
+    /* "**" then "**" again matches nothing more, and each would walk every
+     * folder once more for every folder below it */
+    for (const char *p = pattern; *p;) {
+        if (globstar_at(p) && pat.len >= 3 && !strcmp(pat.buf + pat.len - 3, "**/") &&
+            (pat.len == 3 || pat.buf[pat.len - 4] == '/')) {
+            p += p[2] == '/' ? 3 : 2;
+            continue;
+        }
+        vl_strbuf_addch(&pat, *p++);
+    }
+    const char *rest = pat.len ? pat.buf : "";
+    struct trail t = {0};
+    struct stat st;
+    if (rest[0] == '/') {
         vl_strbuf_addch(&dir, '/');
         rest++;
     }
     while (rest[0] == '.' && rest[1] == '/') rest += 2;
-    int rc = walk(&dir, rest, out, err);
+    int rc = 0;
+    if (stat(dir.len ? "/" : ".", &st) == 0) {
+        t.dev = malloc(sizeof *t.dev);
+        t.ino = malloc(sizeof *t.ino);
+        if (!t.dev || !t.ino) abort();
+        t.cap = 1;
+        t.dev[0] = st.st_dev;
+        t.ino[t.depth++] = st.st_ino;
+    }
+    rc = walk(&dir, rest, out, &t, err);
+    free(t.dev);
+    free(t.ino);
     vl_strbuf_release(&dir);
+    vl_strbuf_release(&pat);
     return rc;
-}
-
-static int globstar_at(const char *s)
-{
-    return s[0] == '*' && s[1] == '*' && (s[2] == '/' || s[2] == '\0');
 }
 
 int vl_glob_match(const char *pattern, const char *path)
@@ -193,5 +269,7 @@ void vl_glob_release(struct vl_glob_result *r)
 {
     for (size_t i = 0; i < r->len; i++) free(r->paths[i]);
     free(r->paths);
+    for (size_t i = 0; i < r->n_cycles; i++) free(r->cycles[i]);
+    free(r->cycles);
     memset(r, 0, sizeof *r);
 }

@@ -9,13 +9,18 @@
 struct vl_glob_result {
     char **paths; /* malloc'd, sorted, unique */
     size_t len, cap;
+    char **cycles; /* malloc'd: the links skipped because they lead back up */
+    size_t n_cycles, cap_cycles;
 };
 
 /* Appends to out every regular file matching pattern, a path relative to the
  * current directory (or absolute) in which `*`, `?` and `[...]` match within
  * one path component and a `**` component matches any number of directories.
  * Hidden entries (a leading '.') match only a pattern segment that starts
- * with '.'.  A pattern without wildcards matches that file if it exists. */
+ * with '.'.  A pattern without wildcards matches that file if it exists.
+ * Symbolic links to folders are followed, except one that leads to a folder
+ * the walk is already in (a cycle): it is skipped and named in out->cycles.
+ * Consecutive `**` components are one. */
 int vl_glob(const char *pattern, struct vl_glob_result *out, struct vl_error *err);
 /* 1 when vl_glob(pattern) would find path if it existed as a regular file:
  * both relative to the same directory, normalised (graph/path.h), with no

@@ -132,6 +132,14 @@ static int build_sources_except(struct vl_graph *g, const struct vl_rules *rules
                 g->n_warnings++;
             }
         }
+        for (size_t k = 0; k < all.n_cycles && opts->warn; k++) {
+            char msg[VL_ERROR_MAX];
+            snprintf(msg, sizeof msg, "%s:%d:%d: source %s: skipping %s, a symbolic link to a "
+                     "folder above it (a cycle)", src->loc.path, src->loc.line, src->loc.col,
+                     src->name, all.cycles[k]);
+            opts->warn(opts->warn_ctx, msg);
+            g->n_warnings++;
+        }
         vl_glob_sort_unique(&all);
         struct vl_set *set = new_set(g, src->name);
         for (size_t k = 0; k < all.len; k++) {
