@@ -249,6 +249,27 @@ static int parse_options(int argc, char **argv, struct options *o)
     return 0;
 }
 
+/* Makes the state directory; 0 when it can be written, 1 when it cannot but
+ * the command only reads (-n, status, explain, graph, targets: the state is
+ * read without being changed), -1 with a message for one that writes. */
+static int state_dir_readonly(const struct options *o, struct vl_error *err)
+{
+    if (vl_mkdir_p(STATE_DIR, err) == 0 && access(STATE_DIR, W_OK) == 0) return 0;
+    int e = errno;
+    const char *cmd = o->n_args && !o->targets_only ? o->args[0] : "";
+    int reads_only = !strcmp(cmd, "status") || !strcmp(cmd, "explain") ||
+                     !strcmp(cmd, "graph") || !strcmp(cmd, "targets") ||
+                     (o->dry_run && !is_command_name(cmd));
+    if (!reads_only)
+        return vl_error_set(err, "cannot write the state directory %s: %s (-n, status, explain "
+                                 "and graph work on a read-only checkout)",
+                            STATE_DIR, strerror(e));
+    fprintf(stderr, "vlbuild: note: %s cannot be written (%s): reading the state without "
+                    "changing it\n",
+            STATE_DIR, strerror(e));
+    return 1;
+}
+
 /* Everything a command needs: the parsed rules, the graph and the state. */
 struct project {
     struct vl_rules rules;
@@ -268,14 +289,19 @@ static int open_project(struct project *p, const struct options *o, int for_clea
         return vl_error_set(err, "cannot read rules file %s: %s%s", o->file, strerror(errno),
                             errno == ENOENT ? " (use -f FILE, or -C DIR for another project)" : "");
     if (vl_rules_parse_file(&p->rules, o->file, o->overrides, o->n_overrides, err) < 0) return -1;
-    if (vl_mkdir_p(STATE_DIR, err) < 0) return -1;
-    p->lock_fd = vl_lock_acquire(STATE_DIR "/lock", !o->no_wait, notice_line, NULL, err);
-    if (p->lock_fd < 0) return -1;
+    int readonly = state_dir_readonly(o, err);
+    if (readonly < 0) return -1;
+    /* read-only, the lock is on the folder if it exists (lock.c) */
+    if (!readonly || access(STATE_DIR, F_OK) == 0) {
+        p->lock_fd = vl_lock_acquire(STATE_DIR "/lock", !o->no_wait, notice_line, NULL, err);
+        if (p->lock_fd < 0) return -1;
+    }
     struct vl_graph_options gopts = {o->jobs, o->gpus, warn_line, NULL};
     p->graph.for_clean = for_clean;
     if (vl_graph_build(&p->graph, &p->rules, &gopts, err) < 0) return -1;
     /* the state's records are kept on the graph: no second copy of every path */
     struct vl_state_index index = vl_plan_state_index(&p->graph);
+    if (readonly) return vl_state_open_readonly(STATE_DB, &index, warn_line, NULL, &p->state, err);
     return vl_state_open(STATE_DB, &index, warn_line, NULL, &p->state, err);
 }
 

@@ -35,6 +35,7 @@
 
 #include "util/arena.h"
 #include "util/fs.h"
+#include "util/strbuf.h"
 
 #define SCHEMA_VERSION 1
 
@@ -54,6 +55,7 @@ struct vl_state {
     struct vl_state_index index;
     sqlite3_stmt *put_file, *put_action, *del_action, *del_file;
     int in_transaction;
+    int readonly; /* vl_state_open_readonly: records are kept in memory only */
     char *path;
     void (*warn)(void *ctx, const char *msg);
     void *warn_ctx;
@@ -170,8 +172,9 @@ static int try_open(struct vl_state *s, const char *path, struct vl_error *err)
     /* one thread uses this connection (the loop): no SQLite mutexes; never
      * through a symbolic link (a link to a device would be written) */
     if (sqlite3_open_v2(path, &s->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
-                            SQLITE_OPEN_NOFOLLOW,
+                        (s->readonly ? SQLITE_OPEN_READONLY | (s->readonly == 2 ? SQLITE_OPEN_URI : 0)
+                                     : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                            SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
                         NULL) !=
         SQLITE_OK)
         return vl_error_set(err, "cannot open state database %s: %s", path,
@@ -186,7 +189,9 @@ static int try_open(struct vl_state *s, const char *path, struct vl_error *err)
         return vl_error_set(err, "%s was written by a newer vlbuild (state schema %d, this one "
                                  "reads %d); use that version or delete the file",
                             path, version, SCHEMA_VERSION);
-    if (exec_sql(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err) < 0) return 1;
+    if (!s->readonly &&
+        exec_sql(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err) < 0)
+        return 1;
     if (version == 0) {
         /* new, or empty: check that it is not some other database */
         sqlite3_stmt *st;
@@ -342,9 +347,59 @@ int vl_state_open(const char *db_path, const struct vl_state_index *index,
     return 0;
 }
 
+int vl_state_open_readonly(const char *db_path, const struct vl_state_index *index,
+                           void (*warn)(void *ctx, const char *msg), void *warn_ctx,
+                           struct vl_state **out, struct vl_error *err)
+{
+    struct vl_state *s = calloc(1, sizeof *s);
+    if (!s) abort();
+    s->index = *index;
+    s->path = strdup(db_path);
+    if (!s->path) abort();
+    s->readonly = 1;
+    int rc = access(db_path, F_OK) != 0 ? 1 : try_open(s, db_path, err);
+    if (rc == 1 && access(db_path, F_OK) == 0) {
+        /* a WAL database cannot be opened read-only where its -shm cannot
+         * be made: read it as immutable (the -wal of a vlbuild that was
+         * killed is then not read; a stale record only means a rebuild) */
+        struct vl_strbuf uri = VL_STRBUF_INIT;
+        vl_strbuf_adds(&uri, "file:");
+        for (const char *c = db_path; *c; c++)
+            if (*c == '%' || *c == '?' || *c == '#') vl_strbuf_addf(&uri, "%%%02X", *c);
+            else vl_strbuf_addch(&uri, *c);
+        vl_strbuf_adds(&uri, "?immutable=1");
+        close_db(s);
+        s->readonly = 2; /* the URI form */
+        rc = try_open(s, uri.buf, err);
+        s->readonly = 1;
+        vl_strbuf_release(&uri);
+    }
+    if (rc == 1) {
+        /* missing, empty or damaged: an empty database in memory, the
+         * file left as it is */
+        if (access(db_path, F_OK) == 0 && warn) {
+            char msg[VL_ERROR_MAX + 4400];
+            snprintf(msg, sizeof msg, "%s cannot be read (%s); everything counts as stale",
+                     db_path, err->msg);
+            warn(warn_ctx, msg);
+        }
+        close_db(s);
+        s->readonly = 0;
+        rc = try_open(s, ":memory:", err);
+        if (rc == 1) rc = -1;
+    }
+    if (rc == 0) rc = prepare(s, err);
+    if (rc < 0) {
+        vl_state_close(s);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
 static int begin(struct vl_state *s, struct vl_error *err)
 {
-    if (s->in_transaction) return 0;
+    if (s->in_transaction || s->readonly) return 0;
     if (exec_sql(s, "BEGIN IMMEDIATE", err) < 0) return -1;
     s->in_transaction = 1;
     return 0;
@@ -354,7 +409,7 @@ static int begin(struct vl_state *s, struct vl_error *err)
  * found damaged and replaced (recover): the caller binds and steps again. */
 static int step_reset(struct vl_state *s, sqlite3_stmt *st, struct vl_error *err, const char *what)
 {
-    int rc = sqlite3_step(st);
+    int rc = s->readonly ? SQLITE_DONE : sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     if (rc == SQLITE_DONE) return 0;

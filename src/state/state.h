@@ -69,6 +69,13 @@ struct vl_state_index {
 int vl_state_open(const char *db_path, const struct vl_state_index *index,
                   void (*warn)(void *ctx, const char *msg), void *warn_ctx,
                   struct vl_state **out, struct vl_error *err);
+/* vl_state_open for a read-only checkout (-n, status, explain, graph): opens
+ * db_path read-only and changes nothing on disk; what is recorded is kept in
+ * memory only.  A missing, empty or damaged file gives an empty state (a
+ * damaged one with a warning), left as it is. */
+int vl_state_open_readonly(const char *db_path, const struct vl_state_index *index,
+                           void (*warn)(void *ctx, const char *msg), void *warn_ctx,
+                           struct vl_state **out, struct vl_error *err);
 /* Records the fingerprint of path (written at the next commit) and keeps a
  * copy in its slot. */
 int vl_state_put_file(struct vl_state *s, const char *path, const struct vl_file_record *rec,
