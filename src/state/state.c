@@ -311,6 +311,19 @@ static int recover(struct vl_state *s, struct vl_error *err)
     return rc < 0 ? -1 : 1;
 }
 
+/* Ends an open whose try_open gave rc: prepares the statements and hands
+ * s over, or frees it. */
+static int finish_open(struct vl_state *s, int rc, struct vl_state **out, struct vl_error *err)
+{
+    if (rc == 0) rc = prepare(s, err);
+    if (rc < 0) {
+        vl_state_close(s);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
 int vl_state_open(const char *db_path, const struct vl_state_index *index,
                   void (*warn)(void *ctx, const char *msg), void *warn_ctx,
                   struct vl_state **out, struct vl_error *err)
@@ -338,13 +351,7 @@ int vl_state_open(const char *db_path, const struct vl_state_index *index,
         if (rc == 0) rc = try_open(s, db_path, err);
         if (rc == 1) rc = -1;
     }
-    if (rc == 0) rc = prepare(s, err);
-    if (rc < 0) {
-        vl_state_close(s);
-        return -1;
-    }
-    *out = s;
-    return 0;
+    return finish_open(s, rc, out, err);
 }
 
 int vl_state_open_readonly(const char *db_path, const struct vl_state_index *index,
@@ -388,13 +395,7 @@ int vl_state_open_readonly(const char *db_path, const struct vl_state_index *ind
         rc = try_open(s, ":memory:", err);
         if (rc == 1) rc = -1;
     }
-    if (rc == 0) rc = prepare(s, err);
-    if (rc < 0) {
-        vl_state_close(s);
-        return -1;
-    }
-    *out = s;
-    return 0;
+    return finish_open(s, rc, out, err);
 }
 
 static int begin(struct vl_state *s, struct vl_error *err)
