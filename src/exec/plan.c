@@ -45,9 +45,20 @@ struct vl_state_index vl_plan_state_index(struct vl_graph *g)
     return (struct vl_state_index){node_file_slot, edge_action_slot, clear_slots, g};
 }
 
-static void push_set(const struct vl_set *set, struct vl_node ***nodes, size_t *n, size_t *cap)
+/* Appends node unless seen (by path) holds it: a target named many times,
+ * or in several sets, is one target. */
+static void push_once(struct vl_map *seen, struct vl_node *node, struct vl_node ***nodes,
+                      size_t *n, size_t *cap)
 {
-    for (size_t i = 0; i < set->len; i++) VL_PUSH(*nodes, *n, *cap, set->nodes[i]);
+    if (vl_map_get(seen, node->path)) return;
+    vl_map_put(seen, node->path, node);
+    VL_PUSH(*nodes, *n, *cap, node);
+}
+
+static void push_set(struct vl_map *seen, const struct vl_set *set, struct vl_node ***nodes,
+                     size_t *n, size_t *cap)
+{
+    for (size_t i = 0; i < set->len; i++) push_once(seen, set->nodes[i], nodes, n, cap);
 }
 
 int vl_plan_resolve_targets(const struct vl_graph *g, const struct vl_rules *rules,
@@ -55,36 +66,45 @@ int vl_plan_resolve_targets(const struct vl_graph *g, const struct vl_rules *rul
                             size_t *n_nodes, struct vl_error *err)
 {
     size_t cap = 0;
+    struct vl_map seen = {0}, seen_sets = {0};
     *nodes = NULL;
     *n_nodes = 0;
     if (n_words == 0 && rules->defaults.len == 0) {
         for (size_t i = 0; i < rules->n_rules; i++)
-            push_set(vl_graph_set(g, rules->rules[i]->name), nodes, n_nodes, &cap);
+            push_set(&seen, vl_graph_set(g, rules->rules[i]->name), nodes, n_nodes, &cap);
+        vl_map_release(&seen);
         return 0;
     }
+    int rc = 0;
     for (size_t i = 0; i < (n_words ? n_words : rules->defaults.len); i++) {
         const char *word = n_words ? words[i] : rules->defaults.items[i].text;
         const struct vl_set *set = vl_graph_set(g, word);
         struct vl_node *node = set ? NULL : vl_graph_find(g, word);
         if (set) {
-            push_set(set, nodes, n_nodes, &cap);
+            if (vl_map_get(&seen_sets, set->name)) continue; /* the same set again */
+            vl_map_put(&seen_sets, set->name, (void *)set);
+            push_set(&seen, set, nodes, n_nodes, &cap);
         } else if (node) {
-            VL_PUSH(*nodes, *n_nodes, cap, node);
+            push_once(&seen, node, nodes, n_nodes, &cap);
         } else {
             free(*nodes);
             *nodes = NULL;
             *n_nodes = 0;
             if (!n_words) {
                 const struct vl_word *w = &rules->defaults.items[i];
-                return vl_error_set(err, "%s:%d:%d: default target '%s' is not a rule, a source "
-                                         "or a file of the graph",
-                                    w->loc.path, w->loc.line, w->loc.col, word);
+                rc = vl_error_set(err, "%s:%d:%d: default target '%s' is not a rule, a source "
+                                       "or a file of the graph",
+                                  w->loc.path, w->loc.line, w->loc.col, word);
+            } else {
+                rc = vl_error_set(err, "unknown target '%s': not a rule, a source or a file that "
+                                       "a rule makes (see vlbuild graph)", word);
             }
-            return vl_error_set(err, "unknown target '%s': not a rule, a source or a file that a "
-                                     "rule makes (see vlbuild graph)", word);
+            break;
         }
     }
-    return 0;
+    vl_map_release(&seen);
+    vl_map_release(&seen_sets);
+    return rc;
 }
 
 static void set_reason(struct vl_edge *e, enum vl_edge_state state, enum vl_reason why,

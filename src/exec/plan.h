@@ -27,7 +27,9 @@ struct vl_plan {
 struct vl_state_index vl_plan_state_index(struct vl_graph *g);
 /* Resolves command-line target words (rule names, source names, output or
  * source paths) to nodes appended to *nodes (malloc'd).  With no words, uses
- * the rules' `default` list, or every rule's outputs when there is none. */
+ * the rules' `default` list, or every rule's outputs when there is none.
+ * A file named more than once (by path, in several sets, or a word given
+ * again) is one target, in the place of its first mention. */
 int vl_plan_resolve_targets(const struct vl_graph *g, const struct vl_rules *rules,
                             const char *const *words, size_t n_words, struct vl_node ***nodes,
                             size_t *n_nodes, struct vl_error *err);

@@ -11,11 +11,15 @@
 #include "parse/rules.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/fs.h"
@@ -27,6 +31,11 @@
 #endif
 
 #define MAX_INCLUDE_DEPTH 32
+/* Limits that keep a hostile rules file from asking for unbounded memory
+ * (docs/rules.md, "Limits"). */
+#define MAX_RULES_BYTES (16u << 20)     /* a rules file and its includes */
+#define MAX_LINE_BYTES (1u << 20)       /* one line after expansion */
+#define MAX_EXPANDED_BYTES (64u << 20)  /* all lines after expansion */
 
 /* A logical line: text plus, for each byte, where it was written. */
 struct line {
@@ -43,6 +52,8 @@ struct parser {
     const char *include_stack[MAX_INCLUDE_DEPTH];
     int depth;
     struct vl_error *err;
+    size_t read_bytes;     /* of the rules files so far */
+    size_t expanded_bytes; /* of the expanded lines so far */
 };
 
 static void line_push(struct line *l, char c, int line, int col)
@@ -155,6 +166,15 @@ static int expand(struct parser *p, const char *path, const struct line *from, s
         if (!value)
             return fail(p, (struct vl_loc){path, line, col}, "undefined variable '%.*s'",
                         (int)(end - name), s + name);
+        size_t value_len = strlen(value);
+        if (to->text.len + value_len > MAX_LINE_BYTES)
+            return fail(p, (struct vl_loc){path, line, col},
+                        "the line expands to more than %u MiB (through variable '%.*s')",
+                        MAX_LINE_BYTES >> 20, (int)(end - name), s + name);
+        if (p->expanded_bytes + to->text.len + value_len > MAX_EXPANDED_BYTES)
+            return fail(p, (struct vl_loc){path, line, col},
+                        "the rules expand to more than %u MiB in all (through variable '%.*s')",
+                        MAX_EXPANDED_BYTES >> 20, (int)(end - name), s + name);
         for (const char *v = value; *v; v++) line_push(to, *v, line, col);
         i = end - 1 + (size_t)braced;
     }
@@ -243,7 +263,9 @@ static int parse_int(const char *s, int min, int max, int *out)
     return 0;
 }
 
-static int parse_text(struct parser *p, const char *path, const char *text);
+static int parse_text(struct parser *p, const char *path, const char *text, size_t len);
+static int read_rules(struct parser *p, const char *path, struct vl_loc at, char **text,
+                      size_t *len);
 
 static int resolve_include(struct parser *p, const char *from, const struct vl_word *w,
                            struct vl_strbuf *out)
@@ -284,11 +306,11 @@ static int include_file(struct parser *p, const char *from, const struct vl_word
     if (p->depth == MAX_INCLUDE_DEPTH)
         return fail(p, w->loc, "includes nested more than %d deep", MAX_INCLUDE_DEPTH);
     char *text;
-    struct vl_error ioerr;
-    if (vl_read_file(stable, &text, NULL, &ioerr) < 0) return fail(p, w->loc, "%s", ioerr.msg);
+    size_t len;
+    if (read_rules(p, stable, w->loc, &text, &len) < 0) return -1;
     struct vl_rule_decl *saved = p->current;
     p->current = NULL;
-    int rc = parse_text(p, stable, text);
+    int rc = parse_text(p, stable, text, len);
     p->current = saved;
     free(text);
     return rc;
@@ -523,6 +545,7 @@ static int parse_logical_line(struct parser *p, const char *path, struct line *r
     int is_run = indented && kw_end - first == 3 && !strncmp(raw->text.buf + first, "run", 3);
     line_reset(expanded);
     if (expand(p, path, raw, 0, expanded, is_run) < 0) return -1;
+    p->expanded_bytes += expanded->text.len;
     struct vl_words words = {0};
     if (split_words(p, path, expanded, 0, &words) < 0) return -1;
     if (words.len == 0) return 0;
@@ -536,29 +559,40 @@ static int parse_logical_line(struct parser *p, const char *path, struct line *r
     return parse_statement(p, path, &words, expanded);
 }
 
-static int parse_text(struct parser *p, const char *path, const char *text)
+static int parse_text(struct parser *p, const char *path, const char *text, size_t len)
 {
     p->include_stack[p->depth++] = path;
     struct line raw = {VL_STRBUF_INIT, NULL, NULL, 0};
     struct line expanded = {VL_STRBUF_INIT, NULL, NULL, 0};
     int line = 1, col = 1, rc = 0;
+    const char *end = text + len;
     for (const char *s = text;; s++) {
-        if (*s == '\\' && s[1] == '\n') { /* continuation: join the next line */
+        if (s < end && *s == '\\' && s + 1 < end && s[1] == '\n') { /* continuation */
             line_push(&raw, ' ', line, col);
             s++;
             line++;
             col = 1;
             continue;
         }
-        if (*s == '\n' || *s == '\0') {
+        if (s == end || *s == '\n') {
             rc = parse_logical_line(p, path, &raw, &expanded);
             line_reset(&raw);
-            if (rc < 0 || *s == '\0') break;
+            if (rc < 0 || s == end) break;
             line++;
             col = 1;
             continue;
         }
-        if (*s == '\r' && s[1] == '\n') continue;
+        if (*s == '\r' && s + 1 < end && s[1] == '\n') continue;
+        unsigned char c = (unsigned char)*s;
+        if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f) {
+            /* a NUL used to end the file there, silently */
+            if (c)
+                rc = fail(p, (struct vl_loc){path, line, col},
+                          "control character 0x%02x (a rules file is text)", c);
+            else
+                rc = fail(p, (struct vl_loc){path, line, col}, "NUL byte (a rules file is text)");
+            break;
+        }
         line_push(&raw, *s == '\t' ? ' ' : *s, line, col);
         col++;
     }
@@ -567,6 +601,71 @@ static int parse_text(struct parser *p, const char *path, const char *text)
     line_release(&expanded);
     p->depth--;
     return rc;
+}
+
+/* Reads the rules file at path into *text (malloc'd, *len bytes): a regular
+ * file only (a FIFO or /dev/zero would block or never end), and no more
+ * than what is left of MAX_RULES_BYTES.  Errors name at, or the file when
+ * at.line is 0. */
+static int read_rules(struct parser *p, const char *path, struct vl_loc at, char **text,
+                      size_t *len)
+{
+    char prefix[VL_ERROR_MAX];
+    if (at.line)
+        snprintf(prefix, sizeof prefix, "%s:%d:%d: ", at.path, at.line, at.col);
+    else
+        prefix[0] = '\0';
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return vl_error_set(p->err, "%scannot read rules file %s: %s", prefix, path,
+                            strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return vl_error_set(p->err, "%srules file %s is not a regular file", prefix, path);
+    }
+    size_t left = MAX_RULES_BYTES - p->read_bytes;
+    if ((uint64_t)st.st_size > left) {
+        close(fd);
+        return vl_error_set(p->err, "%srules file %s is larger than %u MiB with what it "
+                                    "includes (the limit of a rules file)",
+                            prefix, path, MAX_RULES_BYTES >> 20);
+    }
+    /* read up to one byte past the limit: a file that grows is caught too */
+    size_t cap = (size_t)st.st_size + 1, n = 0;
+    char *buf = malloc(cap + 1);
+    if (!buf) abort();
+    for (;;) {
+        if (n == cap) {
+            if (n > left) break;
+            cap = cap * 2 < left + 1 ? cap * 2 : left + 1;
+            buf = realloc(buf, cap + 1);
+            if (!buf) abort();
+        }
+        ssize_t got = read(fd, buf + n, cap - n);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) {
+            int e = errno;
+            close(fd);
+            free(buf);
+            return vl_error_set(p->err, "%scannot read rules file %s: %s", prefix, path,
+                                strerror(e));
+        }
+        if (got == 0) break;
+        n += (size_t)got;
+    }
+    close(fd);
+    if (n > left) {
+        free(buf);
+        return vl_error_set(p->err, "%srules file %s is larger than %u MiB with what it "
+                                    "includes (the limit of a rules file)",
+                            prefix, path, MAX_RULES_BYTES >> 20);
+    }
+    buf[n] = '\0';
+    p->read_bytes += n;
+    *text = buf;
+    *len = n;
+    return 0;
 }
 
 static int check_references(struct parser *p)
@@ -583,13 +682,20 @@ static int check_references(struct parser *p)
     return 0;
 }
 
-static int parse_top(struct vl_rules *rules, const char *name, const char *text,
-                     const struct vl_var_override *overrides, size_t n_overrides,
+static int parse_top(struct vl_rules *rules, const char *name, const char *text, size_t len,
+                     int from_file, const struct vl_var_override *overrides, size_t n_overrides,
                      struct vl_error *err)
 {
-    struct parser p = {rules, overrides, n_overrides, NULL, {0}, 0, err};
+    struct parser p = {rules, overrides, n_overrides, NULL, {0}, 0, err, 0, 0};
     const char *stable = vl_arena_strdup(&rules->arena, name);
-    if (parse_text(&p, stable, text) < 0) return -1;
+    char *owned = NULL;
+    if (from_file) {
+        if (read_rules(&p, stable, (struct vl_loc){stable, 0, 0}, &owned, &len) < 0) return -1;
+        text = owned;
+    }
+    int rc = parse_text(&p, stable, text, len);
+    free(owned);
+    if (rc < 0) return -1;
     return check_references(&p);
 }
 
@@ -597,18 +703,14 @@ int vl_rules_parse_string(struct vl_rules *rules, const char *name, const char *
                           const struct vl_var_override *overrides, size_t n_overrides,
                           struct vl_error *err)
 {
-    return parse_top(rules, name, text, overrides, n_overrides, err);
+    return parse_top(rules, name, text, strlen(text), 0, overrides, n_overrides, err);
 }
 
 int vl_rules_parse_file(struct vl_rules *rules, const char *path,
                         const struct vl_var_override *overrides, size_t n_overrides,
                         struct vl_error *err)
 {
-    char *text;
-    if (vl_read_file(path, &text, NULL, err) < 0) return -1;
-    int rc = parse_top(rules, path, text, overrides, n_overrides, err);
-    free(text);
-    return rc;
+    return parse_top(rules, path, NULL, 0, 1, overrides, n_overrides, err);
 }
 
 struct vl_rule_decl *vl_rules_find_rule(const struct vl_rules *rules, const char *name)
