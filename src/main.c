@@ -17,6 +17,7 @@
 #include "exec/explain.h"
 #include "exec/plan.h"
 #include "exec/slurm.h"
+#include "gpu/devices.h"
 #include "graph/graph.h"
 #include "parse/rules.h"
 #include "state/lock.h"
@@ -35,6 +36,9 @@ struct options {
     int jobs, keep_going, dry_run, verbose, quiet, gpus, no_wait, no_cache;
     int targets_only; /* the words came after `--`: no subcommand */
     int jobs_given, slurm;    /* -j was given; --executor slurm */
+    int gpus_given;           /* --gpus was given */
+    const char *gpu_list;     /* --gpu-devices, or NULL */
+    struct vl_gpu_devices gpu_devices; /* the gpu pool's devices (gpu/devices.h) */
     const char *slurm_config; /* --slurm-config, or NULL */
     struct vl_cache_options cache;
     uint64_t memory_budget;
@@ -71,7 +75,9 @@ static const char usage_text[] =
     "  -v                  print each command as it starts\n"
     "  -q                  print only failures and the summary\n"
     "  -D NAME=VALUE       set a rules variable (NAME=VALUE as an argument does too)\n"
-    "  --gpus N            slots of the gpu pool (default 1)\n"
+    "  --gpus N            slots of the gpu pool (default: one per GPU, 1 without)\n"
+    "  --gpu-devices LIST  the GPUs the gpu pool uses: ordinals or GPU-/MIG- ids\n"
+    "                      (default: CUDA_VISIBLE_DEVICES, else the /dev/nvidiaN devices)\n"
     "  --memory-budget SZ  decoded-frame memory per built-in job (default 256M)\n"
     "  --trace FILE        write a Chrome trace (JSON) of the run to FILE\n"
     "  --cache-dir DIR     the artifact cache (default: .vlbuild/cache; or $VLBUILD_CACHE_DIR)\n"
@@ -143,13 +149,14 @@ static int is_command_name(const char *s)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-    enum { OPT_TRACE = 256, OPT_VERSION, OPT_GPUS, OPT_BUDGET, OPT_NO_WAIT, OPT_CACHE_DIR,
+    enum { OPT_TRACE = 256, OPT_VERSION, OPT_GPUS, OPT_GPU_DEVICES, OPT_BUDGET, OPT_NO_WAIT, OPT_CACHE_DIR,
            OPT_REMOTE, OPT_REMOTE_RO, OPT_NO_CACHE, OPT_EXECUTOR, OPT_SLURM_CONFIG };
     static const struct option longs[] = {
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
         {"trace", required_argument, NULL, OPT_TRACE},
         {"gpus", required_argument, NULL, OPT_GPUS},
+        {"gpu-devices", required_argument, NULL, OPT_GPU_DEVICES},
         {"memory-budget", required_argument, NULL, OPT_BUDGET},
         {"no-wait", no_argument, NULL, OPT_NO_WAIT},
         {"cache-dir", required_argument, NULL, OPT_CACHE_DIR},
@@ -209,7 +216,9 @@ static int parse_options(int argc, char **argv, struct options *o)
                 fprintf(stderr, "vlbuild: --gpus expects a count of 1 or more, got '%s'\n", optarg);
                 return -1;
             }
+            o->gpus_given = 1;
             break;
+        case OPT_GPU_DEVICES: o->gpu_list = optarg; break;
         case OPT_BUDGET:
             if (vl_parse_size(optarg, &o->memory_budget) < 0 || o->memory_budget == 0) {
                 fprintf(stderr, "vlbuild: --memory-budget expects a size such as 256M, got '%s'\n",
@@ -342,9 +351,6 @@ static int cmd_build(struct project *p, const struct options *o, struct vl_error
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0) return vl_error_set(err, "cannot find the vlbuild executable"), 1;
     self[n] = '\0';
-    char threads[16];
-    snprintf(threads, sizeof threads, "%d", o->jobs + VL_BUILD_MAX_LOOKUPS);
-    setenv("UV_THREADPOOL_SIZE", threads, 0);
     struct vl_build_options bopts = {
         .jobs = o->jobs,
         .keep_going = o->keep_going,
@@ -358,6 +364,7 @@ static int cmd_build(struct project *p, const struct options *o, struct vl_error
         .memory_budget = o->memory_budget,
         .start_ns = o->start_ns,
         .start_mono_ns = o->start_mono_ns,
+        .gpu_devices = &o->gpu_devices,
     };
     struct vl_slurm_config slurm;
     vl_slurm_config_init(&slurm);
@@ -532,6 +539,29 @@ static void open_standard_fds(void)
     }
 }
 
+/* The gpu pool's devices, and its depth unless --gpus gave it
+ * (gpu/devices.h); 0, or -1 with a message on a bad list. */
+static int find_gpus(struct options *o)
+{
+    struct vl_error err;
+    int rc = o->gpu_list
+                 ? vl_gpu_devices_parse(o->gpu_list, "--gpu-devices", &o->gpu_devices, &err)
+                 : vl_gpu_devices_detect(getenv("CUDA_VISIBLE_DEVICES"), "/dev", &o->gpu_devices,
+                                         &err);
+    if (rc < 0) {
+        fprintf(stderr, "vlbuild: %s\n", err.msg);
+        return -1;
+    }
+    if (!o->gpus_given) o->gpus = vl_gpu_default_slots(&o->gpu_devices);
+    /* libuv's pool is sized once, at its first use, which planning may be
+     * (exec/prehash.h): room for the cpu slots, the gpu slots (a gpu-pool
+     * built-in holds a thread without a cpu slot) and the cache lookups */
+    char threads[16];
+    snprintf(threads, sizeof threads, "%d", o->jobs + o->gpus + VL_BUILD_MAX_LOOKUPS);
+    setenv("UV_THREADPOOL_SIZE", threads, 0);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     open_standard_fds();
@@ -540,7 +570,7 @@ int main(int argc, char **argv)
     struct options o = {0};
     o.start_ns = vl_now_ns();
     o.start_mono_ns = vl_mono_ns();
-    if (parse_options(argc, argv, &o) < 0) return 2;
+    if (parse_options(argc, argv, &o) < 0 || find_gpus(&o) < 0) return 2;
     /* the media module's libraries log only with -v (actions/media.c) */
     vl_module_set_verbose(o.verbose);
     if (o.dir && chdir(o.dir) != 0) {
@@ -552,6 +582,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < o.n_overrides; i++) free((char *)o.overrides[i].name);
     free(o.overrides);
     free(o.args);
+    vl_gpu_devices_release(&o.gpu_devices);
     return status;
 }
 
