@@ -231,12 +231,17 @@ static int augment_frame(struct work *w, const struct plan *p, uint8_t *data, in
 /* 1 when the clip can stay yuv420p from decoder to encoder: FFV1 in 4:2:0
  * of a yuv420p source, not turned, and a transform of crop (even sides),
  * flip and brightness/contrast/saturation only.  The crop's corner then
- * moves to the chroma grid (at most one pixel up and left). */
+ * moves to the chroma grid (at most one pixel up and left).  Only for
+ * BT.601 limited-range sources: the clip is written untagged (read as
+ * BT.601 limited), and the jitter tables assume limited range; others take
+ * the RGB path, which converts by the source's tags. */
 static int yuv_path(const struct vl_action_job *job, const struct vl_video_meta *meta,
                     struct plan *p)
 {
     int ok = !strcmp(vl_params_get(job->params, "codec")->text, "ffv1_420") &&
              !strcmp(meta->pix_fmt, "yuv420p") && meta->rotation == 0 && p->angle == 0 &&
+             (!strcmp(meta->rgb_matrix, "bt470bg") || !strcmp(meta->rgb_matrix, "smpte170m")) &&
+             !strcmp(meta->rgb_range, "tv") &&
              p->jitter.hue == 0 && p->blur_sigma <= 0 && p->noise_sigma <= 0 &&
              p->out_w == p->crop_w && p->out_h == p->crop_h && !(p->crop_w & 1) &&
              !(p->crop_h & 1);
@@ -272,7 +277,9 @@ int vl_action_augment_run(struct vl_action_job *job, struct vl_error *err)
     const struct vl_hash *fingerprint = job->origin_hash ? job->origin_hash : &job->input_hashes[0];
     uint64_t base = clip_seed(fingerprint, (uint64_t)(int64_t)param(job, "seed"), job->copy);
     struct plan p;
-    draw_plan(job, base, meta.width, meta.height, meta.frames, &p);
+    int pix_w, pix_h; /* stored pixels, turned: a non-square-pixel source is kept as stored */
+    vl_meta_pixel_size(&meta, &pix_w, &pix_h);
+    draw_plan(job, base, pix_w, pix_h, meta.frames, &p);
     int yuv = yuv_path(job, &meta, &p);
     log_plan(job, &p);
 
@@ -292,7 +299,7 @@ int vl_action_augment_run(struct vl_action_job *job, struct vl_error *err)
     ro.memory_budget = budget > own ? budget - own : 1; /* 1: one frame a chunk */
     /* Frames are transformed one at a time, so big chunks buy nothing: four
      * frames a chunk keep the job's memory small whatever the budget. */
-    uint64_t few = (uint64_t)meta.width * meta.height * 3 * 4;
+    uint64_t few = (uint64_t)pix_w * pix_h * 3 * 4;
     if (ro.memory_budget > few) ro.memory_budget = few;
     if (p.first != 0 || p.span != meta.frames || p.stride != 1) {
         size_t n = (size_t)((p.span + p.stride - 1) / p.stride);
@@ -306,9 +313,9 @@ int vl_action_augment_run(struct vl_action_job *job, struct vl_error *err)
     int src_w = 0, src_h = 0, rotation = 0;
     if (rc == 0) {
         vl_reader_geometry(w.reader, &src_w, &src_h, &rotation);
-        if (src_w != meta.width || src_h != meta.height)
+        if (src_w != pix_w || src_h != pix_h)
             rc = vl_error_set(err, "%s: decoded size %dx%d differs from the probed %dx%d", path,
-                              src_w, src_h, meta.width, meta.height);
+                              src_w, src_h, pix_w, pix_h);
     }
     struct vl_clipwriter_opts wo = {
         .codec = !strcmp(vl_params_get(job->params, "codec")->text, "h264")       ? VL_CLIP_H264

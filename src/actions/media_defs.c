@@ -40,7 +40,7 @@ static const struct vl_param_spec probe_params[] = {
 
 const struct vl_action_def vl_action_probe = {
     .name = "probe",
-    .version = 1,
+    .version = 2,
     .summary = "write a video's metadata (frames, fps, size, rotation, codec...) as JSON",
     .params = probe_params,
     .min_inputs = 1,
@@ -94,7 +94,7 @@ static const struct vl_param_spec augment_params[] = {
 
 const struct vl_action_def vl_action_augment = {
     .name = "augment",
-    .version = 2,
+    .version = 3,
     .summary = "write one randomly augmented clip of a video (Matroska, FFV1 or H.264)",
     .params = augment_params,
     .min_inputs = 1,
@@ -172,7 +172,7 @@ static const struct vl_param_spec scale_params[] = {
 
 const struct vl_action_def vl_action_scale = {
     .name = "scale",
-    .version = 1,
+    .version = 2,
     .summary = "decode, scale and sample a video into a uint8 [T,H,W,3] .npy (+ JSON sidecar)",
     .params = scale_params,
     .min_inputs = 1,
@@ -206,7 +206,7 @@ static const struct vl_param_spec features_params[] = {
 
 const struct vl_action_def vl_action_features = {
     .name = "features",
-    .version = 1,
+    .version = 2,
     .summary = "float32 features (HSV histogram, motion, sharpness, edges, DCT) of a video or "
                "scaled clip into a .npy (+ JSON sidecar naming the columns)",
     .params = features_params,

@@ -2,7 +2,9 @@
  * [T, H, W, 3], optionally with a JSON sidecar.
  *
  * Geometry (all inside the reader's one swscale pass from the decoded
- * format to RGB, so no frame is converted twice):
+ * format to RGB, by the stream's colour tags, so no frame is converted
+ * twice); every mode but stretch keeps the display aspect (the sample
+ * aspect ratio applied):
  *   stretch    the whole picture to size, aspect ratio not kept
  *   crop       scaled to cover size, the overflow cut evenly off both sides
  *   letterbox  scaled to fit inside size, centred, black bars

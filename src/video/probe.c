@@ -1,14 +1,22 @@
 /* probe.c - video metadata without decoding, and its JSON form.
  *
- * The JSON object (version 1), one line, fields in this order:
- *   version            1
+ * The JSON object (version 2), one line, fields in this order:
+ *   version            2 (1 had no colour fields and a display size without the SAR)
  *   container          libavformat demuxer name ("mov,mp4,m4a,3gp,3g2,mj2")
  *   codec, profile     codec name and profile name ("" when none)
  *   pix_fmt, bit_depth pixel format name and bits per sample
  *   coded_width, coded_height   size of the decoded picture
- *   width, height      display size: coded size turned by `rotation`
+ *   width, height      display size: coded width times the sample aspect ratio (rounded),
+ *                      coded height, turned by `rotation`
  *   rotation           clockwise degrees to turn the picture for display (0/90/180/270)
  *   sample_aspect_ratio  "num:den" ("0:1" when unknown)
+ *   matrix, primaries, transfer, range  the stream's colour tags, libavutil's names
+ *                      ("bt709", "bt2020nc", "smpte2084", "tv", "pc"...; "unknown" untagged)
+ *   rgb_matrix, rgb_range  what conversion to RGB uses: the tagged matrix, or "bt470bg"
+ *                      (BT.601) as ffmpeg's scale filter picks for untagged streams; the
+ *                      tagged range, or "pc" for yuvj formats and "tv" otherwise
+ *                      ("gbr"/"pc" for RGB formats)
+ *   hdr                true for a PQ or HLG transfer: RGB is converted as is, never tone mapped
  *   avg_frame_rate, r_frame_rate  "num/den" (average and nominal, as libavformat gives them)
  *   fps                average frame rate as a number
  *   vfr                true when the frame durations vary
@@ -55,6 +63,43 @@ int vl_probe_rotation(const struct AVStream *st)
     long deg = lround(-theta);
     deg = ((deg % 360) + 360) % 360;
     return (int)(((deg + 45) / 90 % 4) * 90);
+}
+
+int vl_probe_rgb_matrix(int cs)
+{
+    /* vf_scale.c's parse_yuv_type with in_color_matrix=auto; swscale's
+     * table gives unspecified and reserved the BT.601 coefficients too */
+    if (cs < AVCOL_SPC_BT709 || cs > AVCOL_SPC_BT2020_CL || cs == AVCOL_SPC_YCGCO ||
+        cs == AVCOL_SPC_UNSPECIFIED || cs == AVCOL_SPC_RESERVED)
+        return AVCOL_SPC_BT470BG;
+    return cs;
+}
+
+void vl_meta_pixel_size(const struct vl_video_meta *m, int *width, int *height)
+{
+    int swap = m->rotation == 90 || m->rotation == 270;
+    *width = swap ? m->coded_height : m->coded_width;
+    *height = swap ? m->coded_width : m->coded_height;
+}
+
+/* Fills the colour fields from the stream parameters. */
+static void probe_colour(const AVCodecParameters *par, const AVPixFmtDescriptor *desc,
+                         struct vl_video_meta *m)
+{
+    const char *n;
+    copy_name(m->matrix, sizeof m->matrix, (n = av_color_space_name(par->color_space)) ? n : "unknown");
+    copy_name(m->primaries, sizeof m->primaries,
+              (n = av_color_primaries_name(par->color_primaries)) ? n : "unknown");
+    copy_name(m->transfer, sizeof m->transfer, (n = av_color_transfer_name(par->color_trc)) ? n : "unknown");
+    copy_name(m->range, sizeof m->range, (n = av_color_range_name(par->color_range)) ? n : "unknown");
+    int rgb = desc && (desc->flags & AV_PIX_FMT_FLAG_RGB);
+    int yuvj = desc && !strncmp(desc->name, "yuvj", 4);
+    copy_name(m->rgb_matrix, sizeof m->rgb_matrix,
+              rgb ? "gbr" : av_color_space_name(vl_probe_rgb_matrix(par->color_space)));
+    int full = par->color_range == AVCOL_RANGE_JPEG ||
+               (par->color_range == AVCOL_RANGE_UNSPECIFIED && yuvj);
+    copy_name(m->rgb_range, sizeof m->rgb_range, rgb || full ? "pc" : "tv");
+    m->hdr = par->color_trc == AVCOL_TRC_SMPTE2084 || par->color_trc == AVCOL_TRC_ARIB_STD_B67;
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -186,12 +231,18 @@ int vl_probe_file(const char *path, struct vl_video_meta *meta, struct vl_error 
     meta->coded_width = par->width;
     meta->coded_height = par->height;
     meta->rotation = vl_probe_rotation(st);
-    int swap = meta->rotation == 90 || meta->rotation == 270;
-    meta->width = swap ? par->height : par->width;
-    meta->height = swap ? par->width : par->height;
-    AVRational sar = st->sample_aspect_ratio.num ? st->sample_aspect_ratio : par->sample_aspect_ratio;
+    /* as the reader: av_guess_sample_aspect_ratio, the stream's over the codec's */
+    AVRational sar = av_guess_sample_aspect_ratio(fmt, st, NULL);
+    if (sar.num <= 0 || sar.den <= 0) sar = (AVRational){0, 1};
     meta->sar_num = sar.num;
-    meta->sar_den = sar.num ? sar.den : 1;
+    meta->sar_den = sar.den;
+    int64_t shown_w = sar.num ? ((int64_t)par->width * sar.num * 2 + sar.den) / (2 * sar.den)
+                              : par->width;
+    if (shown_w < 1 || shown_w > INT_MAX) shown_w = par->width;
+    int swap = meta->rotation == 90 || meta->rotation == 270;
+    meta->width = swap ? par->height : (int)shown_w;
+    meta->height = swap ? (int)shown_w : par->height;
+    probe_colour(par, desc, meta);
     meta->avg_fps_num = st->avg_frame_rate.num;
     meta->avg_fps_den = st->avg_frame_rate.den;
     meta->r_fps_num = st->r_frame_rate.num;
@@ -236,14 +287,25 @@ void vl_meta_to_json(const struct vl_video_meta *m, struct vl_strbuf *out)
     vl_strbuf_add_json_string(out, m->pix_fmt);
     vl_strbuf_addf(out,
                    ", \"bit_depth\": %d, \"coded_width\": %d, \"coded_height\": %d, \"width\": %d, "
-                   "\"height\": %d, \"rotation\": %d, \"sample_aspect_ratio\": \"%d:%d\", "
-                   "\"avg_frame_rate\": \"%d/%d\", \"r_frame_rate\": \"%d/%d\", \"fps\": %.6g, "
+                   "\"height\": %d, \"rotation\": %d, \"sample_aspect_ratio\": \"%d:%d\", ",
+                   m->bit_depth, m->coded_width, m->coded_height, m->width, m->height, m->rotation,
+                   m->sar_num, m->sar_den);
+    struct { const char *key, *value; } colour[] = {
+        {"matrix", m->matrix}, {"primaries", m->primaries}, {"transfer", m->transfer},
+        {"range", m->range}, {"rgb_matrix", m->rgb_matrix}, {"rgb_range", m->rgb_range},
+    };
+    for (size_t i = 0; i < sizeof colour / sizeof colour[0]; i++) {
+        vl_strbuf_addf(out, "\"%s\": ", colour[i].key);
+        vl_strbuf_add_json_string(out, colour[i].value);
+        vl_strbuf_adds(out, ", ");
+    }
+    vl_strbuf_addf(out,
+                   "\"hdr\": %s, \"avg_frame_rate\": \"%d/%d\", \"r_frame_rate\": \"%d/%d\", \"fps\": %.6g, "
                    "\"vfr\": %s, \"start_time\": %.6f, \"duration\": %.6f, \"frames\": %lld, "
                    "\"keyframes\": %lld, \"max_keyframe_interval\": %lld, \"has_b_frames\": %s, "
                    "\"audio_streams\": %d, \"video_streams\": %d, \"stream_index\": %d, "
                    "\"frames_corrected\": %s}\n",
-                   m->bit_depth, m->coded_width, m->coded_height, m->width, m->height, m->rotation,
-                   m->sar_num, m->sar_den, m->avg_fps_num, m->avg_fps_den, m->r_fps_num,
+                   m->hdr ? "true" : "false", m->avg_fps_num, m->avg_fps_den, m->r_fps_num,
                    m->r_fps_den, m->fps, m->vfr ? "true" : "false", m->start_time, m->duration,
                    (long long)m->frames, (long long)m->keyframes,
                    (long long)m->max_keyframe_interval, m->has_b_frames ? "true" : "false",
@@ -290,13 +352,17 @@ static void set_field(struct vl_video_meta *m, const char *key, const char *s, d
     struct { const char *name; char *dst; size_t n; } strs[] = {
         {"container", m->container, sizeof m->container}, {"codec", m->codec, sizeof m->codec},
         {"profile", m->profile, sizeof m->profile}, {"pix_fmt", m->pix_fmt, sizeof m->pix_fmt},
+        {"matrix", m->matrix, sizeof m->matrix}, {"primaries", m->primaries, sizeof m->primaries},
+        {"transfer", m->transfer, sizeof m->transfer}, {"range", m->range, sizeof m->range},
+        {"rgb_matrix", m->rgb_matrix, sizeof m->rgb_matrix},
+        {"rgb_range", m->rgb_range, sizeof m->rgb_range},
     };
     struct { const char *name; int *dst; } ints[] = {
         {"bit_depth", &m->bit_depth}, {"coded_width", &m->coded_width},
         {"coded_height", &m->coded_height}, {"width", &m->width}, {"height", &m->height},
         {"rotation", &m->rotation}, {"vfr", &m->vfr}, {"has_b_frames", &m->has_b_frames},
         {"audio_streams", &m->audio_streams}, {"video_streams", &m->video_streams},
-        {"stream_index", &m->stream_index}, {"frames_corrected", &m->frames_corrected},
+        {"stream_index", &m->stream_index}, {"frames_corrected", &m->frames_corrected}, {"hdr", &m->hdr},
         {"version", version},
     };
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)

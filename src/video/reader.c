@@ -24,6 +24,12 @@
  * stored picture when a display matrix turns it.  Formats whose planes
  * cannot be offset (palettes, bitstreams) are converted whole first.
  *
+ * Colour: every conversion to RGB uses the matrix and range the decoded
+ * frame is tagged with, chosen as ffmpeg's scale filter chooses them (see
+ * set_colour), through swscale's own coefficients; transfers (HDR PQ, HLG)
+ * are not tone mapped.  The aspect ratio a crop or letterbox keeps is the
+ * display aspect: stored size times the sample aspect ratio.
+ *
  * Memory: a chunk holds budget / frame_bytes frames (at least 1) and its
  * buffer grows only as frames arrive, so a short clip does not reserve the
  * whole budget.  The decoder's own reference frames come on top. */
@@ -67,6 +73,11 @@ struct vl_reader {
     int place_shown[4];           /* the same in display coordinates */
     int convert_whole;            /* 1: convert the whole frame to RGB, then crop that */
     int rotation;
+    AVRational sar;               /* sample aspect ratio, 1:1 when unknown */
+    int colour_cs, colour_range;  /* the tags the conversion was last set for */
+    int colour_dirty;             /* 1: set the contexts' colour before the next conversion */
+    double last_pts;              /* time of the last frame decoded */
+    int have_last_pts;
     int out_w, out_h;       /* after rotation */
     int conv_w, conv_h;     /* sws output, before rotation */
     size_t frame_bytes;
@@ -218,6 +229,8 @@ int vl_reader_open(const char *path, const struct vl_reader_opts *opts, struct v
     r->conv_w = swap ? r->out_h : r->out_w;
     r->conv_h = swap ? r->out_w : r->out_h;
     r->src_fmt = -1;
+    r->sar = av_guess_sample_aspect_ratio(r->fmt, r->st, NULL);
+    if (r->sar.num <= 0 || r->sar.den <= 0) r->sar = (AVRational){1, 1};
     r->place_shown[2] = r->out_w, r->place_shown[3] = r->out_h;
     size_t pixels = (size_t)r->out_w * r->out_h;
     r->frame_bytes = r->opts.layout == VL_FRAMES_F32_PLANAR ? pixels * 3 * sizeof(float)
@@ -301,15 +314,19 @@ static void plan_geometry(struct vl_reader *r, const AVFrame *f)
     int sw = swap ? f->height : f->width, sh = swap ? f->width : f->height;
     int w = r->out_w, h = r->out_h;
     int crop[4] = {0, 0, sw, sh}, place[4] = {0, 0, w, h};
+    /* the width and height of a stored pixel on screen (the sample aspect
+     * ratio widens stored columns, which a quarter turn makes rows) */
+    double ax = swap ? 1 : av_q2d(r->sar), ay = swap ? av_q2d(r->sar) : 1;
+    double dw = sw * ax, dh = sh * ay; /* the display size */
     if (r->opts.fit == VL_READER_CROP) {
-        double s = (double)w / sw > (double)h / sh ? (double)w / sw : (double)h / sh;
-        crop[2] = clamp_int(lround(w / s), 1, sw);
-        crop[3] = clamp_int(lround(h / s), 1, sh);
+        double s = (double)w / dw > (double)h / dh ? (double)w / dw : (double)h / dh;
+        crop[2] = clamp_int(lround(w / (s * ax)), 1, sw);
+        crop[3] = clamp_int(lround(h / (s * ay)), 1, sh);
         crop[0] = (sw - crop[2]) / 2, crop[1] = (sh - crop[3]) / 2;
     } else if (r->opts.fit == VL_READER_LETTERBOX) {
-        double s = (double)w / sw < (double)h / sh ? (double)w / sw : (double)h / sh;
-        place[2] = clamp_int(lround(sw * s), 1, w);
-        place[3] = clamp_int(lround(sh * s), 1, h);
+        double s = (double)w / dw < (double)h / dh ? (double)w / dw : (double)h / dh;
+        place[2] = clamp_int(lround(dw * s), 1, w);
+        place[3] = clamp_int(lround(dh * s), 1, h);
         place[0] = (w - place[2]) / 2, place[1] = (h - place[3]) / 2;
     } else if (r->opts.place_w > 0 && r->opts.place_h > 0) {
         place[2] = r->opts.place_w < w ? r->opts.place_w : w;
@@ -327,6 +344,7 @@ static void plan_geometry(struct vl_reader *r, const AVFrame *f)
         r->crop[1] &= ~((1 << d->log2_chroma_h) - 1);
     }
     r->src_w = f->width, r->src_h = f->height, r->src_fmt = f->format;
+    r->colour_dirty = 1; /* the contexts may be new */
     free(r->whole);
     r->whole = NULL;
 }
@@ -363,6 +381,26 @@ static void blacken_outside(uint8_t *img, int w, int h, const int place[4])
     memset(img + (size_t)(place[1] + place[3]) * row, 0, (size_t)(h - place[1] - place[3]) * row);
 }
 
+/* Sets sws's conversion from YUV to the matrix and range f is tagged with,
+ * as ffmpeg's scale filter does with its default in_color_matrix=auto
+ * (libavfilter/vf_scale.c): swscale's coefficients of f->colorspace, BT.601
+ * (SMPTE 170M) for an untagged stream and for values swscale has none for
+ * (RGB, YCgCo), the same table for the output side; the input range from
+ * f->color_range when tagged, else swscale's own choice (full range for the
+ * yuvj formats, limited otherwise); the output range left as swscale has it.
+ * Nothing is done about the transfer: no tone mapping. */
+static void set_colour(struct SwsContext *sws, const AVFrame *f)
+{
+    int *inv, *table, src_full, dst_full, brightness, contrast, saturation;
+    if (!sws || sws_getColorspaceDetails(sws, &inv, &src_full, &table, &dst_full, &brightness,
+                                         &contrast, &saturation) < 0)
+        return;
+    inv = table = (int *)sws_getCoefficients(vl_probe_rgb_matrix(f->colorspace));
+    if (f->color_range != AVCOL_RANGE_UNSPECIFIED) src_full = f->color_range == AVCOL_RANGE_JPEG;
+    sws_setColorspaceDetails(sws, inv, src_full, table, dst_full, brightness, contrast,
+                             saturation);
+}
+
 /* The interpolation; when scaling, chroma is interpolated at full output
  * width (without it, RGB output takes chroma at half width and a sharp
  * colour edge is off by up to 80 levels against convert-then-scale). */
@@ -394,12 +432,15 @@ static void interleave_gbr(const uint8_t *g, const uint8_t *b, const uint8_t *rp
  * about twice as fast; for packed RGB24 it also picks special one- and
  * two-tap vertical paths (upscaling, near 1:1) that round differently, and
  * then this says no and the packed conversion is kept. */
-static int planar_is_exact(int sw, int sh, enum AVPixelFormat fmt, int dw, int dh, int flags)
+static int planar_is_exact(int sw, int sh, enum AVPixelFormat fmt, int dw, int dh, int flags,
+                           const AVFrame *colour)
 {
     struct SwsContext *packed = sws_getContext(sw, sh, fmt, dw, dh, AV_PIX_FMT_RGB24, flags,
                                                NULL, NULL, NULL);
     struct SwsContext *planar = sws_getContext(sw, sh, fmt, dw, dh, AV_PIX_FMT_GBRP, flags,
                                                NULL, NULL, NULL);
+    set_colour(packed, colour);
+    set_colour(planar, colour);
     uint8_t *src[4] = {0};
     int src_stride[4];
     int size = packed && planar ? av_image_alloc(src, src_stride, sw + 64, sh + 2, fmt, 64) : -1;
@@ -465,8 +506,10 @@ static int convert(struct vl_reader *r, int n, struct vl_error *err)
         r->planar = scaling && planar_is_exact(r->crop[2], r->crop[3],
                                                r->convert_whole ? AV_PIX_FMT_RGB24 : (enum AVPixelFormat)f->format,
                                                r->place[2], r->place[3],
-                                               sws_flags(r->opts.interp, 1));
+                                               sws_flags(r->opts.interp, 1), f);
     }
+    if ((int)f->colorspace != r->colour_cs || (int)f->color_range != r->colour_range)
+        r->colour_dirty = 1;
     const uint8_t *src[4] = {0};
     int src_stride[4] = {0};
     enum AVPixelFormat src_fmt = (enum AVPixelFormat)f->format;
@@ -477,6 +520,7 @@ static int convert(struct vl_reader *r, int n, struct vl_error *err)
         if (!r->sws_whole)
             return vl_error_set(err, "%s: cannot convert %dx%d frames to RGB", r->path, f->width,
                                 f->height);
+        if (r->colour_dirty) set_colour(r->sws_whole, f);
         if (!r->whole && !(r->whole = malloc((size_t)f->width * (f->height + 1) * 3 + 256)))
             abort();
         uint8_t *dst[4] = {r->whole};
@@ -497,6 +541,10 @@ static int convert(struct vl_reader *r, int n, struct vl_error *err)
     if (!r->sws)
         return vl_error_set(err, "%s: cannot convert %dx%d frames to RGB", r->path, f->width,
                             f->height);
+    if (r->colour_dirty) {
+        set_colour(r->sws, f);
+        r->colour_cs = f->colorspace, r->colour_range = f->color_range, r->colour_dirty = 0;
+    }
     uint8_t *slot = r->data + (size_t)n * r->frame_bytes;
     int direct = r->rotation == 0 && r->opts.layout == VL_FRAMES_RGB24;
     int is_float = r->opts.layout == VL_FRAMES_F32_PLANAR;
@@ -542,6 +590,31 @@ static int convert(struct vl_reader *r, int n, struct vl_error *err)
             for (int c = 0; c < 3; c++) planes[c * pixels + i] = rgb[3 * i + c] * (1.0f / 255);
     }
     return 0;
+}
+
+/* Time of the frame just decoded in seconds: its best-effort timestamp,
+ * else (AVI with B-frames leaves the last ones without) the previous
+ * frame's time plus this frame's duration or one frame at the stream's
+ * rate; the stream's start for a first frame without one. */
+static double frame_time(struct vl_reader *r)
+{
+    const AVFrame *f = r->frame;
+    double tb = av_q2d(r->st->time_base);
+    double t;
+    if (f->best_effort_timestamp != AV_NOPTS_VALUE) {
+        t = f->best_effort_timestamp * tb;
+    } else if (r->have_last_pts) {
+        AVRational rate = r->st->avg_frame_rate.num > 0 ? r->st->avg_frame_rate
+                                                         : r->st->r_frame_rate;
+        double step = f->pkt_duration > 0 ? f->pkt_duration * tb
+                      : rate.num > 0 && rate.den > 0 ? 1 / av_q2d(rate)
+                                                     : 0;
+        t = r->last_pts + step;
+    } else {
+        t = r->st->start_time != AV_NOPTS_VALUE ? r->st->start_time * tb : 0;
+    }
+    r->last_pts = t, r->have_last_pts = 1;
+    return t;
 }
 
 /* Index of the frame just decoded. */
@@ -695,9 +768,7 @@ int vl_reader_next_chunk(struct vl_reader *r, struct vl_chunk *chunk, struct vl_
         r->stats.decoded++;
         int64_t idx = frame_index(r);
         r->next_index = idx + 1;
-        double t = r->frame->best_effort_timestamp == AV_NOPTS_VALUE
-                       ? 0
-                       : r->frame->best_effort_timestamp * av_q2d(r->st->time_base);
+        double t = frame_time(r);
         int wanted = 1;
         if (r->opts.indices) {
             while (r->want_pos < r->opts.n_indices && r->opts.indices[r->want_pos] < idx)

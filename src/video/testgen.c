@@ -2,7 +2,10 @@
  *
  * The pattern: a diagonal gradient that shifts with the frame index and a
  * 1/4-size white square moving one pixel right and down a frame, so that
- * frames differ and rotations and flips are visible. */
+ * frames differ and rotations and flips are visible.  Colour tags and the
+ * sample aspect ratio go into the encoder's context (and so the bitstream's
+ * VUI or the container's colour elements); the pattern is converted to YUV
+ * with the tagged matrix and range through swscale. */
 #include "video/testgen.h"
 
 #include <math.h>
@@ -49,6 +52,18 @@ void vl_testgen_pattern(int index, int width, int height, uint8_t *rgb)
     }
 }
 
+void vl_testgen_bars(int index, int width, int height, uint8_t *rgb)
+{
+    static const uint8_t bars[7][3] = {{255, 255, 255}, {255, 255, 0}, {0, 255, 255}, {0, 255, 0},
+                                       {255, 0, 255},   {255, 0, 0},   {0, 0, 255}};
+    vl_testgen_pattern(index, width, height, rgb);
+    for (int y = 0; y < height * 2 / 3; y++)
+        for (int x = 0; x < width; x++) {
+            const uint8_t *c = bars[x * 7 / width];
+            memcpy(rgb + ((size_t)y * width + x) * 3, c, 3);
+        }
+}
+
 int vl_testgen_have_encoder(const char *name)
 {
     return avcodec_find_encoder_by_name(name) != NULL;
@@ -69,6 +84,35 @@ static int encode(struct gen *g, AVCodecContext *enc, AVStream *st, AVFrame *fra
         r = av_interleaved_write_frame(g->oc, g->pkt);
         if (r < 0) return av_fail(err, g->path, "cannot write packet", r);
     }
+}
+
+/* Sets the colour tags and the sample aspect ratio that opts asks for. */
+static int color_tags(struct gen *g, const struct vl_testgen_opts *o, AVCodecContext *c,
+                      struct vl_error *err)
+{
+    int v;
+    if (o->matrix) {
+        if ((v = av_color_space_from_name(o->matrix)) < 0)
+            return vl_error_set(err, "%s: unknown colour matrix %s", g->path, o->matrix);
+        c->colorspace = (enum AVColorSpace)v;
+    }
+    if (o->range) {
+        if ((v = av_color_range_from_name(o->range)) < 0)
+            return vl_error_set(err, "%s: unknown colour range %s", g->path, o->range);
+        c->color_range = (enum AVColorRange)v;
+    }
+    if (o->primaries) {
+        if ((v = av_color_primaries_from_name(o->primaries)) < 0)
+            return vl_error_set(err, "%s: unknown colour primaries %s", g->path, o->primaries);
+        c->color_primaries = (enum AVColorPrimaries)v;
+    }
+    if (o->transfer) {
+        if ((v = av_color_transfer_from_name(o->transfer)) < 0)
+            return vl_error_set(err, "%s: unknown transfer %s", g->path, o->transfer);
+        c->color_trc = (enum AVColorTransferCharacteristic)v;
+    }
+    if (o->sar_num > 0 && o->sar_den > 0) c->sample_aspect_ratio = (AVRational){o->sar_num, o->sar_den};
+    return 0;
 }
 
 static int add_video(struct gen *g, const struct vl_testgen_opts *o, struct vl_error *err)
@@ -93,6 +137,7 @@ static int add_video(struct gen *g, const struct vl_testgen_opts *o, struct vl_e
     if (c->pix_fmt == AV_PIX_FMT_NONE)
         return vl_error_set(err, "%s: unknown pixel format %s", g->path, o->pix_fmt);
     if (codec->id == AV_CODEC_ID_MJPEG) c->strict_std_compliance = FF_COMPLIANCE_UNOFFICIAL;
+    if (color_tags(g, o, c, err) < 0) return -1;
     if (!strcmp(name, "libx264"))
         av_opt_set(c->priv_data, "preset", o->preset ? o->preset : "ultrafast", 0);
     if (!strcmp(name, "libvpx") || !strcmp(name, "libvpx-vp9")) {
@@ -106,6 +151,7 @@ static int add_video(struct gen *g, const struct vl_testgen_opts *o, struct vl_e
     r = avcodec_parameters_from_context(g->vst->codecpar, c);
     if (r < 0) return av_fail(err, g->path, "cannot set stream parameters", r);
     g->vst->time_base = c->time_base;
+    g->vst->sample_aspect_ratio = c->sample_aspect_ratio;
     g->vst->avg_frame_rate = o->vfr ? (AVRational){0, 1} : c->framerate;
     if (o->rotation) {
         int32_t *m = (int32_t *)av_stream_new_side_data(g->vst, AV_PKT_DATA_DISPLAYMATRIX,
@@ -155,9 +201,16 @@ static int write_video(struct gen *g, const struct vl_testgen_opts *o, struct vl
     if (!sws && rc == 0)
         rc = vl_error_set(err, "%s: cannot convert RGB to %s", g->path,
                           av_get_pix_fmt_name(c->pix_fmt));
+    if (sws && (o->matrix || o->range)) { /* RGB to YUV as the tags say */
+        int *inv, *table, src_full, dst_full, bright, contrast, sat;
+        sws_getColorspaceDetails(sws, &inv, &src_full, &table, &dst_full, &bright, &contrast, &sat);
+        if (o->matrix) table = (int *)sws_getCoefficients(c->colorspace);
+        if (o->range) dst_full = c->color_range == AVCOL_RANGE_JPEG;
+        sws_setColorspaceDetails(sws, inv, src_full, table, dst_full, bright, contrast, sat);
+    }
     int64_t pts = 0;
     for (int i = 0; i < o->frames && rc == 0; i++) {
-        vl_testgen_pattern(i, o->width, o->height, rgb);
+        (o->bars ? vl_testgen_bars : vl_testgen_pattern)(i, o->width, o->height, rgb);
         if (av_frame_make_writable(f) < 0) abort();
         const uint8_t *src[1] = {rgb};
         int stride[1] = {o->width * 3};

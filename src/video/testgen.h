@@ -2,7 +2,8 @@
  *
  * Tests, benchmarks (and the `synth` action) make their own fixtures: a
  * gradient with a square that moves one step a frame, so every frame
- * differs, in the container, codec, size and frame count asked for. */
+ * differs (or saturated colour bars, for colour tests), in the container,
+ * codec, size, frame count, colour tags and sample aspect ratio asked for. */
 #ifndef VL_VIDEO_TESTGEN_H
 #define VL_VIDEO_TESTGEN_H
 
@@ -24,6 +25,14 @@ struct vl_testgen_opts {
     int audio;            /* 1: add a one-channel audio stream (aac or mp2) */
     int threads;          /* encoder threads (0: 1) */
     const char *preset;   /* libx264 preset (NULL: "ultrafast") */
+    int bars;             /* 1: saturated colour bars over the gradient (vl_testgen_bars) */
+    /* Colour tags written into the stream, by libavutil's names (NULL: untagged):
+     * matrix "bt709", "bt2020nc", "smpte240m", "fcc", "smpte170m"...; range
+     * "tv" or "pc"; primaries and transfer likewise.  The RGB pattern is
+     * converted to YUV with that matrix and range, so a reader that honours
+     * the tags gets the pattern back. */
+    const char *matrix, *range, *primaries, *transfer;
+    int sar_num, sar_den; /* sample aspect ratio written (0: none, square pixels) */
 };
 
 /* Writes a video to path as opts says; clear error when an encoder or muxer
@@ -32,6 +41,10 @@ int vl_testgen_write(const char *path, const struct vl_testgen_opts *opts, struc
 
 /* Fills rgb (width*height*3 bytes, RGB24) with frame index of the pattern. */
 void vl_testgen_pattern(int index, int width, int height, uint8_t *rgb);
+
+/* Like vl_testgen_pattern, with seven saturated bars (white, yellow, cyan,
+ * green, magenta, red, blue) across the top two thirds. */
+void vl_testgen_bars(int index, int width, int height, uint8_t *rgb);
 
 /* 1 when this FFmpeg build has the encoder called name. */
 int vl_testgen_have_encoder(const char *name);
