@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,16 +184,42 @@ int vl_check_replaceable(const char *path, struct vl_error *err)
     return 0;
 }
 
+#define NAME_LIMIT 255 /* NAME_MAX of Linux's file systems */
+
+void vl_temp_name(const char *path, int per_thread, struct vl_strbuf *out)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    char suffix[64];
+    if (per_thread)
+        snprintf(suffix, sizeof suffix, "%ld.%lx", (long)getpid(), (unsigned long)pthread_self());
+    else
+        snprintf(suffix, sizeof suffix, "%ld", (long)getpid());
+    if (strlen(base) + strlen(".vltmp.") + strlen(suffix) <= NAME_LIMIT) {
+        vl_strbuf_addf(out, "%s.vltmp.%s", path, suffix);
+        return;
+    }
+    /* too long to carry the whole name: a short one in the same folder */
+    vl_strbuf_add(out, path, (size_t)(base - path));
+    vl_strbuf_addf(out, "%s%016llx.%s", VL_SHORT_TEMP_PREFIX,
+                   (unsigned long long)XXH3_64bits(base, strlen(base)), suffix);
+}
+
 int vl_write_file_atomic(const char *path, const void *data, size_t n, struct vl_error *err)
 {
     /* checked before the temporary exists; a special file put there between
      * this check and the rename is the rename's to replace, as with mv */
     if (vl_check_replaceable(path, err) < 0) return -1;
     if (vl_mkdir_parents(path, err) < 0) return -1;
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.vltmp.%ld", path, (long)getpid());
+    struct vl_strbuf tmp_name = VL_STRBUF_INIT;
+    vl_temp_name(path, 0, &tmp_name);
+    const char *tmp = tmp_name.buf;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0) return vl_error_set(err, "cannot create %s: %s", tmp, strerror(errno));
+    if (fd < 0) {
+        vl_error_set(err, "cannot create %s: %s", tmp, strerror(errno));
+        vl_strbuf_release(&tmp_name);
+        return -1;
+    }
     const char *p = data;
     while (n > 0) {
         ssize_t w = write(fd, p, n);
@@ -201,22 +228,22 @@ int vl_write_file_atomic(const char *path, const void *data, size_t n, struct vl
             int e = errno;
             close(fd);
             unlink(tmp);
+            vl_strbuf_release(&tmp_name);
             return vl_error_set(err, "cannot write %s: %s", path, strerror(e));
         }
         p += w;
         n -= (size_t)w;
     }
+    int rc = 0;
     if (close(fd) != 0) {
-        int e = errno;
+        rc = vl_error_set(err, "cannot write %s: %s", path, strerror(errno));
         unlink(tmp);
-        return vl_error_set(err, "cannot write %s: %s", path, strerror(e));
-    }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
+    } else if (rename(tmp, path) != 0) {
+        rc = vl_error_set(err, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
         unlink(tmp);
-        return vl_error_set(err, "cannot rename %s to %s: %s", tmp, path, strerror(e));
     }
-    return 0;
+    vl_strbuf_release(&tmp_name);
+    return rc;
 }
 
 int vl_read_file(const char *path, char **data, size_t *n, struct vl_error *err)
@@ -263,7 +290,7 @@ int64_t vl_mono_ns(void)
 }
 
 /* The length of the name name is the temporary of ("a.npy.vltmp.12" -> 5),
- * or 0 when it is no temporary. */
+ * or 0 when it is no temporary (nor a short one: see vl_temp_name). */
 static size_t temporary_owner_len(const char *name)
 {
     const char *tmp = strstr(name, ".vltmp.");
@@ -272,8 +299,11 @@ static size_t temporary_owner_len(const char *name)
     return mark && mark > name ? (size_t)(mark - name) : 0;
 }
 
-void vl_remove_temporaries_in(const char *dir, size_t dlen,
-                              int (*owned)(void *ctx, const char *path, size_t n), void *ctx)
+/* vl_remove_temporaries_in, removing of the short temporaries those whose
+ * name starts with short_prefix ("": all of them). */
+static void remove_temporaries(const char *dir, size_t dlen,
+                               int (*owned)(void *ctx, const char *path, size_t n), void *ctx,
+                               const char *short_prefix)
 {
     struct vl_strbuf path = VL_STRBUF_INIT;
     vl_strbuf_add(&path, dir, dlen);
@@ -286,6 +316,13 @@ void vl_remove_temporaries_in(const char *dir, size_t dlen,
     size_t dir_part = path.len;
     struct dirent *e;
     while ((e = readdir(d))) {
+        if (!strncmp(e->d_name, VL_SHORT_TEMP_PREFIX, strlen(VL_SHORT_TEMP_PREFIX))) {
+            if (strncmp(e->d_name, short_prefix, strlen(short_prefix))) continue;
+            path.len = dir_part;
+            vl_strbuf_adds(&path, e->d_name);
+            unlink(path.buf);
+            continue;
+        }
         size_t owner = temporary_owner_len(e->d_name);
         if (!owner) continue;
         path.len = dir_part;
@@ -304,8 +341,20 @@ static int is_path(void *ctx, const char *path, size_t n)
     return strlen(ctx) == n && memcmp(ctx, path, n) == 0;
 }
 
+void vl_remove_temporaries_in(const char *dir, size_t dlen,
+                              int (*owned)(void *ctx, const char *path, size_t n), void *ctx)
+{
+    /* a short temporary names its output by a hash: in a folder swept
+     * before any writer starts there, every one is a leftover */
+    remove_temporaries(dir, dlen, owned, ctx, "");
+}
+
 void vl_remove_temporaries(const char *path)
 {
     const char *slash = strrchr(path, '/');
-    vl_remove_temporaries_in(path, slash ? (size_t)(slash - path) : 0, is_path, (void *)path);
+    const char *base = slash ? slash + 1 : path;
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "%s%016llx.", VL_SHORT_TEMP_PREFIX,
+             (unsigned long long)XXH3_64bits(base, strlen(base)));
+    remove_temporaries(path, slash ? (size_t)(slash - path) : 0, is_path, (void *)path, prefix);
 }

@@ -10,6 +10,8 @@
 
 #include "util/error.h"
 
+struct vl_strbuf;
+
 /* XXH3-128 of a file's content: the fingerprint of every artifact. */
 struct vl_hash {
     uint8_t bytes[16];
@@ -55,6 +57,14 @@ int vl_mkdir_parents(const char *path, struct vl_error *err);
  * path: a FIFO, a device, a socket, a directory or a link is never replaced
  * (as root, renaming onto /dev/full would destroy the device node). */
 int vl_check_replaceable(const char *path, struct vl_error *err);
+/* The prefix of a short temporary name (vl_temp_name). */
+#define VL_SHORT_TEMP_PREFIX ".vltmp-"
+/* Appends to out the name of the temporary that a writer of path writes
+ * before its rename: "<path>.vltmp.<pid>" (".<thread>" more with
+ * per_thread), or, where that name would pass the file system's 255-byte
+ * limit, "<folder>/.vltmp-<XXH3-64 of the name>.<pid>[.<thread>]".
+ * vl_remove_temporaries_in removes both kinds. */
+void vl_temp_name(const char *path, int per_thread, struct vl_strbuf *out);
 /* Writes data to path through a temporary file in the same directory and a
  * rename, so that readers see either the old or the complete new file.
  * Refuses (vl_check_replaceable) a path that holds anything but a regular
@@ -67,7 +77,9 @@ int vl_write_file_atomic(const char *path, const void *data, size_t n, struct vl
 void vl_remove_temporaries(const char *path);
 /* Removes those temporaries from the folder dir (dlen bytes; 0: ".") where
  * owned(ctx, p, n) says yes for p, the path (n bytes, not NUL-terminated)
- * of the file each one is the temporary of: one scan of the folder. */
+ * of the file each one is the temporary of: one scan of the folder.  Every
+ * short temporary (vl_temp_name) in dir goes too: call it before any
+ * writer starts in dir. */
 void vl_remove_temporaries_in(const char *dir, size_t dlen,
                               int (*owned)(void *ctx, const char *path, size_t n), void *ctx);
 /* Reads a whole file into a malloc'd, NUL-terminated buffer the caller frees. */

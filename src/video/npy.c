@@ -70,7 +70,7 @@ int vl_npy_open(const char *path, enum vl_npy_dtype dtype, const uint64_t *shape
     for (int i = 0; i < ndim; i++) w->expected *= shape[i];
     w->path = strdup(path);
     struct vl_strbuf tmp = VL_STRBUF_INIT;
-    vl_strbuf_addf(&tmp, "%s.vltmp.%ld.%lx", path, (long)getpid(), (unsigned long)pthread_self());
+    vl_temp_name(path, 1, &tmp);
     w->tmp = vl_strbuf_detach(&tmp, NULL);
     w->f = fopen(w->tmp, "wb");
     if (!w->f) {

@@ -108,7 +108,7 @@ int vl_videowriter_open(const char *path, const struct vl_videowriter_opts *o,
     if (!w) abort();
     w->path = strdup(path);
     struct vl_strbuf tmp = VL_STRBUF_INIT;
-    vl_strbuf_addf(&tmp, "%s.vltmp.%ld.%lx", path, (long)getpid(), (unsigned long)pthread_self());
+    vl_temp_name(path, 1, &tmp);
     w->tmp = vl_strbuf_detach(&tmp, NULL);
     int e = avformat_alloc_output_context2(&w->oc, fmt, NULL, w->tmp);
     if (e < 0 || !w->oc) {
