@@ -305,7 +305,7 @@ static int open_project(struct project *p, const struct options *o, int for_clea
         p->lock_fd = vl_lock_acquire(STATE_DIR "/lock", !o->no_wait, notice_line, NULL, err);
         if (p->lock_fd < 0) return -1;
     }
-    struct vl_graph_options gopts = {o->jobs, o->gpus, warn_line, NULL};
+    struct vl_graph_options gopts = {.jobs = o->jobs, .gpus = o->gpus, .warn = warn_line};
     p->graph.for_clean = for_clean;
     if (vl_graph_build(&p->graph, &p->rules, &gopts, err) < 0) return -1;
     /* the state's records are kept on the graph: no second copy of every path */

@@ -348,6 +348,10 @@ static int instantiate(struct vl_graph *g, const struct vl_rules *rules,
                        struct vl_pool *pool, struct vl_error *err)
 {
     struct vl_node *item = (struct vl_node *)item_c;
+    if (g->n_edges >= g->max_actions)
+        return vl_error_at(err, r->loc, "rule %s: the graph would hold more than %zu actions "
+                                        "(vlbuild's bound)",
+                           r->name, g->max_actions);
     struct vl_edge *e = VL_ARENA_NEW(&g->arena, struct vl_edge);
     e->rule = r;
     e->item = item;
@@ -365,6 +369,14 @@ static int instantiate(struct vl_graph *g, const struct vl_rules *rules,
         if (names_set(rules, w->text)) {
             struct vl_node **members;
             size_t n = set_members(g, rules, w->text, &members);
+            if (g->n_links + n_ins + n > g->max_links) {
+                free(members);
+                rc = vl_error_at(err, w->loc, "rule %s: the graph would hold more than %zu input "
+                                              "links (vlbuild's bound): %zu actions so far, and "
+                                              "`in %s` gives each action of this rule %zu inputs",
+                                 r->name, g->max_links, g->n_edges, w->text, n);
+                break;
+            }
             for (size_t j = 0; j < n; j++) VL_PUSH(ins, n_ins, cap_ins, members[j]);
             free(members);
             continue;
@@ -373,6 +385,7 @@ static int instantiate(struct vl_graph *g, const struct vl_rules *rules,
         rc = fill_template(w->text, w->loc, r, item, copy, 1, &sb, err);
         if (rc == 0) VL_PUSH(ins, n_ins, cap_ins, get_node(g, sb.buf, NULL));
     }
+    g->n_links += n_ins;
     e->n_inputs = n_ins;
     e->inputs = VL_ARENA_ARRAY(&g->arena, struct vl_node *, n_ins + 1);
     if (n_ins) memcpy(e->inputs, ins, n_ins * sizeof *ins);
@@ -496,6 +509,8 @@ int vl_graph_build(struct vl_graph *g, const struct vl_rules *rules,
     if (!getcwd(cwd, sizeof cwd))
         return vl_error_set(err, "cannot find the project directory: %s", strerror(errno));
     g->root = vl_arena_strdup(&g->arena, cwd);
+    g->max_actions = opts->max_actions ? opts->max_actions : VL_GRAPH_MAX_ACTIONS;
+    g->max_links = opts->max_links ? opts->max_links : VL_GRAPH_MAX_LINKS;
     build_pools(g, rules, opts);
     if (build_sources(g, rules, opts, err) < 0) return -1;
     const struct vl_rule_decl **order;

@@ -106,6 +106,7 @@ struct vl_graph {
     struct vl_pool *pools;
     size_t n_pools;
     size_t n_warnings;
+    size_t n_links, max_links, max_actions; /* input links so far; the bounds */
     const char *root; /* the project directory (the current one when built) */
     /* set before vl_graph_build for `clean`: a rule output that a source
      * matches is not an error, so the outputs of any earlier build can
@@ -126,7 +127,17 @@ struct vl_graph_options {
     int gpus;    /* depth of the gpu pool */
     void (*warn)(void *ctx, const char *message);
     void *warn_ctx;
+    /* the graph's bounds (0: VL_GRAPH_MAX_ACTIONS, VL_GRAPH_MAX_LINKS) */
+    size_t max_actions, max_links;
 };
+
+/* A graph holds at most this many actions, and this many input links in
+ * all (an action's inputs, summed over actions): rules that ask for more
+ * (an `each` over a large set whose actions each read the whole set asks
+ * for its size squared) are an error naming the rule's line, not an
+ * allocation that takes the machine down.  About 10 GB of graph. */
+#define VL_GRAPH_MAX_ACTIONS ((size_t)20 * 1000 * 1000)
+#define VL_GRAPH_MAX_LINKS ((size_t)500 * 1000 * 1000)
 
 /* Expands parsed rules into g: globs sources (relative to the current
  * directory), instantiates `each` rules per item and copy, links inputs to
