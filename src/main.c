@@ -570,7 +570,7 @@ int main(int argc, char **argv)
     struct options o = {0};
     o.start_ns = vl_now_ns();
     o.start_mono_ns = vl_mono_ns();
-    if (parse_options(argc, argv, &o) < 0 || find_gpus(&o) < 0) return 2;
+    if (parse_options(argc, argv, &o) < 0) return 2;
     /* the media module's libraries log only with -v (actions/media.c) */
     vl_module_set_verbose(o.verbose);
     if (o.dir && chdir(o.dir) != 0) {
@@ -578,7 +578,7 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = o.n_args && !o.targets_only ? o.args[0] : "";
-    int status = run_command(&o, cmd);
+    int status = find_gpus(&o) < 0 ? 2 : run_command(&o, cmd);
     for (size_t i = 0; i < o.n_overrides; i++) free((char *)o.overrides[i].name);
     free(o.overrides);
     free(o.args);
