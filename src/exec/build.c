@@ -464,7 +464,7 @@ static void admit(struct builder *b, struct job *j)
 /* ---- the cache lookup ---- */
 
 /* The cache answered: a hit ends the job, a miss waits for its turn. */
-static void on_lookup_done(struct vl_cache_lookup *l, int cancelled)
+static void on_lookup_done(struct vl_cache_lookup *l)
 {
     struct job *j = l->ctx;
     struct builder *b = j->b;
@@ -492,7 +492,6 @@ static void on_lookup_done(struct vl_cache_lookup *l, int cancelled)
         unlink_job(b, j);
         job_free(j);
     }
-    (void)cancelled; /* a cancelled lookup is a miss */
     schedule(b);
 }
 

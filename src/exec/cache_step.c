@@ -17,12 +17,12 @@ static void lookup_after(uv_work_t *w, int status)
 {
     struct vl_cache_lookup *l = w->data;
     if (status != 0) l->rc = 0;
-    l->done(l, status != 0);
+    l->done(l);
 }
 
 int vl_cache_lookup_start(uv_loop_t *loop, struct vl_cache_lookup *l, struct vl_cache *cache,
                           const struct vl_edge *e, const char *const *paths,
-                          void (*done)(struct vl_cache_lookup *l, int cancelled), void *ctx)
+                          void (*done)(struct vl_cache_lookup *l), void *ctx)
 {
     l->cache = cache;
     l->key = e->key;

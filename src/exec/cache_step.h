@@ -24,9 +24,9 @@ struct vl_cache_lookup {
     struct vl_hash *hashes;   /* out: the restored files' fingerprints */
     int rc;                   /* out: 1 a hit, 0 a miss, -1 an error (in err) */
     struct vl_error err;
-    /* on the loop, once the lookup ended; cancelled is 1 when libuv
-     * cancelled the work before it ran (then rc is 0: a miss) */
-    void (*done)(struct vl_cache_lookup *l, int cancelled);
+    /* on the loop, once the lookup ended (a lookup that libuv cancelled
+     * before it ran ends as a miss) */
+    void (*done)(struct vl_cache_lookup *l);
     void *ctx;
 };
 
@@ -35,7 +35,7 @@ struct vl_cache_lookup {
  * it cannot be queued (done never runs then). */
 int vl_cache_lookup_start(uv_loop_t *loop, struct vl_cache_lookup *l, struct vl_cache *cache,
                           const struct vl_edge *e, const char *const *paths,
-                          void (*done)(struct vl_cache_lookup *l, int cancelled), void *ctx);
+                          void (*done)(struct vl_cache_lookup *l), void *ctx);
 /* After a hit: stats each restored output, sets e's nodes and records the
  * fingerprints in state.  Error: an output that the restore should have
  * made is not there. */
