@@ -84,8 +84,9 @@ static const struct vl_param_spec augment_params[] = {
     {"duration", VL_PARAM_RANGE, "1:1", 0.001, 1, NULL,
      "share of the frames kept, one contiguous random stretch"},
     {"stride", VL_PARAM_INT, "1", 1, 1000, NULL, "keep every Nth frame (speed-up)"},
-    {"codec", VL_PARAM_ENUM, "ffv1", 0, 0, "ffv1|ffv1_420|h264",
-     "clip codec: ffv1 (lossless RGB), ffv1_420 (FFV1 of yuv420p), h264"},
+    {"codec", VL_PARAM_ENUM, "auto", 0, 0, "auto|ffv1|ffv1_420|h264",
+     "clip codec: auto (ffv1_420 for yuv420p sources, else ffv1), ffv1 (lossless RGB), "
+     "ffv1_420 (FFV1 of yuv420p), h264"},
     {"crf", VL_PARAM_INT, "18", 0, 51, NULL, "H.264 quality (lower is better)"},
     {"size", VL_PARAM_SIZE, "0x0", 0, 16384, NULL, "output size; 0x0: the crop's size"},
     {"seed", VL_PARAM_INT, "0", 0, 9007199254740991.0, NULL, "random seed"},
@@ -94,7 +95,7 @@ static const struct vl_param_spec augment_params[] = {
 
 const struct vl_action_def vl_action_augment = {
     .name = "augment",
-    .version = 3,
+    .version = 4,
     .summary = "write one randomly augmented clip of a video (Matroska, FFV1 or H.264)",
     .params = augment_params,
     .min_inputs = 1,
@@ -314,7 +315,7 @@ static const struct vl_param_spec train_params[] = {
 
 const struct vl_action_def vl_action_train = {
     .name = "train",
-    .version = 6,
+    .version = 7,
     .summary = "train a model on features or clips and a labels CSV into a safetensors checkpoint "
                "(+ a JSON-lines metrics log)",
     .params = train_params,

@@ -98,6 +98,7 @@ int vl_checkpoint_resume(const char *path, struct vl_nn_params *params, struct v
     else if (!same_meta(&f, "model", want->model)) reason = "the model differs";
     else if (!same_meta(&f, "config", want->config)) reason = "the parameters differ";
     else if (!same_meta(&f, "data_fingerprint", hex)) reason = "the data differ";
+    else if (!same_meta(&f, "classes", want->classes)) reason = "the classes differ";
     else if (!vl_st_get_meta(&f, "optimizer_step") || !vl_st_get_meta(&f, "epoch"))
         reason = "no optimiser state";
     if (reason) {

@@ -50,7 +50,7 @@ int vl_checkpoint_write(const char *path, const struct vl_nn_params *params,
                         struct vl_error *err);
 
 /* Tries to resume from the resume file at path: when it exists, is version
- * 1, and its model, config and data fingerprint equal want's, loads every
+ * 1, and its model, config, data fingerprint and classes equal want's, loads every
  * parameter (and the optimiser state) and returns 1 with *epoch and *log
  * (malloc'd) set.  Returns 0 with a reason in err when there is nothing to
  * resume from (missing, stale or unreadable file); -1 only for failures that

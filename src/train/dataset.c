@@ -38,6 +38,38 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* 1 when s is an integer: an optional sign and one or more ASCII digits. */
+static int is_integer(const char *s)
+{
+    if (*s == '-' || *s == '+') s++;
+    if (!*s) return 0;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9') return 0;
+    return 1;
+}
+
+/* Integers by value, of any length (no overflow: by sign, then by the
+ * digits' count without leading zeros, then digit by digit); equal values
+ * written differently ("01", "1", "+1") by their text, so the order is total. */
+static int cmp_integer(const void *pa, const void *pb)
+{
+    const char *a = *(char *const *)pa, *b = *(char *const *)pb;
+    int neg_a = *a == '-', neg_b = *b == '-';
+    const char *da = a + (*a == '-' || *a == '+'), *db = b + (*b == '-' || *b == '+');
+    while (*da == '0' && da[1]) da++;
+    while (*db == '0' && db[1]) db++;
+    if (!strcmp(da, "0")) neg_a = 0;
+    if (!strcmp(db, "0")) neg_b = 0;
+    int c;
+    if (neg_a != neg_b) c = neg_a ? -1 : 1;
+    else {
+        size_t la = strlen(da), lb = strlen(db);
+        c = la != lb ? (la < lb ? -1 : 1) : strcmp(da, db);
+        if (neg_a) c = -c;
+    }
+    return c ? c : strcmp(a, b);
+}
+
 /* Reads the sidecar of a clip (the same path with .json for .npy), when
  * there is one, for the true content size (scale's mode=var). */
 static int read_sidecar(const char *npy_path, struct vl_sample *s, struct vl_error *err)
@@ -237,7 +269,8 @@ int vl_dataset_open(const char *const *inputs, const struct vl_hash *hashes,
                           missing.buf, n_missing > 5 ? ", ..." : "");
     vl_strbuf_release(&missing);
 
-    /* classes: the sorted distinct labels of the inputs */
+    /* classes: the distinct labels of the inputs, sorted by value when every
+     * one is an integer (class id i is then logit i), else by name */
     if (rc == 0) {
         struct vl_map seen = {0};
         char **names = calloc(ds->n + 1, sizeof *names);
@@ -247,7 +280,9 @@ int vl_dataset_open(const char *const *inputs, const struct vl_hash *hashes,
                 vl_map_put(&seen, rows[i]->label, names);
                 names[ds->n_classes++] = strdup(rows[i]->label);
             }
-        qsort(names, (size_t)ds->n_classes, sizeof *names, cmp_str);
+        int all_integers = 1;
+        for (int c = 0; c < ds->n_classes && all_integers; c++) all_integers = is_integer(names[c]);
+        qsort(names, (size_t)ds->n_classes, sizeof *names, all_integers ? cmp_integer : cmp_str);
         vl_map_release(&seen);
         ds->classes = names;
         for (size_t i = 0; i < ds->n; i++)

@@ -53,7 +53,7 @@ struct vl_dataset {
     size_t n;
     struct vl_sample *samples;
     int n_classes;
-    char **classes; /* sorted label names; index = class */
+    char **classes; /* label names, by value when all are integers, else by name; index = class */
     size_t n_sources;
     const char *labels_path;
     /* features: n x dim floats, row-major; feature_shape as in the files */

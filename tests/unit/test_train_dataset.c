@@ -185,6 +185,53 @@ static void test_split_by_source(void)
     vl_strbuf_release(&log2);
 }
 
+/* Integer labels sort by value (class id i is logit i); any other label
+ * makes the order by name again. */
+static void test_class_order(void)
+{
+    const char *labels[] = {"10", "2", "-3", "0", "007", "1"};
+    enum { K = 6 };
+    const char *names[K + 1], *origins[K + 1];
+    char csv[512] = "file,label\n";
+    for (int i = 0; i < K; i++) {
+        char *name = keep(malloc(32)), *origin = keep(malloc(48));
+        snprintf(name, 32, "ord%d.npy", i);
+        snprintf(origin, 48, "raw/ord%d.mp4", i);
+        write_feat(name, 2, (float)i);
+        names[i] = name;
+        origins[i] = origin;
+        char line[64];
+        snprintf(line, sizeof line, "ord%d.mp4,%s\n", i, labels[i]);
+        strcat(csv, line);
+    }
+    write_text("ord.csv", csv);
+    names[K] = "ord.csv";
+    origins[K] = NULL;
+    struct vl_dataset ds;
+    struct vl_error err = {{0}};
+    struct vl_strbuf log = VL_STRBUF_INIT;
+    CHECK(open_ds(names, origins, K + 1, 0, &ds, &err, &log) == 0);
+    const char *want[] = {"-3", "0", "1", "2", "007", "10"};
+    CHECK(ds.n_classes == K);
+    for (int c = 0; c < K && c < ds.n_classes; c++) CHECK_STR(ds.classes[c], want[c]);
+    CHECK(ds.samples[0].label == 5 && ds.samples[1].label == 3); /* "10", "2" */
+    vl_dataset_close(&ds);
+
+    /* one label that is not an integer: by name */
+    strcat(csv, "ord6.mp4,x2\n");
+    write_text("ord.csv", csv);
+    write_feat("ord6.npy", 2, 6);
+    const char *names2[K + 2], *origins2[K + 2];
+    for (int i = 0; i < K; i++) names2[i] = names[i], origins2[i] = origins[i];
+    names2[K] = "ord6.npy", origins2[K] = "raw/ord6.mp4";
+    names2[K + 1] = "ord.csv", origins2[K + 1] = NULL;
+    CHECK(open_ds(names2, origins2, K + 2, 0, &ds, &err, &log) == 0);
+    const char *by_name[] = {"-3", "0", "007", "1", "10", "2", "x2"};
+    for (int c = 0; c < 7 && c < ds.n_classes; c++) CHECK_STR(ds.classes[c], by_name[c]);
+    vl_dataset_close(&ds);
+    vl_strbuf_release(&log);
+}
+
 static void expect_error(const char **names, const char **origins, size_t n, const char *msg)
 {
     struct vl_dataset ds;
@@ -241,6 +288,7 @@ int main(void)
     if (vl_mkdir_p(dir, &err) < 0) abort();
     test_labels_csv();
     test_split_by_source();
+    test_class_order();
     test_errors();
     for (size_t i = 0; i < n_kept; i++) free(kept[i]);
     char cmd[4200];
