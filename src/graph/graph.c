@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "graph/glob.h"
@@ -21,6 +22,21 @@
 #include "util/strbuf.h"
 
 
+
+/* The file-name extensions that video files carry, compared without case. */
+static const char *const video_extensions[] = {
+    "mp4", "m4v", "mov", "mkv", "webm", "avi", "mpg", "mpeg", "ts",
+    "mts", "m2ts", "wmv", "flv", "3gp", "ogv", "mxf", "y4m",
+};
+
+static int looks_like_video(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    if (!dot || dot == name) return 0;
+    for (size_t i = 0; i < sizeof video_extensions / sizeof *video_extensions; i++)
+        if (!strcasecmp(dot + 1, video_extensions[i])) return 1;
+    return 0;
+}
 
 /* Returns the node of path in its one spelling (graph/path.h), creating it
  * on first sight; *place says where the path lies. */
@@ -55,7 +71,8 @@ static void set_push(struct vl_set *s, struct vl_node *n)
 
 static int build_sources_except(struct vl_graph *g, const struct vl_rules *rules,
                                 const struct vl_graph_options *opts, char *const *outs,
-                                size_t n_outs, struct vl_error *err);
+                                size_t n_outs, struct vl_glob_result *unsourced,
+                                struct vl_error *err);
 
 /* The glob of every path an output template can give: `build/{f.stem}.txt`
  * is `build/` then `*.txt` (a star that may span '/'), normalised; *out malloc'd. */
@@ -96,12 +113,16 @@ static int could_be_output(char *const *globs, size_t n, const char *path)
     return 0;
 }
 
+/* Globs the sources into sets; the files that look like video, that the
+ * globs saw in the folders they read and did not take, go into
+ * unsourced->others (see warn_unsourced). */
 static int build_sources(struct vl_graph *g, const struct vl_rules *rules,
-                         const struct vl_graph_options *opts, struct vl_error *err)
+                         const struct vl_graph_options *opts, struct vl_glob_result *unsourced,
+                         struct vl_error *err)
 {
     char **outs = NULL;
     size_t n_outs = g->for_clean ? output_globs(g, rules, &outs) : 0;
-    int rc = build_sources_except(g, rules, opts, outs, n_outs, err);
+    int rc = build_sources_except(g, rules, opts, outs, n_outs, unsourced, err);
     for (size_t i = 0; i < n_outs; i++) free(outs[i]);
     free(outs);
     return rc;
@@ -111,14 +132,23 @@ static int build_sources(struct vl_graph *g, const struct vl_rules *rules,
  * output globs matches. */
 static int build_sources_except(struct vl_graph *g, const struct vl_rules *rules,
                                 const struct vl_graph_options *opts, char *const *outs,
-                                size_t n_outs, struct vl_error *err)
+                                size_t n_outs, struct vl_glob_result *unsourced,
+                                struct vl_error *err)
 {
     for (size_t i = 0; i < rules->n_sources; i++) {
         const struct vl_source_decl *src = rules->sources[i];
         struct vl_glob_result all = {0};
+        all.wanted = opts->warn && !g->for_clean ? looks_like_video : NULL;
         for (size_t k = 0; k < src->patterns.len; k++) {
-            size_t before = all.len;
+            size_t before = all.len, at;
             const struct vl_word *pat = &src->patterns.items[k];
+            if (vl_glob_check(pat->text, &at, err) < 0) {
+                vl_glob_release(&all);
+                /* the column of the brace, exact unless a $variable comes
+                 * before it in the word */
+                return vl_error_prefix(err, "%s:%d:%d: source %s: pattern '%s'", pat->loc.path,
+                                       pat->loc.line, pat->loc.col + (int)at, src->name, pat->text);
+            }
             if (vl_glob(pat->text, &all, err) < 0) {
                 vl_glob_release(&all);
                 return vl_error_prefix(err, "%s:%d:%d: source %s", pat->loc.path, pat->loc.line,
@@ -140,6 +170,9 @@ static int build_sources_except(struct vl_graph *g, const struct vl_rules *rules
             opts->warn(opts->warn_ctx, msg);
             g->n_warnings++;
         }
+        for (size_t k = 0; k < all.n_others; k++)
+            VL_PUSH(unsourced->others, unsourced->n_others, unsourced->cap_others, all.others[k]);
+        all.n_others = 0;
         vl_glob_sort_unique(&all);
         struct vl_set *set = new_set(g, src->name);
         for (size_t k = 0; k < all.len; k++) {
@@ -484,6 +517,95 @@ static int check_sources_outputs(const struct vl_graph *g, const struct vl_rules
     return rc;
 }
 
+/* The length of the folder part of path ("" for "a.mp4", "/" for "/a.mp4"). */
+static size_t folder_len(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return !slash ? 0 : slash == path ? 1 : (size_t)(slash - path);
+}
+
+/* Orders paths by folder, then by name: the files of one folder stay
+ * together, which a plain order of paths does not keep (a/x.mp4 comes
+ * between a.mp4 and a0.mp4). */
+static int compare_by_folder(const void *a, const void *b)
+{
+    const char *x = *(char *const *)a, *y = *(char *const *)b;
+    size_t dx = folder_len(x), dy = folder_len(y);
+    int c = memcmp(x, y, dx < dy ? dx : dy);
+    if (c || dx != dy) return c ? c : dx < dy ? -1 : 1;
+    return strcmp(x + dx, y + dy);
+}
+
+/* Adds word to the ','-separated list unless it is there. */
+static void add_alternative(struct vl_strbuf *list, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = list->buf; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == n && !strncmp(p, word, n)) return;
+        p += len + (p[len] == ',');
+    }
+    vl_strbuf_addf(list, "%s%s", list->len ? "," : "", word);
+}
+
+/* Warns, once per folder, about the files that look like video that a
+ * source's glob saw in a folder it read (unsourced->others) and that the
+ * graph does not know: no source took them and no rule names them as an
+ * input or an output.  Files of the state folder are vlbuild's own. */
+static void warn_unsourced(struct vl_graph *g, const struct vl_graph_options *opts,
+                           const struct vl_glob_result *unsourced)
+{
+    char **paths = NULL;
+    size_t n = 0, cap = 0;
+    struct vl_strbuf norm = VL_STRBUF_INIT, exts = VL_STRBUF_INIT, msg = VL_STRBUF_INIT;
+    for (size_t i = 0; i < unsourced->n_others; i++) {
+        vl_path_normalise(unsourced->others[i], g->root, &norm);
+        if (vl_map_getn(&g->nodes, norm.buf, norm.len) || !strncmp(norm.buf, ".vlbuild/", 9))
+            continue;
+        VL_PUSH(paths, n, cap, vl_strbuf_detach(&norm, NULL));
+    }
+    if (n) qsort(paths, n, sizeof *paths, compare_by_folder);
+    for (size_t i = 0; i < n;) {
+        size_t dir_len = folder_len(paths[i]);
+        /* the files of this folder, each once: paths[i..end) */
+        size_t end = i, count = 0;
+        vl_strbuf_reset(&exts);
+        vl_strbuf_reset(&msg);
+        for (; end < n; end++) {
+            const char *p = paths[end], *name = strrchr(p, '/');
+            if (folder_len(p) != dir_len || strncmp(p, paths[i], dir_len)) break;
+            if (end > i && !strcmp(p, paths[end - 1])) continue;
+            name = name ? name + 1 : p;
+            if (count < 3) vl_strbuf_addf(&msg, "%s%s", count ? ", " : "", name);
+            count++;
+            /* the extension in lower case and as written, each once */
+            const char *ext = strrchr(name, '.') + 1;
+            char lower[8] = {0};
+            for (size_t k = 0; ext[k] && k + 1 < sizeof lower; k++)
+                lower[k] = (char)(ext[k] >= 'A' && ext[k] <= 'Z' ? ext[k] + 32 : ext[k]);
+            add_alternative(&exts, lower);
+            add_alternative(&exts, ext);
+        }
+        if (opts->warn) {
+            int one = count == 1, many = strchr(exts.buf, ',') != NULL;
+            char text[VL_ERROR_MAX];
+            snprintf(text, sizeof text, "%.*s: %zu file%s that look%s like video %s not in any "
+                     "source (%s%s); a pattern such as *.%s%s%s takes %s",
+                     (int)(dir_len ? dir_len : 1), dir_len ? paths[i] : ".", count, one ? "" : "s",
+                     one ? "s" : "", one ? "is" : "are", msg.buf, count > 3 ? ", ..." : "",
+                     many ? "{" : "", exts.buf, many ? "}" : "", one ? "it" : "them");
+            opts->warn(opts->warn_ctx, text);
+            g->n_warnings++;
+        }
+        i = end;
+    }
+    for (size_t i = 0; i < n; i++) free(paths[i]);
+    free(paths);
+    vl_strbuf_release(&norm);
+    vl_strbuf_release(&exts);
+    vl_strbuf_release(&msg);
+}
+
 static struct vl_pool *find_pool(struct vl_graph *g, const char *name)
 {
     for (size_t i = 0; i < g->n_pools; i++)
@@ -512,9 +634,12 @@ int vl_graph_build(struct vl_graph *g, const struct vl_rules *rules,
     g->max_actions = opts->max_actions ? opts->max_actions : VL_GRAPH_MAX_ACTIONS;
     g->max_links = opts->max_links ? opts->max_links : VL_GRAPH_MAX_LINKS;
     build_pools(g, rules, opts);
-    if (build_sources(g, rules, opts, err) < 0) return -1;
+    struct vl_glob_result unsourced = {0};
     const struct vl_rule_decl **order;
-    if (order_rules(rules, &order, err) < 0) return -1;
+    if (build_sources(g, rules, opts, &unsourced, err) < 0 || order_rules(rules, &order, err) < 0) {
+        vl_glob_release(&unsourced);
+        return -1;
+    }
     int rc = 0;
     for (size_t i = 0; i < rules->n_rules && rc == 0; i++) {
         const struct vl_rule_decl *r = order[i];
@@ -536,8 +661,10 @@ int vl_graph_build(struct vl_graph *g, const struct vl_rules *rules,
         }
     }
     free(order);
+    if (rc == 0 && !g->for_clean) rc = check_sources_outputs(g, rules, err);
+    if (rc == 0 && !g->for_clean) warn_unsourced(g, opts, &unsourced);
+    vl_glob_release(&unsourced);
     if (rc < 0) return -1;
-    if (!g->for_clean && check_sources_outputs(g, rules, err) < 0) return -1;
     /* consumers, for the scheduler: counted, then each node's array in the
      * arena at its exact size */
     for (size_t i = 0; i < g->n_edges; i++)

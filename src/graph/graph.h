@@ -145,8 +145,11 @@ struct vl_graph_options {
  * unknown set, a template naming an unknown field, an output that a source
  * pattern matches (unless g->for_clean), an output outside the
  * project directory.  Every path becomes one node whatever its spelling
- * (graph/path.h): inputs outside the project keep an absolute path.  Warnings (through
- * opts->warn): a source pattern that matches nothing. */
+ * (graph/path.h): inputs outside the project keep an absolute path.  A
+ * source pattern whose braces vl_glob_check refuses is an error at its
+ * place.  Warnings (through opts->warn): a source pattern that matches
+ * nothing; once per folder a source's glob read, the files there that look
+ * like video and that no source takes and no rule names. */
 int vl_graph_build(struct vl_graph *g, const struct vl_rules *rules,
                    const struct vl_graph_options *opts, struct vl_error *err);
 /* Returns the node for path, spelt in any way that names the same file
