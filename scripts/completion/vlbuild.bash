@@ -1,7 +1,7 @@
 # Bash completion for vlbuild: options, commands, the rules and sources of the
 # project in the current directory (or -C DIR), and NAME=VALUE variables.
-# Install: source this file from ~/.bashrc, or copy it to
-# /usr/share/bash-completion/completions/vlbuild.
+# `cmake --install` puts it in PREFIX/share/bash-completion/completions/vlbuild,
+# where bash-completion finds it; from a checkout, source it from ~/.bashrc.
 _vlbuild() {
     local cur prev words cword
     _init_completion 2>/dev/null || {
@@ -11,11 +11,11 @@ _vlbuild() {
     case "$prev" in
     -C | --cache-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     -f | --trace | --slurm-config) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-    -j | -k | --gpus | --memory-budget | -D | --remote-cache) return ;;
+    -j | -k | --gpus | --gpu-devices | --memory-budget | -D | --remote-cache) return ;;
     --executor) COMPREPLY=($(compgen -W "local slurm" -- "$cur")); return ;;
     esac
     if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W "-C -f -j -k -n -v -q -D --gpus --memory-budget --trace
+        COMPREPLY=($(compgen -W "-C -f -j -k -n -v -q -D --gpus --gpu-devices --memory-budget --trace
             --no-wait --cache-dir --remote-cache --remote-cache-readonly --no-cache
             --executor --slurm-config --help --version" -- "$cur"))
         return

@@ -23,12 +23,9 @@
 #include <unistd.h>
 
 #include "util/fs.h"
+#include "util/module.h"
 #include "util/strbuf.h"
 #include "util/vec.h"
-
-#ifndef VL_RULES_DIR
-#define VL_RULES_DIR "/usr/local/share/vlbuild/rules"
-#endif
 
 #define MAX_INCLUDE_DEPTH 32
 /* Limits that keep a hostile rules file from asking for unbounded memory
@@ -279,8 +276,12 @@ static int resolve_include(struct parser *p, const char *from, const struct vl_w
     if (slash) vl_strbuf_add(out, from, (size_t)(slash - from + 1));
     vl_strbuf_adds(out, name);
     if (access(out->buf, R_OK) == 0) return 0;
-    /* then the standard library: $VLBUILD_RULES, or the one vlbuild was built with */
-    const char *dirs[] = {getenv("VLBUILD_RULES"), VL_RULES_DIR};
+    /* then the standard library: $VLBUILD_RULES, else the one that came with
+     * the executable (BUILD/rules, or PREFIX/share/vlbuild/rules: module.h) */
+    char own[PATH_MAX];
+    const char *dirs[] = {getenv("VLBUILD_RULES"), NULL};
+    if (vl_module_locate("rules", "../" VL_MODULE_RULES_INSTALL_DIR, own, sizeof own, NULL) == 0)
+        dirs[1] = own;
     for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
         if (!dirs[i] || !*dirs[i]) continue;
         vl_strbuf_reset(out);

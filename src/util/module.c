@@ -28,26 +28,53 @@ void vl_module_set_verbose(int v)
     verbose = v;
 }
 
-/* Writes the module's path into path: $VLBUILD_MODULE_DIR, else the
- * executable's own directory. */
-static int module_path(const char *name, char *path, size_t size, struct vl_error *err)
+int vl_module_locate(const char *beside, const char *installed, char *path, size_t size,
+                     struct vl_error *err)
 {
     char dir[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
+    if (n <= 0)
+        return vl_error_set(err, "cannot find the vlbuild executable to look for %s: %s", beside,
+                            strerror(errno));
+    dir[n] = '\0';
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    char candidate[PATH_MAX + 256];
+    const char *names[] = {beside, installed};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        int len = snprintf(candidate, sizeof candidate, "%s/%s", dir, names[i]);
+        if (len < 0 || (size_t)len >= sizeof candidate) continue;
+        if (access(candidate, F_OK) != 0) continue;
+        /* canonical, so that messages and recorded paths name PREFIX/share/...
+         * rather than PREFIX/bin/../share/... */
+        char real[PATH_MAX];
+        const char *found = realpath(candidate, real) ? real : candidate;
+        if ((size_t)snprintf(path, size, "%s", found) >= size)
+            return vl_error_set(err, "the path %s is too long", found);
+        return 0;
+    }
+    /* neither: the name beside the executable, for the caller's message */
+    if ((size_t)snprintf(path, size, "%s/%s", dir, beside) >= size)
+        return vl_error_set(err, "the path of vlbuild's %s is too long", beside);
+    return 1;
+}
+
+/* Writes the module's path into path: $VLBUILD_MODULE_DIR, else beside the
+ * executable (a build folder), else its installed place
+ * (PREFIX/lib/vlbuild beside PREFIX/bin). */
+static int module_path(const char *name, char *path, size_t size, struct vl_error *err)
+{
+    char file[64];
+    snprintf(file, sizeof file, "vlbuild-%s.so", name);
     const char *env = getenv("VLBUILD_MODULE_DIR");
     if (env && *env) {
-        snprintf(dir, sizeof dir, "%s", env);
-    } else {
-        ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
-        if (n <= 0)
-            return vl_error_set(err, "cannot find the vlbuild executable to load its %s module: %s",
-                                name, strerror(errno));
-        dir[n] = '\0';
-        char *slash = strrchr(dir, '/');
-        if (slash) *slash = '\0';
+        if ((size_t)snprintf(path, size, "%s/%s", env, file) >= size)
+            return vl_error_set(err, "the path of vlbuild's %s module is too long", name);
+        return 0;
     }
-    if ((size_t)snprintf(path, size, "%s/vlbuild-%s.so", dir, name) >= size)
-        return vl_error_set(err, "the path of vlbuild's %s module is too long", name);
-    return 0;
+    char installed[96];
+    snprintf(installed, sizeof installed, "../" VL_MODULE_INSTALL_DIR "/%s", file);
+    return vl_module_locate(file, installed, path, size, err) < 0 ? -1 : 0;
 }
 
 /* 0 when the file at path holds every segment its ELF header maps; a
@@ -84,7 +111,8 @@ static void *load(const char *name, struct vl_error *err)
     if (module_path(name, path, sizeof path, err) < 0 || check_whole(path, err) < 0) return NULL;
     void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!handle) {
-        vl_error_set(err, "cannot load vlbuild's %s module: %s (it is built next to vlbuild)",
+        vl_error_set(err, "cannot load vlbuild's %s module: %s (it is built beside vlbuild and "
+                          "installed in ../" VL_MODULE_INSTALL_DIR " beside its bin folder)",
                      name, dlerror());
         return NULL;
     }
