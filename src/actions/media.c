@@ -16,6 +16,8 @@ const struct vl_media_run vl_media_runs[] = {
     {"features", vl_action_features_run},
     {"report", vl_action_report_run},
     {"train", vl_action_train_run},
+    {"predict", vl_action_predict_run},
+    {"evaluate", vl_action_evaluate_run},
     {NULL, NULL},
 };
 

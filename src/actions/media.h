@@ -20,6 +20,8 @@ int vl_action_scale_run(struct vl_action_job *job, struct vl_error *err);
 int vl_action_features_run(struct vl_action_job *job, struct vl_error *err);
 int vl_action_report_run(struct vl_action_job *job, struct vl_error *err);
 int vl_action_train_run(struct vl_action_job *job, struct vl_error *err);
+int vl_action_predict_run(struct vl_action_job *job, struct vl_error *err);
+int vl_action_evaluate_run(struct vl_action_job *job, struct vl_error *err);
 
 /* train's epochs and batch, the model's defaults where the rule says 0
  * (actions/media_defs.c: the engine checks warmup against them). */

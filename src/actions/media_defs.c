@@ -313,6 +313,44 @@ static const struct vl_param_spec train_params[] = {
     {0},
 };
 
+/* ---- predict, evaluate ---- */
+
+static const struct vl_param_spec predict_params[] = {
+    {"top", VL_PARAM_INT, "5", 1, 1000000, NULL, "the most probable classes to list"},
+    {0},
+};
+
+const struct vl_action_def vl_action_predict = {
+    .name = "predict",
+    .version = 1,
+    .summary = "apply a train checkpoint to one video's clips or features: its top classes, the "
+               "clips averaged, as JSON (+ CSV)",
+    .params = predict_params,
+    .min_inputs = 2,
+    .max_inputs = -1,
+    .min_outputs = 1,
+    .max_outputs = 2,
+    .run = run_in_module,
+};
+
+static const struct vl_param_spec evaluate_params[] = {
+    {"top", VL_PARAM_INT, "5", 1, 1000000, NULL, "k of the top-k accuracy"},
+    {0},
+};
+
+const struct vl_action_def vl_action_evaluate = {
+    .name = "evaluate",
+    .version = 1,
+    .summary = "score predict's predictions against a labels CSV: accuracy, top-k, per-class "
+               "precision and recall, confusion, as JSON (+ a CSV of every video)",
+    .params = evaluate_params,
+    .min_inputs = 2,
+    .max_inputs = -1,
+    .min_outputs = 1,
+    .max_outputs = 2,
+    .run = run_in_module,
+};
+
 const struct vl_action_def vl_action_train = {
     .name = "train",
     .version = 7,

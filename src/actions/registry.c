@@ -16,6 +16,8 @@ extern const struct vl_action_def vl_action_scale;
 extern const struct vl_action_def vl_action_features;
 extern const struct vl_action_def vl_action_report;
 extern const struct vl_action_def vl_action_train;
+extern const struct vl_action_def vl_action_predict;
+extern const struct vl_action_def vl_action_evaluate;
 
 static const struct vl_action_def *const actions[] = {
     &vl_action_stamp,
@@ -26,6 +28,8 @@ static const struct vl_action_def *const actions[] = {
     &vl_action_features,
     &vl_action_report,
     &vl_action_train,
+    &vl_action_predict,
+    &vl_action_evaluate,
     NULL,
 };
 

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "train/safetensors.h"
+#include "util/arena.h"
+#include "util/json.h"
 #include "util/strbuf.h"
 
 static void shape_of(const struct vl_nn_tensor *t, uint64_t *shape)
@@ -152,4 +154,113 @@ int vl_checkpoint_resume(const char *path, struct vl_nn_params *params, struct v
     free(buf);
     vl_st_free(&f);
     return rc == 0 ? 1 : 0;
+}
+
+/* A parameter of the config object (canonical texts) as a number, 0 when absent. */
+static double config_number(const struct vl_json *config, const char *key)
+{
+    const char *v = vl_json_string(config, key, NULL);
+    return v ? strtod(v, NULL) : 0;
+}
+
+static int load_meta(const struct vl_st_file *f, const char *path, struct vl_arena *arena,
+                     struct vl_checkpoint_model *cm, struct vl_model_config *mc,
+                     const struct vl_model_def **def, struct vl_error *err)
+{
+    const char *format = vl_st_get_meta(f, "format"), *version = vl_st_get_meta(f, "format_version");
+    if (!format || strcmp(format, "vlbuild.checkpoint"))
+        return vl_error_set(err, "%s: not a vlbuild checkpoint (no format vlbuild.checkpoint)", path);
+    if (!version || strcmp(version, "1"))
+        return vl_error_set(err, "%s: checkpoint format version %s is not 1", path,
+                            version ? version : "(none)");
+    if (vl_st_get_meta(f, "optimizer_step"))
+        return vl_error_set(err, "%s: a resume file, not a final checkpoint", path);
+    const char *name = vl_st_get_meta(f, "model");
+    *def = name ? vl_model_find(name) : NULL;
+    if (!*def) return vl_error_set(err, "%s: unknown model %s", path, name ? name : "(none)");
+    const char *texts[3] = {vl_st_get_meta(f, "config"), vl_st_get_meta(f, "classes"),
+                            vl_st_get_meta(f, "input")};
+    static const char *const keys[3] = {"config", "classes", "input"};
+    struct vl_json *json[3];
+    for (int k = 0; k < 3; k++) {
+        if (!texts[k]) return vl_error_set(err, "%s: no %s in the metadata", path, keys[k]);
+        char where[4200];
+        snprintf(where, sizeof where, "%s (metadata %s)", path, keys[k]);
+        if (vl_json_parse(arena, where, texts[k], strlen(texts[k]), &json[k], err) < 0) return -1;
+    }
+    const struct vl_json *classes = json[1], *input = json[2];
+    if (classes->type != VL_JSON_ARRAY || classes->len < 2 || classes->len > 1000000)
+        return vl_error_set(err, "%s: classes is not an array of two or more names", path);
+    cm->classes = calloc(classes->len, sizeof *cm->classes);
+    if (!cm->classes) abort();
+    for (size_t c = 0; c < classes->len; c++) {
+        if (classes->items[c]->type != VL_JSON_STRING)
+            return vl_error_set(err, "%s: class %zu is not a string", path, c);
+        cm->classes[cm->n_classes++] = strdup(classes->items[c]->string);
+    }
+    const char *kind = vl_json_string(input, "kind", "");
+    const struct vl_json *shape = vl_json_get(input, "shape");
+    size_t want = !strcmp(kind, "features") ? 1 : !strcmp(kind, "clips") ? 4 : 0;
+    if (!want || !shape || shape->type != VL_JSON_ARRAY || shape->len != want)
+        return vl_error_set(err, "%s: input is not {\"kind\":\"features\",\"shape\":[D]} or "
+                                 "{\"kind\":\"clips\",\"shape\":[T,H,W,3]}",
+                            path);
+    double s[4] = {0};
+    for (size_t d = 0; d < want; d++) {
+        s[d] = shape->items[d]->number;
+        if (shape->items[d]->type != VL_JSON_NUMBER || s[d] < 1 || s[d] > (1 << 24))
+            return vl_error_set(err, "%s: input shape entry %zu is not a size", path, d);
+    }
+    cm->kind = want == 1 ? VL_DATA_FEATURES : VL_DATA_CLIPS;
+    if (cm->kind != (*def)->kind)
+        return vl_error_set(err, "%s: model %s does not take %s", path, (*def)->name, kind);
+    cm->dim = want == 1 ? (size_t)s[0] : 0;
+    cm->frames = (int)s[0] * (want == 4), cm->height = (int)s[1], cm->width = (int)s[2];
+    *mc = (struct vl_model_config){
+        .n_classes = cm->n_classes,
+        .dim = cm->dim,
+        .frames = cm->frames,
+        .height = cm->height,
+        .width = cm->width,
+        .hidden = (int)config_number(json[0], "hidden"),
+        .depth = (int)config_number(json[0], "depth"),
+        .patch = (int)config_number(json[0], "patch"),
+        .heads = (int)config_number(json[0], "heads"),
+        .dropout = config_number(json[0], "dropout"),
+    };
+    return 0;
+}
+
+int vl_checkpoint_load(const char *path, struct vl_checkpoint_model *cm, struct vl_error *err)
+{
+    memset(cm, 0, sizeof *cm);
+    struct vl_st_file f;
+    if (vl_st_read(path, &f, err) < 0) return -1;
+    struct vl_arena arena = {0};
+    struct vl_model_config mc;
+    const struct vl_model_def *def;
+    int rc = load_meta(&f, path, &arena, cm, &mc, &def, err);
+    if (rc == 0) {
+        struct vl_rng rng; /* the weights are overwritten below */
+        vl_rng_seed(&rng, 0);
+        rc = vl_model_create(def, &mc, &rng, &cm->model, err);
+        if (rc < 0) vl_error_prefix(err, "%s", path);
+    }
+    for (size_t i = 0; rc == 0 && i < cm->model.params.count; i++) {
+        struct vl_nn_param *p = cm->model.params.items[i];
+        uint64_t shape[VL_NN_MAX_DIMS];
+        shape_of(&p->value, shape);
+        rc = vl_st_copy_f32(&f, path, p->name, shape, p->value.ndim, p->value.data, err);
+    }
+    vl_arena_release(&arena);
+    vl_st_free(&f);
+    return rc;
+}
+
+void vl_checkpoint_model_free(struct vl_checkpoint_model *cm)
+{
+    if (cm->model.def) vl_model_destroy(&cm->model);
+    for (int c = 0; c < cm->n_classes; c++) free(cm->classes[c]);
+    free(cm->classes);
+    memset(cm, 0, sizeof *cm);
 }

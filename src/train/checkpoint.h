@@ -27,6 +27,7 @@
 
 #include "nn/optim.h"
 #include "nn/tensor.h"
+#include "train/model.h"
 #include "util/error.h"
 #include "util/fs.h"
 
@@ -58,5 +59,23 @@ int vl_checkpoint_write(const char *path, const struct vl_nn_params *params,
 int vl_checkpoint_resume(const char *path, struct vl_nn_params *params, struct vl_nn_optim *optim,
                          const struct vl_checkpoint_info *want, int *epoch, char **log,
                          struct vl_error *err);
+
+/* A final checkpoint loaded for inference. */
+struct vl_checkpoint_model {
+    struct vl_model model; /* created from the metadata, every tensor loaded */
+    int n_classes;
+    char **classes;        /* class i is logit i */
+    enum vl_data_kind kind;
+    size_t dim;               /* features: values per sample */
+    int frames, height, width; /* clips: T and the largest H, W of the training set */
+};
+
+/* Loads the checkpoint at path for inference: checks its format and version,
+ * creates its model from the metadata (model, config, classes, input) and
+ * copies every parameter, shapes checked.  Errors name path.  Free with
+ * vl_checkpoint_model_free (also after a failure). */
+int vl_checkpoint_load(const char *path, struct vl_checkpoint_model *out, struct vl_error *err);
+/* Frees what vl_checkpoint_load made. */
+void vl_checkpoint_model_free(struct vl_checkpoint_model *cm);
 
 #endif

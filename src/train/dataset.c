@@ -222,12 +222,71 @@ static void report(const struct vl_dataset *ds, struct vl_strbuf *log)
     }
 }
 
+/* Maps every sample's array, checking kinds and shapes: clips stay mapped,
+ * features are copied into ds->features. */
+static int load_arrays(struct vl_dataset *ds, const struct vl_dataset_config *cfg,
+                       struct vl_error *err)
+{
+    int rc = 0;
+    const char *first_path = NULL;
+    for (size_t i = 0; i < ds->n && rc == 0; i++) {
+        if (ds->kind == VL_DATA_CLIPS) {
+            rc = load_input(ds, cfg, i, ds->samples[i].path, &ds->clips[i], &first_path, err);
+            if (rc == 0) {
+                struct vl_sample *s = &ds->samples[i];
+                if (s->frames > ds->frames) ds->frames = s->frames;
+                if (s->height > ds->height) ds->height = s->height;
+                if (s->width > ds->width) ds->width = s->width;
+            }
+            continue;
+        }
+        struct vl_npy_array a = {0};
+        rc = load_input(ds, cfg, i, ds->samples[i].path, &a, &first_path, err);
+        if (rc == 0 && !ds->features) {
+            ds->feature_ndim = a.ndim;
+            ds->feature_shape[0] = a.shape[0];
+            ds->feature_shape[1] = a.ndim == 2 ? a.shape[1] : 0;
+            ds->dim = (size_t)a.count;
+            ds->features = malloc(ds->n * ds->dim * sizeof(float) + 1);
+            if (!ds->features) abort();
+        }
+        if (rc == 0) {
+            memcpy(ds->features + i * ds->dim, a.data, ds->dim * sizeof(float));
+            for (size_t k = 0; k < ds->dim && rc == 0; k++)
+                if (!isfinite(ds->features[i * ds->dim + k]))
+                    rc = vl_error_set(err, "%s: value %zu is not finite", ds->samples[i].path, k);
+        }
+        if (a.map) vl_npy_unmap(&a);
+    }
+    return rc;
+}
+
+/* The inputs as samples without labels (see vl_dataset_config.unlabelled). */
+static int open_unlabelled(const char *const *inputs, size_t n,
+                           const struct vl_dataset_config *cfg, struct vl_dataset *ds,
+                           struct vl_error *err)
+{
+    ds->samples = calloc(n + 1, sizeof *ds->samples);
+    ds->clips = calloc(n + 1, sizeof *ds->clips);
+    if (!ds->samples || !ds->clips) abort();
+    for (size_t i = 0; i < n; i++) {
+        if (is_sidecar(inputs[i])) continue;
+        ds->samples[ds->n].path = inputs[i];
+        ds->samples[ds->n].label = -1;
+        ds->n++;
+    }
+    int rc = ds->n ? load_arrays(ds, cfg, err) : vl_error_set(err, "no arrays among the inputs");
+    if (rc < 0) vl_dataset_close(ds);
+    return rc;
+}
+
 int vl_dataset_open(const char *const *inputs, const struct vl_hash *hashes,
                     const char *const *origins, size_t n, const struct vl_dataset_config *cfg,
                     struct vl_dataset *ds, struct vl_strbuf *log, struct vl_error *err)
 {
     memset(ds, 0, sizeof *ds);
     ds->kind = cfg->kind;
+    if (cfg->unlabelled) return open_unlabelled(inputs, n, cfg, ds, err);
     size_t csv = (size_t)-1;
     for (size_t i = 0; i < n; i++) {
         if (!ends_with(inputs[i], ".csv")) continue;
@@ -293,37 +352,7 @@ int vl_dataset_open(const char *const *inputs, const struct vl_hash *hashes,
                               inputs[csv], names[0]);
     }
 
-    /* map every array, checking kinds and shapes */
-    const char *first_path = NULL;
-    for (size_t i = 0; i < ds->n && rc == 0; i++) {
-        if (ds->kind == VL_DATA_CLIPS) {
-            rc = load_input(ds, cfg, i, ds->samples[i].path, &ds->clips[i], &first_path, err);
-            if (rc == 0) {
-                struct vl_sample *s = &ds->samples[i];
-                if (s->frames > ds->frames) ds->frames = s->frames;
-                if (s->height > ds->height) ds->height = s->height;
-                if (s->width > ds->width) ds->width = s->width;
-            }
-            continue;
-        }
-        struct vl_npy_array a = {0};
-        rc = load_input(ds, cfg, i, ds->samples[i].path, &a, &first_path, err);
-        if (rc == 0 && !ds->features) {
-            ds->feature_ndim = a.ndim;
-            ds->feature_shape[0] = a.shape[0];
-            ds->feature_shape[1] = a.ndim == 2 ? a.shape[1] : 0;
-            ds->dim = (size_t)a.count;
-            ds->features = malloc(ds->n * ds->dim * sizeof(float) + 1);
-            if (!ds->features) abort();
-        }
-        if (rc == 0) {
-            memcpy(ds->features + i * ds->dim, a.data, ds->dim * sizeof(float));
-            for (size_t k = 0; k < ds->dim && rc == 0; k++)
-                if (!isfinite(ds->features[i * ds->dim + k]))
-                    rc = vl_error_set(err, "%s: value %zu is not finite", ds->samples[i].path, k);
-        }
-        if (a.map) vl_npy_unmap(&a);
-    }
+    if (rc == 0) rc = load_arrays(ds, cfg, err);
 
     /* sources, the split and the fingerprint */
     if (rc == 0) {

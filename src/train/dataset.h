@@ -46,6 +46,9 @@ struct vl_dataset_config {
     int variable_size;      /* clips: H and W may differ between clips */
     double val;             /* fraction of sources held out, 0 to 0.9 */
     uint64_t seed;
+    /* 1: arrays to predict, no labels file: every input but the sidecars is a
+     * sample with label -1, there are no classes, sources or split */
+    int unlabelled;
 };
 
 struct vl_dataset {

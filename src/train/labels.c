@@ -231,3 +231,17 @@ void vl_labels_free(struct vl_labels *l)
     vl_map_release(&l->by_stem);
     memset(l, 0, sizeof *l);
 }
+
+void vl_labels_add_csv_field(struct vl_strbuf *out, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        vl_strbuf_adds(out, s);
+        return;
+    }
+    vl_strbuf_addch(out, '"');
+    for (; *s; s++) {
+        if (*s == '"') vl_strbuf_addch(out, '"');
+        vl_strbuf_addch(out, *s);
+    }
+    vl_strbuf_addch(out, '"');
+}

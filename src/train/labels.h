@@ -15,6 +15,7 @@
 
 #include "util/error.h"
 #include "util/map.h"
+#include "util/strbuf.h"
 
 struct vl_label_row {
     char *key, *label;
@@ -39,5 +40,8 @@ int vl_labels_find(const struct vl_labels *l, const char *origin, const struct v
                    struct vl_error *err);
 /* Frees what vl_labels_read allocated. */
 void vl_labels_free(struct vl_labels *l);
+/* Appends s as one CSV field as the reader takes it back: quoted, with ""
+ * for a quote, when it holds a comma, a quote or a line end. */
+void vl_labels_add_csv_field(struct vl_strbuf *out, const char *s);
 
 #endif

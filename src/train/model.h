@@ -72,4 +72,17 @@ int vl_model_create(const struct vl_model_def *def, const struct vl_model_config
 /* Frees the model and its parameter registry. */
 void vl_model_destroy(struct vl_model *m);
 
+/* Fills x (resized here) with the samples idx[0..n) of ds as the models take
+ * them (features [n, D]; clips [n, T, 3, H, W] in [0, 1] with their content
+ * sizes in content_h and content_w, n entries each) and points b at them. */
+int vl_model_batch(const struct vl_dataset *ds, const size_t *idx, int n, struct vl_nn_tensor *x,
+                   int *content_h, int *content_w, struct vl_batch *b, struct vl_error *err);
+/* The inference pass, the same for validation and for prediction: b's
+ * logits in evaluation mode (no dropout, batch norm from its running
+ * statistics) into *logits (model-owned) and their softmax into probs
+ * [n, K] (resized here).  ctx->training is restored. */
+int vl_model_infer(struct vl_model *m, struct vl_nn_ctx *ctx, const struct vl_batch *b,
+                   struct vl_nn_tensor **logits, struct vl_nn_tensor *probs,
+                   struct vl_error *err);
+
 #endif

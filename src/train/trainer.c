@@ -43,28 +43,8 @@ static void epoch_rng(struct vl_rng *r, uint64_t seed, int epoch, uint64_t purpo
 static int assemble(struct run *r, const size_t *idx, int n, struct vl_batch *b,
                     struct vl_error *err)
 {
-    struct vl_dataset *ds = r->ds;
-    if (ds->kind == VL_DATA_FEATURES) {
-        int shape[2] = {n, (int)ds->dim};
-        if (vl_nn_tensor_resize(&r->x, 2, shape, err) < 0) return -1;
-        for (int i = 0; i < n; i++)
-            memcpy(r->x.data + (size_t)i * ds->dim, ds->features + idx[i] * ds->dim,
-                   ds->dim * sizeof(float));
-    } else {
-        int shape[5] = {n, ds->frames, 3, ds->height, ds->width};
-        if (vl_nn_tensor_resize(&r->x, 5, shape, err) < 0) return -1;
-        size_t per = (size_t)ds->frames * 3 * ds->height * ds->width;
-        for (int i = 0; i < n; i++) {
-            vl_dataset_clip_to_float(ds, idx[i], r->x.data + (size_t)i * per);
-            r->content_h[i] = ds->samples[idx[i]].content_height;
-            r->content_w[i] = ds->samples[idx[i]].content_width;
-        }
-    }
-    for (int i = 0; i < n; i++) r->labels[i] = ds->samples[idx[i]].label;
-    b->n = n;
-    b->x = &r->x;
-    b->content_h = ds->kind == VL_DATA_CLIPS ? r->content_h : NULL;
-    b->content_w = ds->kind == VL_DATA_CLIPS ? r->content_w : NULL;
+    if (vl_model_batch(r->ds, idx, n, &r->x, r->content_h, r->content_w, b, err) < 0) return -1;
+    for (int i = 0; i < n; i++) r->labels[i] = r->ds->samples[idx[i]].label;
     return 0;
 }
 
@@ -122,7 +102,6 @@ static void fit_scaler(struct run *r)
 static int evaluate(struct run *r, struct vl_error *err)
 {
     vl_metrics_reset(&r->metrics);
-    r->ctx.training = 0;
     int bs = r->o->batch;
     for (size_t at = 0; at < r->n_val; at += (size_t)bs) {
         int n = (int)(r->n_val - at < (size_t)bs ? r->n_val - at : (size_t)bs);
@@ -130,13 +109,11 @@ static int evaluate(struct run *r, struct vl_error *err)
         struct vl_nn_tensor *logits;
         float loss;
         if (assemble(r, r->val_idx + at, n, &b, err) < 0 ||
-            r->model.def->forward(&r->model, &r->ctx, &b, &logits, err) < 0 ||
-            loss_of(r, logits, &loss, NULL, err) < 0 ||
-            vl_nn_softmax(&r->ctx, logits, &r->probs, err) < 0)
+            vl_model_infer(&r->model, &r->ctx, &b, &logits, &r->probs, err) < 0 ||
+            loss_of(r, logits, &loss, NULL, err) < 0)
             return -1;
         vl_metrics_add(&r->metrics, r->probs.data, r->labels, (size_t)n, loss);
     }
-    r->ctx.training = 1;
     return 0;
 }
 
