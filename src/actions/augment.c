@@ -12,7 +12,11 @@
  * random resized crop, horizontal flip, resize to `size`, rotation, colour
  * jitter, blur, noise (a new noise field each frame).  Frames stream through
  * the chunked reader within the job's memory budget, into clipwriter
- * (Matroska, FFV1 or H.264); buffers are allocated once per job. */
+ * (Matroska, FFV1 or H.264); buffers are allocated once per job.  Each
+ * frame kept is written at its own time in the source (a temporal crop
+ * keeps its frames' times, as `ffmpeg -copyts` does).  The default codec,
+ * `auto`, keeps a yuv420p source in yuv420p (FFV1 of 4:2:0, with the
+ * source's colour tags) and writes lossless RGB FFV1 for anything else. */
 #include "actions/action.h"
 #include "actions/media.h"
 
@@ -157,17 +161,19 @@ static void draw_plan(const struct vl_action_job *job, uint64_t base, int w, int
     p->stride = (int)param(job, "stride");
 }
 
-static void log_plan(const struct vl_action_job *job, const struct plan *p)
+static void log_plan(const struct vl_action_job *job, const struct plan *p,
+                     enum vl_clip_codec codec, int yuv)
 {
     if (!job->log) return;
+    static const char *const names[] = {"ffv1", "h264", "ffv1_420"};
     vl_strbuf_addf(job->log,
                    "augment %s: frames %lld+%lld/%d, crop %dx%d+%d+%d, flip %d, size %dx%d, "
                    "rotate %.3f, brightness %.4f, contrast %.4f, saturation %.4f, hue %.4f, "
-                   "blur %.3f, noise %g\n",
+                   "blur %.3f, noise %g, codec %s (%s)\n",
                    job->inputs[0], (long long)p->first, (long long)p->span, p->stride, p->crop_w,
                    p->crop_h, p->crop_x, p->crop_y, p->flip, p->out_w, p->out_h, p->angle,
                    p->jitter.brightness, p->jitter.contrast, p->jitter.saturation, p->jitter.hue,
-                   p->blur_sigma, p->noise_sigma);
+                   p->blur_sigma, p->noise_sigma, names[codec], yuv ? "yuv420p path" : "RGB path");
 }
 
 /* The per-job working state: frames reused for every frame of the clip. */
@@ -198,9 +204,10 @@ static uint8_t *alloc_frame(int w, int h)
     return p;
 }
 
-/* Transforms one source frame and writes it; index is its rank in the clip. */
+/* Transforms one source frame and writes it at pts seconds; index is its
+ * rank in the clip. */
 static int augment_frame(struct work *w, const struct plan *p, uint8_t *data, int src_w,
-                         int src_h, int64_t index, struct vl_error *err)
+                         int src_h, int64_t index, double pts, struct vl_error *err)
 {
     struct vl_frame cur = {data, src_w, src_h};
     if (p->crop_w != src_w || p->crop_h != src_h) {
@@ -225,37 +232,63 @@ static int augment_frame(struct work *w, const struct plan *p, uint8_t *data, in
     if (p->noise_sigma > 0)
         w->ops->gaussian_noise(&cur, p->noise_sigma,
                                p->noise_seed + (uint64_t)index * 0xd1b54a32d192ed03ull);
-    return vl_clipwriter_write(w->writer, cur.rgb, err);
+    return vl_clipwriter_write_at(w->writer, cur.rgb, pts, err);
+}
+
+/* The clip codec: `auto` is FFV1 of yuv420p for a yuv420p source whose
+ * clip has even sides (without `size`, the crop's sides are rounded down to
+ * even for it: at most one pixel less), else lossless RGB FFV1. */
+static enum vl_clip_codec clip_codec(const struct vl_action_job *job,
+                                     const struct vl_video_meta *meta, struct plan *p)
+{
+    const char *name = vl_params_get(job->params, "codec")->text;
+    if (!strcmp(name, "h264")) return VL_CLIP_H264;
+    if (!strcmp(name, "ffv1_420")) return VL_CLIP_FFV1_420;
+    if (!strcmp(name, "ffv1") || strcmp(meta->pix_fmt, "yuv420p")) return VL_CLIP_FFV1;
+    int sized = p->out_w != p->crop_w || p->out_h != p->crop_h;
+    if (!sized && p->crop_w >= 2 && p->crop_h >= 2) {
+        p->crop_w &= ~1, p->crop_h &= ~1;
+        p->out_w = p->crop_w, p->out_h = p->crop_h;
+    }
+    return (p->out_w | p->out_h) & 1 ? VL_CLIP_FFV1 : VL_CLIP_FFV1_420;
 }
 
 /* 1 when the clip can stay yuv420p from decoder to encoder: FFV1 in 4:2:0
- * of a yuv420p source, not turned, and a transform of crop (even sides),
- * flip and brightness/contrast/saturation only.  The crop's corner then
- * moves to the chroma grid (at most one pixel up and left).  Only for
- * BT.601 limited-range sources: the clip is written untagged (read as
- * BT.601 limited), and the jitter tables assume limited range; others take
- * the RGB path, which converts by the source's tags. */
-static int yuv_path(const struct vl_action_job *job, const struct vl_video_meta *meta,
-                    struct plan *p)
+ * of a yuv420p source (any colour tags: the clip carries them), not turned,
+ * and a transform of crop (even sides), flip and
+ * brightness/contrast/saturation only.  The crop's corner then moves to the
+ * chroma grid (at most one pixel up and left). */
+static int yuv_path(enum vl_clip_codec codec, const struct vl_video_meta *meta, struct plan *p)
 {
-    int ok = !strcmp(vl_params_get(job->params, "codec")->text, "ffv1_420") &&
-             !strcmp(meta->pix_fmt, "yuv420p") && meta->rotation == 0 && p->angle == 0 &&
-             (!strcmp(meta->rgb_matrix, "bt470bg") || !strcmp(meta->rgb_matrix, "smpte170m")) &&
-             !strcmp(meta->rgb_range, "tv") &&
-             p->jitter.hue == 0 && p->blur_sigma <= 0 && p->noise_sigma <= 0 &&
-             p->out_w == p->crop_w && p->out_h == p->crop_h && !(p->crop_w & 1) &&
-             !(p->crop_h & 1);
+    int ok = codec == VL_CLIP_FFV1_420 && !strcmp(meta->pix_fmt, "yuv420p") &&
+             meta->rotation == 0 && p->angle == 0 && p->jitter.hue == 0 && p->blur_sigma <= 0 &&
+             p->noise_sigma <= 0 && p->out_w == p->crop_w && p->out_h == p->crop_h &&
+             !(p->crop_w & 1) && !(p->crop_h & 1);
     if (ok) p->crop_x &= ~1, p->crop_y &= ~1;
     return ok;
+}
+
+/* The colour tags of a YUV clip: the source's own on the yuv420p path (the
+ * samples are the source's); on the RGB path the matrix and range that the
+ * reader converted with, so that converting back by them is the inverse
+ * (an untagged source stays untagged: BT.601 limited both ways). */
+static void clip_tags(const struct vl_video_meta *meta, int yuv, struct vl_clipwriter_opts *wo)
+{
+    wo->primaries = meta->primaries, wo->transfer = meta->transfer;
+    wo->matrix = meta->matrix, wo->range = meta->range;
+    if (yuv) return;
+    if (strcmp(meta->matrix, "unknown")) wo->matrix = meta->rgb_matrix;
+    if (strcmp(meta->range, "unknown")) wo->range = meta->rgb_range;
 }
 
 /* The yuv420p path of augment_frame: one pass from the decoded planes into
  * the encoder's frame. */
 static int augment_frame_yuv(struct work *w, const struct plan *p, const struct vl_chunk *c,
-                             struct vl_error *err)
+                             int full_range, struct vl_error *err)
 {
     struct vl_yuv_frame src = {{c->plane[0], c->plane[1], c->plane[2]},
-                               {c->stride[0], c->stride[1], c->stride[2]}, c->width, c->height};
+                               {c->stride[0], c->stride[1], c->stride[2]}, c->width, c->height,
+                               full_range};
     struct vl_yuv_frame dst = {.width = p->crop_w, .height = p->crop_h};
     if (vl_clipwriter_next_planes(w->writer, dst.plane, dst.stride, err) < 0) return -1;
     static const struct vl_color_jitter none = {1, 1, 1, 0};
@@ -263,7 +296,7 @@ static int augment_frame_yuv(struct work *w, const struct plan *p, const struct 
     w->ops->yuv_jitter_tables(&src, p->crop_x, p->crop_y, p->crop_w, p->crop_h,
                               p->do_jitter ? &p->jitter : &none, ylut, clut);
     w->ops->yuv_crop_flip_map(&src, p->crop_x, p->crop_y, p->flip, ylut, clut, &dst);
-    return vl_clipwriter_submit(w->writer, err);
+    return vl_clipwriter_submit_at(w->writer, c->pts[0], err);
 }
 
 int vl_action_augment_run(struct vl_action_job *job, struct vl_error *err)
@@ -280,8 +313,9 @@ int vl_action_augment_run(struct vl_action_job *job, struct vl_error *err)
     int pix_w, pix_h; /* stored pixels, turned: a non-square-pixel source is kept as stored */
     vl_meta_pixel_size(&meta, &pix_w, &pix_h);
     draw_plan(job, base, pix_w, pix_h, meta.frames, &p);
-    int yuv = yuv_path(job, &meta, &p);
-    log_plan(job, &p);
+    enum vl_clip_codec codec = clip_codec(job, &meta, &p);
+    int yuv = yuv_path(codec, &meta, &p);
+    log_plan(job, &p, codec, yuv);
 
     struct work w = {.ops = vl_ops_cpu()};
     if (w.ops->ctx_new(&w.ctx, err) < 0) return -1;
@@ -318,9 +352,7 @@ int vl_action_augment_run(struct vl_action_job *job, struct vl_error *err)
                               src_w, src_h, pix_w, pix_h);
     }
     struct vl_clipwriter_opts wo = {
-        .codec = !strcmp(vl_params_get(job->params, "codec")->text, "h264")       ? VL_CLIP_H264
-                 : !strcmp(vl_params_get(job->params, "codec")->text, "ffv1_420") ? VL_CLIP_FFV1_420
-                                                                                 : VL_CLIP_FFV1,
+        .codec = codec,
         .width = p.out_w,
         .height = p.out_h,
         .fps_num = meta.avg_fps_num > 0 ? meta.avg_fps_num : meta.r_fps_num > 0 ? meta.r_fps_num : 25,
@@ -329,6 +361,7 @@ int vl_action_augment_run(struct vl_action_job *job, struct vl_error *err)
         .threads = 1,
     };
     wo.fps_den *= p.stride;
+    clip_tags(&meta, yuv, &wo);
     if (rc == 0) rc = vl_clipwriter_open(job->outputs[0], &wo, &w.writer, err);
 
     int64_t written = 0;
@@ -344,9 +377,9 @@ int vl_action_augment_run(struct vl_action_job *job, struct vl_error *err)
                 rc = vl_error_set(err, "%s: interrupted", path);
                 break;
             }
-            rc = yuv ? augment_frame_yuv(&w, &p, &chunk, err)
+            rc = yuv ? augment_frame_yuv(&w, &p, &chunk, !strcmp(meta.range, "pc"), err)
                      : augment_frame(&w, &p, chunk.data + (size_t)i * chunk.frame_bytes,
-                                     chunk.width, chunk.height, written, err);
+                                     chunk.width, chunk.height, written, chunk.pts[i], err);
             written++;
         }
     }

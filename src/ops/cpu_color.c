@@ -167,11 +167,11 @@ void vl_cpu_yuv_jitter_tables(const struct vl_yuv_frame *src, int x, int y, int 
                               const struct vl_color_jitter *j, uint8_t ylut[256],
                               uint8_t clut[256])
 {
-    /* brightness: (Y - 16) * b and (C - 128) * b, as v * b in RGB */
-    int by[256], bc[256];
+    /* brightness: (Y - black) * b and (C - 128) * b, as v * b in RGB */
+    int by[256], bc[256], black = src->full_range ? 0 : 16;
     int64_t bq = llround(j->brightness * 4096.0);
     for (int v = 0; v < 256; v++) {
-        by[v] = clamp255((int)(16 + round_q12(bq * (v - 16))));
+        by[v] = clamp255((int)(black + round_q12(bq * (v - black))));
         bc[v] = clamp255((int)(128 + round_q12(bq * (v - 128))));
     }
     /* contrast: blend Y with the window's mean Y after brightness (a

@@ -22,12 +22,14 @@ struct vl_frame {
     int width, height;
 };
 
-/* A yuv420p picture (limited range, as decoded): plane 0 is Y of width x
- * height, planes 1 and 2 are U and V of (width+1)/2 x (height+1)/2. */
+/* A yuv420p picture as decoded: plane 0 is Y of width x height, planes 1
+ * and 2 are U and V of (width+1)/2 x (height+1)/2; limited range (black at
+ * Y 16) unless full_range (black at Y 0). */
 struct vl_yuv_frame {
     uint8_t *plane[3];
     int stride[3];
     int width, height;
+    int full_range;
 };
 
 enum vl_interp { VL_INTERP_AREA, VL_INTERP_BILINEAR, VL_INTERP_BICUBIC };
@@ -76,8 +78,9 @@ struct vl_ops {
     /* -- yuv420p: crop, flip and brightness/contrast/saturation in one pass -- */
     /* The tables of a jitter (hue ignored) for frames like the dst->width x
      * dst->height window at (x, y) of src (x, y even): Y through ylut, U and
-     * V through clut.  Brightness scales Y-16 and U,V-128; contrast blends
-     * with the window's mean Y; saturation scales U,V-128. */
+     * V through clut.  Brightness scales Y-black (16, or 0 for full range)
+     * and U,V-128; contrast blends with the window's mean Y; saturation
+     * scales U,V-128. */
     void (*yuv_jitter_tables)(const struct vl_yuv_frame *src, int x, int y, int w, int h,
                               const struct vl_color_jitter *j, uint8_t ylut[256],
                               uint8_t clut[256]);

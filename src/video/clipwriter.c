@@ -1,16 +1,32 @@
-/* clipwriter.c - augmented clips: Matroska with FFV1 (lossless RGB, the
- * default), FFV1 in yuv420p, or H.264 (libx264, crf), through the one encoding path of
+/* clipwriter.c - augmented clips: Matroska with FFV1 (lossless RGB), FFV1
+ * in yuv420p, or H.264 (libx264, crf), through the one encoding path of
  * videowriter.c, which writes to "<path>.vltmp.<pid>.<thread>" and renames
- * on close. */
+ * on close.  The encoder's time base is Matroska's millisecond, so a time
+ * given in seconds is rounded once. */
 #include "video/clipwriter.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 #include "video/videowriter.h"
 
 struct vl_clipwriter {
     struct vl_videowriter *w;
+    int64_t last_ms; /* time of the previous frame */
+    int started;
+    int64_t frames;  /* written so far */
+    int fps_num, fps_den;
 };
+
+/* pts seconds in milliseconds, after the previous frame's. */
+static int64_t frame_ms(struct vl_clipwriter *w, double pts)
+{
+    int64_t ms = llround(pts * 1000.0);
+    if (w->started && ms <= w->last_ms) ms = w->last_ms + 1;
+    w->last_ms = ms, w->started = 1;
+    w->frames++;
+    return ms;
+}
 
 int vl_clipwriter_open(const char *path, const struct vl_clipwriter_opts *o,
                        struct vl_clipwriter **out, struct vl_error *err)
@@ -28,18 +44,34 @@ int vl_clipwriter_open(const char *path, const struct vl_clipwriter_opts *o,
         .preset = h264 ? (o->preset ? o->preset : "medium") : NULL,
         .threads = o->threads,
         .lossless_rgb = o->codec == VL_CLIP_FFV1,
+        .time_base_num = 1,
+        .time_base_den = 1000,
     };
+    if (o->codec != VL_CLIP_FFV1) {
+        vo.matrix = o->matrix, vo.primaries = o->primaries;
+        vo.transfer = o->transfer, vo.range = o->range;
+    }
     struct vl_videowriter *w;
     if (vl_videowriter_open(path, &vo, &w, err) < 0) return -1;
-    *out = malloc(sizeof **out);
+    *out = calloc(1, sizeof **out);
     if (!*out) abort();
     (*out)->w = w;
+    (*out)->fps_num = vo.fps, (*out)->fps_den = vo.fps_den;
     return 0;
 }
 
 int vl_clipwriter_write(struct vl_clipwriter *w, const uint8_t *rgb, struct vl_error *err)
 {
-    return vl_videowriter_write(w->w, rgb, err);
+    /* frame n at n / fps seconds, rounded half away from zero as libavformat
+     * rescales (the same milliseconds as an encoder timed in 1/fps) */
+    int64_t ms = (w->frames * 2000 * w->fps_den + w->fps_num) / (2 * (int64_t)w->fps_num);
+    return vl_clipwriter_write_at(w, rgb, (double)ms / 1000.0, err);
+}
+
+int vl_clipwriter_write_at(struct vl_clipwriter *w, const uint8_t *rgb, double pts,
+                           struct vl_error *err)
+{
+    return vl_videowriter_write_at(w->w, rgb, frame_ms(w, pts), err);
 }
 
 int vl_clipwriter_next_planes(struct vl_clipwriter *w, uint8_t *plane[3], int stride[3],
@@ -48,9 +80,9 @@ int vl_clipwriter_next_planes(struct vl_clipwriter *w, uint8_t *plane[3], int st
     return vl_videowriter_next_planes(w->w, plane, stride, err);
 }
 
-int vl_clipwriter_submit(struct vl_clipwriter *w, struct vl_error *err)
+int vl_clipwriter_submit_at(struct vl_clipwriter *w, double pts, struct vl_error *err)
 {
-    return vl_videowriter_submit(w->w, err);
+    return vl_videowriter_submit_at(w->w, frame_ms(w, pts), err);
 }
 
 int vl_clipwriter_close(struct vl_clipwriter *w, struct vl_error *err)

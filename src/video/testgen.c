@@ -208,7 +208,7 @@ static int write_video(struct gen *g, const struct vl_testgen_opts *o, struct vl
         if (o->range) dst_full = c->color_range == AVCOL_RANGE_JPEG;
         sws_setColorspaceDetails(sws, inv, src_full, table, dst_full, bright, contrast, sat);
     }
-    int64_t pts = 0;
+    int64_t pts = llround(o->start / av_q2d(c->time_base));
     for (int i = 0; i < o->frames && rc == 0; i++) {
         (o->bars ? vl_testgen_bars : vl_testgen_pattern)(i, o->width, o->height, rgb);
         if (av_frame_make_writable(f) < 0) abort();
@@ -262,6 +262,7 @@ int vl_testgen_write(const char *path, const struct vl_testgen_opts *o, struct v
         return vl_error_set(err, "%s: neither frames nor audio asked for", path);
     int r = avformat_alloc_output_context2(&g.oc, NULL, o->format, path);
     if (r < 0 || !g.oc) return av_fail(err, path, "no muxer for this format", r);
+    if (o->bitexact) g.oc->flags |= AVFMT_FLAG_BITEXACT;
     int rc = 0;
     if (o->frames > 0) rc = add_video(&g, o, err);
     if (rc == 0 && o->audio) rc = add_audio(&g, err);

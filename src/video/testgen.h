@@ -21,7 +21,9 @@ struct vl_testgen_opts {
     int bframes;          /* max consecutive B-frames (0: none) */
     int gop;              /* keyframe interval (0: 12) */
     int rotation;         /* clockwise display rotation stored as a display matrix (mov/mp4) */
-    int vfr;              /* 1: irregular frame durations */
+    int vfr;              /* 1: irregular frame durations (1, 1 and 2 frames at fps, in ms) */
+    double start;         /* time of the first frame in seconds, rounded to the stream's time
+                             base (1/fps, or 1/1000 with vfr); 0: 0 */
     int audio;            /* 1: add a one-channel audio stream (aac or mp2) */
     int threads;          /* encoder threads (0: 1) */
     const char *preset;   /* libx264 preset (NULL: "ultrafast") */
@@ -33,6 +35,8 @@ struct vl_testgen_opts {
      * the tags gets the pattern back. */
     const char *matrix, *range, *primaries, *transfer;
     int sar_num, sar_den; /* sample aspect ratio written (0: none, square pixels) */
+    int bitexact;         /* 1: no random container UIDs, so the same options give the same
+                             bytes (and the same fingerprint) */
 };
 
 /* Writes a video to path as opts says; clear error when an encoder or muxer

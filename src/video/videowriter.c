@@ -3,8 +3,12 @@
  * or comes from the final path's extension; the pixel format is the
  * encoder's first (yuv420p for libx264, mpeg4, ffv1 and vpx), yuv444p for
  * libx264 and ffv1 at odd sizes, or bgr0 for lossless RGB FFV1; converted with
- * swscale (full chroma interpolation).  FFV1 is written as version 3 with
- * per-slice CRCs, so damage is detected on decoding.
+ * swscale (full chroma interpolation) by the matrix and range of the colour
+ * tags asked for (untagged: BT.601 limited, swscale's default), which go into
+ * the stream.  Frames are timed one after the other at the rate given, or at
+ * the times the caller gives (the _at functions, in the time base asked for).
+ * FFV1 is written as version 3 with per-slice CRCs, so damage is detected on
+ * decoding.
  * Muxer and encoder are bit-exact (no random UIDs, no version strings), so
  * the same frames give the same bytes. */
 #include "video/videowriter.h"
@@ -34,7 +38,8 @@ struct vl_videowriter {
     AVPacket *pkt;
     struct SwsContext *sws;
     uint8_t *padded; /* the frame being converted, see rgbpad.h */
-    int64_t next_pts;
+    int64_t next_pts; /* the earliest time the next frame may have */
+    int started;      /* a frame was encoded (the first may have any time) */
 };
 
 static int av_fail(struct vl_error *err, const char *path, const char *what, int code)
@@ -89,6 +94,55 @@ static void tune(AVCodecContext *c, const char *name, const struct vl_videowrite
     }
 }
 
+/* 1 when name is a tag: not NULL and not "unknown" (libavutil's untagged). */
+static int tagged(const char *name)
+{
+    return name && *name && strcmp(name, "unknown");
+}
+
+/* Puts the colour tags asked for on the encoder (and so the stream). */
+static int set_tags(AVCodecContext *c, const struct vl_videowriter_opts *o, const char *path,
+                    struct vl_error *err)
+{
+    int v;
+    if (tagged(o->matrix)) {
+        if ((v = av_color_space_from_name(o->matrix)) < 0)
+            return vl_error_set(err, "%s: unknown colour matrix %s", path, o->matrix);
+        c->colorspace = (enum AVColorSpace)v;
+    }
+    if (tagged(o->range)) {
+        if ((v = av_color_range_from_name(o->range)) < 0)
+            return vl_error_set(err, "%s: unknown colour range %s", path, o->range);
+        c->color_range = (enum AVColorRange)v;
+    }
+    if (tagged(o->primaries)) {
+        if ((v = av_color_primaries_from_name(o->primaries)) < 0)
+            return vl_error_set(err, "%s: unknown colour primaries %s", path, o->primaries);
+        c->color_primaries = (enum AVColorPrimaries)v;
+    }
+    if (tagged(o->transfer)) {
+        if ((v = av_color_transfer_from_name(o->transfer)) < 0)
+            return vl_error_set(err, "%s: unknown transfer %s", path, o->transfer);
+        c->color_trc = (enum AVColorTransferCharacteristic)v;
+    }
+    return 0;
+}
+
+/* RGB to YUV by the encoder's tagged matrix and range; untagged keeps
+ * swscale's defaults (BT.601, limited range for yuv formats). */
+static void convert_by_tags(struct SwsContext *sws, const AVCodecContext *c)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(c->pix_fmt);
+    if ((d->flags & AV_PIX_FMT_FLAG_RGB) ||
+        (c->colorspace == AVCOL_SPC_UNSPECIFIED && c->color_range == AVCOL_RANGE_UNSPECIFIED))
+        return;
+    int *inv, *table, src_full, dst_full, bright, contrast, sat;
+    sws_getColorspaceDetails(sws, &inv, &src_full, &table, &dst_full, &bright, &contrast, &sat);
+    if (c->colorspace != AVCOL_SPC_UNSPECIFIED) table = (int *)sws_getCoefficients(c->colorspace);
+    if (c->color_range != AVCOL_RANGE_UNSPECIFIED) dst_full = c->color_range == AVCOL_RANGE_JPEG;
+    sws_setColorspaceDetails(sws, inv, src_full, table, dst_full, bright, contrast, sat);
+}
+
 int vl_videowriter_open(const char *path, const struct vl_videowriter_opts *o,
                         struct vl_videowriter **out, struct vl_error *err)
 {
@@ -132,10 +186,13 @@ int vl_videowriter_open(const char *path, const struct vl_videowriter_opts *o,
                  : codec->pix_fmts                            ? codec->pix_fmts[0]
                                                               : AV_PIX_FMT_YUV420P;
     c->framerate = (AVRational){fps, fps_den};
-    c->time_base = av_inv_q(c->framerate);
+    c->time_base = o->time_base_num > 0 && o->time_base_den > 0
+                       ? (AVRational){o->time_base_num, o->time_base_den}
+                       : av_inv_q(c->framerate);
     c->thread_count = o->threads > 0 ? o->threads : 1;
     c->flags |= AV_CODEC_FLAG_BITEXACT;
     if (o->gop > 0) c->gop_size = o->gop;
+    if (set_tags(c, o, path, err) < 0) goto fail;
     tune(c, o->codec, o);
     if (w->oc->oformat->flags & AVFMT_GLOBALHEADER) c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     if ((e = avcodec_open2(c, codec, NULL)) < 0) {
@@ -155,6 +212,7 @@ int vl_videowriter_open(const char *path, const struct vl_videowriter_opts *o,
         vl_error_set(err, "%s: cannot convert RGB for the encoder", path);
         goto fail;
     }
+    convert_by_tags(w->sws, c);
     if ((e = avio_open(&w->oc->pb, w->tmp, AVIO_FLAG_WRITE)) < 0) {
         av_fail(err, w->tmp, "cannot create", e);
         goto fail;
@@ -185,15 +243,32 @@ static int drain(struct vl_videowriter *w, AVFrame *frame, struct vl_error *err)
     }
 }
 
-int vl_videowriter_write(struct vl_videowriter *w, const uint8_t *rgb, struct vl_error *err)
+/* Stamps the frame with pts and encodes it; times must increase, since
+ * encoders and muxers refuse (or reorder) frames that go back. */
+static int encode_at(struct vl_videowriter *w, int64_t pts, struct vl_error *err)
+{
+    if (w->started && pts < w->next_pts)
+        return vl_error_set(err, "%s: frame time %lld is not after the previous frame's (%lld)",
+                            w->path, (long long)pts, (long long)w->next_pts - 1);
+    w->frame->pts = pts;
+    w->next_pts = pts + 1, w->started = 1;
+    return drain(w, w->frame, err);
+}
+
+int vl_videowriter_write_at(struct vl_videowriter *w, const uint8_t *rgb, int64_t pts,
+                            struct vl_error *err)
 {
     if (av_frame_make_writable(w->frame) < 0) abort();
     size_t bytes = (size_t)w->enc->width * w->enc->height * 3;
     const uint8_t *src[4] = {vl_rgb_padded(&w->padded, rgb, bytes)};
     int stride[4] = {w->enc->width * 3};
     sws_scale(w->sws, src, stride, 0, w->enc->height, w->frame->data, w->frame->linesize);
-    w->frame->pts = w->next_pts++;
-    return drain(w, w->frame, err);
+    return encode_at(w, pts, err);
+}
+
+int vl_videowriter_write(struct vl_videowriter *w, const uint8_t *rgb, struct vl_error *err)
+{
+    return vl_videowriter_write_at(w, rgb, w->next_pts, err);
 }
 
 int vl_videowriter_next_planes(struct vl_videowriter *w, uint8_t *plane[3], int stride[3],
@@ -207,10 +282,9 @@ int vl_videowriter_next_planes(struct vl_videowriter *w, uint8_t *plane[3], int 
     return 0;
 }
 
-int vl_videowriter_submit(struct vl_videowriter *w, struct vl_error *err)
+int vl_videowriter_submit_at(struct vl_videowriter *w, int64_t pts, struct vl_error *err)
 {
-    w->frame->pts = w->next_pts++;
-    return drain(w, w->frame, err);
+    return encode_at(w, pts, err);
 }
 
 int vl_videowriter_close(struct vl_videowriter *w, struct vl_error *err)

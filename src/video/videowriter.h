@@ -1,6 +1,7 @@
 /* videowriter.h - RGB24 frames written to any container and codec that
  * FFmpeg has, the container chosen from the file's extension (.mp4 .mkv
- * .avi .webm .mov ...) or named.  The one encoding path of vlbuild: `synth`
+ * .avi .webm .mov ...) or named, at a constant rate or at the times given,
+ * with the colour tags given.  The one encoding path of vlbuild: `synth`
  * uses it directly, clipwriter (augmented clips) fixes its format.  The file
  * appears under its name only when vl_videowriter_close succeeds. */
 #ifndef VL_VIDEO_VIDEOWRITER_H
@@ -21,6 +22,12 @@ struct vl_videowriter_opts {
     int gop;            /* keyframe interval; 0: the encoder's default */
     int threads;        /* encoder threads; 0: 1 (deterministic output) */
     int lossless_rgb;   /* ffv1: keep RGB (bgr0) instead of converting to YUV */
+    int time_base_num, time_base_den; /* unit of the _at functions' pts; 0/0: 1/fps */
+    /* Colour tags written into the stream, by libavutil's names (NULL or
+     * "unknown": untagged).  A YUV encoder's frames are converted from RGB
+     * with this matrix and range (untagged: BT.601, limited range), so the
+     * tags describe the samples. */
+    const char *matrix, *primaries, *transfer, *range;
 };
 
 struct vl_videowriter;
@@ -31,15 +38,21 @@ struct vl_videowriter;
  * codec refuses. */
 int vl_videowriter_open(const char *path, const struct vl_videowriter_opts *opts,
                         struct vl_videowriter **out, struct vl_error *err);
-/* Encodes one RGB24 frame (width*height*3 bytes, rows packed). */
+/* Encodes one RGB24 frame (width*height*3 bytes, rows packed), one frame
+ * after the previous one. */
 int vl_videowriter_write(struct vl_videowriter *w, const uint8_t *rgb, struct vl_error *err);
+/* Encodes one RGB24 frame at time pts (in time_base units), which must be
+ * later than the previous frame's: an earlier or equal one is an error. */
+int vl_videowriter_write_at(struct vl_videowriter *w, const uint8_t *rgb, int64_t pts,
+                            struct vl_error *err);
 /* The planes of the next frame of a yuv420p encoder (Y, U, V; the frame's
  * own buffers), to fill and then pass on with vl_videowriter_submit; an
  * encoder of another format is an error. */
 int vl_videowriter_next_planes(struct vl_videowriter *w, uint8_t *plane[3], int stride[3],
                                struct vl_error *err);
-/* Encodes the frame whose planes vl_videowriter_next_planes gave. */
-int vl_videowriter_submit(struct vl_videowriter *w, struct vl_error *err);
+/* Encodes the frame whose planes vl_videowriter_next_planes gave, at time
+ * pts (in time_base units, later than the previous frame's). */
+int vl_videowriter_submit_at(struct vl_videowriter *w, int64_t pts, struct vl_error *err);
 /* Flushes, finishes and renames the file into place; frees w whatever
  * happens, and on failure deletes the temporary file. */
 int vl_videowriter_close(struct vl_videowriter *w, struct vl_error *err);

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <math.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "actions/action.h"
@@ -103,6 +104,20 @@ static int same_frames(const char *a, const char *b)
     return same;
 }
 
+/* 1 when two files have the same bytes (clipwriter muxes bit-exactly).
+ * Decoded frames are not compared here: the reader's RGB of some yuv420p
+ * widths varied between two reads of one file. */
+static int same_bytes(const char *a, const char *b)
+{
+    FILE *x = fopen(a, "rb"), *y = fopen(b, "rb");
+    int same = x && y, c;
+    while (same && (c = fgetc(x)) != EOF) same = c == fgetc(y);
+    if (same) same = fgetc(y) == EOF;
+    if (x) fclose(x);
+    if (y) fclose(y);
+    return same;
+}
+
 static void test_same_seed_same_frames_other_seed_or_copy_other_frames(const char *src)
 {
     const char *params = "hflip=0.5 crop=0.3:1 rotate=15 brightness=0.3 contrast=0.3 "
@@ -113,7 +128,7 @@ static void test_same_seed_same_frames_other_seed_or_copy_other_frames(const cha
     struct vl_error err;
     CHECK(augment(src, a, params, 0, 0, NULL, &err) == 0);
     CHECK(augment(src, b, params, 0, 0, NULL, &err) == 0);
-    CHECK(same_frames(a, b));
+    CHECK(same_bytes(a, b));
     CHECK(augment(src, c, "hflip=0.5 crop=0.3:1 rotate=15 brightness=0.3 contrast=0.3 "
                           "saturation=0.3 hue=0.1 noise=4 blur=1.5 duration=0.5:1 seed=6",
                   0, 0, NULL, &err) == 0);
@@ -293,9 +308,10 @@ static void test_ffv1_420_stores_yuv_close_to_the_rgb_clip(const char *src)
     path_of(c, sizeof c, "yuv_odd.mkv");
     struct vl_error err = {{0}};
     const char *params = "hflip=1 brightness=0.2 saturation=0.2 seed=3";
-    char with_codec[256];
+    char with_codec[256], rgb[256];
     snprintf(with_codec, sizeof with_codec, "%s codec=ffv1_420", params);
-    CHECK(augment(src, a, params, 0, 0, NULL, &err) == 0);
+    snprintf(rgb, sizeof rgb, "%s codec=ffv1", params);
+    CHECK(augment(src, a, rgb, 0, 0, NULL, &err) == 0);
     CHECK(augment(src, b, with_codec, 0, 0, NULL, &err) == 0);
     struct vl_video_meta m;
     CHECK(vl_probe_file(b, &m, &err) == 0);
@@ -364,6 +380,216 @@ static void test_ffv1_420_flips_and_crops_the_planes_exactly(const char *src)
     free(in.data);
 }
 
+/* The presentation time (seconds) of every frame of path, at most max. */
+static int read_times(const char *path, double *times, int max)
+{
+    struct vl_reader_opts o = {.memory_budget = 1 << 20};
+    struct vl_reader *r;
+    struct vl_error err;
+    struct vl_chunk ch;
+    int n, total = 0;
+    if (vl_reader_open(path, &o, &r, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
+    while ((n = vl_reader_next_chunk(r, &ch, &err)) > 0)
+        for (int i = 0; i < n && total < max; i++) times[total++] = ch.pts[i];
+    vl_reader_close(r);
+    return total;
+}
+
+/* Index of the source frame at time t (Matroska keeps milliseconds), -1 if none. */
+static int time_index(const double *times, int n, double t)
+{
+    for (int i = 0; i < n; i++)
+        if (fabs(times[i] - t) < 0.0006) return i;
+    return -1;
+}
+
+/* A VFR source (gaps of 40, 40 and 80 ms) starting at 1.5 s: every codec and
+ * both paths write each frame at its own time; a temporal crop and a stride
+ * keep the kept frames' times (the first is not moved to 0). */
+static void test_frames_keep_their_source_times(void)
+{
+    char src[512], out[512];
+    path_of(src, sizeof src, "vfr.mkv");
+    path_of(out, sizeof out, "vfr_out.mkv");
+    struct vl_testgen_opts o = {.format = "matroska", .codec = "ffv1", .width = 64,
+                                .height = 48, .frames = 40, .fps = 25, .vfr = 1, .start = 1.5};
+    struct vl_error err = {{0}};
+    CHECK(vl_testgen_write(src, &o, &err) == 0);
+    double in[64], got[64];
+    int n = read_times(src, in, 64);
+    CHECK(n == 40 && fabs(in[0] - 1.5) < 1e-9 && fabs(in[3] - in[2] - 0.08) < 1e-9);
+    const char *whole[] = {"hflip=1", "hflip=1 rotate=10", "hflip=1 codec=ffv1",
+                           "hflip=1 codec=h264"};
+    for (size_t k = 0; k < sizeof whole / sizeof *whole; k++) {
+        if (strstr(whole[k], "h264") && !vl_testgen_have_encoder("libx264")) continue;
+        CHECK(augment(src, out, whole[k], 0, 0, NULL, &err) == 0);
+        int m = read_times(out, got, 64), same = m == n;
+        for (int i = 0; i < m && same; i++) same = fabs(got[i] - in[i]) < 0.0006;
+        if (!same) printf("%s: %d frames, first at %.3f s\n", whole[k], m, m > 0 ? got[0] : -1.0);
+        CHECK(same);
+    }
+    CHECK(augment(src, out, "duration=0.5:0.5 stride=3 seed=11", 0, 0, NULL, &err) == 0);
+    int m = read_times(out, got, 64);
+    CHECK(m == 7);
+    int first = m > 0 ? time_index(in, n, got[0]) : -1, ok = first >= 0;
+    for (int k = 1; k < m && ok; k++) ok = time_index(in, n, got[k]) == first + 3 * k;
+    CHECK(ok);
+    CHECK(m > 0 && got[0] > 1.499); /* the first kept frame's own time, not 0 */
+}
+
+/* A fixture of frames x (w x h) bars in FFV1 with these tags ("" untagged). */
+static void tagged_source(const char *path, const char *pix_fmt, const char *matrix,
+                          const char *range, int w, int h, int frames)
+{
+    struct vl_testgen_opts o = {.format = "matroska", .codec = "ffv1", .pix_fmt = pix_fmt,
+                                .width = w, .height = h, .frames = frames, .fps = 25, .bars = 1};
+    if (*matrix) o.matrix = matrix, o.primaries = matrix, o.transfer = "bt709";
+    if (*range) o.range = range;
+    if (!strcmp(matrix, "bt2020nc")) o.primaries = "bt2020";
+    struct vl_error err = {{0}};
+    if (vl_testgen_write(path, &o, &err) < 0) fprintf(stderr, "%s\n", err.msg);
+}
+
+/* Mean absolute difference of the RGB frames of two clips of one size (-1:
+ * not of one size), and the share of samples more than 8 levels apart. */
+static double rgb_difference(const char *a, const char *b, double *far)
+{
+    struct clip x = read_clip(a), y = read_clip(b);
+    double diff = -1;
+    size_t over = 0, bytes = 1;
+    if (x.n > 0 && x.n == y.n && x.width == y.width && x.height == y.height) {
+        bytes = (size_t)x.n * x.width * x.height * 3;
+        diff = 0;
+        for (size_t i = 0; i < bytes; i++) {
+            int d = abs((int)x.data[i] - (int)y.data[i]);
+            diff += d, over += d > 8;
+        }
+        diff /= (double)bytes;
+    }
+    if (far) *far = (double)over / (double)bytes;
+    free(x.data), free(y.data);
+    return diff;
+}
+
+/* The default codec keeps a yuv420p source in yuv420p with its matrix,
+ * primaries, transfer and range, on the yuv420p path and on the RGB path;
+ * its pictures are those of the lossless RGB clip within 4:2:0 rounding. */
+static void test_default_keeps_yuv420p_and_the_colour_tags(void)
+{
+    static const char *const tags[][2] = {{"bt709", "tv"}, {"bt709", "pc"}, {"bt2020nc", "tv"},
+                                          {"smpte170m", "pc"}, {"", ""}};
+    static const char *const transforms[] = {
+        "hflip=1 seed=4", "hflip=1 rotate=5 seed=4"};
+    char src[512], out[512], rgb[512], params[256];
+    path_of(src, sizeof src, "tagged.mkv");
+    path_of(out, sizeof out, "tagged_out.mkv");
+    path_of(rgb, sizeof rgb, "tagged_rgb.mkv");
+    struct vl_error err = {{0}};
+    for (size_t t = 0; t < sizeof tags / sizeof *tags; t++) {
+        tagged_source(src, "yuv420p", tags[t][0], tags[t][1], 96, 64, 6);
+        struct vl_video_meta in, m;
+        CHECK(vl_probe_file(src, &in, &err) == 0);
+        for (size_t k = 0; k < 2; k++) {
+            CHECK(augment(src, out, transforms[k], 0, 0, NULL, &err) == 0);
+            snprintf(params, sizeof params, "%s codec=ffv1", transforms[k]);
+            CHECK(augment(src, rgb, params, 0, 0, NULL, &err) == 0);
+            CHECK(vl_probe_file(out, &m, &err) == 0);
+            CHECK_STR(m.codec, "ffv1");
+            CHECK_STR(m.pix_fmt, "yuv420p");
+            CHECK_STR(m.matrix, in.matrix);
+            CHECK_STR(m.primaries, in.primaries);
+            CHECK_STR(m.transfer, in.transfer);
+            CHECK_STR(m.range, in.range);
+            double far, diff = rgb_difference(out, rgb, &far);
+            printf("%s %s, %s path: %.2f levels from the RGB clip, %.1f%% over 8\n",
+                   *tags[t][0] ? tags[t][0] : "untagged", *tags[t][1] ? tags[t][1] : "",
+                   k ? "RGB" : "yuv420p", diff, 100 * far);
+            /* exact on the yuv420p path; 4:2:0 rounding of rotated bars on the
+             * RGB path (converting back as BT.601 limited: 9.5 to 19 levels, 35%
+             * to 80% of the samples over 8) */
+            CHECK(diff >= 0 && diff < (k ? 6.5 : 0.5));
+            CHECK(far < (k ? 0.16 : 0.01));
+        }
+    }
+    /* brightness on the yuv420p path scales Y from the range's black (0 in
+     * full range): the same picture as the RGB clip's, in both ranges (no
+     * crop: the yuv420p path moves its corner to the chroma grid) */
+    const char *dim = "brightness=0.5 seed=5";
+    for (int full = 0; full < 2; full++) {
+        struct vl_testgen_opts o = {.format = "matroska", .codec = "ffv1", .width = 96,
+                                    .height = 64, .frames = 6, .fps = 25, .matrix = "bt709",
+                                    .range = full ? "pc" : "tv", .bitexact = 1};
+        CHECK(vl_testgen_write(src, &o, &err) == 0);
+        CHECK(augment(src, out, dim, 0, 0, NULL, &err) == 0);
+        snprintf(params, sizeof params, "%s codec=ffv1", dim);
+        CHECK(augment(src, rgb, params, 0, 0, NULL, &err) == 0);
+        double diff = rgb_difference(out, rgb, NULL);
+        printf("brightness, %s range: %.2f levels from the RGB clip\n", full ? "full" : "limited", diff);
+        CHECK(diff >= 0 && diff < 1.0); /* 0.72 and 0.48; black at 16 in full range: 3.07 */
+    }
+}
+
+/* Where the default cannot stay 4:2:0 it writes lossless RGB FFV1: a source
+ * of another chroma format, an odd `size`; without `size` an odd crop is
+ * rounded down to even sides and stays yuv420p. */
+static void test_default_falls_back_to_rgb_ffv1(void)
+{
+    char src[512], out[512];
+    path_of(src, sizeof src, "yuv444.mkv");
+    path_of(out, sizeof out, "fallback.mkv");
+    struct vl_error err = {{0}};
+    struct vl_video_meta m;
+    tagged_source(src, "yuv444p", "bt709", "tv", 64, 48, 4);
+    CHECK(augment(src, out, "hflip=1", 0, 0, NULL, &err) == 0);
+    CHECK(vl_probe_file(out, &m, &err) == 0);
+    CHECK_STR(m.pix_fmt, "bgr0");
+    tagged_source(src, "yuv420p", "bt709", "tv", 64, 48, 4);
+    CHECK(augment(src, out, "hflip=1 size=33x24", 0, 0, NULL, &err) == 0);
+    CHECK(vl_probe_file(out, &m, &err) == 0);
+    CHECK_STR(m.pix_fmt, "bgr0");
+    CHECK(m.width == 33 && m.height == 24);
+    /* sqrt(0.2 * 64 * 48) = 24.8: a 25x25 crop, 24x24 in the default */
+    CHECK(augment(src, out, "crop=0.2:0.2 ratio=1:1", 0, 0, NULL, &err) == 0);
+    CHECK(vl_probe_file(out, &m, &err) == 0);
+    CHECK_STR(m.pix_fmt, "yuv420p");
+    CHECK(m.width == 24 && m.height == 24);
+    CHECK(augment(src, out, "crop=0.2:0.2 ratio=1:1 codec=ffv1", 0, 0, NULL, &err) == 0);
+    CHECK(vl_probe_file(out, &m, &err) == 0);
+    CHECK(m.width == 25 && m.height == 25);
+}
+
+static long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* The default's clip of a yuv420p source is the yuv420p path's (within 2%)
+ * and at most 0.7x the lossless RGB clip. */
+static void test_default_is_the_size_of_the_yuv_clip(void)
+{
+    char src[512], a[512], b[512], c[512];
+    path_of(src, sizeof src, "sizes.mkv");
+    path_of(a, sizeof a, "size_auto.mkv"), path_of(b, sizeof b, "size_420.mkv");
+    path_of(c, sizeof c, "size_rgb.mkv");
+    struct vl_error err = {{0}};
+    tagged_source(src, "yuv420p", "bt709", "tv", 320, 240, 12);
+    const char *t = "hflip=1 crop=0.64:0.64 ratio=1.3333333333333333:1.3333333333333333 brightness=0.2 seed=2"; /* 256x192 */
+    char params[256];
+    CHECK(augment(src, a, t, 0, 0, NULL, &err) == 0);
+    snprintf(params, sizeof params, "%s codec=ffv1_420", t);
+    CHECK(augment(src, b, params, 0, 0, NULL, &err) == 0);
+    snprintf(params, sizeof params, "%s codec=ffv1", t);
+    CHECK(augment(src, c, params, 0, 0, NULL, &err) == 0);
+    long sa = file_size(a), sb = file_size(b), sc = file_size(c);
+    printf("clip sizes: default %ld, ffv1_420 %ld, ffv1 (RGB) %ld bytes\n", sa, sb, sc);
+    CHECK(sa > 0 && sb > 0 && sc > 0);
+    CHECK(sa <= sb * 1.02 && sa < sc * 0.7);
+}
+
 int main(void)
 {
     dir = fixture_dir("augment");
@@ -388,6 +614,10 @@ int main(void)
     test_bad_input_names_the_file_and_leaves_nothing();
     test_cancel_stops_and_leaves_nothing(src);
     test_memory_stays_under_the_budget();
+    test_frames_keep_their_source_times();
+    test_default_keeps_yuv420p_and_the_colour_tags();
+    test_default_falls_back_to_rgb_ffv1();
+    test_default_is_the_size_of_the_yuv_clip();
     free(in.data);
     TEST_DONE();
 }
