@@ -67,20 +67,27 @@ void vl_outputs_check_init(struct vl_outputs_check *c, const struct vl_disk *dis
     c->message = (struct vl_strbuf)VL_STRBUF_INIT;
 }
 
-int vl_outputs_check(struct vl_outputs_check *c)
+int vl_outputs_check(struct vl_outputs_check *c, uint64_t max_bytes)
 {
+    uint64_t bytes = 0;
     for (size_t i = 0; i < c->n; i++) {
         struct vl_error err;
-        struct vl_stat st;
-        if (c->disk->ops->stat(c->disk, c->paths[i], &st, &err) < 0) {
+        struct vl_stat *st = &c->records[i].st;
+        if (c->disk->ops->stat(c->disk, c->paths[i], st, &err) < 0) {
             vl_strbuf_addf(&c->message, "vlbuild: rule %s wrote %s\n", c->rule, err.msg);
             return -1;
         }
-        if (!st.exists) {
+        if (!st->exists) {
             vl_strbuf_addf(&c->message, "vlbuild: rule %s succeeded but did not write %s\n",
                            c->rule, c->paths[i]);
             return -1;
         }
+        bytes += st->size;
+    }
+    if (max_bytes && bytes > max_bytes) return 1;
+    for (size_t i = 0; i < c->n; i++) {
+        struct vl_error err;
+        struct vl_stat st = c->records[i].st;
         int hashed = vl_plan_fingerprint_file(c->disk, c->paths[i], &st,
                                               c->known[i].st.exists ? &c->known[i] : NULL,
                                               c->cancel, &c->records[i], &err);

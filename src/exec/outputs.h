@@ -10,6 +10,8 @@
 #ifndef VL_OUTPUTS_H
 #define VL_OUTPUTS_H
 
+#include <stdint.h>
+
 #include "graph/graph.h"
 #include "state/state.h"
 #include "util/disk.h"
@@ -44,9 +46,11 @@ void vl_outputs_check_init(struct vl_outputs_check *c, const struct vl_disk *dis
                            const struct vl_edge *e, const atomic_int *cancel);
 /* Stats and fingerprints every output (the stat fast path of
  * vl_plan_fingerprint_file); touches nothing shared, so it may run on a
- * worker.  Returns 0, or -1 with c->message naming the file: an output that
- * is missing or not a regular file, one that cannot be read. */
-int vl_outputs_check(struct vl_outputs_check *c);
+ * worker.  With max_bytes (0: no limit), outputs larger than that in all
+ * are stat'ed but not hashed, and 1 is returned: the caller hashes them off
+ * the loop.  Returns 0, or -1 with c->message naming the file: an output
+ * that is missing or not a regular file, one that cannot be read. */
+int vl_outputs_check(struct vl_outputs_check *c, uint64_t max_bytes);
 /* Applies a passed check to e's nodes (stat, fingerprint) and records the
  * fingerprints in state: on the loop thread. */
 int vl_outputs_check_apply(const struct vl_outputs_check *c, struct vl_edge *e,

@@ -134,13 +134,18 @@ const char *vl_plan_reason_text(const struct vl_edge *e, char *buf, size_t size)
     return buf;
 }
 
+int vl_plan_record_vouches(const struct vl_file_record *known, const struct vl_stat *st)
+{
+    return known && known->st.exists && vl_stat_equal(&known->st, st) &&
+           known->hashed_at_ns - st->mtime_ns > RACY_WINDOW_NS;
+}
+
 int vl_plan_fingerprint_file(const struct vl_disk *disk, const char *path, const struct vl_stat *st,
                              const struct vl_file_record *known, const atomic_int *cancel,
                              struct vl_file_record *out, struct vl_error *err)
 {
     disk = vl_disk_or_real(disk);
-    if (known && known->st.exists && vl_stat_equal(&known->st, st) &&
-        known->hashed_at_ns - st->mtime_ns > RACY_WINDOW_NS) {
+    if (vl_plan_record_vouches(known, st)) {
         *out = *known;
         return 0;
     }

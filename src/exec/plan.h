@@ -43,6 +43,9 @@ int vl_plan_build(struct vl_plan *plan, struct vl_graph *g, struct vl_state *sta
  * fresh hashes in state.  Sets node->hash_known when the file exists. */
 int vl_plan_fingerprint(struct vl_plan *plan, struct vl_node *node, struct vl_state *state,
                         struct vl_error *err);
+/* 1 when known (a file's last record, or NULL) may stand for a file whose
+ * stat is st: the same stat tuple, hashed outside the racy window. */
+int vl_plan_record_vouches(const struct vl_file_record *known, const struct vl_stat *st);
 /* The fingerprint of the file at path on disk (NULL: the real one) whose stat is st: known's when known
  * (its last record, or NULL) has the same stat and was hashed outside the
  * racy window, else a fresh hash.  Touches no shared state: safe on a worker
