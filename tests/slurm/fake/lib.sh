@@ -67,7 +67,11 @@ fake_set_state() {
     echo "$2 $3" >"$job/state.tmp"
     case $2 in
     PENDING | RUNNING | COMPLETING) ;;
-    *) fake_now_ms >"$job/end_ms" ;;
+    *) # whole or not at all: squeue reads it without the lock, and an empty
+       # end time read mid-write made a just-ended job look long gone
+        fake_now_ms >"$job/end_ms.tmp"
+        mv "$job/end_ms.tmp" "$job/end_ms"
+        ;;
     esac
     mv "$job/state.tmp" "$job/state"
 }
