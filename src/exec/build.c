@@ -269,6 +269,13 @@ static void unlink_job(struct builder *b, struct job *j)
     b->n_running--;
 }
 
+/* Drops a begun job that will not run (the build stopped): it counts as not run. */
+static void abandon(struct builder *b, struct job *j)
+{
+    unlink_job(b, j);
+    job_free(j);
+}
+
 /* Ends j: releases its pool, records the result (outputs fingerprinted when
  * ok), frees it.  Never starts anything: schedule() does. */
 static void job_end(struct job *j, int ok)
@@ -501,8 +508,7 @@ static void on_lookup_done(struct vl_cache_lookup *l)
         vl_strbuf_addf(&j->log, "vlbuild: cache: %s\n", l->err.msg);
         job_end(j, 0);
     } else if (stopping(b)) { /* stopped by -k while it was looked up: it does not run */
-        unlink_job(b, j);
-        job_free(j);
+        abandon(b, j);
     }
     schedule(b);
 }
@@ -566,12 +572,8 @@ static void drain_waiting(struct builder *b)
             struct job *j = b->waiting_job[e->index];
             if (!j || j->step == STEP_LOOKUP) continue;
             b->waiting_job[e->index] = NULL;
-            if (b->interrupted) {
-                job_end(j, 0);
-            } else {
-                unlink_job(b, j);
-                job_free(j);
-            }
+            if (b->interrupted) job_end(j, 0);
+            else abandon(b, j);
         }
     }
 }

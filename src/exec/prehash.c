@@ -38,8 +38,7 @@ static void chunk_done(uv_work_t *w, int status)
 }
 
 /* Appends to *files every source behind targets that exists and whose
- * record does not vouch for it, stat'ing each once (node->stat_done) and
- * taking the record's fingerprint where it does. */
+ * record does not vouch for it, stat'ing each once (node->stat_done). */
 static void collect(const struct vl_disk *disk, struct vl_graph *g, struct vl_node *const *targets,
                     size_t n_targets, struct vl_node ***files, size_t *n_files)
 {
@@ -64,13 +63,9 @@ static void collect(const struct vl_disk *disk, struct vl_graph *g, struct vl_no
             if (disk->ops->stat(disk, in->path, &in->st, &ignored) < 0)
                 continue; /* the planner reports it */
             in->stat_done = 1;
-            if (!in->st.exists) continue;
-            if (vl_plan_record_vouches(in->file_rec, &in->st)) { /* the stat fast path */
-                in->hash = in->file_rec->hash;
-                in->hash_known = 1;
-                continue;
-            }
-            VL_PUSH(*files, *n_files, cap, in);
+            /* a record that vouches for it: the planner's stat fast path */
+            if (in->st.exists && !vl_plan_record_vouches(in->file_rec, &in->st))
+                VL_PUSH(*files, *n_files, cap, in);
         }
     }
     free(seen);

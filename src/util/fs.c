@@ -186,6 +186,16 @@ int vl_check_replaceable(const char *path, struct vl_error *err)
 
 #define NAME_LIMIT 255 /* NAME_MAX of Linux's file systems */
 
+#define SHORT_PREFIX_SIZE 40
+
+/* The start of every short temporary name of the file named base:
+ * ".vltmp-<XXH3-64 of base, 16 hex digits>." */
+static void short_temp_prefix(const char *base, char out[SHORT_PREFIX_SIZE])
+{
+    snprintf(out, SHORT_PREFIX_SIZE, "%s%016llx.", VL_SHORT_TEMP_PREFIX,
+             (unsigned long long)XXH3_64bits(base, strlen(base)));
+}
+
 void vl_temp_name(const char *path, int per_thread, struct vl_strbuf *out)
 {
     const char *slash = strrchr(path, '/');
@@ -200,9 +210,10 @@ void vl_temp_name(const char *path, int per_thread, struct vl_strbuf *out)
         return;
     }
     /* too long to carry the whole name: a short one in the same folder */
+    char prefix[SHORT_PREFIX_SIZE];
+    short_temp_prefix(base, prefix);
     vl_strbuf_add(out, path, (size_t)(base - path));
-    vl_strbuf_addf(out, "%s%016llx.%s", VL_SHORT_TEMP_PREFIX,
-                   (unsigned long long)XXH3_64bits(base, strlen(base)), suffix);
+    vl_strbuf_addf(out, "%s%s", prefix, suffix);
 }
 
 int vl_write_file_atomic(const char *path, const void *data, size_t n, struct vl_error *err)
@@ -352,9 +363,7 @@ void vl_remove_temporaries_in(const char *dir, size_t dlen,
 void vl_remove_temporaries(const char *path)
 {
     const char *slash = strrchr(path, '/');
-    const char *base = slash ? slash + 1 : path;
-    char prefix[64];
-    snprintf(prefix, sizeof prefix, "%s%016llx.", VL_SHORT_TEMP_PREFIX,
-             (unsigned long long)XXH3_64bits(base, strlen(base)));
+    char prefix[SHORT_PREFIX_SIZE];
+    short_temp_prefix(slash ? slash + 1 : path, prefix);
     remove_temporaries(path, slash ? (size_t)(slash - path) : 0, is_path, (void *)path, prefix);
 }

@@ -30,15 +30,22 @@ RULES
 vl --no-cache -- meta
 expect_rc 0
 
-# claims 2e9 frames of a 12-frame video (inside an int, so the reader takes it)
-python3 - <<'PY'
-import sqlite3
+# claim_frames N: makes the video's metadata row claim N frames instead of 12
+claim_frames() {
+    python3 - "$1" <<'PY'
+import sqlite3, sys
+n_frames = int(sys.argv[1])
 db = sqlite3.connect(".vlbuild/state.db")
-n = db.execute("""update video_meta set frames = 2000000000,
-                  json = replace(json, '"frames": 12,', '"frames": 2000000000,')""").rowcount
+n = db.execute("""update video_meta set frames = ?,
+                  json = replace(json, '"frames": 12,', ?)""",
+               (n_frames, '"frames": %d,' % n_frames)).rowcount
 db.commit()
 assert n == 1, n
 PY
+}
+
+# claims 2e9 frames of a 12-frame video (inside an int, so the reader takes it)
+claim_frames 2000000000
 
 for target in build/a.npy build/f.npy; do
     set +e
@@ -59,14 +66,7 @@ for target in build/a.npy build/f.npy; do
 done
 
 # a plausible lie: 5 frames; the seal catches it and the video is probed again
-python3 - <<'PY'
-import sqlite3
-db = sqlite3.connect(".vlbuild/state.db")
-n = db.execute("""update video_meta set frames = 5,
-                  json = replace(json, '"frames": 12,', '"frames": 5,')""").rowcount
-db.commit()
-assert n == 1, n
-PY
+claim_frames 5
 rm -rf build
 vl --no-cache -- meta build/a.npy
 expect_rc 0
