@@ -264,7 +264,7 @@ static const char style[] =
     ".span-2{fill:#ea580c;stroke:#ea580c}.span-3{fill:#9333ea;stroke:#9333ea}"
     ".span-4{fill:#0891b2;stroke:#0891b2}.span-5{fill:#db2777;stroke:#db2777}"
     ".span-6{fill:#65a30d;stroke:#65a30d}.span-7{fill:#78716c;stroke:#78716c}"
-    ".line-0{stroke:#2563eb}.line-1{stroke:#ea580c}.line-2{stroke:#16a34a}.line-3{stroke:#9333ea}"
+    ".line-0{stroke:#2563eb}.line-1{stroke:#16a34a}.line-2{stroke:#ea580c}.line-3{stroke:#9333ea}"
     ".line-4{stroke:#0891b2}.line-5{stroke:#db2777}.line-6{stroke:#65a30d}.line-7{stroke:#78716c}";
 
 static void dataset_section(struct report *r, struct vl_strbuf *h)
