@@ -154,6 +154,16 @@ static double first_number(const struct vl_json *v, const char *const *keys)
     return NAN;
 }
 
+/* Accuracy is charted on a 0..1 axis.  train logs fractions; a log in percent
+ * (any value above 1) is scaled down whole, so that one series never mixes
+ * the two scales. */
+static void accuracy_as_fraction(struct model_log *m)
+{
+    int percent = 0;
+    for (size_t i = 0; i < m->n; i++) percent |= m->val_acc[i] > 1;
+    for (size_t i = 0; percent && i < m->n; i++) m->val_acc[i] /= 100;
+}
+
 static int read_metrics(struct report *r, const char *path, struct vl_error *err)
 {
     char *text;
@@ -197,6 +207,7 @@ static int read_metrics(struct report *r, const char *path, struct vl_error *err
         line = nl ? nl + 1 : line + n;
     }
     free(text);
+    accuracy_as_fraction(&m);
     VL_PUSH(r->models, r->n_models, r->cap_models, m);
     return rc;
 }
@@ -259,13 +270,7 @@ static const char style[] =
     ".label,.value,.tick{font-size:11px;fill:#374151}.grid{stroke:#e5e7eb}"
     ".line{fill:none;stroke-width:2}.cell{font-size:11px;fill:#1f2937}"
     ".cell-dark{font-size:11px;fill:#fff}.models{display:flex;flex-wrap:wrap;gap:1em}"
-    ".models>div{flex:1 1 440px}"
-    ".span-0{fill:#2563eb;stroke:#2563eb}.span-1{fill:#16a34a;stroke:#16a34a}"
-    ".span-2{fill:#ea580c;stroke:#ea580c}.span-3{fill:#9333ea;stroke:#9333ea}"
-    ".span-4{fill:#0891b2;stroke:#0891b2}.span-5{fill:#db2777;stroke:#db2777}"
-    ".span-6{fill:#65a30d;stroke:#65a30d}.span-7{fill:#78716c;stroke:#78716c}"
-    ".line-0{stroke:#2563eb}.line-1{stroke:#16a34a}.line-2{stroke:#ea580c}.line-3{stroke:#9333ea}"
-    ".line-4{stroke:#0891b2}.line-5{stroke:#db2777}.line-6{stroke:#65a30d}.line-7{stroke:#78716c}";
+    ".models>div{flex:1 1 440px}";
 
 static void dataset_section(struct report *r, struct vl_strbuf *h)
 {
@@ -335,15 +340,15 @@ static void models_section(struct report *r, struct vl_strbuf *h)
         double acc = m->n ? m->val_acc[m->n - 1] : NAN;
         vl_strbuf_addf(h, "</td><td>%zu</td><td>%.4f</td><td>%.4f</td><td>%.1f%%</td></tr>\n",
                        m->n, m->n ? m->train_loss[m->n - 1] : NAN,
-                       m->n ? m->val_loss[m->n - 1] : NAN, acc <= 1 ? acc * 100 : acc);
+                       m->n ? m->val_loss[m->n - 1] : NAN, acc * 100);
     }
     vl_strbuf_adds(h, "</table>\n<div class=\"models\">\n");
     for (size_t i = 0; i < r->n_models; i++) {
         struct model_log *m = &r->models[i];
         vl_strbuf_adds(h, "<div>\n");
-        struct vl_series s[3] = {{"train loss", m->train_loss, m->n},
-                                 {"val loss", m->val_loss, m->n},
-                                 {"val accuracy", m->val_acc, m->n}};
+        struct vl_series s[3] = {{"train loss", m->train_loss, m->n, VL_AXIS_VALUE},
+                                 {"val loss", m->val_loss, m->n, VL_AXIS_VALUE},
+                                 {"val accuracy", m->val_acc, m->n, VL_AXIS_FRACTION}};
         char title[256];
         snprintf(title, sizeof title, "%s: training curves", m->name);
         vl_svg_lines(h, title, "epoch", s, 3);
@@ -456,7 +461,9 @@ int vl_action_report_run(struct vl_action_job *job, struct vl_error *err)
         vl_strbuf_adds(&h, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                            "<title>");
         vl_html_escape(&h, title);
-        vl_strbuf_addf(&h, "</title><style>%s</style></head><body>\n<h1>", style);
+        vl_strbuf_addf(&h, "</title><style>%s", style);
+        vl_svg_style(&h);
+        vl_strbuf_adds(&h, "</style></head><body>\n<h1>");
         vl_html_escape(&h, title);
         vl_strbuf_adds(&h, "</h1>\n");
         dataset_section(&r, &h);

@@ -87,14 +87,37 @@ void vl_svg_bars(struct vl_strbuf *out, const char *title, const char *const *la
     vl_strbuf_adds(out, "</svg>\n");
 }
 
+/* The one palette: span-N and line-N both take colour N. */
+static const char *const palette[PALETTE] = {"#2563eb", "#16a34a", "#ea580c", "#9333ea",
+                                             "#0891b2", "#db2777", "#65a30d", "#78716c"};
+
+void vl_svg_style(struct vl_strbuf *out)
+{
+    for (size_t i = 0; i < PALETTE; i++)
+        vl_strbuf_addf(out, ".span-%zu{fill:%s;stroke:%s}", i, palette[i], palette[i]);
+    for (size_t i = 0; i < PALETTE; i++)
+        vl_strbuf_addf(out, ".line-%zu{stroke:%s}", i, palette[i]);
+}
+
+/* The plot's y coordinate of value v on an axis from lo to hi. */
+static double plot_y(double v, double lo, double hi, int top, int height)
+{
+    return top + height - (v - lo) / (hi - lo) * height;
+}
+
 void vl_svg_lines(struct vl_strbuf *out, const char *title, const char *x_label,
                   const struct vl_series *series, size_t n_series)
 {
-    const int left = 50, top = 28, width = 520, height = 200;
+    const int left = 50, top = 28, width = 520, height = 200, legend_x = left + width + 48;
     size_t n = 0;
+    int fractions = 0;
     double ymin = INFINITY, ymax = -INFINITY;
     for (size_t s = 0; s < n_series; s++) {
         if (series[s].n > n) n = series[s].n;
+        if (series[s].axis == VL_AXIS_FRACTION) {
+            fractions = 1;
+            continue;
+        }
         for (size_t i = 0; i < series[s].n; i++) {
             double y = series[s].y[i];
             if (isnan(y)) continue;
@@ -105,31 +128,39 @@ void vl_svg_lines(struct vl_strbuf *out, const char *title, const char *x_label,
     if (!isfinite(ymin)) ymin = 0, ymax = 1;
     if (ymin > 0) ymin = 0;
     ymax = nice_max(ymax);
-    open_svg(out, left + width + 150, top + height + 40, title);
+    open_svg(out, legend_x + 150, top + height + 40, title);
     for (int t = 0; t <= 4; t++) {
         double v = ymin + (ymax - ymin) * t / 4;
-        double y = top + height - (v - ymin) / (ymax - ymin) * height;
+        double y = plot_y(v, ymin, ymax, top, height);
         vl_strbuf_addf(out, "<line class=\"grid\" x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\"/>"
                             "<text class=\"tick\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.3g</text>\n",
                        left, left + width, y, y, left - 4, y + 4, v);
+        if (fractions)
+            vl_strbuf_addf(out, "<text class=\"tick\" x=\"%d\" y=\"%.1f\">%d%%</text>\n",
+                           left + width + 4, plot_y(t / 4.0, 0, 1, top, height) + 4, t * 25);
     }
     vl_strbuf_addf(out, "<text class=\"tick\" x=\"%d\" y=\"%d\">%s 1..%zu</text>\n", left,
                    top + height + 18, x_label, n);
     for (size_t s = 0; s < n_series; s++) {
+        int fraction = series[s].axis == VL_AXIS_FRACTION;
+        double lo = fraction ? 0 : ymin, hi = fraction ? 1 : ymax;
         vl_strbuf_addf(out, "<polyline class=\"line line-%zu\" points=\"", s % PALETTE);
         for (size_t i = 0; i < series[s].n; i++) {
-            if (isnan(series[s].y[i])) continue;
+            double v = series[s].y[i];
+            if (isnan(v)) continue;
+            if (fraction) v = v < 0 ? 0 : v > 1 ? 1 : v;
             double x = left + (n > 1 ? (double)i / (double)(n - 1) * width : width / 2.0);
-            double y = top + height - (series[s].y[i] - ymin) / (ymax - ymin) * height;
-            vl_strbuf_addf(out, "%.1f,%.1f ", x, y);
+            vl_strbuf_addf(out, "%.1f,%.1f ", x, plot_y(v, lo, hi, top, height));
         }
-        vl_strbuf_adds(out, "\"/>\n");
+        vl_strbuf_adds(out, "\"><title>");
+        vl_html_escape(out, series[s].name);
+        vl_strbuf_adds(out, "</title></polyline>\n");
         int ly = top + 12 + (int)s * 18;
         vl_strbuf_addf(out, "<rect class=\"span-%zu\" x=\"%d\" y=\"%d\" width=\"12\" height=\"4\"/>"
                             "<text class=\"label\" x=\"%d\" y=\"%d\">",
-                       s % PALETTE, left + width + 12, ly - 4, left + width + 28, ly);
+                       s % PALETTE, legend_x, ly - 4, legend_x + 16, ly);
         vl_html_escape(out, series[s].name);
-        vl_strbuf_adds(out, "</text>\n");
+        vl_strbuf_adds(out, fraction ? " (right axis)</text>\n" : "</text>\n");
     }
     vl_strbuf_adds(out, "</svg>\n");
 }

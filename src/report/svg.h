@@ -8,10 +8,17 @@
 
 #include "util/strbuf.h"
 
+/* Which y axis a series is drawn against in vl_svg_lines. */
+enum vl_series_axis {
+    VL_AXIS_VALUE = 0,    /* left axis, scaled to the values of all such series */
+    VL_AXIS_FRACTION = 1, /* right axis, fixed 0..1 shown as 0..100% (accuracy) */
+};
+
 struct vl_series {
     const char *name;
     const double *y; /* one value per x = 1..n (NaN: no point) */
     size_t n;
+    enum vl_series_axis axis;
 };
 
 struct vl_span {
@@ -26,7 +33,12 @@ void vl_html_escape(struct vl_strbuf *out, const char *text);
 /* A horizontal bar chart: one bar per label, value printed at its end. */
 void vl_svg_bars(struct vl_strbuf *out, const char *title, const char *const *labels,
                  const double *values, size_t n, const char *unit);
-/* A line chart of several series over x = 1..n, with axes and a legend. */
+/* Appends the CSS rules of the chart palette (.span-N fills and .line-N strokes,
+ * N = 0..7); colour N is the same in both, so a legend swatch matches its line. */
+void vl_svg_style(struct vl_strbuf *out);
+/* A line chart of several series over x = 1..n, with a legend.  VALUE series
+ * share the left axis; FRACTION series get a right axis of 0..100%, their
+ * points clamped to it, so a loss of 4 does not flatten an accuracy of 0.9. */
 void vl_svg_lines(struct vl_strbuf *out, const char *title, const char *x_label,
                   const struct vl_series *series, size_t n_series);
 /* A confusion matrix heatmap: counts[row * n + col], rows = truth. */

@@ -12,6 +12,11 @@ cat >logs/svm.jsonl <<'JSONL'
 {"epoch": 1, "train_loss": 0.9, "val_loss": 0.8, "val_accuracy": 0.5}
 {"epoch": 2, "train_loss": 0.4, "val_loss": 0.5, "val_accuracy": 0.75, "classes": ["left", "right"], "confusion": [[3, 1], [0, 4]]}
 JSONL
+# a log with accuracy in percent and a loss that starts at 4: charted on the same 0..100% axis
+cat >logs/cnn.jsonl <<'JSONL'
+{"epoch": 1, "loss": 4.0, "val_loss": 3.6, "val_acc": 40}
+{"epoch": 2, "loss": 2.0, "val_loss": 2.5, "val_acc": 72}
+JSONL
 cat >vlbuild.rules <<'RULES'
 source videos = data/*.mp4
 source labels = data/labels.csv
@@ -31,10 +36,33 @@ expect_summary 4 0 0
 html=$(cat build/report.html)
 for want in "<title>Test &lt;report&gt;</title>" "3 clips" "Clips per class" ">left<" ">right<" \
     "64x48" "80x48" "svm: training curves" "svm: confusion matrix (validation)" \
-    "Timeline of this build" "Time per rule" "<polyline"; do
+    "Timeline of this build" "Time per rule" "<polyline" "cnn: training curves" \
+    "<td>72.0%</td>" "<td>75.0%</td>" ">100%</text>" "val accuracy (right axis)"; do
     case "$html" in *"$want"*) ;; *) fail "report lacks '$want'" ;; esac
 done
 case "$html" in *"<script"* | *"http://"* | *"https://"*) fail "report is not self-contained" ;; esac
+# each legend swatch has its line's colour, and every accuracy point lies on the percent axis
+python3 - build/report.html <<'PY' || fail "report charts: legend or accuracy axis wrong"
+import re, sys
+html = open(sys.argv[1]).read()
+css = dict(re.findall(r"\.((?:span|line)-\d+)\{(?:fill|stroke):(#[0-9a-f]{6})", html))
+charts = re.findall(r"<svg[^>]*>.*?</svg>", html, re.S)
+curves = [c for c in charts if "training curves" in c]
+assert len(curves) == 2, len(curves)
+for chart in curves:
+    lines = re.findall(r'class="line (line-\d+)" points="([^"]*)"><title>([^<]*)</title>', chart)
+    assert len(lines) == 3, lines
+    top, bottom = (float(re.search(r'y="([\d.]+)">%s</text>' % t, chart).group(1)) - 4
+                   for t in ("100%", "0%"))
+    for cls, points, name in lines:
+        swatch = re.search(r'<rect class="(span-\d+)"[^>]*/><text class="label"[^>]*>'
+                           + re.escape(name), chart).group(1)
+        assert css[swatch] == css[cls], (name, swatch, cls)
+        if "accuracy" in name:
+            ys = [float(p.split(",")[1]) for p in points.split()]
+            assert ys and all(top - 0.05 <= y <= bottom + 0.05 for y in ys), (name, ys)
+            assert min(ys) < bottom - 0.3 * (bottom - top), ("accuracy flattened", ys)
+PY
 vl
 expect_summary 0 4 0
 
