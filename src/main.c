@@ -586,25 +586,53 @@ int main(int argc, char **argv)
     return status;
 }
 
+/* Puts in dir where `vlbuild meta` keeps its cache: the project's state directory when
+ * the current folder is a project (it has the rules file or a state directory), else
+ * $XDG_CACHE_HOME/vlbuild (default ~/.cache/vlbuild); -1 with err when neither is known. */
+static int meta_cache_dir(const struct options *o, char *dir, size_t size, struct vl_error *err)
+{
+    if (access(o->file, F_OK) == 0 || access(STATE_DIR, F_OK) == 0) {
+        snprintf(dir, size, "%s", STATE_DIR);
+        return 0;
+    }
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    int n;
+    if (xdg && xdg[0] == '/') n = snprintf(dir, size, "%s/vlbuild", xdg);
+    else if (home && home[0]) n = snprintf(dir, size, "%s/.cache/vlbuild", home);
+    else {
+        vl_error_set(err, "meta: no project here and neither XDG_CACHE_HOME nor HOME is set "
+                          "for the metadata cache");
+        return -1;
+    }
+    if (n < 0 || (size_t)n >= size) {
+        vl_error_set(err, "meta: the metadata cache folder's path is too long");
+        return -1;
+    }
+    return 0;
+}
+
 /* Runs the subcommand cmd ("" for a build) and returns the exit status. */
 static int run_command(struct options *o, const char *cmd)
 {
     if (!strcmp(cmd, "actions")) return cmd_actions();
     if (!strcmp(cmd, "cache")) return vl_cache_command((int)o->n_args, o->args, &o->cache);
     if (!strcmp(cmd, "meta")) {
-        /* needs no rules file: the cache lives in the project's state directory */
+        /* needs no rules file: the cache lives in the project's state directory, or in
+         * the user's cache folder outside a project */
         struct vl_error err;
-        if (vl_mkdir_p(STATE_DIR, &err) < 0) {
+        char dir[4096], db[4096 + 16];
+        if (meta_cache_dir(o, dir, sizeof dir, &err) < 0 || vl_mkdir_p(dir, &err) < 0) {
             fprintf(stderr, "vlbuild: error: %s\n", err.msg);
             return 2;
         }
+        snprintf(db, sizeof db, "%s/state.db", dir);
         int (*meta)(int, char **, const char *) =
             (int (*)(int, char **, const char *))vl_module_symbol("media", "vl_meta_command", &err);
         if (!meta) {
             fprintf(stderr, "vlbuild: error: %s\n", err.msg);
             return 2;
         }
-        return meta((int)o->n_args, o->args, STATE_DB);
+        return meta((int)o->n_args, o->args, db);
     }
     int is_command = is_command_name(cmd);
 
