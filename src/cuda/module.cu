@@ -1,0 +1,34 @@
+/* module.cu - the CUDA module's entry: the vl_cuda_module it exports
+ * (src/gpu/cuda_module.h).  Compiled by nvcc into vlbuild-cuda.so only. */
+#include <cuda_runtime.h>
+#include <stdio.h>
+
+extern "C" {
+#include "gpu/cuda_module.h"
+}
+
+#define VL_STR2(x) #x
+#define VL_STR(x) VL_STR2(x)
+
+/* the usable devices; none on a machine without the driver or a device,
+ * with the runtime's reason */
+static int probe(char *why, size_t n)
+{
+    int count = 0;
+    cudaError_t rc = cudaGetDeviceCount(&count);
+    if (rc != cudaSuccess) {
+        if (why && n) snprintf(why, n, "no usable cuda device: %s (%s)", cudaGetErrorString(rc),
+                               cudaGetErrorName(rc));
+        (void)cudaGetLastError();
+        return 0;
+    }
+    if (count == 0 && why && n) snprintf(why, n, "no usable cuda device: the driver reports none");
+    return count;
+}
+
+extern "C" __attribute__((visibility("default"))) const struct vl_cuda_module vl_cuda_module = {
+    VL_CUDA_MODULE_ABI,
+    "cuda runtime " VL_STR(CUDART_VERSION) " arch " VL_CUDA_ARCHS,
+    probe,
+    NULL,
+};
