@@ -397,6 +397,11 @@ static int cmd_build(struct project *p, const struct options *o, struct vl_error
            s.up_to_date, s.failed);
     if (s.not_run) printf(", %zu not run", s.not_run);
     printf(", %.2f s%s\n", s.seconds, s.interrupted ? " (interrupted)" : "");
+    /* A restored output may be a hard link to the cache's blob, read-only so
+     * that editing it cannot change the cache: say so where a user trips. */
+    if (s.restored && !o->quiet)
+        printf("vlbuild: restored outputs may be read-only links into the cache; to edit one,"
+               " copy it first (docs/cache.md)\n");
     fflush(stdout);
     if (s.interrupted) return 130;
     return s.failed || s.not_run ? 1 : 0;

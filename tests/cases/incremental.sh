@@ -50,6 +50,7 @@ expect_summary 0 10 0
 echo garbage >build/feat/c3.feat
 vl tag=v2
 expect_summary 0 9 0 1
+expect_output "restored outputs may be read-only links into the cache"
 expect_output "feat build/feat/c3.feat"
 expect_file build/feat/c3.feat "CLIP 3
 META-V2
