@@ -462,8 +462,11 @@ static int parse_statement(struct parser *p, const char *path, struct vl_words *
     if (!strcmp(kw, "var")) {
         if (need_args(p, w, 3, "'var NAME = VALUE'") < 0 || check_name(p, &w->items[1], "variable"))
             return -1;
-        if (strcmp(w->items[2].text, "="))
-            return fail(p, w->items[2].loc, "expected '=' after the variable name");
+        /* `?=` is a default (make's): it sets only a variable not yet set */
+        int is_default = !strcmp(w->items[2].text, "?=");
+        if (!is_default && strcmp(w->items[2].text, "="))
+            return fail(p, w->items[2].loc, "expected '=' or '?=' after the variable name");
+        if (is_default && vl_map_get(&rules->vars, w->items[1].text)) return 0;
         /* the value is the rest of the line as written, expanded */
         const char *value = w->len > 3 ? rest_of_line(p, line, &w->items[3]) : "";
         vl_map_put(&rules->vars, vl_arena_strdup(&rules->arena, w->items[1].text), (void *)value);

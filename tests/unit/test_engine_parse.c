@@ -62,6 +62,29 @@ static void test_override_wins(void)
     vl_rules_release(&r);
 }
 
+/* `?=` sets a variable only when nothing set it before: the value set ahead
+ * of an include of defaults is kept, a default alone applies, and a command
+ * line override still wins over both. */
+static void test_default_assignment(void)
+{
+    struct vl_rules r;
+    struct vl_error err;
+    CHECK(parse(&r, "var size = 8x8\nvar size ?= 64x64\nvar n ?= 2\nsource s = $size $n\n", &err) ==
+          0);
+    CHECK_STR(r.sources[0]->patterns.items[0].text, "8x8");
+    CHECK_STR(r.sources[0]->patterns.items[1].text, "2");
+    vl_rules_release(&r);
+    memset(&r, 0, sizeof r);
+    struct vl_var_override o = {"size", "4x4"};
+    CHECK(vl_rules_parse_string(&r, "t.rules", "var size ?= 64x64\nsource s = $size\n", &o, 1,
+                                &err) == 0);
+    CHECK_STR(r.sources[0]->patterns.items[0].text, "4x4");
+    vl_rules_release(&r);
+    CHECK(parse(&r, "var size := 1\n", &err) < 0);
+    CHECK(strstr(err.msg, "'=' or '?='") != NULL);
+    vl_rules_release(&r);
+}
+
 static void test_error_location_inside_variable(void)
 {
     struct vl_rules r;
@@ -86,6 +109,7 @@ int main(void)
 {
     test_full_rule();
     test_override_wins();
+    test_default_assignment();
     test_error_location_inside_variable();
     test_crlf_and_blank_lines();
     TEST_DONE();
