@@ -65,6 +65,8 @@ struct vl_reader {
     int planar;                   /* 1: scale to planar GBR, then interleave (same bytes, faster) */
     uint8_t *planes;              /* G, B, R planes of one picture, planes_stride a row */
     size_t planes_size;
+    uint8_t *rows;        /* packed RGB24 rows at a 16-pixel stride (see convert) */
+    size_t rows_size;
     int planes_stride;
     uint8_t *whole;
     int src_w, src_h, src_fmt;    /* the source the geometry below was planned for */
@@ -572,6 +574,20 @@ static int convert(struct vl_reader *r, int n, struct vl_error *err)
         sws_scale(r->sws, src, src_stride, 0, r->crop[3], pl, pstride);
         interleave_gbr(pl[0], pl[1], pl[2], ps, r->place[2], r->place[3], dst[0], stride[0]);
         r->stats.planar++;
+    } else if (r->place[2] % 16) {
+        /* swscale's yuv420p converters write both rows of a pair in blocks
+         * of 8 pixels, so the tail of the first row, computed from chroma
+         * padding the decoder left uninitialised, overwrites the head of
+         * the second: convert at a 16-pixel stride and copy the rows. */
+        int ps = ((r->place[2] + 15) & ~15) * 3;
+        size_t need = (size_t)ps * (r->place[3] + 1) + 256;
+        if (r->rows_size < need) {
+            free(r->rows);
+            if (!(r->rows = malloc(need))) abort();
+            r->rows_size = need;
+        }
+        sws_scale(r->sws, src, src_stride, 0, r->crop[3], (uint8_t *[4]){r->rows}, (int[4]){ps});
+        av_image_copy_plane(dst[0], stride[0], r->rows, ps, r->place[2] * 3, r->place[3]);
     } else {
         sws_scale(r->sws, src, src_stride, 0, r->crop[3], dst, stride);
     }
@@ -845,6 +861,7 @@ void vl_reader_close(struct vl_reader *r)
     avcodec_free_context(&r->dec);
     avformat_close_input(&r->fmt);
     free(r->data), free(r->rgb), free(r->whole), free(r->pts), free(r->index), free(r->planes);
+    free(r->rows);
     free(r->pts_table), free(r->key_table);
     free(r->path);
     free(r);
