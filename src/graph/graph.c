@@ -300,23 +300,50 @@ static int order_rules(const struct vl_rules *rules, const struct vl_rule_decl *
     return 0;
 }
 
-/* 1 when the n bytes at s look like a template: `name` or `name.field`. */
+/* 1 when the n bytes at s look like a template: `name`, `name.field`, either
+ * with a `:modifier` (`{v.stem:raw}`). */
 static int template_shaped(const char *s, size_t n)
 {
-    size_t dots = 0;
+    size_t dots = 0, colons = 0;
     if (n == 0 || !(s[0] == '_' || ((s[0] | 32) >= 'a' && (s[0] | 32) <= 'z'))) return 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (c == '.') dots++;
+        if (c == '.' && !colons) dots++;
+        else if (c == ':' && i + 1 < n) colons++;
         else if (!(c == '_' || c == '-' || (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z')))
             return 0;
     }
-    return dots <= 1;
+    return dots <= 1 && colons <= 1;
+}
+
+/* Appends the n bytes of value to a template's expansion.  In a shell command
+ * (quote) the value is quoted for /bin/sh as $in and $out are (plain names
+ * unchanged); raw leaves it as it is.  In both, a `$` is doubled, so that
+ * the run-time substitution of $in and $out (exec/shell_job.c) gives the
+ * shell the value's own `$` and never expands a file name's `$in`. */
+static void add_field(struct vl_strbuf *out, const char *value, size_t n, int in_command, int raw)
+{
+    if (!in_command || n == 0) { /* an empty field stays empty, as it always has */
+        vl_strbuf_add(out, value, n);
+        return;
+    }
+    struct vl_strbuf v = VL_STRBUF_INIT;
+    vl_strbuf_add(&v, value, n);
+    struct vl_strbuf quoted = VL_STRBUF_INIT;
+    if (raw) vl_strbuf_add(&quoted, v.buf, v.len);
+    else vl_strbuf_add_shell_quoted(&quoted, v.buf);
+    for (size_t i = 0; i < quoted.len; i++) {
+        if (quoted.buf[i] == '$') vl_strbuf_addch(out, '$');
+        vl_strbuf_addch(out, quoted.buf[i]);
+    }
+    vl_strbuf_release(&quoted);
+    vl_strbuf_release(&v);
 }
 
 /* Fills {v.field} and {copy} in text for one item and copy.  In a shell
  * command (strict == 0), braces that do not look like a template, such as
- * `{ cmd; }`, are the shell's and stay as written. */
+ * `{ cmd; }`, are the shell's and stay as written, and a field's value is
+ * shell-quoted unless written {v.field:raw} (add_field). */
 static int fill_template(const char *text, struct vl_loc loc, const struct vl_rule_decl *r,
                          const struct vl_node *item, int copy, int strict, struct vl_strbuf *out,
                          struct vl_error *err)
@@ -337,6 +364,18 @@ static int fill_template(const char *text, struct vl_loc loc, const struct vl_ru
         if (!close) return vl_error_at(err, loc, "rule %s: '{' without '}' in '%s'", r->name, text);
         size_t n = (size_t)(close - p - 1);
         const char *name = p + 1;
+        int raw = 0;
+        const char *colon = memchr(name, ':', n);
+        if (colon) {
+            size_t mlen = n - (size_t)(colon - name) - 1;
+            if (mlen != 3 || strncmp(colon + 1, "raw", 3))
+                return vl_error_at(err, loc, "rule %s: unknown modifier ':%.*s' in '{%.*s}' "
+                                             "(the one modifier is :raw)",
+                                   r->name, (int)mlen, colon + 1, (int)n, name);
+            raw = 1;
+            n = (size_t)(colon - name);
+        }
+        const int in_command = !strict;
         if (n == 4 && !strncmp(name, "copy", 4)) {
             vl_strbuf_addf(out, "%d", copy);
             p = close;
@@ -348,23 +387,23 @@ static int fill_template(const char *text, struct vl_loc loc, const struct vl_ru
                            r->name, (int)n, name, var ? " or {" : "", var ? var : "",
                            var ? ".path|name|stem|ext|dir}" : "");
         const char *field = dot + 1;
-        size_t flen = (size_t)(close - field);
+        size_t flen = (size_t)(name + n - field);
         const char *path = item->path;
         const char *slash = strrchr(path, '/');
         const char *base = slash ? slash + 1 : path;
         const char *ext = strrchr(base, '.');
         if (!ext || ext == base) ext = base + strlen(base);
         if (flen == 4 && !strncmp(field, "path", 4))
-            vl_strbuf_adds(out, path);
+            add_field(out, path, strlen(path), in_command, raw);
         else if (flen == 4 && !strncmp(field, "name", 4))
-            vl_strbuf_adds(out, base);
+            add_field(out, base, strlen(base), in_command, raw);
         else if (flen == 4 && !strncmp(field, "stem", 4))
-            vl_strbuf_add(out, base, (size_t)(ext - base));
+            add_field(out, base, (size_t)(ext - base), in_command, raw);
         else if (flen == 3 && !strncmp(field, "ext", 3))
-            vl_strbuf_adds(out, *ext ? ext + 1 : "");
+            add_field(out, *ext ? ext + 1 : "", *ext ? strlen(ext + 1) : 0, in_command, raw);
         else if (flen == 3 && !strncmp(field, "dir", 3)) {
             if (slash)
-                vl_strbuf_add(out, path, (size_t)(slash - path));
+                add_field(out, path, (size_t)(slash - path), in_command, raw);
             else
                 vl_strbuf_addch(out, '.');
         } else
