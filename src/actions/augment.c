@@ -209,29 +209,31 @@ static uint8_t *alloc_frame(int w, int h)
 static int augment_frame(struct work *w, const struct plan *p, uint8_t *data, int src_w,
                          int src_h, int64_t index, double pts, struct vl_error *err)
 {
-    struct vl_frame cur = {data, src_w, src_h};
+    struct vl_frame cur = {data, src_w, src_h, VL_MEM_HOST};
     if (p->crop_w != src_w || p->crop_h != src_h) {
-        struct vl_frame dst = {w->crop, p->crop_w, p->crop_h};
-        w->ops->crop(&cur, p->crop_x, p->crop_y, &dst);
+        struct vl_frame dst = {w->crop, p->crop_w, p->crop_h, VL_MEM_HOST};
+        if (w->ops->crop(w->ctx, &cur, p->crop_x, p->crop_y, &dst, err) < 0) return -1;
         cur = dst;
     }
-    if (p->flip) w->ops->flip_horizontal(&cur);
+    if (p->flip && w->ops->flip_horizontal(w->ctx, &cur, err) < 0) return -1;
     if (p->out_w != cur.width || p->out_h != cur.height) {
-        struct vl_frame dst = {w->sized, p->out_w, p->out_h};
+        struct vl_frame dst = {w->sized, p->out_w, p->out_h, VL_MEM_HOST};
         if (w->ops->resize(w->ctx, &cur, &dst, VL_INTERP_BILINEAR, err) < 0) return -1;
         cur = dst;
     }
     if (p->angle != 0) {
-        struct vl_frame dst = {w->turned, cur.width, cur.height};
-        w->ops->rotate(&cur, &dst, p->angle);
+        struct vl_frame dst = {w->turned, cur.width, cur.height, VL_MEM_HOST};
+        if (w->ops->rotate(w->ctx, &cur, &dst, p->angle, err) < 0) return -1;
         cur = dst;
     }
-    if (p->do_jitter) w->ops->color_jitter(&cur, &p->jitter);
+    if (p->do_jitter && w->ops->color_jitter(w->ctx, &cur, &p->jitter, err) < 0) return -1;
     if (p->blur_sigma > 0 && w->ops->gaussian_blur(w->ctx, &cur, p->blur_sigma, err) < 0)
         return -1;
-    if (p->noise_sigma > 0)
-        w->ops->gaussian_noise(&cur, p->noise_sigma,
-                               p->noise_seed + (uint64_t)index * 0xd1b54a32d192ed03ull);
+    if (p->noise_sigma > 0 &&
+        w->ops->gaussian_noise(w->ctx, &cur, p->noise_sigma,
+                               p->noise_seed + (uint64_t)index * 0xd1b54a32d192ed03ull, err) < 0)
+        return -1;
+    if (w->ops->sync(w->ctx, err) < 0) return -1;
     return vl_clipwriter_write_at(w->writer, cur.rgb, pts, err);
 }
 
@@ -288,14 +290,18 @@ static int augment_frame_yuv(struct work *w, const struct plan *p, const struct 
 {
     struct vl_yuv_frame src = {{c->plane[0], c->plane[1], c->plane[2]},
                                {c->stride[0], c->stride[1], c->stride[2]}, c->width, c->height,
-                               full_range};
+                               full_range, VL_MEM_HOST};
     struct vl_yuv_frame dst = {.width = p->crop_w, .height = p->crop_h};
     if (vl_clipwriter_next_planes(w->writer, dst.plane, dst.stride, err) < 0) return -1;
     static const struct vl_color_jitter none = {1, 1, 1, 0};
     uint8_t ylut[256], clut[256];
-    w->ops->yuv_jitter_tables(&src, p->crop_x, p->crop_y, p->crop_w, p->crop_h,
-                              p->do_jitter ? &p->jitter : &none, ylut, clut);
-    w->ops->yuv_crop_flip_map(&src, p->crop_x, p->crop_y, p->flip, ylut, clut, &dst);
+    if (w->ops->yuv_jitter_tables(w->ctx, &src, p->crop_x, p->crop_y, p->crop_w, p->crop_h,
+                                  p->do_jitter ? &p->jitter : &none, ylut, clut, err) < 0 ||
+        w->ops->sync(w->ctx, err) < 0 ||
+        w->ops->yuv_crop_flip_map(w->ctx, &src, p->crop_x, p->crop_y, p->flip, ylut, clut, &dst,
+                                  err) < 0 ||
+        w->ops->sync(w->ctx, err) < 0)
+        return -1;
     return vl_clipwriter_submit_at(w->writer, c->pts[0], err);
 }
 
@@ -317,8 +323,9 @@ int vl_action_augment_run(struct vl_action_job *job, struct vl_error *err)
     int yuv = yuv_path(codec, &meta, &p);
     log_plan(job, &p, codec, yuv);
 
-    struct work w = {.ops = vl_ops_cpu()};
-    if (w.ops->ctx_new(&w.ctx, err) < 0) return -1;
+    struct vl_ops_ctx_opts ctx_opts;
+    struct work w = {.ops = vl_ops_for_job(job, &ctx_opts, err)};
+    if (!w.ops || w.ops->ctx_new(&ctx_opts, &w.ctx, err) < 0) return -1;
     size_t out_bytes = (size_t)p.out_w * p.out_h * 3;
     size_t own = yuv ? 0 : (size_t)p.crop_w * p.crop_h * 3 + 2 * out_bytes;
     if (!yuv) {

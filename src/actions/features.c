@@ -78,37 +78,54 @@ static int parse_set(const char *text, enum group *order, struct vl_error *err)
     return n;
 }
 
+/* Stores a scalar feature once the entry that computes it (rc) has run and
+ * its result is valid (after sync). */
+static int scalar(struct featurizer *fz, int rc, const double *v, float *out,
+                  struct vl_error *err)
+{
+    if (rc < 0 || fz->ops->sync(fz->ctx, err) < 0) return -1;
+    out[0] = (float)*v;
+    return 0;
+}
+
 /* Computes one frame's row and feeds it to the clip sum or the writer. */
 static int featurize(struct featurizer *fz, const struct vl_frame *f, const struct vl_frame *prev,
                      struct vl_error *err)
 {
     float *out = fz->row;
+    double v = 0;
     for (int k = 0; k < fz->n_groups; k++) {
         switch (fz->order[k]) {
         case HIST:
-            fz->ops->hsv_histogram(f, fz->bins, out);
+            if (fz->ops->hsv_histogram(fz->ctx, f, fz->bins, out, err) < 0) return -1;
             break;
         case MOTION: {
             struct vl_motion m = {0};
-            if (prev) fz->ops->motion(fz->ctx, prev, f, &m);
+            if (prev && fz->ops->motion(fz->ctx, prev, f, &m, err) < 0) return -1;
+            if (fz->ops->sync(fz->ctx, err) < 0) return -1;
             out[0] = (float)m.mean, out[1] = (float)m.spread;
             out[2] = (float)m.horizontal, out[3] = (float)m.vertical;
             break;
         }
         case SHARPNESS:
-            out[0] = (float)fz->ops->laplacian_variance(fz->ctx, f);
+            if (scalar(fz, fz->ops->laplacian_variance(fz->ctx, f, &v, err), &v, out, err) < 0)
+                return -1;
             break;
         case EDGES:
-            out[0] = (float)fz->ops->edge_density(fz->ctx, f, fz->edge_threshold);
+            if (scalar(fz, fz->ops->edge_density(fz->ctx, f, fz->edge_threshold, &v, err), &v,
+                       out, err) < 0)
+                return -1;
             break;
         case DCT:
-            out[0] = (float)fz->ops->dct_high_ratio(fz->ctx, f);
+            if (scalar(fz, fz->ops->dct_high_ratio(fz->ctx, f, &v, err), &v, out, err) < 0)
+                return -1;
             break;
         case N_GROUPS:
             break;
         }
         out += group_dims(fz, fz->order[k]);
     }
+    if (fz->ops->sync(fz->ctx, err) < 0) return -1; /* the histogram is written */
     fz->frames++;
     if (prev) fz->pairs++;
     if (fz->per_frame) {
@@ -183,9 +200,9 @@ static int run_npy(struct vl_action_job *job, struct featurizer *fz, int want_w,
     }
     struct vl_frame prev = {0};
     for (uint64_t t = 0; rc == 0 && t < a.shape[0]; t++) {
-        struct vl_frame src = {(uint8_t *)a.data + t * (size_t)w * h * 3, w, h}, cur = src;
+        struct vl_frame src = {(uint8_t *)a.data + t * (size_t)w * h * 3, w, h, VL_MEM_HOST}, cur = src;
         if (resize) {
-            cur = (struct vl_frame){bufs + (t & 1) * (size_t)rw * rh * 3, rw, rh};
+            cur = (struct vl_frame){bufs + (t & 1) * (size_t)rw * rh * 3, rw, rh, VL_MEM_HOST};
             rc = fz->ops->resize(fz->ctx, &src, &cur, VL_INTERP_AREA, err);
         }
         if (rc == 0) rc = featurize(fz, &cur, t ? &prev : NULL, err);
@@ -226,8 +243,8 @@ static int run_video(struct vl_action_job *job, struct featurizer *fz, int want_
     struct vl_chunk c;
     while (rc == 0 && (n = vl_reader_next_chunk(r, &c, err)) > 0) {
         for (int i = 0; i < n && rc == 0; i++) {
-            struct vl_frame cur = {c.data + (size_t)i * c.frame_bytes, w, h};
-            struct vl_frame prev = {i ? cur.rgb - c.frame_bytes : held, w, h};
+            struct vl_frame cur = {c.data + (size_t)i * c.frame_bytes, w, h, VL_MEM_HOST};
+            struct vl_frame prev = {i ? cur.rgb - c.frame_bytes : held, w, h, VL_MEM_HOST};
             rc = featurize(fz, &cur, fz->frames ? &prev : NULL, err);
         }
         memcpy(held, c.data + (size_t)(n - 1) * c.frame_bytes, frame_bytes);
@@ -260,7 +277,9 @@ static int has_suffix(const char *s, const char *suffix)
 int vl_action_features_run(struct vl_action_job *job, struct vl_error *err)
 {
     const struct vl_params *params = job->params;
-    struct featurizer fz = {.ops = vl_ops_cpu()};
+    struct vl_ops_ctx_opts ctx_opts;
+    struct featurizer fz = {.ops = vl_ops_for_job(job, &ctx_opts, err)};
+    if (!fz.ops) return -1;
     const struct vl_param_value *size = vl_params_get(params, "size");
     fz.bins = (int)vl_params_get(params, "bins")->num;
     fz.edge_threshold = vl_params_get(params, "edge_threshold")->num;
@@ -272,7 +291,7 @@ int vl_action_features_run(struct vl_action_job *job, struct vl_error *err)
     fz.sum = calloc((size_t)fz.dims, sizeof *fz.sum);
     if (!fz.row || !fz.sum) abort();
     int is_npy = has_suffix(job->inputs[0], ".npy"), w = 0, h = 0;
-    int rc = fz.ops->ctx_new(&fz.ctx, err);
+    int rc = fz.ops->ctx_new(&ctx_opts, &fz.ctx, err);
     if (rc == 0)
         rc = (is_npy ? run_npy : run_video)(job, &fz, (int)size->num, (int)size->num2, &w, &h,
                                             err);

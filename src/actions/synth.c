@@ -186,7 +186,14 @@ int vl_action_synth_run(struct vl_action_job *job, struct vl_error *err)
         .crf = -1,
         .threads = 1,
     };
-    const struct vl_ops *ops = vl_ops_cpu();
+    struct vl_ops_ctx_opts ctx_opts;
+    struct vl_ops_ctx *ctx = NULL;
+    const struct vl_ops *ops = vl_ops_for_job(job, &ctx_opts, err);
+    if (!ops || ops->ctx_new(&ctx_opts, &ctx, err) < 0) {
+        free(background);
+        free(rgb);
+        return -1;
+    }
     struct vl_videowriter *w;
     int rc = vl_videowriter_open(path, &wo, &w, err);
     for (int t = 0; t < frames && rc == 0; t++) {
@@ -197,15 +204,19 @@ int vl_action_synth_run(struct vl_action_job *job, struct vl_error *err)
             break;
         }
         render(background, shapes, n_shapes, t, frames, width, height, rgb);
-        struct vl_frame f = {rgb, width, height};
-        if (noise > 0) ops->gaussian_noise(&f, noise, noise_seed + (uint64_t)t * 0x9e3779b97f4a7c15ull);
-        rc = vl_videowriter_write(w, rgb, err);
+        struct vl_frame f = {rgb, width, height, VL_MEM_HOST};
+        if (noise > 0)
+            rc = ops->gaussian_noise(ctx, &f, noise, noise_seed + (uint64_t)t * 0x9e3779b97f4a7c15ull,
+                                     err);
+        if (rc == 0) rc = ops->sync(ctx, err);
+        if (rc == 0) rc = vl_videowriter_write(w, rgb, err);
         if (rc < 0) {
             vl_videowriter_abort(w);
             w = NULL;
         }
     }
     if (rc == 0) rc = vl_videowriter_close(w, err);
+    ops->ctx_free(ctx);
     free(background);
     free(rgb);
     return rc;

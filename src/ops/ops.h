@@ -3,12 +3,24 @@
  *
  * Every operation that augment, scale and features perform on frames is an
  * entry of struct vl_ops.  vl_ops_cpu() returns the CPU implementation; the
- * CUDA implementation (a later issue) fills the same table, so an action is
- * written once and parity tests run one body against both tables.
+ * CUDA module (src/cuda/, loaded through src/gpu/cuda_loader.h) fills the
+ * same table, so an action is written once and parity tests run one body
+ * against both tables.  vl_ops_for_job() picks the table a job's resolved
+ * `device` parameter names.
  *
- * Frames are packed RGB24 (`[H][W][3]` uint8, rows of width*3 bytes).  No
- * entry allocates per frame: what an operation needs between calls lives in
- * a struct vl_ops_ctx that the caller creates once per job. */
+ * Frames are packed RGB24 (`[H][W][3]` uint8, rows of width*3 bytes) and
+ * say where their bytes live (`mem`): host memory, or the memory of the
+ * context's device.  An entry works on frames in its table's memory:
+ * upload and download move a frame between the host and the device, and
+ * the CPU table, which has no device, refuses device frames with an error.
+ *
+ * Every entry takes the per-job context and returns 0, or -1 with a message
+ * in err.  Entries enqueue: a device table may return before the work is
+ * done, so frames written and scalar results (the out-pointers of the
+ * feature entries) are valid only after sync (the CPU table finishes before
+ * it returns; its sync does nothing).  No entry allocates per frame: what
+ * an operation needs between calls lives in a struct vl_ops_ctx that the
+ * caller creates once per job. */
 #ifndef VL_OPS_H
 #define VL_OPS_H
 
@@ -17,9 +29,16 @@
 
 #include "util/error.h"
 
+/* Where a frame's bytes live. */
+enum vl_mem {
+    VL_MEM_HOST,   /* ordinary (or pinned) host memory; 0, so {0} frames are host frames */
+    VL_MEM_DEVICE, /* memory of the context's device */
+};
+
 struct vl_frame {
     uint8_t *rgb;
     int width, height;
+    enum vl_mem mem;
 };
 
 /* A yuv420p picture as decoded: plane 0 is Y of width x height, planes 1
@@ -30,6 +49,7 @@ struct vl_yuv_frame {
     int stride[3];
     int width, height;
     int full_range;
+    enum vl_mem mem;
 };
 
 enum vl_interp { VL_INTERP_AREA, VL_INTERP_BILINEAR, VL_INTERP_BICUBIC };
@@ -51,68 +71,109 @@ struct vl_motion {
     double vertical;   /* signed vertical component (+: downwards) */
 };
 
-/* Per-job scratch state of an implementation (scaling contexts, buffers). */
+/* What a context is made for: the device (an ordinal in vlbuild's visible
+ * set, -1 for none) and lane of the job's gpu slot (src/gpu/devices.h), and
+ * the bytes of frames the job may hold (0: no limit given). */
+struct vl_ops_ctx_opts {
+    int device;
+    int lane;
+    uint64_t memory_budget;
+};
+
+/* Per-job scratch state of an implementation (scaling contexts, buffers,
+ * on a device its streams and staging buffers). */
 struct vl_ops_ctx;
 
 struct vl_ops {
     const char *name; /* "cpu", "cuda" */
 
-    /* Creates the per-job context; *out freed by ctx_free. */
-    int (*ctx_new)(struct vl_ops_ctx **out, struct vl_error *err);
+    /* Creates the per-job context; *out freed by ctx_free.  Errors: the
+     * device cannot be used (the reason named). */
+    int (*ctx_new)(const struct vl_ops_ctx_opts *opts, struct vl_ops_ctx **out,
+                   struct vl_error *err);
     void (*ctx_free)(struct vl_ops_ctx *ctx);
+
+    /* -- memory -- */
+    /* Copies the host frame src into dst (same size, dst->rgb allocated in
+     * dst->mem).  The CPU table copies host to host and refuses device frames. */
+    int (*upload)(struct vl_ops_ctx *ctx, const struct vl_frame *src, struct vl_frame *dst,
+                  struct vl_error *err);
+    /* Copies src (in the table's memory) into the host frame dst (same size). */
+    int (*download)(struct vl_ops_ctx *ctx, const struct vl_frame *src, struct vl_frame *dst,
+                    struct vl_error *err);
+    /* Waits for every entry enqueued on ctx; after it frames and scalar
+     * results are valid, and an error of an earlier entry is reported here. */
+    int (*sync)(struct vl_ops_ctx *ctx, struct vl_error *err);
 
     /* -- geometry -- */
     /* Resizes src into dst (dst->width/height set, dst->rgb allocated). */
     int (*resize)(struct vl_ops_ctx *ctx, const struct vl_frame *src, struct vl_frame *dst,
                   enum vl_interp interp, struct vl_error *err);
     /* Copies the dst->width x dst->height window at (x, y) of src into dst. */
-    void (*crop)(const struct vl_frame *src, int x, int y, struct vl_frame *dst);
+    int (*crop)(struct vl_ops_ctx *ctx, const struct vl_frame *src, int x, int y,
+                struct vl_frame *dst, struct vl_error *err);
     /* Mirrors the frame left to right, in place. */
-    void (*flip_horizontal)(struct vl_frame *f);
+    int (*flip_horizontal)(struct vl_ops_ctx *ctx, struct vl_frame *f, struct vl_error *err);
     /* Rotates src by degrees (counter-clockwise) about its centre into dst of
      * the same size, bilinear, black outside the source. */
-    void (*rotate)(const struct vl_frame *src, struct vl_frame *dst, double degrees);
+    int (*rotate)(struct vl_ops_ctx *ctx, const struct vl_frame *src, struct vl_frame *dst,
+                  double degrees, struct vl_error *err);
 
     /* -- colour and noise -- */
-    void (*color_jitter)(struct vl_frame *f, const struct vl_color_jitter *j);
+    int (*color_jitter)(struct vl_ops_ctx *ctx, struct vl_frame *f,
+                        const struct vl_color_jitter *j, struct vl_error *err);
     /* -- yuv420p: crop, flip and brightness/contrast/saturation in one pass -- */
-    /* The tables of a jitter (hue ignored) for frames like the dst->width x
-     * dst->height window at (x, y) of src (x, y even): Y through ylut, U and
-     * V through clut.  Brightness scales Y-black (16, or 0 for full range)
-     * and U,V-128; contrast blends with the window's mean Y; saturation
-     * scales U,V-128. */
-    void (*yuv_jitter_tables)(const struct vl_yuv_frame *src, int x, int y, int w, int h,
-                              const struct vl_color_jitter *j, uint8_t ylut[256],
-                              uint8_t clut[256]);
+    /* The tables of a jitter (hue ignored) for frames like the w x h window
+     * at (x, y) of src (x, y even): Y through ylut, U and V through clut
+     * (host arrays, valid after sync).  Brightness scales Y-black (16, or 0
+     * for full range) and U,V-128; contrast blends with the window's mean Y;
+     * saturation scales U,V-128. */
+    int (*yuv_jitter_tables)(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *src, int x,
+                             int y, int w, int h, const struct vl_color_jitter *j,
+                             uint8_t ylut[256], uint8_t clut[256], struct vl_error *err);
     /* Copies the dst-sized window at (x, y) of src (x, y even) into dst,
      * mirrored left to right when flip, each sample through its table. */
-    void (*yuv_crop_flip_map)(const struct vl_yuv_frame *src, int x, int y, int flip,
-                              const uint8_t ylut[256], const uint8_t clut[256],
-                              struct vl_yuv_frame *dst);
+    int (*yuv_crop_flip_map)(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *src, int x,
+                             int y, int flip, const uint8_t ylut[256], const uint8_t clut[256],
+                             struct vl_yuv_frame *dst, struct vl_error *err);
     /* Adds Gaussian noise of standard deviation sigma (in 0..255 units),
      * drawn from seed (the same seed gives the same noise everywhere). */
-    void (*gaussian_noise)(struct vl_frame *f, double sigma, uint64_t seed);
+    int (*gaussian_noise)(struct vl_ops_ctx *ctx, struct vl_frame *f, double sigma,
+                          uint64_t seed, struct vl_error *err);
     /* Blurs in place with a Gaussian of standard deviation sigma pixels. */
     int (*gaussian_blur)(struct vl_ops_ctx *ctx, struct vl_frame *f, double sigma,
                          struct vl_error *err);
 
-    /* -- features -- */
+    /* -- features (results in host memory, valid after sync) -- */
     /* HSV histogram: bins per channel, out[3*bins] (H, then S, then V),
      * normalised to sum 1 per channel. */
-    void (*hsv_histogram)(const struct vl_frame *f, int bins, float *out);
+    int (*hsv_histogram)(struct vl_ops_ctx *ctx, const struct vl_frame *f, int bins, float *out,
+                         struct vl_error *err);
     /* Motion statistics from frame a to frame b (same size). */
-    void (*motion)(struct vl_ops_ctx *ctx, const struct vl_frame *a, const struct vl_frame *b,
-                   struct vl_motion *out);
+    int (*motion)(struct vl_ops_ctx *ctx, const struct vl_frame *a, const struct vl_frame *b,
+                  struct vl_motion *out, struct vl_error *err);
     /* Variance of the Laplacian of the grey image (sharpness). */
-    double (*laplacian_variance)(struct vl_ops_ctx *ctx, const struct vl_frame *f);
+    int (*laplacian_variance)(struct vl_ops_ctx *ctx, const struct vl_frame *f, double *out,
+                              struct vl_error *err);
     /* Fraction of pixels whose Sobel gradient magnitude exceeds threshold. */
-    double (*edge_density)(struct vl_ops_ctx *ctx, const struct vl_frame *f, double threshold);
+    int (*edge_density)(struct vl_ops_ctx *ctx, const struct vl_frame *f, double threshold,
+                        double *out, struct vl_error *err);
     /* Share of the 8x8 block-DCT energy of the grey image in the high
      * frequencies (u + v >= 8), 0..1. */
-    double (*dct_high_ratio)(struct vl_ops_ctx *ctx, const struct vl_frame *f);
+    int (*dct_high_ratio)(struct vl_ops_ctx *ctx, const struct vl_frame *f, double *out,
+                          struct vl_error *err);
 };
 
-/* The CPU implementation of every operation. */
+/* The CPU implementation of every operation (static, never freed). */
 const struct vl_ops *vl_ops_cpu(void);
+
+struct vl_action_job;
+
+/* The table the job's resolved `device` parameter names (cpu when the
+ * action has none, or it resolved to cpu), with the options for its
+ * context in *opts.  NULL with the reason in err: a GPU job where the CUDA
+ * module cannot be loaded or has no operations yet. */
+const struct vl_ops *vl_ops_for_job(const struct vl_action_job *job, struct vl_ops_ctx_opts *opts,
+                                    struct vl_error *err);
 
 #endif

@@ -18,7 +18,7 @@ struct img {
 
 static void img_init(struct img *m, int w, int h, uint8_t r, uint8_t g, uint8_t b)
 {
-    m->f = (struct vl_frame){m->rgb, w, h};
+    m->f = (struct vl_frame){m->rgb, w, h, VL_MEM_HOST};
     for (int i = 0; i < w * h; i++) m->rgb[3 * i] = r, m->rgb[3 * i + 1] = g, m->rgb[3 * i + 2] = b;
 }
 
@@ -153,7 +153,7 @@ static void test_resize(struct vl_ops_ctx *ctx)
     enum vl_interp kinds[3] = {VL_INTERP_AREA, VL_INTERP_BILINEAR, VL_INTERP_BICUBIC};
     for (int k = 0; k < 3; k++) { /* a flat colour stays exactly that colour */
         img_init(&m, 40, 30, 17, 128, 240);
-        struct vl_frame d = {out, 23, 11};
+        struct vl_frame d = {out, 23, 11, VL_MEM_HOST};
         CHECK(vl_cpu_resize(ctx, &m.f, &d, kinds[k], &err) == 0);
         int exact = 1;
         for (int i = 0; i < 23 * 11; i++)
@@ -164,7 +164,7 @@ static void test_resize(struct vl_ops_ctx *ctx)
     img_init(&m, 16, 16, 0, 0, 0);
     for (int y = 0; y < 16; y++)
         for (int x = 0; x < 16; x++) put(&m, x, y, (x * 37 + y * 11) & 255, x * 8, y * 12);
-    struct vl_frame d = {out, 8, 8};
+    struct vl_frame d = {out, 8, 8, VL_MEM_HOST};
     CHECK(vl_cpu_resize(ctx, &m.f, &d, VL_INTERP_AREA, &err) == 0);
     int worst = 0;
     for (int y = 0; y < 8; y++)
@@ -180,10 +180,10 @@ static void test_resize(struct vl_ops_ctx *ctx)
     printf("area halving: worst difference from the 2x2 mean %d\n", worst);
     CHECK(worst <= 1);
     /* same size is a copy; a bad size is an error */
-    struct vl_frame same = {out, 16, 16};
+    struct vl_frame same = {out, 16, 16, VL_MEM_HOST};
     CHECK(vl_cpu_resize(ctx, &m.f, &same, VL_INTERP_BICUBIC, &err) == 0);
     CHECK(memcmp(out, m.rgb, 16 * 16 * 3) == 0);
-    struct vl_frame bad = {out, 0, 16};
+    struct vl_frame bad = {out, 0, 16, VL_MEM_HOST};
     CHECK(vl_cpu_resize(ctx, &m.f, &bad, VL_INTERP_AREA, &err) < 0);
     CHECK_CONTAINS(err.msg, "resize");
 }
