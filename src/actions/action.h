@@ -77,6 +77,13 @@ struct vl_action_job {
     const struct vl_action_def *def;
     const struct vl_params *params;
     const char *const *inputs;
+    /* optional: checks input files before the job starts (annotations): the
+     * engine calls it when the rules are read, for inputs that are source
+     * files, and as soon as a rule writes one of the others; inputs are the
+     * job's, check[i] non-zero for those to check now (they exist); err gets
+     * the message, which names the file */
+    int (*check_inputs)(const struct vl_params *params, const char *const *inputs, size_t n,
+                        const unsigned char *check, struct vl_error *err);
     const struct vl_hash *input_hashes; /* content fingerprint of each input */
     const char *const *input_origins;   /* provenance of each input: the source file it
                                            descends from (a source's own path) */

@@ -1,7 +1,10 @@
 /* evaluate.c - the `evaluate` built-in: predictions (predict's JSON, format
- * in predict.c) scored against a labels CSV (train/labels.h, the same join
+ * in predict.c) scored against annotations (train/labels.h, the same join
  * by provenance as training: a prediction's "video" is its source).
- * Inputs: the predictions and exactly one `.csv`.  Predictions of one video
+ * Inputs: the predictions and the annotation files (every input that is not
+ * a prediction, read as one set).  With split=test only the videos of the
+ * test split count: annotated test, or without an annotated split, in the
+ * hash fraction `test` of `seed` as train holds it out.  Predictions of one video
  * (several rules, or one per clip) are merged: their probabilities averaged,
  * weighted by their "clips".  Every prediction must name the same classes in
  * the same order; every video must have a label, and that label must be one
@@ -51,12 +54,6 @@ struct eval {
     size_t n_videos;
     struct vl_map by_name; /* name -> struct video index + 1 (as a pointer) */
 };
-
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && !strcmp(s + n - m, suffix);
-}
 
 static int same_classes(const struct vl_json *a, const struct vl_json *b)
 {
@@ -195,24 +192,33 @@ static void write_outputs(const struct eval *e, int k, struct vl_strbuf *json,
 
 int vl_action_evaluate_run(struct vl_action_job *job, struct vl_error *err)
 {
-    size_t csv = (size_t)-1;
+    /* the annotations: every input that is not a prediction */
+    unsigned char *annotation = calloc(job->n_inputs + 1, 1);
+    const char **files = calloc(job->n_inputs + 1, sizeof *files);
+    if (!annotation || !files) abort();
+    vl_labels_mark_annotations(job->inputs, job->n_inputs, annotation);
+    size_t n_files = 0;
     for (size_t i = 0; i < job->n_inputs; i++) {
-        if (!ends_with(job->inputs[i], ".csv")) continue;
-        if (csv != (size_t)-1)
-            return vl_error_set(err, "two labels files among the inputs: %s and %s",
-                                job->inputs[csv], job->inputs[i]);
-        csv = i;
+        if (annotation[i]) files[n_files++] = job->inputs[i];
     }
-    if (csv == (size_t)-1)
-        return vl_error_set(err, "no labels file among the inputs (a .csv with file,label rows)");
     struct vl_labels labels;
-    if (vl_labels_read(job->inputs[csv], &labels, err) < 0) return -1;
+    int fmt = vl_labels_format_from_name(vl_params_get(job->params, "labels_format")->text);
+    int rc = n_files ? vl_labels_read_set(files, n_files, (enum vl_labels_format)fmt, &labels, err)
+                     : vl_error_set(err, "no labels file among the inputs (a .csv with file,label "
+                                         "rows, or another annotation format of docs/datasets.md)");
+    free(files);
+    if (rc < 0) {
+        free(annotation);
+        return -1;
+    }
+    int only_test = !strcmp(vl_params_get(job->params, "split")->text, "test");
+    double test = vl_params_get(job->params, "test")->num;
+    uint64_t seed = (uint64_t)vl_params_get(job->params, "seed")->num;
     struct eval e = {0};
     e.videos = calloc(job->n_inputs, sizeof *e.videos);
     if (!e.videos) abort();
-    int rc = 0;
     for (size_t i = 0; i < job->n_inputs && rc == 0; i++)
-        if (i != csv) rc = add_prediction(&e, job->inputs[i], job->n_inputs, err);
+        if (!annotation[i]) rc = add_prediction(&e, job->inputs[i], job->n_inputs, err);
     if (rc == 0 && e.n_videos == 0)
         rc = vl_error_set(err, "no predictions among the inputs (predict's .json files)");
     if (rc == 0) qsort(e.videos, e.n_videos, sizeof *e.videos, cmp_video);
@@ -230,6 +236,9 @@ int vl_action_evaluate_run(struct vl_action_job *job, struct vl_error *err)
         else if (found == 0) {
             if (n_missing++ < 5)
                 vl_strbuf_addf(&missing, "%s%s", n_missing > 1 ? ", " : "", v->name);
+        } else if (only_test && row->split != VL_SPLIT_TEST &&
+                   (row->split != VL_SPLIT_NONE || !vl_labels_hash_test(v->name, test, seed))) {
+            v->label = -2; /* not of the test split: left out */
         } else {
             v->label = -1;
             for (int c = 0; c < e.K; c++)
@@ -237,13 +246,23 @@ int vl_action_evaluate_run(struct vl_action_job *job, struct vl_error *err)
             if (v->label < 0)
                 rc = vl_error_set(err, "%s:%d: %s is labelled %s, which is not one of the model's "
                                        "%d classes",
-                                  job->inputs[csv], row->line, v->name, row->label, e.K);
+                                  row->file, row->line, v->name, row->label, e.K);
         }
     }
     if (rc == 0 && n_missing)
         rc = vl_error_set(err, "%zu video(s) have no label in %s: %s%s", n_missing,
-                          job->inputs[csv], missing.buf, n_missing > 5 ? ", ..." : "");
+                          labels.path, missing.buf, n_missing > 5 ? ", ..." : "");
     vl_strbuf_release(&missing);
+    if (rc == 0 && only_test) { /* keep the test split's videos */
+        size_t kept = 0;
+        for (size_t i = 0; i < e.n_videos; i++)
+            if (e.videos[i].label != -2) e.videos[kept++] = e.videos[i];
+        e.n_videos = kept;
+        if (kept == 0)
+            rc = vl_error_set(err, "split=test: none of the predicted videos is in the test split "
+                                   "of %s",
+                              labels.path);
+    }
     if (rc == 0) {
         int k = (int)vl_params_get(job->params, "top")->num;
         if (k > e.K) k = e.K;
@@ -258,12 +277,14 @@ int vl_action_evaluate_run(struct vl_action_job *job, struct vl_error *err)
     if (rc == 0) {
         size_t correct = 0;
         for (size_t i = 0; i < e.n_videos; i++) correct += e.videos[i].predicted == e.videos[i].label;
-        vl_strbuf_addf(job->log, "evaluated %zu videos: accuracy %.2f%%\n", e.n_videos,
+        vl_strbuf_addf(job->log, "evaluated %zu videos%s: accuracy %.2f%%\n", e.n_videos,
+                       only_test ? " of the test split" : "",
                        100.0 * (double)correct / (double)e.n_videos);
     }
     vl_map_release(&e.by_name);
     vl_arena_release(&e.arena);
     free(e.videos);
     vl_labels_free(&labels);
+    free(annotation);
     return rc;
 }

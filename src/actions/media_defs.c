@@ -6,9 +6,11 @@
  * video pipeline never loads FFmpeg or OpenBLAS. */
 #include "actions/action.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "actions/media.h"
+#include "train/labels.h"
 #include "util/module.h"
 
 /* The media module's table of bodies (actions/media.c): linked in by
@@ -300,7 +302,14 @@ static const struct vl_param_spec train_params[] = {
     {"schedule", VL_PARAM_ENUM, "cosine", 0, 0, "cosine|constant", "learning-rate schedule"},
     {"warmup", VL_PARAM_INT, "0", 0, 1000, NULL, "epochs of linear learning-rate warmup"},
     {"clip", VL_PARAM_FLOAT, "0", 0, 1000, NULL, "clip the gradient norm to this; 0: off"},
-    {"val", VL_PARAM_FLOAT, "0.2", 0, 0.9, NULL, "fraction of source videos held out"},
+    {"val", VL_PARAM_FLOAT, "0.2", 0, 0.9, NULL,
+     "fraction of source videos held out for validation, where the annotations name no "
+     "validation split"},
+    {"test", VL_PARAM_FLOAT, "0", 0, 0.9, NULL,
+     "fraction of source videos without an annotated split held out as test, never read "
+     "(evaluate split=test with the same test and seed scores them)"},
+    {"labels_format", VL_PARAM_ENUM, "auto", 0, 0, VL_LABELS_FORMAT_CHOICES,
+     "the annotations' format (docs/datasets.md); auto: detected by content"},
     {"seed", VL_PARAM_INT, "1", 0, 9007199254740991.0, NULL,
      "seeds the weights, the split and the batch order"},
     {"save", VL_PARAM_ENUM, "epoch", 0, 0, "epoch|end",
@@ -317,6 +326,24 @@ static const struct vl_param_spec train_params[] = {
 
 static const struct vl_param_spec predict_params[] = {
     {"top", VL_PARAM_INT, "5", 1, 1000000, NULL, "the most probable classes to list"},
+/* train's and evaluate's check_inputs: each annotation file to check is read
+ * alone in the rule's labels_format (train/labels.h). */
+static int check_annotations(const struct vl_params *p, const char *const *inputs, size_t n,
+                             const unsigned char *check, struct vl_error *err)
+{
+    unsigned char *annotation = calloc(n + 1, 1);
+    if (!annotation) abort();
+    vl_labels_mark_annotations(inputs, n, annotation);
+    int fmt = vl_labels_format_from_name(vl_params_get(p, "labels_format")->text);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (!check[i] || !annotation[i]) continue;
+        rc = vl_labels_check_file(inputs[i], (enum vl_labels_format)fmt, err);
+    }
+    free(annotation);
+    return rc;
+}
+
     {0},
 };
 
@@ -337,6 +364,13 @@ static const struct vl_param_spec evaluate_params[] = {
     {"top", VL_PARAM_INT, "5", 1, 1000000, NULL, "k of the top-k accuracy"},
     {0},
 };
+    {"split", VL_PARAM_ENUM, "all", 0, 0, "all|test",
+     "all: every predicted video; test: only those of the test split (annotated, or by train's "
+     "test and seed)"},
+    {"test", VL_PARAM_FLOAT, "0", 0, 0.9, NULL, "as train's test, for split=test"},
+    {"seed", VL_PARAM_INT, "1", 0, 9007199254740991.0, NULL, "as train's seed, for split=test"},
+    {"labels_format", VL_PARAM_ENUM, "auto", 0, 0, VL_LABELS_FORMAT_CHOICES,
+     "the annotations' format (docs/datasets.md); auto: detected by content"},
 
 const struct vl_action_def vl_action_evaluate = {
     .name = "evaluate",
@@ -350,6 +384,7 @@ const struct vl_action_def vl_action_evaluate = {
     .max_outputs = 2,
     .run = run_in_module,
 };
+    .check_inputs = check_annotations,
 
 const struct vl_action_def vl_action_train = {
     .name = "train",
@@ -364,3 +399,4 @@ const struct vl_action_def vl_action_train = {
     .check = check_train,
     .run = run_in_module,
 };
+    .check_inputs = check_annotations,

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "train/dataset.h"
+#include "train/labels.h"
 #include "train/model.h"
 #include "train/trainer.h"
 
@@ -28,6 +29,8 @@ int vl_action_train_run(struct vl_action_job *job, struct vl_error *err)
         .variable_size = model->variable_size,
         .val = num(p, "val"),
         .seed = (uint64_t)num(p, "seed"),
+        .labels_format = vl_labels_format_from_name(vl_params_get(p, "labels_format")->text),
+        .test = num(p, "test"),
     };
     struct vl_dataset ds;
     if (vl_dataset_open(job->inputs, job->input_hashes, job->input_origins, job->n_inputs, &dc,

@@ -43,6 +43,7 @@
 #include "exec/builtin_job.h"
 #include "exec/cache_step.h"
 #include "exec/outputs.h"
+#include "exec/input_check.h"
 #include "exec/priority.h"
 #include "exec/runner.h"
 #include "exec/shell_job.h"
@@ -356,6 +357,12 @@ static void check_done(uv_work_t *w, int status)
 
 /* The runner is done with j: a success has its outputs checked off the loop. */
 static void on_run_done(struct vl_run_request *req, int ok)
+    /* an annotation file a rule wrote is checked before its readers start */
+    struct vl_error bad;
+    if (ok && vl_input_check_outputs(j->e, &bad) < 0) {
+        vl_strbuf_addf(&j->log, "%s\n", bad.msg);
+        ok = 0;
+    }
 {
     struct job *j = req->ctx;
     struct builder *b = j->b;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec/input_check.h"
 #include "exec/key.h"
 #include "exec/prehash.h"
 #include "util/strbuf.h"
@@ -274,6 +275,8 @@ static int visit(struct walk *w, struct vl_edge *e)
         else
             w->plan->n_dirty++;
     }
+    /* annotations that are source files: checked now, so -n reports a bad one */
+    if (vl_edge_will_run(e) && vl_input_check_sources(e, w->err) < 0) return -1;
     VL_PUSH(w->plan->order, w->plan->len, w->plan->cap, e);
     return 0;
 }

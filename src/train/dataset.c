@@ -38,16 +38,6 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* 1 when s is an integer: an optional sign and one or more ASCII digits. */
-static int is_integer(const char *s)
-{
-    if (*s == '-' || *s == '+') s++;
-    if (!*s) return 0;
-    for (; *s; s++)
-        if (*s < '0' || *s > '9') return 0;
-    return 1;
-}
-
 /* Integers by value, of any length (no overflow: by sign, then by the
  * digits' count without leading zeros, then digit by digit); equal values
  * written differently ("01", "1", "+1") by their text, so the order is total. */
@@ -212,8 +202,10 @@ static void report(const struct vl_dataset *ds, struct vl_strbuf *log)
     else
         vl_strbuf_addf(log, "dataset: %zu clips of %d frames, up to %dx%d", ds->n, ds->frames,
                        ds->width, ds->height);
-    vl_strbuf_addf(log, " from %zu sources, %d classes; train %zu, validation %zu\n",
-                   ds->n_sources, ds->n_classes, ds->n - n_val, n_val);
+    vl_strbuf_addf(log, " from %zu sources, %d classes; train %zu, validation %zu", ds->n_sources,
+                   ds->n_classes, ds->n - n_val, n_val);
+    if (ds->n_test) vl_strbuf_addf(log, ", test %zu (held out, not read)", ds->n_test);
+    vl_strbuf_addch(log, '\n');
     for (int c = 0; c < ds->n_classes; c++) {
         size_t t = 0, v = 0;
         for (size_t i = 0; i < ds->n; i++)
@@ -280,6 +272,44 @@ static int open_unlabelled(const char *const *inputs, size_t n,
     return rc;
 }
 
+/* The classes: a class index's when the labels declare one, else the
+ * distinct labels of the samples, by value when every one is an integer
+ * (class id i is then logit i), else by name. */
+static int make_classes(struct vl_dataset *ds, const struct vl_labels *labels,
+                        const struct vl_label_row **rows, struct vl_error *err)
+{
+    struct vl_map seen = {0};
+    size_t cap = labels->n_classes ? labels->n_classes : ds->n;
+    char **names = calloc(cap + 1, sizeof *names);
+    if (!names) abort();
+    if (labels->n_classes) {
+        for (size_t c = 0; c < labels->n_classes; c++)
+            if (!(names[ds->n_classes++] = strdup(labels->classes[c]))) abort();
+    } else {
+        for (size_t i = 0; i < ds->n; i++)
+            if (!vl_map_get(&seen, rows[i]->label)) {
+                vl_map_put(&seen, rows[i]->label, names);
+                if (!(names[ds->n_classes++] = strdup(rows[i]->label))) abort();
+            }
+        int all_integers = 1;
+        for (int c = 0; c < ds->n_classes && all_integers; c++) all_integers = vl_labels_is_integer(names[c]);
+        qsort(names, (size_t)ds->n_classes, sizeof *names, all_integers ? cmp_integer : cmp_str);
+        vl_map_release(&seen);
+    }
+    ds->classes = names;
+    struct vl_map index = {0};
+    for (int c = 0; c < ds->n_classes; c++) vl_map_put(&index, names[c], &names[c]);
+    for (size_t i = 0; i < ds->n; i++) {
+        char **at = vl_map_get(&index, rows[i]->label);
+        ds->samples[i].label = at ? (int)(at - names) : 0;
+    }
+    vl_map_release(&index);
+    if (ds->n_classes < 2)
+        return vl_error_set(err, "%s: the inputs have one class (%s); training needs two or more",
+                            ds->labels_path, ds->n_classes ? names[0] : "none");
+    return 0;
+}
+
 int vl_dataset_open(const char *const *inputs, const struct vl_hash *hashes,
                     const char *const *origins, size_t n, const struct vl_dataset_config *cfg,
                     struct vl_dataset *ds, struct vl_strbuf *log, struct vl_error *err)
@@ -287,31 +317,42 @@ int vl_dataset_open(const char *const *inputs, const struct vl_hash *hashes,
     memset(ds, 0, sizeof *ds);
     ds->kind = cfg->kind;
     if (cfg->unlabelled) return open_unlabelled(inputs, n, cfg, ds, err);
-    size_t csv = (size_t)-1;
-    for (size_t i = 0; i < n; i++) {
-        if (!ends_with(inputs[i], ".csv")) continue;
-        if (csv != (size_t)-1)
-            return vl_error_set(err, "two labels files among the inputs: %s and %s", inputs[csv],
-                                inputs[i]);
-        csv = i;
-    }
-    if (csv == (size_t)-1)
-        return vl_error_set(err, "no labels file among the inputs (a .csv with file,label rows)");
-    if (n < 2) return vl_error_set(err, "no training data besides %s", inputs[csv]);
-    ds->labels_path = inputs[csv];
+    unsigned char *annotation = calloc(n + 1, 1);
+    const char **files = calloc(n + 1, sizeof *files);
+    if (!annotation || !files) abort();
+    vl_labels_mark_annotations(inputs, n, annotation);
+    size_t n_files = 0;
+    for (size_t i = 0; i < n; i++)
+        if (annotation[i]) files[n_files++] = inputs[i];
     struct vl_labels labels;
-    if (vl_labels_read(inputs[csv], &labels, err) < 0) return -1;
+    int rc = 0;
+    if (n_files == 0)
+        rc = vl_error_set(err, "no labels file among the inputs (a .csv with file,label rows, or "
+                               "another annotation format of docs/datasets.md)");
+    else if (n_files == n)
+        rc = vl_error_set(err, "no training data besides %s", inputs[0]);
+    else
+        rc = vl_labels_read_set(files, n_files, cfg->labels_format, &labels, err);
+    free(files);
+    if (rc < 0) {
+        free(annotation);
+        return -1;
+    }
+    for (size_t i = 0; i < n && !ds->labels_path; i++)
+        if (annotation[i]) ds->labels_path = inputs[i];
 
     ds->samples = calloc(n, sizeof *ds->samples);
     ds->clips = calloc(n, sizeof *ds->clips);
     const struct vl_label_row **rows = calloc(n, sizeof *rows);
-    if (!ds->samples || !ds->clips || !rows) abort();
-    int rc = 0;
+    unsigned char *is_sample = calloc(n + 1, 1);
+    if (!ds->samples || !ds->clips || !rows || !is_sample) abort();
     struct vl_strbuf missing = VL_STRBUF_INIT;
     size_t n_missing = 0;
+    int annotated_val = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        if (i == csv || is_sidecar(inputs[i])) continue;
-        int found = vl_labels_find(&labels, origins[i], &rows[ds->n], err);
+        if (annotation[i] || is_sidecar(inputs[i])) continue;
+        const struct vl_label_row *row;
+        int found = vl_labels_find(&labels, origins[i], &row, err);
         if (found < 0) rc = -1;
         else if (found == 0) {
             if (n_missing++ < 5)
@@ -319,39 +360,29 @@ int vl_dataset_open(const char *const *inputs, const struct vl_hash *hashes,
                                origins[i]);
             continue;
         }
+        if (rc < 0) break;
+        /* the held-out test split is never read */
+        if (row->split == VL_SPLIT_TEST || row->split == VL_SPLIT_UNUSED ||
+            (row->split == VL_SPLIT_NONE && vl_labels_hash_test(origins[i], cfg->test, cfg->seed))) {
+            ds->n_test += row->split != VL_SPLIT_UNUSED;
+            continue;
+        }
+        annotated_val |= row->split == VL_SPLIT_VAL;
+        rows[ds->n] = row;
+        is_sample[i] = 1;
         ds->samples[ds->n].path = inputs[i];
         ds->samples[ds->n].origin = origins[i];
         ds->n++;
     }
     if (rc == 0 && n_missing)
-        rc = vl_error_set(err, "%zu input(s) have no label in %s: %s%s", n_missing, inputs[csv],
-                          missing.buf, n_missing > 5 ? ", ..." : "");
+        rc = vl_error_set(err, "%zu input(s) have no label in %s: %s%s", n_missing,
+                          ds->labels_path, missing.buf, n_missing > 5 ? ", ..." : "");
     vl_strbuf_release(&missing);
+    if (rc == 0 && ds->n == 0)
+        rc = vl_error_set(err, "every input is in the test split of %s: nothing to train on",
+                          ds->labels_path);
 
-    /* classes: the distinct labels of the inputs, sorted by value when every
-     * one is an integer (class id i is then logit i), else by name */
-    if (rc == 0) {
-        struct vl_map seen = {0};
-        char **names = calloc(ds->n + 1, sizeof *names);
-        if (!names) abort();
-        for (size_t i = 0; i < ds->n; i++)
-            if (!vl_map_get(&seen, rows[i]->label)) {
-                vl_map_put(&seen, rows[i]->label, names);
-                names[ds->n_classes++] = strdup(rows[i]->label);
-            }
-        int all_integers = 1;
-        for (int c = 0; c < ds->n_classes && all_integers; c++) all_integers = is_integer(names[c]);
-        qsort(names, (size_t)ds->n_classes, sizeof *names, all_integers ? cmp_integer : cmp_str);
-        vl_map_release(&seen);
-        ds->classes = names;
-        for (size_t i = 0; i < ds->n; i++)
-            for (int c = 0; c < ds->n_classes; c++)
-                if (!strcmp(names[c], rows[i]->label)) ds->samples[i].label = c;
-        if (ds->n_classes < 2)
-            rc = vl_error_set(err, "%s: the inputs have one class (%s); training needs two or more",
-                              inputs[csv], names[0]);
-    }
-
+    if (rc == 0) rc = make_classes(ds, &labels, rows, err);
     if (rc == 0) rc = load_arrays(ds, cfg, err);
 
     /* sources, the split and the fingerprint */
@@ -374,7 +405,11 @@ int vl_dataset_open(const char *const *inputs, const struct vl_hash *hashes,
             }
             ds->samples[i].source = (int)*id;
         }
-        split(ds, source_label, source_path, cfg, source_val);
+        /* validation: the annotations' when they name one, else by hash */
+        if (annotated_val)
+            for (size_t i = 0; i < ds->n; i++) source_val[ds->samples[i].source] = rows[i]->split == VL_SPLIT_VAL;
+        else
+            split(ds, source_label, source_path, cfg, source_val);
         for (size_t i = 0; i < ds->n; i++) ds->samples[i].is_val = source_val[ds->samples[i].source];
         vl_map_release(&by_origin);
         free(source_path);
@@ -389,7 +424,7 @@ int vl_dataset_open(const char *const *inputs, const struct vl_hash *hashes,
         for (size_t i = 0, k = 0; i < n; i++) {
             XXH3_128bits_update(h, hashes[i].bytes, sizeof hashes[i].bytes);
             XXH3_128bits_update(h, origins[i], strlen(origins[i]) + 1);
-            if (i != csv && !is_sidecar(inputs[i])) {
+            if (is_sample[i]) {
                 const char *label = ds->classes[ds->samples[k++].label];
                 XXH3_128bits_update(h, label, strlen(label) + 1);
             }
@@ -402,6 +437,8 @@ int vl_dataset_open(const char *const *inputs, const struct vl_hash *hashes,
         report(ds, log);
     }
     free(rows);
+    free(is_sample);
+    free(annotation);
     vl_labels_free(&labels);
     if (rc < 0) vl_dataset_close(ds);
     return rc;

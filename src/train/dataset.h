@@ -1,7 +1,8 @@
 /* dataset.h - a training set assembled from the inputs of a `train` job.
  *
- * Inputs are `.npy` arrays, one per clip, plus exactly one labels CSV (the
- * input whose name ends in `.csv`; format in labels.h):
+ * Inputs are `.npy` arrays, one per clip, plus the annotation files (every
+ * other input that is not an array's `.json` sidecar; formats in labels.h,
+ * read as one set):
  *   - features: float32 [D] or [T,D]; [T,D] is flattened to T*D (every file
  *     must have the same shape).  Loaded into memory.
  *   - clips: uint8 [T,H,W,3]; memory-mapped, turned into float batches on
@@ -13,11 +14,15 @@
  *     of the frame is padding, zeroed when batches are assembled.
  * Inputs ending in `.json` are such sidecars and are not samples.
  * Each input's label is found through its provenance (the source video it
- * descends from, job->input_origins[i]).  The train/validation split is by
- * source, stratified by class: within each class, sources are ordered by a
- * seeded hash of their path and the first round(val * count) go to
- * validation, so augmented copies of one video never fall on both sides and
- * adding a video moves at most one other source of its class. */
+ * descends from, job->input_origins[i]).  Inputs whose annotation is in the
+ * test split (or unused), and inputs without an annotated split that
+ * vl_labels_hash_test puts in the `test` fraction, are left out unread.
+ * Validation is the annotations' validation split when any input is in one;
+ * else the split is by source, stratified by class: within each class,
+ * sources are ordered by a seeded hash of their path and the first
+ * round(val * count) go to validation, so augmented copies of one video
+ * never fall on both sides and adding a video moves at most one other source
+ * of its class. */
 #ifndef VL_TRAIN_DATASET_H
 #define VL_TRAIN_DATASET_H
 
@@ -46,6 +51,8 @@ struct vl_dataset_config {
     int variable_size;      /* clips: H and W may differ between clips */
     double val;             /* fraction of sources held out, 0 to 0.9 */
     uint64_t seed;
+    int labels_format;      /* enum vl_labels_format (train/labels.h) */
+    double test;            /* fraction of sources without an annotated split held out as test */
     /* 1: arrays to predict, no labels file: every input but the sidecars is a
      * sample with label -1, there are no classes, sources or split */
     int unlabelled;
@@ -58,7 +65,8 @@ struct vl_dataset {
     int n_classes;
     char **classes; /* label names, by value when all are integers, else by name; index = class */
     size_t n_sources;
-    const char *labels_path;
+    size_t n_test;           /* inputs of the test split, left out unread */
+    const char *labels_path; /* the (first) annotation file */
     /* features: n x dim floats, row-major; feature_shape as in the files */
     size_t dim;
     float *features;
@@ -71,7 +79,7 @@ struct vl_dataset {
 };
 
 /* Builds the dataset from a job's inputs (paths, content fingerprints and
- * origins, n of them, one a .csv).  Reports sizes and class balance into log.
+ * origins, n of them, annotations among them).  Reports sizes and class balance into log.
  * Errors name the file (and CSV line): inputs without a label, bad rows,
  * inconsistent shapes, a kind the model cannot train on. */
 int vl_dataset_open(const char *const *inputs, const struct vl_hash *hashes,

@@ -255,7 +255,10 @@ static void test_errors(void)
     expect_error((const char *[]){"a.npy", "b.npy", "c.npy", "e.csv"}, o, 4, "c.npy (from raw/c.mp4)");
     expect_error((const char *[]){"a.npy", "b5.npy", "e.csv"}, o, 3, "inconsistent shapes:");
     expect_error((const char *[]){"a.npy", "b.npy"}, o, 2, "no labels file among the inputs");
-    expect_error((const char *[]){"a.npy", "e.csv", "e.csv"}, o, 3, "two labels files");
+    /* several annotation files are one set: a video labelled twice must agree */
+    write_text("e2.csv", "file,label\na.mp4,y\n");
+    expect_error((const char *[]){"a.npy", "e.csv", "e2.csv"}, o, 3,
+                 "e2.csv:2: a.mp4 is labelled y here but x on line 2 of ");
     expect_error((const char *[]){"a.npy", "e.csv"}, o, 2, "the inputs have one class (x)");
 
     /* a clip where features are expected */
