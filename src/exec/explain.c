@@ -4,23 +4,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec/action_detail.h"
 #include "util/map.h"
 #include "util/strbuf.h"
 
-/* Finds the detailed reason of a key mismatch by comparing with the record. */
+/* Finds the detailed reason of a key mismatch by comparing with the record:
+ * what changed in the action's definition (its detail entries against the
+ * recorded ones), or which input's content changed. */
 static void key_detail(struct vl_state *state, const struct vl_edge *e, struct vl_strbuf *out)
 {
     struct vl_hash def_key, *inputs;
     size_t n;
     struct vl_error err;
-    if (vl_state_action_detail(state, e->outputs[0]->path, &def_key, &inputs, &n, &err) < 0) {
+    struct vl_strbuf before = VL_STRBUF_INIT;
+    if (vl_state_action_detail(state, e->outputs[0]->path, &def_key, &inputs, &n, &before, &err) <
+        0) {
         vl_strbuf_adds(out, "no record of a previous run");
+        vl_strbuf_release(&before);
         return;
     }
     if (!vl_hash_equal(&def_key, &e->def_key)) {
-        vl_strbuf_adds(out, e->rule->kind == VL_RULE_RUN
-                                ? "its command, outputs or input list changed"
-                                : "its action, parameters, outputs or input list changed");
+        struct vl_strbuf now = VL_STRBUF_INIT;
+        vl_action_detail_write(e, &now);
+        size_t named = before.len ? vl_action_detail_diff(before.buf, before.len, now.buf, now.len,
+                                                          out)
+                                  : 0;
+        vl_strbuf_release(&now);
+        if (!named)
+            vl_strbuf_adds(out, e->rule->kind == VL_RULE_RUN
+                                    ? "its command, outputs or input list changed"
+                                    : "its action, parameters, outputs or input list changed");
+        if (!before.len)
+            vl_strbuf_adds(out, " (its record, from an older vlbuild, does not say which; the "
+                                "next run records it)");
     } else if (n != e->n_inputs) {
         vl_strbuf_addf(out, "its inputs changed (%zu before, %zu now)", n, e->n_inputs);
     } else {
@@ -32,6 +48,7 @@ static void key_detail(struct vl_state *state, const struct vl_edge *e, struct v
         else
             vl_strbuf_adds(out, "its inputs changed");
     }
+    vl_strbuf_release(&before);
     free(inputs);
 }
 

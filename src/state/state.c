@@ -1,6 +1,6 @@
 /* state.c - the state database, .vlbuild/state.db.
  *
- * Format (SQLite, journal_mode=WAL, synchronous=NORMAL), schema version 1,
+ * Format (SQLite, journal_mode=WAL, synchronous=NORMAL), schema version 2,
  * stored in PRAGMA user_version and checked on open:
  *
  *   files(path TEXT PRIMARY KEY,          -- relative to the project
@@ -14,7 +14,11 @@
  *           def_key BLOB,                 -- key of the action without its inputs
  *           inputs BLOB,                  -- 16 bytes per input fingerprint, in order
  *           exit_status INTEGER, start_ns INTEGER, end_ns INTEGER,
- *           log TEXT)                     -- what the action printed
+ *           log TEXT,                     -- what the action printed
+ *           detail BLOB)                  -- what the action was: its action and
+ *                                         -- parameters or command, output and
+ *                                         -- input paths (entries: state.h); NULL
+ *                                         -- in a row that schema 1 wrote
  *   video_meta(hash TEXT PRIMARY KEY, json TEXT, frames INTEGER,
  *              corrected INTEGER, probed_at INTEGER, seal TEXT)  -- see src/video/metacache.c
  *
@@ -22,7 +26,12 @@
  * mtime is older than hashed_at by more than the timestamp granularity;
  * otherwise the file is re-hashed (see exec/plan.c).  An action's record is
  * written only after all its outputs are complete, so an interrupted build
- * leaves nothing that a later build could take for finished. */
+ * leaves nothing that a later build could take for finished.
+ *
+ * Versions: 1 had no detail column.  Opening a version-1 file for writing
+ * adds it (ALTER TABLE, no row rewritten: every fingerprint and key stays,
+ * so nothing rebuilds) and sets version 2; its old rows keep a NULL detail
+ * until their action runs again.  A read-only open leaves the file at 1. */
 #include "state/state.h"
 
 #include <errno.h>
@@ -37,14 +46,14 @@
 #include "util/fs.h"
 #include "util/strbuf.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS files(path TEXT PRIMARY KEY, dev INTEGER, ino INTEGER,"
     " size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, hash BLOB, hashed_at INTEGER);"
     "CREATE TABLE IF NOT EXISTS actions(output TEXT PRIMARY KEY, rule TEXT, key BLOB,"
     " outputs BLOB, def_key BLOB, inputs BLOB, exit_status INTEGER, start_ns INTEGER,"
-    " end_ns INTEGER, log TEXT);"
+    " end_ns INTEGER, log TEXT, detail BLOB);"
     "CREATE TABLE IF NOT EXISTS video_meta(hash TEXT PRIMARY KEY, json TEXT NOT NULL,"
     " frames INTEGER NOT NULL, corrected INTEGER NOT NULL DEFAULT 0,"
     " probed_at INTEGER NOT NULL, seal TEXT NOT NULL DEFAULT '');"; /* video/metacache.c */
@@ -56,6 +65,7 @@ struct vl_state {
     sqlite3_stmt *put_file, *put_action, *del_action, *del_file;
     int in_transaction;
     int readonly; /* vl_state_open_readonly: records are kept in memory only */
+    int version;  /* the schema of the open file (1 only when read-only) */
     char *path;
     void (*warn)(void *ctx, const char *msg);
     void *warn_ctx;
@@ -111,6 +121,20 @@ static int read_user_version(sqlite3 *db, int *version)
     return rc == SQLITE_ROW ? 0 : -1;
 }
 
+/* Fills r from the columns at first.. of st: dev, ino, size, mtime_ns,
+ * ctime_ns, hash (16 bytes, checked by the caller), hashed_at. */
+static void read_file_columns(sqlite3_stmt *st, int first, struct vl_file_record *r)
+{
+    r->st.dev = (uint64_t)sqlite3_column_int64(st, first);
+    r->st.ino = (uint64_t)sqlite3_column_int64(st, first + 1);
+    r->st.size = (uint64_t)sqlite3_column_int64(st, first + 2);
+    r->st.mtime_ns = sqlite3_column_int64(st, first + 3);
+    r->st.ctime_ns = sqlite3_column_int64(st, first + 4);
+    r->st.exists = 1;
+    memcpy(r->hash.bytes, sqlite3_column_blob(st, first + 5), 16);
+    r->hashed_at_ns = sqlite3_column_int64(st, first + 6);
+}
+
 static int load(struct vl_state *s, struct vl_error *err)
 {
     sqlite3_stmt *st;
@@ -127,21 +151,15 @@ static int load(struct vl_state *s, struct vl_error *err)
                       (size_t)sqlite3_column_bytes(st, 0));
         if (!slot) continue;
         struct vl_file_record *r = VL_ARENA_NEW(&s->arena, struct vl_file_record);
-        r->st.dev = (uint64_t)sqlite3_column_int64(st, 1);
-        r->st.ino = (uint64_t)sqlite3_column_int64(st, 2);
-        r->st.size = (uint64_t)sqlite3_column_int64(st, 3);
-        r->st.mtime_ns = sqlite3_column_int64(st, 4);
-        r->st.ctime_ns = sqlite3_column_int64(st, 5);
-        r->st.exists = 1;
-        memcpy(r->hash.bytes, sqlite3_column_blob(st, 6), 16);
-        r->hashed_at_ns = sqlite3_column_int64(st, 7);
+        read_file_columns(st, 1, r);
         *slot = r;
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) return db_error(s, err, "reading files");
 
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT output, key, outputs, exit_status, start_ns, end_ns FROM actions",
+                           "SELECT output, key, outputs, exit_status, start_ns, end_ns, def_key "
+                           "FROM actions",
                            -1, &st, NULL) != SQLITE_OK)
         return db_error(s, err, "reading actions");
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -159,6 +177,7 @@ static int load(struct vl_state *s, struct vl_error *err)
         r->exit_status = sqlite3_column_int(st, 3);
         r->start_ns = sqlite3_column_int64(st, 4);
         r->end_ns = sqlite3_column_int64(st, 5);
+        if (sqlite3_column_bytes(st, 6) == 16) memcpy(r->def_key.bytes, sqlite3_column_blob(st, 6), 16);
         *slot = r;
     }
     sqlite3_finalize(st);
@@ -211,7 +230,18 @@ static int try_open(struct vl_state *s, const char *path, struct vl_error *err)
         char sql[64];
         snprintf(sql, sizeof sql, "PRAGMA user_version=%d;", SCHEMA_VERSION);
         if (exec_sql(s, schema_sql, err) < 0 || exec_sql(s, sql, err) < 0) return 1;
+        version = SCHEMA_VERSION;
+    } else if (version == 1 && !s->readonly) {
+        /* an added column with no default rewrites no row: cheap on any size */
+        if (exec_sql(s, "BEGIN IMMEDIATE; ALTER TABLE actions ADD COLUMN detail BLOB;"
+                        " PRAGMA user_version=2; COMMIT;",
+                     err) < 0) {
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            return -1; /* a full disk, say: not a reason to move the file aside */
+        }
+        version = 2;
     }
+    s->version = version;
     /* load() reads every page of both tables, so SQLite reports damage there
      * (SQLITE_CORRUPT) as it goes; a full integrity check on every open would
      * cost a no-op build more than all its planning. */
@@ -234,13 +264,18 @@ static int prepare(struct vl_state *s, struct vl_error *err)
         "INSERT OR REPLACE INTO files(path, dev, ino, size, mtime_ns, ctime_ns, hash, hashed_at) "
         "VALUES(?,?,?,?,?,?,?,?)",
         "INSERT OR REPLACE INTO actions(output, rule, key, outputs, exit_status, start_ns, end_ns,"
-        " log, def_key, inputs) VALUES(?,?,?,?,?,?,?,?,?,?)",
+        " log, def_key, inputs, detail) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
         "DELETE FROM actions WHERE output=?",
         "DELETE FROM files WHERE path=?",
     };
     sqlite3_stmt **slots[] = {&s->put_file, &s->put_action, &s->del_action, &s->del_file};
+    /* a read-only schema-1 file: never written, but the statement must prepare */
+    static const char put_action_v1[] =
+        "INSERT OR REPLACE INTO actions(output, rule, key, outputs, exit_status, start_ns, end_ns,"
+        " log, def_key, inputs) VALUES(?,?,?,?,?,?,?,?,?,?)";
+    const char *sql_of[4] = {sql[0], s->version < 2 ? put_action_v1 : sql[1], sql[2], sql[3]};
     for (size_t i = 0; i < 4; i++)
-        if (sqlite3_prepare_v3(s->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, slots[i], NULL) !=
+        if (sqlite3_prepare_v3(s->db, sql_of[i], -1, SQLITE_PREPARE_PERSISTENT, slots[i], NULL) !=
             SQLITE_OK)
             return db_error(s, err, "preparing statements");
     return 0;
@@ -443,12 +478,76 @@ again:
     return 0;
 }
 
+void vl_state_detail_add(struct vl_strbuf *sb, char tag, const char *text)
+{
+    vl_strbuf_addch(sb, tag);
+    vl_strbuf_adds(sb, text);
+    vl_strbuf_addch(sb, '\0');
+}
+
+const char *vl_state_detail_next(const char *detail, size_t len, size_t *pos, char *tag)
+{
+    if (*pos >= len) return NULL;
+    const char *end = memchr(detail + *pos, '\0', len - *pos);
+    if (!end) return NULL;
+    *tag = detail[*pos];
+    const char *text = detail + *pos + 1;
+    *pos = (size_t)(end - detail) + 1;
+    return text;
+}
+
+/* 1 when detail holds an output entry for path. */
+static int writes_path(const char *detail, size_t len, const char *path)
+{
+    size_t pos = 0;
+    char tag;
+    const char *text;
+    while ((text = vl_state_detail_next(detail, len, &pos, &tag)))
+        if (tag == VL_DETAIL_OUTPUT && !strcmp(text, path)) return 1;
+    return 0;
+}
+
+/* When the action that writes first_output is being recorded with another
+ * definition than before, the outputs its earlier record named and the new
+ * one does not (an `out` pattern changed) would be forgotten with the old
+ * row: appends them to detail as dropped entries, so that `clean` still
+ * finds them.  One read, only for an action whose definition changed. */
+static void carry_dropped(struct vl_state *s, const char *first_output,
+                          const struct vl_action_record *rec, struct vl_strbuf *detail)
+{
+    struct vl_action_record **slot = action_slot(s, first_output, strlen(first_output));
+    if (s->version < 2 || !slot || !*slot || vl_hash_equal(&(*slot)->def_key, &rec->def_key))
+        return;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT detail FROM actions WHERE output=?", -1, &st, NULL) !=
+        SQLITE_OK)
+        return; /* at worst, a dead output that clean will not see */
+    sqlite3_bind_text(st, 1, first_output, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_blob(st, 0)) {
+        const char *old = sqlite3_column_blob(st, 0);
+        size_t len = (size_t)sqlite3_column_bytes(st, 0), pos = 0;
+        char tag;
+        const char *text;
+        while ((text = vl_state_detail_next(old, len, &pos, &tag)))
+            if ((tag == VL_DETAIL_OUTPUT || tag == VL_DETAIL_DROPPED) &&
+                !writes_path(rec->detail, rec->detail_len, text))
+                vl_state_detail_add(detail, VL_DETAIL_DROPPED, text);
+    }
+    sqlite3_finalize(st);
+}
+
 int vl_state_put_action(struct vl_state *s, const char *first_output, const char *rule,
                         const struct vl_action_record *rec, const char *log, size_t log_len,
                         struct vl_error *err)
 {
+    struct vl_strbuf detail = VL_STRBUF_INIT;
+    if (rec->detail) vl_strbuf_add(&detail, rec->detail, rec->detail_len);
+    if (!s->readonly) carry_dropped(s, first_output, rec, &detail);
 again:
-    if (begin(s, err) < 0) return -1;
+    if (begin(s, err) < 0) {
+        vl_strbuf_release(&detail);
+        return -1;
+    }
     sqlite3_stmt *st = s->put_action;
     sqlite3_bind_text(st, 1, first_output, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, rule, -1, SQLITE_STATIC);
@@ -460,8 +559,10 @@ again:
     sqlite3_bind_text(st, 8, log ? log : "", (int)log_len, SQLITE_STATIC);
     sqlite3_bind_blob(st, 9, rec->def_key.bytes, 16, SQLITE_STATIC);
     sqlite3_bind_blob(st, 10, rec->inputs, (int)(rec->n_inputs * 16), SQLITE_STATIC);
+    if (rec->detail) sqlite3_bind_blob(st, 11, detail.buf, (int)detail.len, SQLITE_STATIC);
     int stepped = step_reset(s, st, err, "recording an action");
     if (stepped == 1) goto again;
+    vl_strbuf_release(&detail);
     if (stepped < 0) return -1;
     struct vl_action_record **slot = action_slot(s, first_output, strlen(first_output));
     if (!slot) return 0;
@@ -472,6 +573,8 @@ again:
     memcpy(copy->outputs, rec->outputs, rec->n_outputs * sizeof *rec->outputs);
     copy->inputs = NULL; /* details are read back on demand */
     copy->n_inputs = 0;
+    copy->detail = NULL;
+    copy->detail_len = 0;
     return 0;
 }
 
@@ -490,20 +593,41 @@ static int delete_row(struct vl_state *s, sqlite3_stmt *const *st, const char *p
 
 int vl_state_forget_action(struct vl_state *s, const char *path, struct vl_error *err)
 {
+    /* a known path without a record has no row; an unknown one may */
     struct vl_action_record **slot = action_slot(s, path, strlen(path));
-    if (!slot || !*slot) return 0;
+    if (slot && !*slot) return 0;
     if (delete_row(s, &s->del_action, path, err, "forgetting an action") < 0) return -1;
-    *slot = NULL;
+    if (slot) *slot = NULL;
     return 0;
 }
 
 int vl_state_forget_file(struct vl_state *s, const char *path, struct vl_error *err)
 {
     struct vl_file_record **slot = file_slot(s, path, strlen(path));
-    if (!slot || !*slot) return 0;
+    if (slot && !*slot) return 0;
     if (delete_row(s, &s->del_file, path, err, "forgetting a file") < 0) return -1;
-    *slot = NULL;
+    if (slot) *slot = NULL;
     return 0;
+}
+
+int vl_state_file_record(struct vl_state *s, const char *path, struct vl_file_record *rec,
+                         struct vl_error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT dev, ino, size, mtime_ns, ctime_ns, hash, hashed_at FROM files "
+                           "WHERE path=?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_error(s, err, "reading a file record");
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    int found = 0;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 5) == 16) {
+        found = 1;
+        memset(rec, 0, sizeof *rec);
+        read_file_columns(st, 0, rec);
+    }
+    sqlite3_finalize(st);
+    return found;
 }
 
 int vl_state_action_log(struct vl_state *s, const char *path, struct vl_strbuf *out,
@@ -521,13 +645,16 @@ int vl_state_action_log(struct vl_state *s, const char *path, struct vl_strbuf *
 }
 
 int vl_state_action_detail(struct vl_state *s, const char *path, struct vl_hash *def_key,
-                           struct vl_hash **inputs, size_t *n_inputs, struct vl_error *err)
+                           struct vl_hash **inputs, size_t *n_inputs, struct vl_strbuf *detail,
+                           struct vl_error *err)
 {
     sqlite3_stmt *st;
     *inputs = NULL;
     *n_inputs = 0;
-    if (sqlite3_prepare_v2(s->db, "SELECT def_key, inputs FROM actions WHERE output=?", -1, &st,
-                           NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db,
+                           s->version < 2 ? "SELECT def_key, inputs, NULL FROM actions WHERE output=?"
+                                          : "SELECT def_key, inputs, detail FROM actions WHERE output=?",
+                           -1, &st, NULL) != SQLITE_OK)
         return db_error(s, err, "reading an action");
     sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
     int found = 0;
@@ -540,6 +667,8 @@ int vl_state_action_detail(struct vl_state *s, const char *path, struct vl_hash 
         if (!*inputs) abort();
         if (n) memcpy(*inputs, sqlite3_column_blob(st, 1), n * 16);
         *n_inputs = n;
+        if (sqlite3_column_blob(st, 2))
+            vl_strbuf_add(detail, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2));
     }
     sqlite3_finalize(st);
     return found ? 0 : vl_error_set(err, "no record of the action that writes %s", path);
@@ -556,17 +685,37 @@ int vl_state_commit(struct vl_state *s, struct vl_error *err)
 }
 
 int vl_state_each_action(struct vl_state *s,
-                         void (*fn)(void *ctx, const char *output, const char *rule), void *ctx,
-                         struct vl_error *err)
+                         void (*fn)(void *ctx, const char *output, const char *rule,
+                                    const struct vl_hash *outputs, size_t n_outputs,
+                                    const char *detail, size_t detail_len),
+                         void *ctx, struct vl_error *err)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT output, rule FROM actions ORDER BY output", -1, &st,
-                           NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db,
+                           s->version < 2
+                               ? "SELECT output, rule, outputs, NULL FROM actions ORDER BY output"
+                               : "SELECT output, rule, outputs, detail FROM actions ORDER BY output",
+                           -1, &st, NULL) != SQLITE_OK)
         return db_error(s, err, "listing actions");
-    while (sqlite3_step(st) == SQLITE_ROW)
-        fn(ctx, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1));
+    int rc;
+    struct vl_hash *outs = NULL;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *output = (const char *)sqlite3_column_text(st, 0);
+        const char *rule = (const char *)sqlite3_column_text(st, 1);
+        size_t n = (size_t)sqlite3_column_bytes(st, 2);
+        if (!output || n % 16) continue; /* not a row this vlbuild wrote */
+        n /= 16;
+        free(outs);
+        outs = malloc((n + 1) * sizeof *outs);
+        if (!outs) abort();
+        if (n) memcpy(outs, sqlite3_column_blob(st, 2), n * 16);
+        const char *detail = sqlite3_column_blob(st, 3);
+        fn(ctx, output, rule ? rule : "", outs, n, detail,
+           detail ? (size_t)sqlite3_column_bytes(st, 3) : 0);
+    }
+    free(outs);
     sqlite3_finalize(st);
-    return 0;
+    return rc == SQLITE_DONE ? 0 : db_error(s, err, "listing actions");
 }
 
 int vl_state_read_actions(const char *db_path,

@@ -31,9 +31,38 @@ struct vl_action_record {
     struct vl_hash def_key;  /* the key without the inputs: what the action is */
     struct vl_hash *inputs;  /* input fingerprints in order (when writing a record) */
     size_t n_inputs;
+    /* what the action was, as VL_STATE_DETAIL entries (when writing a
+     * record; NULL for none): what `explain` compares and `clean` reads */
+    const char *detail;
+    size_t detail_len;
     int exit_status;
     int64_t start_ns, end_ns;
 };
+
+/* An action's detail (the actions table's detail column) is a sequence of
+ * entries, each a tag byte, a text and a NUL byte (no text holds a NUL):
+ *   'a' the built-in action and its version ("probe version 3"),
+ *   'k' its copy index, 'p' one parameter ("size=8x8", in canonical order),
+ *   'c' a run rule's command (templates filled, $in and $out as written),
+ *   'o' an output path, 'i' an input path (each in order),
+ *   'd' a path this action wrote in an earlier run and no longer writes
+ *       (kept for `clean`: vl_state_put_action carries them over). */
+enum {
+    VL_DETAIL_ACTION = 'a',
+    VL_DETAIL_COPY = 'k',
+    VL_DETAIL_PARAM = 'p',
+    VL_DETAIL_COMMAND = 'c',
+    VL_DETAIL_OUTPUT = 'o',
+    VL_DETAIL_INPUT = 'i',
+    VL_DETAIL_DROPPED = 'd',
+};
+
+/* Appends one detail entry (tag, text, NUL) to sb. */
+void vl_state_detail_add(struct vl_strbuf *sb, char tag, const char *text);
+/* Steps through detail: the entry at *pos (its tag in *tag, its text
+ * returned, NUL-terminated in place), advancing *pos; NULL at the end or at
+ * a damaged entry (one without its NUL). */
+const char *vl_state_detail_next(const char *detail, size_t len, size_t *pos, char *tag);
 
 struct vl_state;
 struct sqlite3;
@@ -84,23 +113,36 @@ int vl_state_put_file(struct vl_state *s, const char *path, const struct vl_file
 int vl_state_put_action(struct vl_state *s, const char *first_output, const char *rule,
                         const struct vl_action_record *rec, const char *log, size_t log_len,
                         struct vl_error *err);
-/* Forgets the action whose first output is path (it failed or is gone). */
+/* Forgets the action whose first output is path (it failed or is gone),
+ * also when the index does not know path (a dead action's record). */
 int vl_state_forget_action(struct vl_state *s, const char *path, struct vl_error *err);
-/* Forgets the fingerprint of path (the file was deleted). */
+/* Forgets the fingerprint of path (the file was deleted), also when the
+ * index does not know path. */
 int vl_state_forget_file(struct vl_state *s, const char *path, struct vl_error *err);
 /* Appends the captured output of the action whose first output is path. */
 int vl_state_action_log(struct vl_state *s, const char *path, struct vl_strbuf *out,
                         struct vl_error *err);
-/* Reads what `explain` needs of a recorded action: its definition key and
- * the input fingerprints it ran on (*inputs malloc'd, the caller frees). */
+/* Reads what `explain` needs of a recorded action: its definition key, the
+ * input fingerprints it ran on (*inputs malloc'd, the caller frees) and its
+ * detail entries (appended to detail; none for a record of schema 1). */
 int vl_state_action_detail(struct vl_state *s, const char *path, struct vl_hash *def_key,
-                           struct vl_hash **inputs, size_t *n_inputs, struct vl_error *err);
+                           struct vl_hash **inputs, size_t *n_inputs, struct vl_strbuf *detail,
+                           struct vl_error *err);
 /* Commits the changes recorded since the last commit. */
 int vl_state_commit(struct vl_state *s, struct vl_error *err);
-/* Calls fn for every recorded action (first output, rule); for `clean`. */
-int vl_state_each_action(struct vl_state *s, void (*fn)(void *ctx, const char *output,
-                                                        const char *rule),
+/* Calls fn for every recorded action, in the order of its first output:
+ * that output, its rule, its output fingerprints and its detail entries (len
+ * 0 for a record of schema 1, which names its first output only); for
+ * `clean` and `status`.  The pointers live until fn returns. */
+int vl_state_each_action(struct vl_state *s,
+                         void (*fn)(void *ctx, const char *output, const char *rule,
+                                    const struct vl_hash *outputs, size_t n_outputs,
+                                    const char *detail, size_t detail_len),
                          void *ctx, struct vl_error *err);
+/* Reads the fingerprint recorded for path, whether or not the index knows
+ * it: 1 and *rec when there is one, 0 when none, -1 with a message. */
+int vl_state_file_record(struct vl_state *s, const char *path, struct vl_file_record *rec,
+                         struct vl_error *err);
 /* Calls fn for every recorded action of the database at db_path, opened
  * read-only on its own connection (safe on a worker thread while a build
  * writes): its first output, rule, and when it last ran. */
