@@ -40,10 +40,11 @@
 #include <string.h>
 #include <uv.h>
 
+#include "exec/action_detail.h"
 #include "exec/builtin_job.h"
 #include "exec/cache_step.h"
-#include "exec/outputs.h"
 #include "exec/input_check.h"
+#include "exec/outputs.h"
 #include "exec/priority.h"
 #include "exec/runner.h"
 #include "exec/shell_job.h"
@@ -242,9 +243,14 @@ static void record_success(struct builder *b, struct job *j)
     if (!rec.outputs || !rec.inputs) abort();
     for (size_t i = 0; i < e->n_outputs; i++) rec.outputs[i] = e->outputs[i]->hash;
     for (size_t i = 0; i < e->n_inputs; i++) rec.inputs[i] = e->inputs[i]->hash;
+    struct vl_strbuf detail = VL_STRBUF_INIT; /* for explain and clean */
+    vl_action_detail_write(e, &detail);
+    rec.detail = detail.buf;
+    rec.detail_len = detail.len;
     if (vl_state_put_action(b->state, e->outputs[0]->path, e->rule->name, &rec, j->log.buf,
                             j->log.len, b->err) < 0)
         b->internal_error = 1;
+    vl_strbuf_release(&detail);
     free(rec.outputs);
     free(rec.inputs);
 }
@@ -351,18 +357,18 @@ static void check_done(uv_work_t *w, int status)
         b->internal_error = 1;
         ok = 0;
     }
-    job_end(j, ok);
-    schedule(b);
-}
-
-/* The runner is done with j: a success has its outputs checked off the loop. */
-static void on_run_done(struct vl_run_request *req, int ok)
     /* an annotation file a rule wrote is checked before its readers start */
     struct vl_error bad;
     if (ok && vl_input_check_outputs(j->e, &bad) < 0) {
         vl_strbuf_addf(&j->log, "%s\n", bad.msg);
         ok = 0;
     }
+    job_end(j, ok);
+    schedule(b);
+}
+
+/* The runner is done with j: a success has its outputs checked off the loop. */
+static void on_run_done(struct vl_run_request *req, int ok)
 {
     struct job *j = req->ctx;
     struct builder *b = j->b;
