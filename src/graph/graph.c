@@ -511,6 +511,14 @@ static int instantiate(struct vl_graph *g, const struct vl_rules *rules,
     return 0;
 }
 
+/* The extension of path's name with its dot (".npy"), or "" when it has none. */
+static const char *ext_of(const char *path)
+{
+    const char *slash = strrchr(path, '/'), *name = slash ? slash + 1 : path;
+    const char *dot = strrchr(name, '.');
+    return dot && dot != name ? dot : "";
+}
+
 /* An output that a source pattern matches is an error before anything is
  * built: the first build would make it, and the next take it for a source
  * file (and refuse, or overwrite data).  The check is by pattern, so it does
@@ -535,9 +543,13 @@ static int check_sources_outputs(const struct vl_graph *g, const struct vl_rules
                     const struct vl_loc at = edge->rule->outputs.items[k].loc;
                     rc = vl_error_at(err, at, "rule %s writes %s, which is a file of source %s "
                                               "(its pattern '%s' at %s:%d:%d matches it; an "
-                                              "output cannot be a source)",
+                                              "output cannot be a source: a source of outputs "
+                                              "would lose the videos they descend from, and "
+                                              "their labels; name the rule instead, `in %s` or "
+                                              "`each x in %s:*%s`)",
                                      edge->rule->name, out->path, src->name, w->text,
-                                     w->loc.path, w->loc.line, w->loc.col);
+                                     w->loc.path, w->loc.line, w->loc.col, edge->rule->name,
+                                     edge->rule->name, ext_of(out->path));
                 }
             }
         }
@@ -549,8 +561,11 @@ static int check_sources_outputs(const struct vl_graph *g, const struct vl_rules
         for (size_t k = 0; k < s->len && rc == 0; k++)
             if (s->nodes[k]->producer) {
                 const struct vl_rule_decl *r = s->nodes[k]->producer->rule;
-                rc = vl_error_at(err, r->loc, "rule %s writes %s, which is a file of source %s",
-                                 r->name, s->nodes[k]->path, s->name);
+                rc = vl_error_at(err, r->loc, "rule %s writes %s, which is a file of source %s "
+                                              "(name the rule instead: `in %s` or `each x in "
+                                              "%s:*%s`)",
+                                 r->name, s->nodes[k]->path, s->name, r->name, r->name,
+                                 ext_of(s->nodes[k]->path));
             }
     }
     return rc;

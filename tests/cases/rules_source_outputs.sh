@@ -1,6 +1,8 @@
 # An output that a source glob matches is an error before the first build
-# (the next build would take it for a source file), and `clean` works even
-# then, so no file has to be deleted by hand.
+# (the next build would take it for a source file, and lose the video it
+# descends from: features of augmented copies would get no label), with a
+# message that says what to write instead; and `clean` works even then, so
+# no file has to be deleted by hand.
 . "$(dirname "$0")/lib.sh"
 mkdir -p data
 echo a >data/a.txt
@@ -37,4 +39,23 @@ expect_rc 0
 expect_output "removed 1 file"
 expect_no_file build/a.txt
 expect_file data/a.txt a
+# the training docs' old example: a glob of the features a rule writes
+rm -rf build .vlbuild
+cat >vlbuild.rules <<'RULES'
+source feat   = build/feat/*.npy
+source labels = data/a.txt
+rule features
+    each f in labels
+    run  cp $in $out
+    out  build/feat/{f.stem}.npy
+rule svm
+    in   feat labels
+    run  cat $in > $out
+    out  models/svm.txt
+RULES
+vl -n
+expect_rc 2
+expect_output "rule features writes build/feat/a.npy, which is a file of source feat"
+expect_output 'name the rule instead, `in features` or `each x in features:*.npy`'
+expect_no_file models/svm.txt
 finish
