@@ -17,6 +17,7 @@
 #include "exec/explain.h"
 #include "exec/plan.h"
 #include "exec/slurm.h"
+#include "gpu/device_choice.h"
 #include "gpu/devices.h"
 #include "graph/graph.h"
 #include "parse/rules.h"
@@ -323,11 +324,13 @@ static void close_project(struct project *p)
 }
 
 /* Resolves the target words and plans them; the caller frees *targets. */
-static int plan_targets(struct project *p, struct vl_plan *plan, char **words, size_t n,
-                        struct vl_node ***targets, size_t *n_targets, struct vl_error *err)
+static int plan_targets(struct project *p, const struct options *o, struct vl_plan *plan,
+                        char **words, size_t n, struct vl_node ***targets, size_t *n_targets,
+                        struct vl_error *err)
 {
     *targets = NULL;
     *n_targets = 0;
+    if (vl_device_resolve_rules(&p->rules, &o->gpu_devices, err) < 0) return -1;
     if (vl_plan_resolve_targets(&p->graph, &p->rules, (const char *const *)words, n, targets,
                                 n_targets, err) < 0)
         return -1;
@@ -341,7 +344,7 @@ static int cmd_build(struct project *p, const struct options *o, struct vl_error
     struct vl_plan plan = {0};
     struct vl_node **targets;
     size_t n_targets;
-    int planned = plan_targets(p, &plan, o->args, o->n_args, &targets, &n_targets, err);
+    int planned = plan_targets(p, o, &plan, o->args, o->n_args, &targets, &n_targets, err);
     free(targets);
     if (planned < 0) {
         vl_plan_release(&plan);
@@ -413,7 +416,7 @@ static int cmd_explain(struct project *p, const struct options *o, struct vl_err
     struct vl_plan plan = {0};
     struct vl_node **targets;
     size_t n;
-    int rc = plan_targets(p, &plan, o->args + 1, o->n_args - 1, &targets, &n, err);
+    int rc = plan_targets(p, o, &plan, o->args + 1, o->n_args - 1, &targets, &n, err);
     for (size_t i = 0; i < n && rc == 0; i++) rc = vl_explain_node(stdout, p->state, targets[i], err);
     free(targets);
     vl_state_commit(p->state, NULL);
@@ -426,7 +429,7 @@ static int cmd_status(struct project *p, const struct options *o, struct vl_erro
     struct vl_plan plan = {0};
     struct vl_node **targets;
     size_t n_targets;
-    int planned = plan_targets(p, &plan, o->args + 1, o->n_args - 1, &targets, &n_targets, err);
+    int planned = plan_targets(p, o, &plan, o->args + 1, o->n_args - 1, &targets, &n_targets, err);
     free(targets);
     if (planned < 0) {
         vl_plan_release(&plan);

@@ -56,6 +56,13 @@ struct vl_params {
     size_t len;
 };
 
+/* The `device` parameter of the actions that may run on a GPU, resolved at
+ * plan time to "cpu" or "gpu" (gpu/device_choice.h). */
+#define VL_PARAM_DEVICE_SPEC                                                                   \
+    {"device", VL_PARAM_ENUM, "auto", 0, 0, "auto|cpu|gpu",                                     \
+     "where it runs: auto (the GPU for a rule in the gpu pool where a device and the CUDA "    \
+     "module are usable, else the CPU), cpu, or gpu (an error where there is none)"}
+
 struct vl_action_job;
 
 struct vl_action_def {
@@ -132,7 +139,8 @@ void vl_params_release(struct vl_params *p);
 /* Returns the validated value of parameter name; aborts if def has no such
  * parameter (a programming error, not a user error). */
 const struct vl_param_value *vl_params_get(const struct vl_params *p, const char *name);
-/* Appends the canonical "name=value" list that enters the action key. */
+/* Appends the canonical "name=value" list that enters the action key; a
+ * `device` parameter enters only when it resolved to "gpu". */
 void vl_params_canonical(const struct vl_params *p, struct vl_strbuf *out);
 
 #endif

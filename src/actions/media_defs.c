@@ -92,6 +92,7 @@ static const struct vl_param_spec augment_params[] = {
     {"crf", VL_PARAM_INT, "18", 0, 51, NULL, "H.264 quality (lower is better)"},
     {"size", VL_PARAM_SIZE, "0x0", 0, 16384, NULL, "output size; 0x0: the crop's size"},
     {"seed", VL_PARAM_INT, "0", 0, 9007199254740991.0, NULL, "random seed"},
+    VL_PARAM_DEVICE_SPEC,
     {0},
 };
 
@@ -204,6 +205,7 @@ static const struct vl_param_spec features_params[] = {
      "Sobel gradient magnitude above which a pixel is an edge"},
     {"size", VL_PARAM_SIZE, "0x0", 0, 8192, NULL,
      "compute at WIDTHxHEIGHT (stretched, area); 0x0: the input's size"},
+    VL_PARAM_DEVICE_SPEC,
     {0},
 };
 

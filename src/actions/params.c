@@ -265,6 +265,13 @@ const struct vl_param_value *vl_params_get(const struct vl_params *p, const char
 
 void vl_params_canonical(const struct vl_params *p, struct vl_strbuf *out)
 {
-    for (size_t i = 0; i < p->len; i++)
-        vl_strbuf_addf(out, "%s%s=%s", i ? " " : "", p->values[i].spec->name, p->values[i].text);
+    size_t n = 0;
+    for (size_t i = 0; i < p->len; i++) {
+        /* device enters only as "gpu" (gpu/device_choice.h): CPU keys stay
+         * those of builds before the parameter existed */
+        if (!strcmp(p->values[i].spec->name, "device") && strcmp(p->values[i].text, "gpu"))
+            continue;
+        vl_strbuf_addf(out, "%s%s=%s", n++ ? " " : "", p->values[i].spec->name,
+                       p->values[i].text);
+    }
 }

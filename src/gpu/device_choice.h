@@ -1,0 +1,30 @@
+/* device_choice.h - resolves the `device=auto|cpu|gpu` parameter of the
+ * video actions at plan time.
+ *
+ * `cpu` runs on the CPU.  `gpu` runs on the GPU and needs a rule in the
+ * `gpu` pool, a device in the build's list (gpu/devices.h) and the CUDA
+ * module (gpu/cuda_loader.h) reporting a usable device; where any of them
+ * is missing the plan fails, saying which and what to use instead.  `auto`
+ * is the GPU exactly when all of that holds, else the CPU, silently.
+ *
+ * The parameter's text is replaced by the answer, "cpu" or "gpu", so the
+ * job reads it (ops/ops.h, vl_ops_for_job) and the action key takes it:
+ * vl_params_canonical leaves `device` out unless it is "gpu", so keys of
+ * CPU jobs are those of a build before the parameter existed, and a GPU
+ * output never shares a key (or a cache entry) with a CPU one. */
+#ifndef VL_GPU_DEVICE_CHOICE_H
+#define VL_GPU_DEVICE_CHOICE_H
+
+#include "gpu/devices.h"
+#include "parse/rules.h"
+#include "util/error.h"
+
+/* Resolves the device parameter of every rule of rules that has one, given
+ * the build's device list (NULL: none).  The CUDA module is loaded and
+ * probed only when a rule in the gpu pool asks for auto or gpu.  Errors:
+ * device=gpu where it cannot run, naming the rule (path:line:col) and the
+ * reason. */
+int vl_device_resolve_rules(struct vl_rules *rules, const struct vl_gpu_devices *devices,
+                            struct vl_error *err);
+
+#endif

@@ -1,0 +1,82 @@
+# device_param: device=auto|cpu|gpu resolved at plan time, against made-up
+# device lists (--gpu-devices) and a stand-in CUDA module that reports one
+# usable device and has no operations (tests/fake/cuda_module.c, loaded
+# through VLBUILD_CUDA_MODULE).  On the CPU the key is the one a build
+# before the parameter had: a second build runs nothing.  Where auto
+# resolves to the GPU the key changes, the cached CPU output is not
+# restored under it, and the job fails saying the GPU path is not built;
+# device=gpu where it cannot run fails before anything runs, saying why.
+. "$(dirname "$0")/lib.sh"
+: "${VL_FAKE_CUDA_MODULE:?VL_FAKE_CUDA_MODULE must name the fake CUDA module}"
+write_rules() { # $1: the features rule's device word, $2: its pool line
+    cat >vlbuild.rules <<RULES
+rule clip
+    do   synth class=left size=32x32 frames=4 noise=0
+    out  build/a.mp4
+rule feat
+    do   features set=hist,sharpness $1
+    in   clip
+    out  build/a.npy
+$2
+RULES
+}
+unset CUDA_VISIBLE_DEVICES
+cache="$root/cache"
+
+# auto in the gpu pool, no device: the CPU; a rerun runs nothing
+write_rules "" "    pool gpu"
+vl --cache-dir "$cache" --gpu-devices ''
+expect_rc 0
+expect_summary 2 0 0
+expect_file build/a.npy
+cp build/a.npy cpu.npy
+vl --cache-dir "$cache" --gpu-devices ''
+expect_summary 0 2 0
+# device=cpu and device=auto are one key on the CPU
+write_rules "device=cpu" "    pool gpu"
+vl --cache-dir "$cache" --gpu-devices 0
+expect_summary 0 2 0
+# devices listed but no CUDA module: auto is still the CPU
+write_rules "" "    pool gpu"
+VLBUILD_CUDA_MODULE="$root/none.so" vl --cache-dir "$cache" --gpu-devices 0
+expect_rc 0
+expect_summary 0 2 0
+
+# a device and a module: auto is the GPU, a new key, nothing restored from
+# the CPU's cache entry, and the job says the GPU path is not built
+VLBUILD_CUDA_MODULE="$VL_FAKE_CUDA_MODULE" vl --cache-dir "$cache" --gpu-devices 0
+expect_rc 1
+expect_summary 0 1 1
+expect_output "features: device=gpu: features is not implemented on the GPU yet"
+# the CPU is untouched by it: back on the CPU, the CPU output from the cache
+vl --cache-dir "$cache" --gpu-devices ''
+expect_rc 0
+cmp -s build/a.npy cpu.npy || fail "the CPU features differ after the GPU attempt"
+vl --cache-dir "$cache" --gpu-devices ''
+expect_summary 0 2 0
+# outside the gpu pool auto never picks the GPU
+write_rules "" ""
+VLBUILD_CUDA_MODULE="$VL_FAKE_CUDA_MODULE" vl --cache-dir "$cache" --gpu-devices 0
+expect_rc 0
+expect_summary 0 2 0
+
+# device=gpu where it cannot run: refused at plan time, saying why
+rm -rf build .vlbuild
+write_rules "device=gpu" "    pool gpu"
+vl --no-cache --gpu-devices ''
+expect_rc 2
+expect_output "vlbuild.rules:4:6: rule feat: device=gpu, but the build has no GPU"
+expect_output "use device=auto or device=cpu"
+expect_no_file build/a.mp4
+VL_FAKE_CUDA_DEVICES=0 VLBUILD_CUDA_MODULE="$VL_FAKE_CUDA_MODULE" vl --no-cache --gpu-devices 0
+expect_rc 2
+expect_output "rule feat: device=gpu, but no usable cuda device: the fake module has none"
+VLBUILD_CUDA_MODULE="$root/none.so" vl --no-cache --gpu-devices 0
+expect_rc 2
+expect_output "rule feat: device=gpu, but cannot load $root/none.so"
+write_rules "device=gpu" ""
+VLBUILD_CUDA_MODULE="$VL_FAKE_CUDA_MODULE" vl --no-cache --gpu-devices 0
+expect_rc 2
+expect_output "rule feat: device=gpu, but the rule is not in the gpu pool"
+expect_no_file build/a.mp4
+finish
