@@ -3,7 +3,10 @@
  * build, from the outputs of earlier rules:
  *
  *   *.json   video metadata written by `probe` (clips, durations, sizes)
- *   *.csv    the labels file (`file,label` header; see docs/training.md)
+ *   *.json   evaluate's metrics ("format": "vlbuild.metrics"): an Evaluation
+ *            section with accuracy, top-k, per class and the confusion
+ *   *.csv, *.tsv, *.txt   the annotations, one set (train/labels.h,
+ *            docs/datasets.md)
  *   *.jsonl  metrics logs written by `train` (one JSON object per epoch;
  *            the last may hold "confusion" and "classes")
  *
@@ -20,6 +23,7 @@
 #include "actions/media.h"
 #include "report/svg.h"
 #include "state/state.h"
+#include "train/labels.h"
 #include "util/json.h"
 #include "util/map.h"
 #include "util/vec.h"
@@ -48,7 +52,11 @@ struct report {
     struct vl_arena arena;
     struct clip *clips;
     size_t n_clips, cap_clips;
-    struct vl_map labels; /* file, basename or stem -> label */
+    struct vl_labels labels; /* the annotations (train/labels.h), when have_labels */
+    int have_labels;
+    const struct vl_json **scores; /* evaluate's metrics */
+    const char **score_paths;
+    size_t n_scores, cap_scores, cap_score_paths;
     struct model_log *models;
     size_t n_models, cap_models;
     struct run *runs;
@@ -73,65 +81,13 @@ static const char *base_of(const char *path)
     return slash ? slash + 1 : path;
 }
 
-/* Keys a label under the path, the file name and the stem. */
-static void put_label(struct report *r, const char *file, const char *label)
-{
-    const char *base = base_of(file);
-    const char *dot = strrchr(base, '.');
-    vl_map_put(&r->labels, vl_arena_strdup(&r->arena, file), (void *)label);
-    vl_map_put(&r->labels, vl_arena_strdup(&r->arena, base), (void *)label);
-    if (dot) vl_map_put(&r->labels, vl_arena_strndup(&r->arena, base, (size_t)(dot - base)),
-                        (void *)label);
-}
-
+/* The label of the video at origin in the annotations, or NULL. */
 static const char *label_of(struct report *r, const char *origin)
 {
-    const char *l = vl_map_get(&r->labels, origin);
-    if (!l) l = vl_map_get(&r->labels, base_of(origin));
-    if (!l) {
-        const char *base = base_of(origin), *dot = strrchr(base, '.');
-        if (dot) l = vl_map_getn(&r->labels, base, (size_t)(dot - base));
-    }
-    return l;
-}
-
-static int read_labels(struct report *r, const char *path, struct vl_error *err)
-{
-    char *text;
-    if (vl_read_file(path, &text, NULL, err) < 0) return -1;
-    int file_col = -1, label_col = -1, line_no = 0, rc = 0;
-    char *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        line_no++;
-        line[strcspn(line, "\r")] = '\0';
-        char *fields[16];
-        int n = 0;
-        for (char *f = line; n < 16;) {
-            fields[n++] = f;
-            char *comma = strchr(f, ',');
-            if (!comma) break;
-            *comma = '\0';
-            f = comma + 1;
-        }
-        if (line_no == 1) {
-            for (int i = 0; i < n; i++) {
-                if (!strcmp(fields[i], "file") || !strcmp(fields[i], "video") ||
-                    !strcmp(fields[i], "path"))
-                    file_col = i;
-                if (!strcmp(fields[i], "label") || !strcmp(fields[i], "class")) label_col = i;
-            }
-            if (file_col < 0 || label_col < 0) {
-                rc = vl_error_set(err, "%s:1: expected a header naming a file (file, video or "
-                                       "path) and a label (label or class) column", path);
-                break;
-            }
-            continue;
-        }
-        if (n <= file_col || n <= label_col) continue;
-        put_label(r, fields[file_col], vl_arena_strdup(&r->arena, fields[label_col]));
-    }
-    free(text);
-    return rc;
+    const struct vl_label_row *row;
+    struct vl_error ignored;
+    if (!r->have_labels || vl_labels_find(&r->labels, origin, &row, &ignored) != 1) return NULL;
+    return row->label;
 }
 
 static int read_json_file(struct report *r, const char *path, struct vl_json **out,
@@ -324,6 +280,35 @@ static void dataset_section(struct report *r, struct vl_strbuf *h)
     vl_strbuf_adds(h, "</table>\n");
 }
 
+/* A confusion heatmap from a JSON [true][predicted] array, named by classes. */
+static void confusion_chart(struct vl_strbuf *h, const char *name, const struct vl_json *conf,
+                            const struct vl_json *classes, const char *split)
+{
+    char title[256];
+    if (conf && conf->type == VL_JSON_ARRAY && conf->len > 0 && conf->len <= 32) {
+        size_t n = conf->len;
+        double *counts = calloc(n * n, sizeof *counts);
+        const char **labels = calloc(n, sizeof *labels);
+        char (*names)[16] = calloc(n, sizeof *names);
+        if (!counts || !labels || !names) abort();
+        for (size_t row = 0; row < n; row++) {
+            const struct vl_json *rv = conf->items[row];
+            for (size_t col = 0; rv->type == VL_JSON_ARRAY && col < rv->len && col < n; col++)
+                counts[row * n + col] = rv->items[col]->number;
+            const struct vl_json *cn =
+                classes && classes->type == VL_JSON_ARRAY && row < classes->len
+                    ? classes->items[row] : NULL;
+            snprintf(names[row], sizeof names[row], "%zu", row);
+            labels[row] = cn && cn->type == VL_JSON_STRING ? cn->string : names[row];
+        }
+        snprintf(title, sizeof title, "%s: confusion matrix (%s)", name, split);
+        vl_svg_heatmap(h, title, labels, counts, n);
+        free(counts);
+        free(labels);
+        free(names);
+    }
+}
+
 static void models_section(struct report *r, struct vl_strbuf *h)
 {
     vl_strbuf_addf(h, "<h2>Models</h2>\n");
@@ -352,30 +337,8 @@ static void models_section(struct report *r, struct vl_strbuf *h)
         char title[256];
         snprintf(title, sizeof title, "%s: training curves", m->name);
         vl_svg_lines(h, title, "epoch", s, 3);
-        const struct vl_json *conf = vl_json_get(m->last, "confusion");
-        const struct vl_json *classes = vl_json_get(m->last, "classes");
-        if (conf && conf->type == VL_JSON_ARRAY && conf->len > 0 && conf->len <= 32) {
-            size_t n = conf->len;
-            double *counts = calloc(n * n, sizeof *counts);
-            const char **labels = calloc(n, sizeof *labels);
-            char (*names)[16] = calloc(n, sizeof *names);
-            if (!counts || !labels || !names) abort();
-            for (size_t row = 0; row < n; row++) {
-                const struct vl_json *rv = conf->items[row];
-                for (size_t col = 0; rv->type == VL_JSON_ARRAY && col < rv->len && col < n; col++)
-                    counts[row * n + col] = rv->items[col]->number;
-                const struct vl_json *name =
-                    classes && classes->type == VL_JSON_ARRAY && row < classes->len
-                        ? classes->items[row] : NULL;
-                snprintf(names[row], sizeof names[row], "%zu", row);
-                labels[row] = name && name->type == VL_JSON_STRING ? name->string : names[row];
-            }
-            snprintf(title, sizeof title, "%s: confusion matrix (validation)", m->name);
-            vl_svg_heatmap(h, title, labels, counts, n);
-            free(counts);
-            free(labels);
-            free(names);
-        }
+        confusion_chart(h, m->name, vl_json_get(m->last, "confusion"),
+                        vl_json_get(m->last, "classes"), "validation");
         vl_strbuf_adds(h, "</div>\n");
     }
     vl_strbuf_adds(h, "</div>\n");
@@ -419,11 +382,23 @@ static void build_section(struct report *r, struct vl_strbuf *h)
     free(seconds);
 }
 
+/* 1 for the annotation files the report reads: text files (.csv, .tsv, .txt). */
+static int is_annotation(const char *ext)
+{
+    return !strcmp(ext, "csv") || !strcmp(ext, "tsv") || !strcmp(ext, "txt");
+}
+
 static int gather(struct report *r, struct vl_action_job *job, struct vl_error *err)
 {
+    const char **files = calloc(job->n_inputs + 1, sizeof *files);
+    if (!files) abort();
+    size_t n_files = 0;
     for (size_t i = 0; i < job->n_inputs; i++)
-        if (!strcmp(ext_of(job->inputs[i]), "csv") && read_labels(r, job->inputs[i], err) < 0)
-            return -1;
+        if (is_annotation(ext_of(job->inputs[i]))) files[n_files++] = job->inputs[i];
+    int rc = n_files ? vl_labels_read_set(files, n_files, VL_LABELS_AUTO, &r->labels, err) : 0;
+    free(files);
+    if (rc < 0) return -1;
+    r->have_labels = n_files > 0;
     for (size_t i = 0; i < job->n_inputs; i++) {
         const char *path = job->inputs[i], *ext = ext_of(path);
         if (!strcmp(ext, "jsonl")) {
@@ -431,18 +406,74 @@ static int gather(struct report *r, struct vl_action_job *job, struct vl_error *
         } else if (!strcmp(ext, "json")) {
             struct vl_json *v;
             if (read_json_file(r, path, &v, err) < 0) return -1;
+            if (!strcmp(vl_json_string(v, "format", ""), "vlbuild.metrics")) {
+                if (vl_json_number(v, "version", 0) != 1)
+                    return vl_error_set(err, "%s: metrics version %g is not 1", path,
+                                        vl_json_number(v, "version", 0));
+                VL_PUSH(r->scores, r->n_scores, r->cap_scores, v);
+                size_t n = r->n_scores - 1;
+                VL_PUSH(r->score_paths, n, r->cap_score_paths, path);
+                continue;
+            }
             if (!vl_json_get(v, "codec") || !vl_json_get(v, "frames")) continue;
             const char *origin = job->input_origins ? job->input_origins[i] : path;
             struct clip c = {origin, label_of(r, origin), vl_json_number(v, "duration", 0),
                              (int)vl_json_number(v, "width", 0), (int)vl_json_number(v, "height", 0),
                              (long)vl_json_number(v, "frames", 0)};
             VL_PUSH(r->clips, r->n_clips, r->cap_clips, c);
-        } else if (strcmp(ext, "csv")) {
+        } else if (!is_annotation(ext)) {
             VL_PUSH(r->other, r->n_other, r->cap_other, path);
         }
         if (vl_action_cancelled(job)) return vl_error_set(err, "cancelled");
     }
     return 0;
+}
+
+/* A ratio of a metrics JSON as a percentage, or a dash for null. */
+static void add_percent(struct vl_strbuf *h, const struct vl_json *v)
+{
+    if (v && v->type == VL_JSON_NUMBER) vl_strbuf_addf(h, "%.1f%%", v->number * 100);
+    else vl_strbuf_adds(h, "-");
+}
+
+/* evaluate's metrics (format in actions/evaluate.c): scores, per class, confusion. */
+static void scores_section(struct report *r, struct vl_strbuf *h)
+{
+    if (!r->n_scores) return;
+    vl_strbuf_adds(h, "<h2>Evaluation</h2>\n<table><tr><th>metrics</th><th>videos</th>"
+                      "<th>accuracy</th><th>top-k accuracy</th></tr>\n");
+    for (size_t i = 0; i < r->n_scores; i++) {
+        const struct vl_json *m = r->scores[i];
+        vl_strbuf_adds(h, "<tr><td>");
+        vl_html_escape(h, r->score_paths[i]);
+        vl_strbuf_addf(h, "</td><td>%.0f</td><td class=\"accuracy\">",
+                       vl_json_number(m, "videos", 0));
+        add_percent(h, vl_json_get(m, "accuracy"));
+        vl_strbuf_addf(h, "</td><td>top-%.0f: ", vl_json_number(m, "top_k", 0));
+        add_percent(h, vl_json_get(m, "top_k_accuracy"));
+        vl_strbuf_adds(h, "</td></tr>\n");
+    }
+    vl_strbuf_adds(h, "</table>\n");
+    for (size_t i = 0; i < r->n_scores; i++) {
+        const struct vl_json *per = vl_json_get(r->scores[i], "per_class");
+        if (!per || per->type != VL_JSON_ARRAY) continue;
+        vl_strbuf_adds(h, "<table><tr><th>class</th><th>videos</th><th>predicted</th>"
+                          "<th>precision</th><th>recall</th></tr>\n");
+        for (size_t c = 0; c < per->len; c++) {
+            const struct vl_json *pc = per->items[c];
+            vl_strbuf_adds(h, "<tr><td>");
+            vl_html_escape(h, vl_json_string(pc, "class", "?"));
+            vl_strbuf_addf(h, "</td><td>%.0f</td><td>%.0f</td><td>", vl_json_number(pc, "support", 0),
+                           vl_json_number(pc, "predicted", 0));
+            add_percent(h, vl_json_get(pc, "precision"));
+            vl_strbuf_adds(h, "</td><td>");
+            add_percent(h, vl_json_get(pc, "recall"));
+            vl_strbuf_adds(h, "</td></tr>\n");
+        }
+        vl_strbuf_adds(h, "</table>\n");
+        confusion_chart(h, r->score_paths[i], vl_json_get(r->scores[i], "confusion"),
+                        vl_json_get(r->scores[i], "classes"), "test");
+    }
 }
 
 int vl_action_report_run(struct vl_action_job *job, struct vl_error *err)
@@ -468,6 +499,7 @@ int vl_action_report_run(struct vl_action_job *job, struct vl_error *err)
         vl_strbuf_adds(&h, "</h1>\n");
         dataset_section(&r, &h);
         models_section(&r, &h);
+        scores_section(&r, &h);
         build_section(&r, &h);
         if (r.n_other) {
             vl_strbuf_addf(&h, "<h2>Other inputs</h2><p>%zu files, such as ", r.n_other);
@@ -488,7 +520,9 @@ int vl_action_report_run(struct vl_action_job *job, struct vl_error *err)
     free(r.runs);
     free(r.rules_seen);
     free(r.other);
-    vl_map_release(&r.labels);
+    if (r.have_labels) vl_labels_free(&r.labels);
+    free(r.scores);
+    free(r.score_paths);
     vl_map_release(&r.up_to_date);
     vl_arena_release(&r.arena);
     return rc;
