@@ -77,13 +77,6 @@ struct vl_action_def {
     int reads_history;
     /* optional: checks that span several parameters; err gets the message */
     int (*check)(const struct vl_params *params, struct vl_error *err);
-    int (*run)(struct vl_action_job *job, struct vl_error *err);
-};
-
-struct vl_action_job {
-    const struct vl_action_def *def;
-    const struct vl_params *params;
-    const char *const *inputs;
     /* optional: checks input files before the job starts (annotations): the
      * engine calls it when the rules are read, for inputs that are source
      * files, and as soon as a rule writes one of the others; inputs are the
@@ -91,6 +84,13 @@ struct vl_action_job {
      * the message, which names the file */
     int (*check_inputs)(const struct vl_params *params, const char *const *inputs, size_t n,
                         const unsigned char *check, struct vl_error *err);
+    int (*run)(struct vl_action_job *job, struct vl_error *err);
+};
+
+struct vl_action_job {
+    const struct vl_action_def *def;
+    const struct vl_params *params;
+    const char *const *inputs;
     const struct vl_hash *input_hashes; /* content fingerprint of each input */
     const char *const *input_origins;   /* provenance of each input: the source file it
                                            descends from (a source's own path) */

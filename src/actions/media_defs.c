@@ -326,8 +326,6 @@ static const struct vl_param_spec train_params[] = {
 
 /* ---- predict, evaluate ---- */
 
-static const struct vl_param_spec predict_params[] = {
-    {"top", VL_PARAM_INT, "5", 1, 1000000, NULL, "the most probable classes to list"},
 /* train's and evaluate's check_inputs: each annotation file to check is read
  * alone in the rule's labels_format (train/labels.h). */
 static int check_annotations(const struct vl_params *p, const char *const *inputs, size_t n,
@@ -346,6 +344,8 @@ static int check_annotations(const struct vl_params *p, const char *const *input
     return rc;
 }
 
+static const struct vl_param_spec predict_params[] = {
+    {"top", VL_PARAM_INT, "5", 1, 1000000, NULL, "the most probable classes to list"},
     {0},
 };
 
@@ -364,8 +364,6 @@ const struct vl_action_def vl_action_predict = {
 
 static const struct vl_param_spec evaluate_params[] = {
     {"top", VL_PARAM_INT, "5", 1, 1000000, NULL, "k of the top-k accuracy"},
-    {0},
-};
     {"split", VL_PARAM_ENUM, "all", 0, 0, "all|test",
      "all: every predicted video; test: only those of the test split (annotated, or by train's "
      "test and seed)"},
@@ -373,32 +371,34 @@ static const struct vl_param_spec evaluate_params[] = {
     {"seed", VL_PARAM_INT, "1", 0, 9007199254740991.0, NULL, "as train's seed, for split=test"},
     {"labels_format", VL_PARAM_ENUM, "auto", 0, 0, VL_LABELS_FORMAT_CHOICES,
      "the annotations' format (docs/datasets.md); auto: detected by content"},
+    {0},
+};
 
 const struct vl_action_def vl_action_evaluate = {
     .name = "evaluate",
     .version = 1,
-    .summary = "score predict's predictions against a labels CSV: accuracy, top-k, per-class "
+    .summary = "score predict's predictions against annotations: accuracy, top-k, per-class "
                "precision and recall, confusion, as JSON (+ a CSV of every video)",
     .params = evaluate_params,
     .min_inputs = 2,
     .max_inputs = -1,
     .min_outputs = 1,
     .max_outputs = 2,
+    .check_inputs = check_annotations,
     .run = run_in_module,
 };
-    .check_inputs = check_annotations,
 
 const struct vl_action_def vl_action_train = {
     .name = "train",
     .version = 7,
-    .summary = "train a model on features or clips and a labels CSV into a safetensors checkpoint "
-               "(+ a JSON-lines metrics log)",
+    .summary = "train a model on features or clips and their annotations into a safetensors "
+               "checkpoint (+ a JSON-lines metrics log)",
     .params = train_params,
     .min_inputs = 2,
     .max_inputs = -1,
     .min_outputs = 1,
     .max_outputs = 2,
     .check = check_train,
+    .check_inputs = check_annotations,
     .run = run_in_module,
 };
-    .check_inputs = check_annotations,
