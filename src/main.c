@@ -14,6 +14,7 @@
 #include "cache/cache.h"
 #include "exec/action_desc.h"
 #include "exec/build.h"
+#include "exec/clean.h"
 #include "exec/explain.h"
 #include "exec/plan.h"
 #include "exec/slurm.h"
@@ -436,9 +437,13 @@ static int cmd_status(struct project *p, const struct options *o, struct vl_erro
         return 2;
     }
     vl_explain_status(stdout, &p->rules, &plan);
-    vl_state_commit(p->state, NULL);
     vl_plan_release(&plan);
-    return 0;
+    struct vl_dead dead;
+    int found = vl_dead_find(&p->graph, p->state, &dead, err);
+    if (found == 0) vl_dead_report(stdout, &dead);
+    vl_dead_release(&dead);
+    vl_state_commit(p->state, NULL);
+    return found < 0 ? 2 : 0;
 }
 
 static int cmd_graph(struct project *p, const struct options *o, struct vl_error *err)
@@ -457,26 +462,14 @@ static int cmd_clean(struct project *p, const struct options *o, struct vl_error
 {
     struct vl_node **targets = NULL;
     size_t n = 0;
-    /* with no targets, everything the rules make (not just the default) */
+    /* with no targets, everything the rules make (not just the default) and
+     * the dead outputs (exec/clean.h) */
     if (o->n_args > 1 && vl_plan_resolve_targets(&p->graph, &p->rules,
                                                  (const char *const *)o->args + 1, o->n_args - 1,
                                                  &targets, &n, err) < 0)
         return 2;
-    size_t removed = 0;
-    size_t count = o->n_args > 1 ? n : p->graph.n_edges;
-    for (size_t i = 0; i < count; i++) {
-        struct vl_edge *e = o->n_args > 1 ? targets[i]->producer : p->graph.edges[i];
-        if (!e || e->done) continue;
-        e->done = 1;
-        for (size_t k = 0; k < e->n_outputs; k++) {
-            if (unlink(e->outputs[k]->path) == 0) removed++;
-            vl_state_forget_file(p->state, e->outputs[k]->path, NULL);
-        }
-        vl_state_forget_action(p->state, e->outputs[0]->path, NULL);
-    }
+    int rc = vl_clean(stdout, &p->graph, p->state, o->n_args > 1 ? targets : NULL, n, err);
     free(targets);
-    int rc = vl_state_commit(p->state, err);
-    printf("vlbuild: removed %zu file%s\n", removed, removed == 1 ? "" : "s");
     return rc < 0 ? 1 : 0;
 }
 
