@@ -77,6 +77,7 @@ static int make_plan(struct vl_action_job *job, const struct vl_video_meta *meta
     if (meta->frames <= 0 || meta->width <= 0 || meta->height <= 0)
         return vl_error_set(err, "%s: no video frames to scale", job->inputs[0]);
     p->opts.memory_budget = job->memory_budget;
+    p->opts.overlap = 1; /* decode ahead on a second thread: every frame's run is decode-bound */
     p->opts.interp = !strcmp(interp, "area")       ? VL_READER_AREA
                      : !strcmp(interp, "bilinear") ? VL_READER_BILINEAR
                                                    : VL_READER_BICUBIC;

@@ -15,20 +15,13 @@
  * other frame refers to (most B-frames) are not decoded at all.  Frame
  * indices then always come from the pts table.
  *
- * Geometry: scaling, cropping and padding happen in the one swscale pass
- * that converts to RGB (to planar GBR when that gives the same bytes, see
- * planar_is_exact, then interleaved).  A crop moves the source plane pointers (as
- * libavfilter's crop does, the corner rounded down to the chroma grid);
- * padding scales into a rectangle of the output and blackens the rest.
- * Both rectangles are planned in display coordinates and mapped back to the
- * stored picture when a display matrix turns it.  Formats whose planes
- * cannot be offset (palettes, bitstreams) are converted whole first.
- *
- * Colour: every conversion to RGB uses the matrix and range the decoded
- * frame is tagged with, chosen as ffmpeg's scale filter chooses them (see
- * set_colour), through swscale's own coefficients; transfers (HDR PQ, HLG)
- * are not tone mapped.  The aspect ratio a crop or letterbox keeps is the
- * display aspect: stored size times the sample aspect ratio.
+ * Geometry: scaling, cropping and padding happen in the one pass of the
+ * converter (video/convert.h) that turns a decoded frame into RGB by its
+ * colour tags.  The reader plans the crop and the placement in display
+ * coordinates and maps them back to the stored picture when a display
+ * matrix turns it; the aspect ratio a crop or letterbox keeps is the
+ * display aspect: stored size times the sample aspect ratio.  Turning by
+ * the display matrix and float output follow the conversion.
  *
  * Memory: a chunk holds budget / frame_bytes frames (at least 1) and its
  * buffer grows only as frames arrive, so a short clip does not reserve the
@@ -36,6 +29,7 @@
 #include "video/reader.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,13 +37,20 @@
 #include <libavformat/avformat.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
-#include <libswscale/swscale.h>
 
+#include "video/convert.h"
 #include "video/probe.h"
 
 #define SEEK_GAP 32
-/* swscale's SIMD output loops may write a little past the last row */
-#define SWS_SLACK(r) ((size_t)(r)->conv_w * 3 + 256)
+/* decoded frames a decoding thread may hold ahead of the conversion */
+#define QUEUE_FRAMES 4
+
+_Static_assert((int)VL_CONVERT_BICUBIC == (int)VL_READER_BICUBIC &&
+                   (int)VL_CONVERT_BILINEAR == (int)VL_READER_BILINEAR &&
+                   (int)VL_CONVERT_AREA == (int)VL_READER_AREA,
+               "the reader's interpolations are the converter's");
+/* the converter's output may write a little past the last row */
+#define SWS_SLACK(r) VL_CONVERT_SLACK((r)->conv_w)
 
 struct vl_reader {
     char *path;
@@ -60,28 +61,14 @@ struct vl_reader {
     AVPacket *pkt;
     AVFrame *frame;
     AVFrame *held;                /* VL_FRAMES_YUV420P_REF: the frame handed out */
-    struct SwsContext *sws;
-    struct SwsContext *sws_whole; /* to RGB at the source size, for formats not cropped in place */
-    int planar;                   /* 1: scale to planar GBR, then interleave (same bytes, faster) */
-    uint8_t *planes;              /* G, B, R planes of one picture, planes_stride a row */
-    size_t planes_size;
-    uint8_t *rows;        /* packed RGB24 rows at a 16-pixel stride (see convert) */
-    size_t rows_size;
-    int planes_stride;
-    uint8_t *whole;
-    int src_w, src_h, src_fmt;    /* the source the geometry below was planned for */
-    int crop[4];                  /* x, y, w, h of the source used, stored pixels */
-    int place[4];                 /* where it lands in the sws output (before rotation) */
-    int place_shown[4];           /* the same in display coordinates */
-    int convert_whole;            /* 1: convert the whole frame to RGB, then crop that */
+    struct vl_convert *conv;      /* to RGB24 at conv_w x conv_h (video/convert.h) */
+    int place_shown[4];           /* where the picture lies in the output, display coordinates */
     int rotation;
     AVRational sar;               /* sample aspect ratio, 1:1 when unknown */
-    int colour_cs, colour_range;  /* the tags the conversion was last set for */
-    int colour_dirty;             /* 1: set the contexts' colour before the next conversion */
     double last_pts;              /* time of the last frame decoded */
     int have_last_pts;
     int out_w, out_h;       /* after rotation */
-    int conv_w, conv_h;     /* sws output, before rotation */
+    int conv_w, conv_h;     /* converter output, before rotation */
     size_t frame_bytes;
     int capacity;           /* frames per chunk */
     int allocated;          /* frames the chunk buffers currently hold room for */
@@ -104,6 +91,22 @@ struct vl_reader {
     size_t no_drain;        /* want_pos + 1 of a frame a drain did not bring out: no more
                                drains for it (a damaged frame), decode on as without */
     struct vl_reader_stats stats;
+    struct vl_reader_stats *ds;   /* where decoding counts packets and errors: &stats, or
+                                     the decoding thread's own thread_stats */
+    /* opts.overlap on a linear read: a thread decodes, up to QUEUE_FRAMES
+     * ahead; the caller's thread converts (all below under mu) */
+    int threaded, thread_started, thread_joined;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    AVFrame *queue[QUEUE_FRAMES];
+    int64_t queue_index[QUEUE_FRAMES];
+    double queue_pts[QUEUE_FRAMES];
+    int queue_head, queue_len;
+    int decode_end;               /* the thread has decoded its last frame */
+    int stop;                     /* vl_reader_close: the thread is to stop */
+    struct vl_reader_stats thread_stats, published;
+    AVFrame *converting;          /* the frame the caller's thread converts */
 };
 
 static int av_fail(struct vl_error *err, const char *path, const char *what, int code)
@@ -183,6 +186,7 @@ int vl_reader_open(const char *path, const struct vl_reader_opts *opts, struct v
     *out = NULL;
     r->path = strdup(path);
     r->opts = *opts;
+    r->ds = &r->stats;
     if (!r->opts.memory_budget) r->opts.memory_budget = VL_READER_DEFAULT_BUDGET;
     if (r->opts.threads <= 0) r->opts.threads = 1;
     int e = avformat_open_input(&r->fmt, path, NULL, NULL);
@@ -230,7 +234,6 @@ int vl_reader_open(const char *path, const struct vl_reader_opts *opts, struct v
     r->out_h = r->opts.height > 0 ? r->opts.height : swap ? r->dec->width : r->dec->height;
     r->conv_w = swap ? r->out_h : r->out_w;
     r->conv_h = swap ? r->out_w : r->out_h;
-    r->src_fmt = -1;
     r->sar = av_guess_sample_aspect_ratio(r->fmt, r->st, NULL);
     if (r->sar.num <= 0 || r->sar.den <= 0) r->sar = (AVRational){1, 1};
     r->place_shown[2] = r->out_w, r->place_shown[3] = r->out_h;
@@ -244,6 +247,10 @@ int vl_reader_open(const char *path, const struct vl_reader_opts *opts, struct v
         vl_error_set(err, "%s: yuv420p frames are delivered only unscaled and unturned", path);
         goto fail;
     }
+    if (r->opts.layout != VL_FRAMES_YUV420P && r->opts.layout != VL_FRAMES_YUV420P_REF &&
+        vl_convert_create(r->conv_w, r->conv_h, (enum vl_convert_interp)r->opts.interp, &r->conv,
+                          err) < 0)
+        goto fail;
     uint64_t cap = r->opts.memory_budget / r->frame_bytes;
     r->capacity = cap < 1 ? 1 : cap > 1 << 20 ? 1 << 20 : (int)cap;
     if (r->opts.layout == VL_FRAMES_YUV420P_REF) {
@@ -251,6 +258,15 @@ int vl_reader_open(const char *path, const struct vl_reader_opts *opts, struct v
         if (!(r->held = av_frame_alloc())) abort();
     }
     if (r->opts.indices && (e = build_pts_table(r, err)) < 0) goto fail;
+    if (r->opts.overlap && !r->opts.indices && r->opts.layout != VL_FRAMES_YUV420P &&
+        r->opts.layout != VL_FRAMES_YUV420P_REF) {
+        r->threaded = 1;
+        r->ds = &r->thread_stats;
+        for (int i = 0; i < QUEUE_FRAMES; i++)
+            if (!(r->queue[i] = av_frame_alloc())) abort();
+        if (!(r->converting = av_frame_alloc())) abort();
+        if (pthread_mutex_init(&r->mu, NULL) || pthread_cond_init(&r->cv, NULL)) abort();
+    }
     enum AVCodecID id = r->st->codecpar->codec_id;
     r->skip_unwanted = r->n_table > 0 && r->opts.threads == 1 &&
                        (id == AV_CODEC_ID_H264 || id == AV_CODEC_ID_HEVC);
@@ -335,148 +351,16 @@ static void plan_geometry(struct vl_reader *r, const AVFrame *f)
         place[3] = r->opts.place_h < h ? r->opts.place_h : h;
     }
     memcpy(r->place_shown, place, sizeof place);
-    unturn_rect(crop, r->rotation, f->width, f->height, r->crop);
-    unturn_rect(place, r->rotation, r->conv_w, r->conv_h, r->place);
-    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get((enum AVPixelFormat)f->format);
-    int cropped = r->crop[2] != f->width || r->crop[3] != f->height;
-    r->convert_whole = cropped && (!d || (d->flags & (AV_PIX_FMT_FLAG_PAL | AV_PIX_FMT_FLAG_BITSTREAM |
-                                                      AV_PIX_FMT_FLAG_HWACCEL)));
-    if (cropped && !r->convert_whole) { /* the corner on the chroma grid, as vf_crop does */
-        r->crop[0] &= ~((1 << d->log2_chroma_w) - 1);
-        r->crop[1] &= ~((1 << d->log2_chroma_h) - 1);
-    }
-    r->src_w = f->width, r->src_h = f->height, r->src_fmt = f->format;
-    r->colour_dirty = 1; /* the contexts may be new */
-    free(r->whole);
-    r->whole = NULL;
-}
-
-/* Points src at the crop rectangle of f's planes. */
-static void crop_planes(const struct vl_reader *r, const AVFrame *f, const uint8_t *src[4])
-{
-    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get((enum AVPixelFormat)f->format);
-    int rgb = (d->flags & AV_PIX_FMT_FLAG_RGB) != 0;
-    for (int p = 0; p < 4; p++) {
-        src[p] = f->data[p];
-        if (!f->data[p]) continue;
-        int c = 0;
-        while (c < d->nb_components && d->comp[c].plane != p) c++;
-        if (c == d->nb_components) continue;
-        int chroma = !rgb && (c == 1 || c == 2);
-        int x = chroma ? r->crop[0] >> d->log2_chroma_w : r->crop[0];
-        int y = chroma ? r->crop[1] >> d->log2_chroma_h : r->crop[1];
-        src[p] += (ptrdiff_t)y * f->linesize[p] + (ptrdiff_t)x * d->comp[c].step;
-    }
-}
-
-/* Blackens what lies outside the placed picture of an RGB24 image. */
-static void blacken_outside(uint8_t *img, int w, int h, const int place[4])
-{
-    if (place[0] == 0 && place[1] == 0 && place[2] == w && place[3] == h) return;
-    size_t row = (size_t)w * 3;
-    memset(img, 0, (size_t)place[1] * row);
-    for (int y = place[1]; y < place[1] + place[3]; y++) {
-        uint8_t *line = img + (size_t)y * row;
-        memset(line, 0, (size_t)place[0] * 3);
-        memset(line + (size_t)(place[0] + place[2]) * 3, 0, (size_t)(w - place[0] - place[2]) * 3);
-    }
-    memset(img + (size_t)(place[1] + place[3]) * row, 0, (size_t)(h - place[1] - place[3]) * row);
-}
-
-/* Sets sws's conversion from YUV to the matrix and range f is tagged with,
- * as ffmpeg's scale filter does with its default in_color_matrix=auto
- * (libavfilter/vf_scale.c): swscale's coefficients of f->colorspace, BT.601
- * (SMPTE 170M) for an untagged stream and for values swscale has none for
- * (RGB, YCgCo), the same table for the output side; the input range from
- * f->color_range when tagged, else swscale's own choice (full range for the
- * yuvj formats, limited otherwise); the output range left as swscale has it.
- * Nothing is done about the transfer: no tone mapping. */
-static void set_colour(struct SwsContext *sws, const AVFrame *f)
-{
-    int *inv, *table, src_full, dst_full, brightness, contrast, saturation;
-    if (!sws || sws_getColorspaceDetails(sws, &inv, &src_full, &table, &dst_full, &brightness,
-                                         &contrast, &saturation) < 0)
-        return;
-    inv = table = (int *)sws_getCoefficients(vl_probe_rgb_matrix(f->colorspace));
-    if (f->color_range != AVCOL_RANGE_UNSPECIFIED) src_full = f->color_range == AVCOL_RANGE_JPEG;
-    sws_setColorspaceDetails(sws, inv, src_full, table, dst_full, brightness, contrast,
-                             saturation);
-}
-
-/* The interpolation; when scaling, chroma is interpolated at full output
- * width (without it, RGB output takes chroma at half width and a sharp
- * colour edge is off by up to 80 levels against convert-then-scale). */
-static int sws_flags(enum vl_reader_interp interp, int scaling)
-{
-    int flags = interp == VL_READER_AREA       ? SWS_AREA
-                : interp == VL_READER_BILINEAR ? SWS_BILINEAR
-                                               : SWS_BICUBIC;
-    return scaling ? flags | SWS_FULL_CHR_H_INT : flags;
-}
-
-/* Interleaves planes G, B, R (stride gstride) of w x h into packed RGB24. */
-static void interleave_gbr(const uint8_t *g, const uint8_t *b, const uint8_t *rp, int gstride,
-                           int w, int h, uint8_t *dst, int dst_stride)
-{
-    for (int y = 0; y < h; y++) {
-        const uint8_t *restrict gr = g + (size_t)y * gstride, *restrict br = b + (size_t)y * gstride,
-                                *restrict rr = rp + (size_t)y * gstride;
-        uint8_t *restrict d = dst + (size_t)y * dst_stride;
-        for (int x = 0; x < w; x++) d[3 * x] = rr[x], d[3 * x + 1] = gr[x], d[3 * x + 2] = br[x];
-    }
-}
-
-/* 1 when swscale gives the same bytes scaling sw x sh of fmt to dw x dh in
- * planar GBR (then interleaved) as in packed RGB24, checked once per
- * geometry on a picture of fixed pseudo-random bytes.  The two share every
- * step and their final yuv-to-RGB arithmetic (full-resolution chroma) is
- * the same, but swscale has SIMD code only for the planar one, which is
- * about twice as fast; for packed RGB24 it also picks special one- and
- * two-tap vertical paths (upscaling, near 1:1) that round differently, and
- * then this says no and the packed conversion is kept. */
-static int planar_is_exact(int sw, int sh, enum AVPixelFormat fmt, int dw, int dh, int flags,
-                           const AVFrame *colour)
-{
-    struct SwsContext *packed = sws_getContext(sw, sh, fmt, dw, dh, AV_PIX_FMT_RGB24, flags,
-                                               NULL, NULL, NULL);
-    struct SwsContext *planar = sws_getContext(sw, sh, fmt, dw, dh, AV_PIX_FMT_GBRP, flags,
-                                               NULL, NULL, NULL);
-    set_colour(packed, colour);
-    set_colour(planar, colour);
-    uint8_t *src[4] = {0};
-    int src_stride[4];
-    int size = packed && planar ? av_image_alloc(src, src_stride, sw + 64, sh + 2, fmt, 64) : -1;
-    int exact = 0;
-    if (size > 0) {
-        uint64_t x = 0x9e3779b97f4a7c15ull; /* xorshift64: the same picture every time */
-        for (int i = 0; i < size; i++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            src[0][i] = (uint8_t)(x >> 32);
-        }
-        int stride = (dw + 63) & ~63;
-        size_t plane = (size_t)stride * dh + 256, rgb = (size_t)dw * 3 * dh;
-        uint8_t *buf = malloc(3 * plane + 2 * rgb + (size_t)dw * 3 + 256);
-        if (!buf) abort();
-        uint8_t *out[4] = {buf, buf + plane, buf + 2 * plane}, *a = buf + 3 * plane, *b = a + rgb;
-        int out_stride[4] = {stride, stride, stride}, a_stride[4] = {dw * 3};
-        sws_scale(planar, (const uint8_t *const *)src, src_stride, 0, sh, out, out_stride);
-        interleave_gbr(out[0], out[1], out[2], stride, dw, dh, b, dw * 3);
-        sws_scale(packed, (const uint8_t *const *)src, src_stride, 0, sh, (uint8_t *[4]){a},
-                  a_stride);
-        exact = !memcmp(a, b, rgb);
-        free(buf);
-        av_freep(&src[0]);
-    }
-    sws_freeContext(packed);
-    sws_freeContext(planar);
-    return exact;
+    int stored_crop[4], stored_place[4];
+    unturn_rect(crop, r->rotation, f->width, f->height, stored_crop);
+    unturn_rect(place, r->rotation, r->conv_w, r->conv_h, stored_place);
+    vl_convert_plan(r->conv, f, stored_crop, stored_place);
 }
 
 /* Copies the decoded yuv420p planes into chunk slot n (or keeps the frame
  * itself, VL_FRAMES_YUV420P_REF). */
-static int copy_yuv420p(struct vl_reader *r, int n, struct vl_error *err)
+static int copy_yuv420p(struct vl_reader *r, AVFrame *f, int n, struct vl_error *err)
 {
-    AVFrame *f = r->frame;
     if (f->format != AV_PIX_FMT_YUV420P || f->width != r->out_w || f->height != r->out_h)
         return vl_error_set(err, "%s: a %dx%d %s frame where %dx%d yuv420p was expected",
                             r->path, f->width, f->height,
@@ -496,57 +380,11 @@ static int copy_yuv420p(struct vl_reader *r, int n, struct vl_error *err)
     return 0;
 }
 
-/* Converts the decoded frame into chunk slot n. */
-static int convert(struct vl_reader *r, int n, struct vl_error *err)
+/* Converts decoded frame f into chunk slot n. */
+static int convert(struct vl_reader *r, AVFrame *f, int n, struct vl_error *err)
 {
-    AVFrame *f = r->frame;
-    if (r->opts.layout == VL_FRAMES_YUV420P || r->held) return copy_yuv420p(r, n, err);
-    int scaling;
-    if (f->width != r->src_w || f->height != r->src_h || f->format != r->src_fmt) {
-        plan_geometry(r, f);
-        scaling = r->crop[2] != r->place[2] || r->crop[3] != r->place[3];
-        r->planar = scaling && planar_is_exact(r->crop[2], r->crop[3],
-                                               r->convert_whole ? AV_PIX_FMT_RGB24 : (enum AVPixelFormat)f->format,
-                                               r->place[2], r->place[3],
-                                               sws_flags(r->opts.interp, 1), f);
-    }
-    if ((int)f->colorspace != r->colour_cs || (int)f->color_range != r->colour_range)
-        r->colour_dirty = 1;
-    const uint8_t *src[4] = {0};
-    int src_stride[4] = {0};
-    enum AVPixelFormat src_fmt = (enum AVPixelFormat)f->format;
-    if (r->convert_whole) {
-        r->sws_whole = sws_getCachedContext(r->sws_whole, f->width, f->height, src_fmt, f->width,
-                                            f->height, AV_PIX_FMT_RGB24, SWS_BICUBIC, NULL, NULL,
-                                            NULL);
-        if (!r->sws_whole)
-            return vl_error_set(err, "%s: cannot convert %dx%d frames to RGB", r->path, f->width,
-                                f->height);
-        if (r->colour_dirty) set_colour(r->sws_whole, f);
-        if (!r->whole && !(r->whole = malloc((size_t)f->width * (f->height + 1) * 3 + 256)))
-            abort();
-        uint8_t *dst[4] = {r->whole};
-        int stride[4] = {f->width * 3};
-        sws_scale(r->sws_whole, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst,
-                  stride);
-        src[0] = r->whole + ((size_t)r->crop[1] * f->width + r->crop[0]) * 3;
-        src_stride[0] = f->width * 3;
-        src_fmt = AV_PIX_FMT_RGB24;
-    } else {
-        crop_planes(r, f, src);
-        memcpy(src_stride, f->linesize, sizeof src_stride);
-    }
-    scaling = r->crop[2] != r->place[2] || r->crop[3] != r->place[3];
-    r->sws = sws_getCachedContext(r->sws, r->crop[2], r->crop[3], src_fmt, r->place[2],
-                                  r->place[3], r->planar ? AV_PIX_FMT_GBRP : AV_PIX_FMT_RGB24,
-                                  sws_flags(r->opts.interp, scaling), NULL, NULL, NULL);
-    if (!r->sws)
-        return vl_error_set(err, "%s: cannot convert %dx%d frames to RGB", r->path, f->width,
-                            f->height);
-    if (r->colour_dirty) {
-        set_colour(r->sws, f);
-        r->colour_cs = f->colorspace, r->colour_range = f->color_range, r->colour_dirty = 0;
-    }
+    if (r->opts.layout == VL_FRAMES_YUV420P || r->held) return copy_yuv420p(r, f, n, err);
+    if (vl_convert_needs_plan(r->conv, f)) plan_geometry(r, f);
     uint8_t *slot = r->data + (size_t)n * r->frame_bytes;
     int direct = r->rotation == 0 && r->opts.layout == VL_FRAMES_RGB24;
     int is_float = r->opts.layout == VL_FRAMES_F32_PLANAR;
@@ -557,41 +395,8 @@ static int convert(struct vl_reader *r, int n, struct vl_error *err)
         !(r->rgb = malloc(rgb_bytes * (r->rotation && is_float ? 2 : 1) + SWS_SLACK(r))))
         abort();
     uint8_t *base = direct ? slot : r->rgb;
-    /* rows written past their end land in the black bars (blackened after)
-     * or in the next slot (written later); the buffers end with slack */
-    uint8_t *dst[4] = {base + ((size_t)r->place[1] * r->conv_w + r->place[0]) * 3};
-    int stride[4] = {r->conv_w * 3};
-    if (r->planar) {
-        int ps = (r->place[2] + 63) & ~63;
-        size_t plane = (size_t)ps * r->place[3] + 256; /* slack: SIMD rows overrun */
-        if (r->planes_size < 3 * plane || r->planes_stride != ps) {
-            free(r->planes);
-            if (!(r->planes = malloc(3 * plane))) abort();
-            r->planes_size = 3 * plane, r->planes_stride = ps;
-        }
-        uint8_t *pl[4] = {r->planes, r->planes + plane, r->planes + 2 * plane};
-        int pstride[4] = {ps, ps, ps};
-        sws_scale(r->sws, src, src_stride, 0, r->crop[3], pl, pstride);
-        interleave_gbr(pl[0], pl[1], pl[2], ps, r->place[2], r->place[3], dst[0], stride[0]);
-        r->stats.planar++;
-    } else if (r->place[2] % 16) {
-        /* swscale's yuv420p converters write both rows of a pair in blocks
-         * of 8 pixels, so the tail of the first row, computed from chroma
-         * padding the decoder left uninitialised, overwrites the head of
-         * the second: convert at a 16-pixel stride and copy the rows. */
-        int ps = ((r->place[2] + 15) & ~15) * 3;
-        size_t need = (size_t)ps * (r->place[3] + 1) + 256;
-        if (r->rows_size < need) {
-            free(r->rows);
-            if (!(r->rows = malloc(need))) abort();
-            r->rows_size = need;
-        }
-        sws_scale(r->sws, src, src_stride, 0, r->crop[3], (uint8_t *[4]){r->rows}, (int[4]){ps});
-        av_image_copy_plane(dst[0], stride[0], r->rows, ps, r->place[2] * 3, r->place[3]);
-    } else {
-        sws_scale(r->sws, src, src_stride, 0, r->crop[3], dst, stride);
-    }
-    blacken_outside(base, r->conv_w, r->conv_h, r->place);
+    if (vl_convert_frame(r->conv, f, base, r->path, err) < 0) return -1;
+    if (vl_convert_planar(r->conv)) r->stats.planar++;
     if (direct) return 0;
     const uint8_t *rgb = r->rgb;
     if (r->rotation) {
@@ -722,7 +527,7 @@ static void feed(struct vl_reader *r)
         int e = av_read_frame(r->fmt, r->pkt);
         if (e < 0) { /* EOF, or a truncated file: keep what was decoded */
             r->demux_eof = 1;
-            if (e != AVERROR_EOF) r->stats.decode_errors++;
+            if (e != AVERROR_EOF) r->ds->decode_errors++;
             avcodec_send_packet(r->dec, NULL);
             r->flushed = 1;
             return;
@@ -738,14 +543,140 @@ static void feed(struct vl_reader *r)
                                                                : AVDISCARD_NONREF;
         e = r->pkt->size > 0 ? avcodec_send_packet(r->dec, r->pkt) : 0;
         av_packet_unref(r->pkt);
-        if (e < 0 && e != AVERROR(EAGAIN)) r->stats.decode_errors++;
-        if (expect) r->stats.packets++;
+        if (e < 0 && e != AVERROR(EAGAIN)) r->ds->decode_errors++;
+        if (expect) r->ds->packets++;
         return;
     }
 }
 
+/* The decoding thread of a linear read: every frame the decoder gives, in
+ * order, into the queue (waiting while it is full), until the end of the
+ * stream or vl_reader_close.  The same steps as the loop of
+ * vl_reader_next_chunk without an index set; it owns dec, fmt, pkt, frame
+ * and thread_stats, and publishes the counters with each frame. */
+static void *decode_thread(void *arg)
+{
+    struct vl_reader *r = arg;
+    int end = 0;
+    while (!end) {
+        int e = avcodec_receive_frame(r->dec, r->frame);
+        if (e == AVERROR(EAGAIN)) {
+            feed(r);
+            continue;
+        }
+        if (e == AVERROR_EOF) break;
+        if (e < 0) { /* a damaged frame: count it and go on */
+            r->ds->decode_errors++;
+            if (r->flushed) break;
+            feed(r);
+            continue;
+        }
+        r->ds->decoded++;
+        int64_t idx = frame_index(r);
+        r->next_index = idx + 1;
+        double t = frame_time(r);
+        pthread_mutex_lock(&r->mu);
+        while (r->queue_len == QUEUE_FRAMES && !r->stop) pthread_cond_wait(&r->cv, &r->mu);
+        if (r->stop) {
+            end = 1;
+        } else {
+            int tail = (r->queue_head + r->queue_len) % QUEUE_FRAMES;
+            av_frame_move_ref(r->queue[tail], r->frame);
+            r->queue_index[tail] = idx, r->queue_pts[tail] = t;
+            r->queue_len++;
+            r->published = r->thread_stats;
+            pthread_cond_broadcast(&r->cv);
+        }
+        pthread_mutex_unlock(&r->mu);
+        av_frame_unref(r->frame);
+    }
+    pthread_mutex_lock(&r->mu);
+    r->decode_end = 1;
+    r->published = r->thread_stats;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+/* Stops (when asked) and joins the decoding thread, once. */
+static void join_decoder(struct vl_reader *r, int stop)
+{
+    if (!r->thread_started || r->thread_joined) return;
+    pthread_mutex_lock(&r->mu);
+    if (stop) r->stop = 1;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    pthread_join(r->thread, NULL);
+    r->thread_joined = 1;
+}
+
+/* vl_reader_next_chunk of a threaded linear read: converts the frames the
+ * decoding thread queued. */
+static int next_chunk_threaded(struct vl_reader *r, struct vl_error *err)
+{
+    if (!r->thread_started) {
+        if (pthread_create(&r->thread, NULL, decode_thread, r)) abort();
+        r->thread_started = 1;
+    }
+    int n = 0;
+    while (!r->done && n < r->capacity) {
+        pthread_mutex_lock(&r->mu);
+        while (!r->queue_len && !r->decode_end) pthread_cond_wait(&r->cv, &r->mu);
+        if (!r->queue_len) { /* decode_end: all frames are out */
+            pthread_mutex_unlock(&r->mu);
+            join_decoder(r, 0);
+            r->done = 1;
+            break;
+        }
+        int head = r->queue_head;
+        av_frame_move_ref(r->converting, r->queue[head]);
+        int64_t idx = r->queue_index[head];
+        double t = r->queue_pts[head];
+        r->queue_head = (head + 1) % QUEUE_FRAMES, r->queue_len--;
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        reserve(r, n);
+        int rc = convert(r, r->converting, n, err);
+        av_frame_unref(r->converting);
+        if (rc < 0) return -1;
+        r->pts[n] = t;
+        r->index[n] = idx;
+        n++;
+    }
+    if (r->done) { /* the thread has ended: its counters are the reader's */
+        r->stats.packets = r->thread_stats.packets;
+        r->stats.decoded = r->thread_stats.decoded;
+        r->stats.decode_errors = r->thread_stats.decode_errors;
+        if (r->stats.packets > r->stats.decoded)
+            r->stats.lost = r->stats.packets - r->stats.decoded;
+    }
+    return n;
+}
+
+/* Hands the n frames converted into the chunk buffers out as chunk. */
+static int fill_chunk(struct vl_reader *r, struct vl_chunk *chunk, int n)
+{
+    r->stats.delivered += n;
+    chunk->n = n;
+    chunk->width = r->out_w;
+    chunk->height = r->out_h;
+    chunk->frame_bytes = r->frame_bytes;
+    chunk->data = r->held ? NULL : r->data;
+    if (r->held && n)
+        for (int p = 0; p < 3; p++)
+            chunk->plane[p] = r->held->data[p], chunk->stride[p] = r->held->linesize[p];
+    chunk->pts = r->pts;
+    chunk->index = r->index;
+    return n;
+}
+
 int vl_reader_next_chunk(struct vl_reader *r, struct vl_chunk *chunk, struct vl_error *err)
 {
+    if (r->threaded) {
+        memset(chunk, 0, sizeof *chunk);
+        int n = next_chunk_threaded(r, err);
+        return n < 0 ? -1 : fill_chunk(r, chunk, n);
+    }
     int n = 0;
     memset(chunk, 0, sizeof *chunk);
     while (!r->done && n < r->capacity) {
@@ -794,7 +725,7 @@ int vl_reader_next_chunk(struct vl_reader *r, struct vl_chunk *chunk, struct vl_
         }
         if (wanted) {
             reserve(r, n);
-            if (convert(r, n, err) < 0) {
+            if (convert(r, r->frame, n, err) < 0) {
                 av_frame_unref(r->frame);
                 return -1;
             }
@@ -814,18 +745,7 @@ int vl_reader_next_chunk(struct vl_reader *r, struct vl_chunk *chunk, struct vl_
             r->stats.lost = r->stats.packets - r->stats.decoded;
         if (r->opts.indices) r->stats.missing = (int64_t)(r->opts.n_indices - r->want_pos);
     }
-    r->stats.delivered += n;
-    chunk->n = n;
-    chunk->width = r->out_w;
-    chunk->height = r->out_h;
-    chunk->frame_bytes = r->frame_bytes;
-    chunk->data = r->held ? NULL : r->data;
-    if (r->held && n)
-        for (int p = 0; p < 3; p++)
-            chunk->plane[p] = r->held->data[p], chunk->stride[p] = r->held->linesize[p];
-    chunk->pts = r->pts;
-    chunk->index = r->index;
-    return n;
+    return fill_chunk(r, chunk, n);
 }
 
 int vl_reader_chunk_capacity(const struct vl_reader *r)
@@ -848,20 +768,32 @@ void vl_reader_placement(const struct vl_reader *r, int rect[4])
 void vl_reader_stats(const struct vl_reader *r, struct vl_reader_stats *stats)
 {
     *stats = r->stats;
+    if (r->threaded && !r->done) { /* decoding goes on: its counters so far */
+        pthread_mutex_lock((pthread_mutex_t *)&r->mu);
+        stats->packets = r->published.packets;
+        stats->decoded = r->published.decoded;
+        stats->decode_errors = r->published.decode_errors;
+        pthread_mutex_unlock((pthread_mutex_t *)&r->mu);
+    }
 }
 
 void vl_reader_close(struct vl_reader *r)
 {
     if (!r) return;
-    sws_freeContext(r->sws);
-    sws_freeContext(r->sws_whole);
+    join_decoder(r, 1);
+    if (r->threaded) {
+        for (int i = 0; i < QUEUE_FRAMES; i++) av_frame_free(&r->queue[i]);
+        av_frame_free(&r->converting);
+        pthread_mutex_destroy(&r->mu);
+        pthread_cond_destroy(&r->cv);
+    }
+    vl_convert_free(r->conv);
     av_frame_free(&r->frame);
     av_frame_free(&r->held);
     av_packet_free(&r->pkt);
     avcodec_free_context(&r->dec);
     avformat_close_input(&r->fmt);
-    free(r->data), free(r->rgb), free(r->whole), free(r->pts), free(r->index), free(r->planes);
-    free(r->rows);
+    free(r->data), free(r->rgb), free(r->pts), free(r->index);
     free(r->pts_table), free(r->key_table);
     free(r->path);
     free(r);
