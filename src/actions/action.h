@@ -78,12 +78,12 @@ struct vl_action_def {
     /* optional: checks that span several parameters; err gets the message */
     int (*check)(const struct vl_params *params, struct vl_error *err);
     /* optional: checks input files before the job starts (annotations): the
-     * engine calls it when the rules are read, for inputs that are source
-     * files, and as soon as a rule writes one of the others; inputs are the
-     * job's, check[i] non-zero for those to check now (they exist); err gets
+     * engine calls it when the rules are read with the inputs that are source
+     * files, and as soon as a rule has written others with those; paths[0..n)
+     * exist; the cost should follow n, not the job's input count; err gets
      * the message, which names the file */
-    int (*check_inputs)(const struct vl_params *params, const char *const *inputs, size_t n,
-                        const unsigned char *check, struct vl_error *err);
+    int (*check_inputs)(const struct vl_params *params, const char *const *paths, size_t n,
+                        struct vl_error *err);
     int (*run)(struct vl_action_job *job, struct vl_error *err);
 };
 

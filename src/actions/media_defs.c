@@ -6,7 +6,6 @@
  * video pipeline never loads FFmpeg or OpenBLAS. */
 #include "actions/action.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "actions/media.h"
@@ -326,21 +325,16 @@ static const struct vl_param_spec train_params[] = {
 
 /* ---- predict, evaluate ---- */
 
-/* train's and evaluate's check_inputs: each annotation file to check is read
- * alone in the rule's labels_format (train/labels.h). */
-static int check_annotations(const struct vl_params *p, const char *const *inputs, size_t n,
-                             const unsigned char *check, struct vl_error *err)
+/* train's and evaluate's check_inputs: each annotation file among paths is
+ * read alone in the rule's labels_format (train/labels.h). */
+static int check_annotations(const struct vl_params *p, const char *const *paths, size_t n,
+                             struct vl_error *err)
 {
-    unsigned char *annotation = calloc(n + 1, 1);
-    if (!annotation) abort();
-    vl_labels_mark_annotations(inputs, n, annotation);
     int fmt = vl_labels_format_from_name(vl_params_get(p, "labels_format")->text);
     int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        if (!check[i] || !annotation[i]) continue;
-        rc = vl_labels_check_file(inputs[i], (enum vl_labels_format)fmt, err);
-    }
-    free(annotation);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (vl_labels_is_annotation_file(paths[i]))
+            rc = vl_labels_check_file(paths[i], (enum vl_labels_format)fmt, err);
     return rc;
 }
 

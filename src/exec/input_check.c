@@ -2,7 +2,6 @@
 #include "exec/input_check.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 #include "actions/action.h"
 
@@ -14,21 +13,16 @@ static int check_edge(const struct vl_edge *e, int (*want)(const struct vl_node 
     const struct vl_action_def *def = e->rule->def;
     if (!def || !def->check_inputs) return 0;
     const char **paths = calloc(e->n_inputs + 1, sizeof *paths);
-    unsigned char *check = calloc(e->n_inputs + 1, 1);
-    if (!paths || !check) abort();
-    size_t n_check = 0;
-    for (size_t i = 0; i < e->n_inputs; i++) {
-        paths[i] = e->inputs[i]->path;
-        check[i] = (unsigned char)want(e->inputs[i], ctx);
-        n_check += check[i];
-    }
+    if (!paths) abort();
+    size_t n = 0;
+    for (size_t i = 0; i < e->n_inputs; i++)
+        if (want(e->inputs[i], ctx)) paths[n++] = e->inputs[i]->path;
     struct vl_error inner;
-    int rc = n_check ? def->check_inputs(&e->rule->values, paths, e->n_inputs, check, &inner) : 0;
+    int rc = n ? def->check_inputs(&e->rule->values, paths, n, &inner) : 0;
     if (rc < 0)
         rc = vl_error_set(err, "%s:%d:%d: rule %s: %s", e->rule->loc.path, e->rule->loc.line,
                           e->rule->loc.col, e->rule->name, inner.msg);
     free(paths);
-    free(check);
     return rc;
 }
 
@@ -36,11 +30,6 @@ static int is_source(const struct vl_node *n, const void *ctx)
 {
     (void)ctx;
     return !n->producer && n->st.exists;
-}
-
-static int made_by(const struct vl_node *n, const void *producer)
-{
-    return n->producer == producer;
 }
 
 int vl_input_check_sources(const struct vl_edge *e, struct vl_error *err)
@@ -54,13 +43,27 @@ int vl_input_check_outputs(const struct vl_edge *producer, struct vl_error *err)
         const struct vl_node *o = producer->outputs[i];
         for (size_t k = 0; k < o->n_consumers; k++) {
             const struct vl_edge *c = o->consumers[k];
-            /* once per consumer: at the first output of producer it reads */
+            const struct vl_action_def *def = c->rule->def;
+            if (!def || !def->check_inputs || !vl_edge_will_run(c) || c->done) continue;
+            /* the outputs of producer that c reads, checked once: at the first */
             int first = 1;
             for (size_t m = 0; m < i && first; m++)
                 for (size_t q = 0; q < producer->outputs[m]->n_consumers; q++)
                     if (producer->outputs[m]->consumers[q] == c) first = 0;
-            if (!first || !vl_edge_will_run(c) || c->done) continue;
-            if (check_edge(c, made_by, producer, err) < 0) return -1;
+            if (!first) continue;
+            const char *paths[64]; /* a few outputs; the job reads any others itself */
+            size_t n = 0;
+            for (size_t m = i; m < producer->n_outputs && n < 64; m++)
+                for (size_t q = 0; q < producer->outputs[m]->n_consumers; q++)
+                    if (producer->outputs[m]->consumers[q] == c) {
+                        paths[n++] = producer->outputs[m]->path;
+                        break;
+                    }
+            struct vl_error inner;
+            if (def->check_inputs(&c->rule->values, paths, n, &inner) < 0)
+                return vl_error_set(err, "%s:%d:%d: rule %s: %s", c->rule->loc.path,
+                                    c->rule->loc.line, c->rule->loc.col, c->rule->name,
+                                    inner.msg);
         }
     }
     return 0;

@@ -761,6 +761,20 @@ void vl_labels_mark_annotations(const char *const *inputs, size_t n, unsigned ch
     vl_map_release(&arrays);
 }
 
+int vl_labels_is_annotation_file(const char *path)
+{
+    if (ends_with(path, ".npy") || ends_with(path, ".safetensors")) return 0;
+    if (!ends_with(path, ".json")) return 1;
+    struct vl_strbuf sibling = VL_STRBUF_INIT;
+    vl_strbuf_add(&sibling, path, strlen(path) - 5);
+    vl_strbuf_adds(&sibling, ".npy");
+    struct vl_stat st;
+    struct vl_error ignored;
+    int sidecar = vl_stat_path(sibling.buf, &st, &ignored) == 0 && st.exists;
+    vl_strbuf_release(&sibling);
+    return !sidecar && !is_prediction(path);
+}
+
 int vl_labels_is_integer(const char *s)
 {
     if (*s == '-' || *s == '+') s++;

@@ -105,6 +105,11 @@ int vl_labels_format_from_name(const char *name);
  * not `.safetensors`, not a `.json` whose `.npy` sibling is an input, and
  * not a `.json` prediction (predict's, which names its format first). */
 void vl_labels_mark_annotations(const char *const *inputs, size_t n, unsigned char *is_annotation);
+/* 1 when the existing file at path looks like an annotation file, by its
+ * name and at most a stat and its first bytes: not `.npy` or `.safetensors`,
+ * not a `.json` with a `.npy` sibling on disk (a sidecar), not a prediction.
+ * For checks before a job, which see a few of its inputs at a time. */
+int vl_labels_is_annotation_file(const char *path);
 /* Finds the row of the source video `origin` (exact path, then a path
  * suffix, then the basename, then the stem); returns 1 and sets *row, 0 when
  * no row matches, -1 (err set) when the stem matches several rows. */
