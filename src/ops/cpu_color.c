@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/kern/jitter.h"
 #include "util/rng.h"
 
 /* Blur scratch kept between frames: the kernel of the last sigma and the
@@ -42,18 +43,13 @@ struct vl_cpu_filter_state {
     size_t frame_cap, pad_cap, acc_cap;
 };
 
-#define GREY_R 19595 /* 0.299 * 65536 */
-#define GREY_G 38470 /* 0.587 * 65536 */
-#define GREY_B 7471  /* 0.114 * 65536; the three sum to 65536 */
+#define GREY_R VL_KERN_GREY_R
+#define GREY_G VL_KERN_GREY_G
+#define GREY_B VL_KERN_GREY_B
 
 static inline int clamp255(int v)
 {
-    return v < 0 ? 0 : v > 255 ? 255 : v;
-}
-
-static inline int grey_of(int r, int g, int b)
-{
-    return (GREY_R * r + GREY_G * g + GREY_B * b + 32768) >> 16;
+    return vl_kern_clamp255(v);
 }
 
 /* The brightness-then-contrast table of this frame. */
@@ -91,54 +87,6 @@ static void tone_table(const struct vl_frame *f, const struct vl_color_jitter *j
     }
 }
 
-/* Hue shift of one pixel in integer HSV: the hue is a position on the six
- * sectors in 1/4096 steps, shift in the same unit (0 .. 6 * 4096). */
-static inline void shift_hue(uint8_t *px, int shift)
-{
-    int r = px[0], g = px[1], b = px[2];
-    int max = r > g ? (r > b ? r : b) : (g > b ? g : b);
-    int min = r < g ? (r < b ? r : b) : (g < b ? g : b);
-    int delta = max - min;
-    if (delta == 0) return;
-    int h;
-    if (max == r) h = ((g - b) * 4096 + (g >= b ? delta / 2 : -delta / 2)) / delta;
-    else if (max == g) h = 2 * 4096 + ((b - r) * 4096 + (b >= r ? delta / 2 : -delta / 2)) / delta;
-    else h = 4 * 4096 + ((r - g) * 4096 + (r >= g ? delta / 2 : -delta / 2)) / delta;
-    h += shift;
-    h %= 6 * 4096;
-    if (h < 0) h += 6 * 4096;
-    int sector = h >> 12, frac = h & 4095;
-    int rise = min + (delta * frac + 2048) / 4096;          /* min -> max within the sector */
-    int fall = max - (delta * frac + 2048) / 4096;          /* max -> min */
-    switch (sector) {
-    case 0: r = max, g = rise, b = min; break;
-    case 1: r = fall, g = max, b = min; break;
-    case 2: r = min, g = max, b = rise; break;
-    case 3: r = min, g = fall, b = max; break;
-    case 4: r = rise, g = min, b = max; break;
-    default: r = max, g = min, b = fall; break;
-    }
-    px[0] = (uint8_t)r, px[1] = (uint8_t)g, px[2] = (uint8_t)b;
-}
-
-/* s * v + (1 - s) * grey for each channel, sq = s in 1/4096 steps; the
- * tone table applied on the way in, so the common case is one pass. */
-static void tone_and_saturate(uint8_t *p, size_t n, const uint8_t lut[256], int sq)
-{
-    int gq = 4096 - sq;
-    for (size_t i = 0; i < n; i++, p += 3) {
-        int r = lut[p[0]], g = lut[p[1]], b = lut[p[2]];
-        int base = grey_of(r, g, b) * gq + 2048;
-        int t0 = sq * r + base, t1 = sq * g + base, t2 = sq * b + base;
-        t0 = t0 < 0 ? 0 : t0 >> 12;
-        t1 = t1 < 0 ? 0 : t1 >> 12;
-        t2 = t2 < 0 ? 0 : t2 >> 12;
-        p[0] = (uint8_t)(t0 > 255 ? 255 : t0);
-        p[1] = (uint8_t)(t1 > 255 ? 255 : t1);
-        p[2] = (uint8_t)(t2 > 255 ? 255 : t2);
-    }
-}
-
 void vl_cpu_color_jitter(struct vl_frame *f, const struct vl_color_jitter *j)
 {
     size_t n = (size_t)f->width * f->height;
@@ -150,11 +98,13 @@ void vl_cpu_color_jitter(struct vl_frame *f, const struct vl_color_jitter *j)
         for (int v = 0; v < 256; v++) lut[v] = (uint8_t)v;
     int sq = (int)llround(j->saturation * 4096.0);
     int shift = (int)llround(j->hue * 6.0 * 4096.0);
-    if (sq != 4096) tone_and_saturate(p, n, lut, sq);
-    else if (tone)
-        for (size_t i = 0; i < 3 * n; i++) p[i] = lut[p[i]];
-    if (shift)
-        for (size_t i = 0; i < n; i++) shift_hue(p + 3 * i, shift);
+    if (sq == 4096 && !shift) { /* the table alone: one sweep over the bytes */
+        if (tone)
+            for (size_t i = 0; i < 3 * n; i++) p[i] = lut[p[i]];
+        return;
+    }
+    /* the pixel's arithmetic is the one a device runs (kern/jitter.h) */
+    for (size_t i = 0; i < n; i++) vl_kern_jitter_pixel(p + 3 * i, lut, tone, sq, shift);
 }
 
 /* t / 4096 rounded half away from zero */

@@ -35,6 +35,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/kern/features.h"
+
 #define MAX_BINS 256
 
 struct vl_cpu_feature_state {
@@ -67,7 +69,7 @@ static void to_grey(const struct vl_frame *f, uint8_t *grey)
     size_t n = (size_t)f->width * f->height;
     const uint8_t *p = f->rgb;
     for (size_t i = 0; i < n; i++, p += 3)
-        grey[i] = (uint8_t)((4899 * p[0] + 9617 * p[1] + 1868 * p[2] + 8192) >> 14);
+        grey[i] = vl_kern_grey(p);
 }
 
 void vl_cpu_hsv_histogram(const struct vl_frame *f, int bins, float *out)
@@ -193,31 +195,11 @@ double vl_cpu_dct_high_ratio(struct vl_ops_ctx *ctx, const struct vl_frame *f)
     double high = 0, total = 0;
     for (int by = 0; by + 8 <= h; by += 8) {
         for (int bx = 0; bx + 8 <= w; bx += 8) {
-            /* the AC energy exactly, by Parseval: sum p^2 - (sum p)^2 / 64 */
-            int64_t sum = 0, sum_sq = 0;
-            for (int y = 0; y < 8; y++) {
-                const uint8_t *p = s->grey_a + (size_t)(by + y) * w + bx;
-                for (int x = 0; x < 8; x++) sum += p[x], sum_sq += p[x] * p[x];
-            }
-            int64_t ac64 = 64 * sum_sq - sum * sum; /* 64 x the AC energy */
+            /* the block's arithmetic is the one a device runs (kern/features.h) */
+            int64_t ac64 = vl_kern_dct_block(s->grey_a + (size_t)by * w + bx, (size_t)w,
+                                             (const float(*)[8])s->cosines, &high);
             if (ac64 == 0) continue;
-            total += (double)ac64 / 64;
-            float rows[8][8]; /* rows[y][u]: the DCT along each row, u >= 1 */
-            for (int y = 0; y < 8; y++) {
-                const uint8_t *p = s->grey_a + (size_t)(by + y) * w + bx;
-                for (int u = 1; u < 8; u++) {
-                    float acc = 0;
-                    for (int x = 0; x < 8; x++) acc += s->cosines[u][x] * p[x];
-                    rows[y][u] = acc;
-                }
-            }
-            for (int u = 1; u < 8; u++) {
-                for (int v = 8 - u; v < 8; v++) {
-                    float coef = 0;
-                    for (int y = 0; y < 8; y++) coef += s->cosines[v][y] * rows[y][u];
-                    high += (double)coef * coef;
-                }
-            }
+            total += (double)ac64 / 64; /* 64 x the AC energy */
         }
     }
     if (total <= 0) return 0;

@@ -9,6 +9,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "ops/kern/geometry.h"
+
 void vl_cpu_crop(const struct vl_frame *src, int x, int y, struct vl_frame *dst)
 {
     size_t row = (size_t)dst->width * 3;
@@ -51,35 +53,12 @@ void vl_cpu_rotate(const struct vl_frame *src, struct vl_frame *dst, double degr
     int w = src->width, h = src->height;
     int64_t c, s;
     fixed_cos_sin(degrees, &c, &s);
-    /* The centre in 16.16: ((w-1)/2, (h-1)/2).  For an output pixel at
-     * (dx, dy) from the centre the source is (cx + dx c - dy s, cy + dx s +
-     * dy c): the picture turns counter-clockwise on screen (y down). */
-    int64_t cx = (int64_t)(w - 1) << 15, cy = (int64_t)(h - 1) << 15;
-    int64_t max_x = (int64_t)(w - 1) << 16, max_y = (int64_t)(h - 1) << 16;
-    size_t stride = (size_t)w * 3;
+    /* the picture turns counter-clockwise on screen (y down); the pixel's
+     * arithmetic is the one a device runs (kern/geometry.h) */
+    struct vl_kern_rotation r;
+    vl_kern_rotation_init(&r, w, h, c, s);
     for (int y = 0; y < h; y++) {
-        int64_t dy = ((int64_t)y << 16) - cy;
-        int64_t dx0 = -cx;
-        /* (dx c - dy s) >> 16 with dx in 16.16: products are 32.32 */
-        int64_t sx = cx + ((dx0 * c - dy * s) >> 16);
-        int64_t sy = cy + ((dx0 * s + dy * c) >> 16);
-        uint8_t *out = dst->rgb + (size_t)y * stride;
-        for (int x = 0; x < w; x++, sx += c, sy += s, out += 3) {
-            if (sx < 0 || sy < 0 || sx > max_x || sy > max_y) {
-                out[0] = out[1] = out[2] = 0;
-                continue;
-            }
-            int ix = (int)(sx >> 16), iy = (int)(sy >> 16);
-            int fx = (int)((sx & 0xffff) >> 8), fy = (int)((sy & 0xffff) >> 8);
-            const uint8_t *p00 = src->rgb + (size_t)iy * stride + (size_t)ix * 3;
-            const uint8_t *p01 = ix + 1 < w ? p00 + 3 : p00;
-            const uint8_t *p10 = iy + 1 < h ? p00 + stride : p00;
-            const uint8_t *p11 = iy + 1 < h ? p01 + stride : p01;
-            int w00 = (256 - fx) * (256 - fy), w01 = fx * (256 - fy);
-            int w10 = (256 - fx) * fy, w11 = fx * fy;
-            for (int k = 0; k < 3; k++)
-                out[k] = (uint8_t)((p00[k] * w00 + p01[k] * w01 + p10[k] * w10 + p11[k] * w11 +
-                                    32768) >> 16);
-        }
+        uint8_t *out = dst->rgb + (size_t)y * w * 3;
+        for (int x = 0; x < w; x++, out += 3) vl_kern_rotate_pixel(&r, src->rgb, x, y, out);
     }
 }

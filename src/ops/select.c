@@ -22,8 +22,8 @@ static const char *job_device(const struct vl_action_job *job)
 const struct vl_ops *vl_ops_for_job(const struct vl_action_job *job, struct vl_ops_ctx_opts *opts,
                                     struct vl_error *err)
 {
-    *opts = (struct vl_ops_ctx_opts){.device = job->device, .lane = job->gpu_lane,
-                                     .memory_budget = job->memory_budget};
+    *opts = (struct vl_ops_ctx_opts){
+        .device = job->device, .lane = job->gpu_lane, .memory_budget = job->memory_budget};
     if (strcmp(job_device(job), "gpu")) return vl_ops_cpu();
     const char *name = job->def ? job->def->name : "action";
     struct vl_error why;
@@ -33,14 +33,16 @@ const struct vl_ops *vl_ops_for_job(const struct vl_action_job *job, struct vl_o
         return NULL;
     }
     if (!m->ops) {
-        vl_error_set(err, "%s: device=gpu: %s is not implemented on the GPU yet (the CUDA module "
-                          "has no kernels); use device=cpu",
+        vl_error_set(err,
+                     "%s: device=gpu: %s is not implemented on the GPU yet (the CUDA module "
+                     "has no kernels); use device=cpu",
                      name, name);
         return NULL;
     }
     if (job->device < 0) {
-        vl_error_set(err, "%s: device=gpu, but the job was given no GPU (its rule is not in the "
-                          "gpu pool, or the build has no devices)",
+        vl_error_set(err,
+                     "%s: device=gpu, but the job was given no GPU (its rule is not in the "
+                     "gpu pool, or the build has no devices)",
                      name);
         return NULL;
     }

@@ -16,5 +16,8 @@ static int probe(char *why, size_t n)
 }
 
 __attribute__((visibility("default"))) const struct vl_cuda_module vl_cuda_module = {
-    VL_CUDA_MODULE_ABI, "fake cuda module for tests", probe, NULL,
+    VL_CUDA_MODULE_ABI,
+    "fake cuda module for tests",
+    probe,
+    NULL,
 };
