@@ -8,6 +8,47 @@
 #include "util/map.h"
 #include "util/strbuf.h"
 
+/* Names what changed in e's definition against its record's (detail
+ * entries, state/state.h) into out. */
+static void definition_detail(const struct vl_edge *e, const struct vl_strbuf *before,
+                              struct vl_strbuf *out)
+{
+    struct vl_strbuf now = VL_STRBUF_INIT;
+    vl_action_detail_write(e, &now);
+    size_t named =
+        before->len ? vl_action_detail_diff(before->buf, before->len, now.buf, now.len, out) : 0;
+    vl_strbuf_release(&now);
+    if (!named)
+        vl_strbuf_adds(out, e->rule->kind == VL_RULE_RUN
+                                ? "its command, outputs or input list changed"
+                                : "its action, parameters, outputs or input list changed");
+    if (!before->len)
+        vl_strbuf_adds(out, " (its record, from an older vlbuild, does not say which; the "
+                            "next run records it)");
+}
+
+/* For an action waiting on rebuilt inputs: 1 and what changed in out when
+ * its definition differs from its record's too (then it runs whatever its
+ * inputs turn out to be), else 0. */
+static int definition_changed(struct vl_state *state, const struct vl_edge *e,
+                              struct vl_strbuf *out)
+{
+    struct vl_hash def_key, *inputs;
+    size_t n;
+    struct vl_error err;
+    struct vl_strbuf before = VL_STRBUF_INIT;
+    int changed = 0;
+    if (vl_state_action_detail(state, e->outputs[0]->path, &def_key, &inputs, &n, &before, &err) ==
+            0 &&
+        !vl_hash_equal(&def_key, &e->def_key)) {
+        definition_detail(e, &before, out);
+        changed = 1;
+    }
+    free(inputs);
+    vl_strbuf_release(&before);
+    return changed;
+}
+
 /* Finds the detailed reason of a key mismatch by comparing with the record:
  * what changed in the action's definition (its detail entries against the
  * recorded ones), or which input's content changed. */
@@ -24,19 +65,7 @@ static void key_detail(struct vl_state *state, const struct vl_edge *e, struct v
         return;
     }
     if (!vl_hash_equal(&def_key, &e->def_key)) {
-        struct vl_strbuf now = VL_STRBUF_INIT;
-        vl_action_detail_write(e, &now);
-        size_t named = before.len ? vl_action_detail_diff(before.buf, before.len, now.buf, now.len,
-                                                          out)
-                                  : 0;
-        vl_strbuf_release(&now);
-        if (!named)
-            vl_strbuf_adds(out, e->rule->kind == VL_RULE_RUN
-                                    ? "its command, outputs or input list changed"
-                                    : "its action, parameters, outputs or input list changed");
-        if (!before.len)
-            vl_strbuf_adds(out, " (its record, from an older vlbuild, does not say which; the "
-                                "next run records it)");
+        definition_detail(e, &before, out);
     } else if (n != e->n_inputs) {
         vl_strbuf_addf(out, "its inputs changed (%zu before, %zu now)", n, e->n_inputs);
     } else {
@@ -79,9 +108,15 @@ static void explain_edge(FILE *out, struct vl_state *state, const struct vl_edge
         vl_strbuf_release(&why);
         break;
     }
-    case VL_EDGE_MAYBE:
-        fprintf(out, "will run if its rebuilt inputs change: %s\n", reason);
+    case VL_EDGE_MAYBE: {
+        struct vl_strbuf why = VL_STRBUF_INIT;
+        if (definition_changed(state, e, &why))
+            fprintf(out, "will run: %s (and %s)\n", why.buf, reason);
+        else
+            fprintf(out, "will run if its rebuilt inputs change: %s\n", reason);
+        vl_strbuf_release(&why);
         break;
+    }
     default:
         fprintf(out, "not planned\n");
         return;

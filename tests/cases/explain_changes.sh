@@ -63,6 +63,21 @@ rules 'stamp label=one' 'cp $in $out' 'build/{f.stem}.c'
 vl explain build/all.txt
 expect_output "build/all.txt (rule all, vlbuild.rules:10): up to date"
 
+# an action that waits on a rebuilt input and whose command changed too runs
+# whatever that input turns out to be: explain says so, and why
+mkdir chain
+(
+    cd chain
+    echo x >x.txt
+    printf 'rule one\n    in x.txt\n    run cp $in $out\n    out one.txt\nrule two\n    in one.txt\n    run cat $in > $out\n    out two.txt\n' >vlbuild.rules
+    "$VLBUILD" -q >/dev/null
+    echo y >x.txt
+    sed -i 's/cat \$in > \$out/cat $in >$out/' vlbuild.rules
+    "$VLBUILD" explain two.txt
+) >chain.out 2>&1
+out=$(cat chain.out)
+expect_output "two.txt (rule two, vlbuild.rules:5): will run: its command changed from 'cat \$in > \$out' to 'cat \$in >\$out' (and input one.txt is being rebuilt)"
+
 # migration: the state as schema 1 wrote it
 PY=python3
 fingerprints() {
