@@ -13,6 +13,7 @@
 
 #include "cache/cache.h"
 #include "exec/action_desc.h"
+#include "exec/action_detail.h"
 #include "exec/build.h"
 #include "exec/clean.h"
 #include "exec/explain.h"
@@ -389,6 +390,8 @@ static int cmd_build(struct project *p, const struct options *o, struct vl_error
     }
     struct vl_build_summary s;
     int rc = vl_build_execute(&plan, &p->graph, p->state, &bopts, &s, err);
+    /* records of an older vlbuild learn what their actions are (explain, clean) */
+    if (rc == 0 && !o->dry_run && vl_action_detail_backfill(&p->graph, p->state, err) < 0) rc = -1;
     vl_cache_close(bopts.cache);
     vl_slurm_config_release(&slurm);
     vl_plan_release(&plan);

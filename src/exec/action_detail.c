@@ -36,6 +36,21 @@ void vl_action_detail_write(const struct vl_edge *e, struct vl_strbuf *out)
         vl_state_detail_add(out, VL_DETAIL_INPUT, e->inputs[i]->path);
 }
 
+int vl_action_detail_backfill(const struct vl_graph *g, struct vl_state *s, struct vl_error *err)
+{
+    struct vl_strbuf detail = VL_STRBUF_INIT;
+    int rc = 0;
+    for (size_t i = 0; i < g->n_edges && rc == 0; i++) {
+        const struct vl_edge *e = g->edges[i];
+        if (e->state != VL_EDGE_CLEAN || !e->action_rec || e->action_rec->detail_len) continue;
+        vl_strbuf_reset(&detail);
+        vl_action_detail_write(e, &detail);
+        rc = vl_state_put_detail(s, e->outputs[0]->path, detail.buf, detail.len, err);
+    }
+    vl_strbuf_release(&detail);
+    return rc;
+}
+
 /* The entries of one detail, split by kind (texts point into a copy). */
 struct entries {
     char *copy;

@@ -63,6 +63,7 @@ struct vl_state {
     struct vl_arena arena; /* the records, which the index's slots point to */
     struct vl_state_index index;
     sqlite3_stmt *put_file, *put_action, *del_action, *del_file;
+    sqlite3_stmt *put_detail; /* prepared on first use (schema 2 only) */
     int in_transaction;
     int readonly; /* vl_state_open_readonly: records are kept in memory only */
     int version;  /* the schema of the open file (1 only when read-only) */
@@ -158,8 +159,10 @@ static int load(struct vl_state *s, struct vl_error *err)
     if (rc != SQLITE_DONE) return db_error(s, err, "reading files");
 
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT output, key, outputs, exit_status, start_ns, end_ns, def_key "
-                           "FROM actions",
+                           s->version < 2 ? "SELECT output, key, outputs, exit_status, start_ns,"
+                                            " end_ns, def_key, 0 FROM actions"
+                                          : "SELECT output, key, outputs, exit_status, start_ns,"
+                                            " end_ns, def_key, length(detail) FROM actions",
                            -1, &st, NULL) != SQLITE_OK)
         return db_error(s, err, "reading actions");
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -178,6 +181,7 @@ static int load(struct vl_state *s, struct vl_error *err)
         r->start_ns = sqlite3_column_int64(st, 4);
         r->end_ns = sqlite3_column_int64(st, 5);
         if (sqlite3_column_bytes(st, 6) == 16) memcpy(r->def_key.bytes, sqlite3_column_blob(st, 6), 16);
+        r->detail_len = (size_t)sqlite3_column_int64(st, 7);
         *slot = r;
     }
     sqlite3_finalize(st);
@@ -319,8 +323,9 @@ static int move_aside(struct vl_state *s, const char *what, struct vl_error *err
 
 static void finalize_statements(struct vl_state *s)
 {
-    sqlite3_stmt **all[] = {&s->put_file, &s->put_action, &s->del_action, &s->del_file};
-    for (size_t i = 0; i < 4; i++) {
+    sqlite3_stmt **all[] = {&s->put_file, &s->put_action, &s->del_action, &s->del_file,
+                            &s->put_detail};
+    for (size_t i = 0; i < 5; i++) {
         sqlite3_finalize(*all[i]);
         *all[i] = NULL;
     }
@@ -562,6 +567,7 @@ again:
     if (rec->detail) sqlite3_bind_blob(st, 11, detail.buf, (int)detail.len, SQLITE_STATIC);
     int stepped = step_reset(s, st, err, "recording an action");
     if (stepped == 1) goto again;
+    size_t detail_len = detail.len;
     vl_strbuf_release(&detail);
     if (stepped < 0) return -1;
     struct vl_action_record **slot = action_slot(s, first_output, strlen(first_output));
@@ -573,8 +579,28 @@ again:
     memcpy(copy->outputs, rec->outputs, rec->n_outputs * sizeof *rec->outputs);
     copy->inputs = NULL; /* details are read back on demand */
     copy->n_inputs = 0;
-    copy->detail = NULL;
-    copy->detail_len = 0;
+    copy->detail = NULL; /* kept on disk only */
+    copy->detail_len = detail_len;
+    return 0;
+}
+
+int vl_state_put_detail(struct vl_state *s, const char *path, const char *detail, size_t len,
+                        struct vl_error *err)
+{
+    if (s->readonly || s->version < 2) return 0;
+again:
+    if (!s->put_detail &&
+        sqlite3_prepare_v3(s->db, "UPDATE actions SET detail=? WHERE output=? AND detail IS NULL",
+                           -1, SQLITE_PREPARE_PERSISTENT, &s->put_detail, NULL) != SQLITE_OK)
+        return db_error(s, err, "preparing statements");
+    if (begin(s, err) < 0) return -1;
+    sqlite3_bind_blob(s->put_detail, 1, detail, (int)len, SQLITE_STATIC);
+    sqlite3_bind_text(s->put_detail, 2, path, -1, SQLITE_STATIC);
+    int stepped = step_reset(s, s->put_detail, err, "recording an action's detail");
+    if (stepped == 1) goto again; /* recovered: the statement was finalized */
+    if (stepped < 0) return -1;
+    struct vl_action_record **slot = action_slot(s, path, strlen(path));
+    if (slot && *slot) (*slot)->detail_len = len;
     return 0;
 }
 

@@ -31,8 +31,10 @@ struct vl_action_record {
     struct vl_hash def_key;  /* the key without the inputs: what the action is */
     struct vl_hash *inputs;  /* input fingerprints in order (when writing a record) */
     size_t n_inputs;
-    /* what the action was, as VL_STATE_DETAIL entries (when writing a
-     * record; NULL for none): what `explain` compares and `clean` reads */
+    /* what the action was, as VL_DETAIL_ entries: what `explain` compares
+     * and `clean` reads.  Writing a record: the entries (NULL for none).  A
+     * record loaded or kept by the state: detail NULL (never loaded) and
+     * detail_len the size of the stored one, 0 where the row has none. */
     const char *detail;
     size_t detail_len;
     int exit_status;
@@ -112,6 +114,11 @@ int vl_state_put_file(struct vl_state *s, const char *path, const struct vl_file
 /* Records a finished action: its record, its rule and what it printed. */
 int vl_state_put_action(struct vl_state *s, const char *first_output, const char *rule,
                         const struct vl_action_record *rec, const char *log, size_t log_len,
+                        struct vl_error *err);
+/* Adds the detail entries of the action whose first output is path to its
+ * record when the record has none (it was written by schema 1); nothing
+ * else of the record changes. */
+int vl_state_put_detail(struct vl_state *s, const char *path, const char *detail, size_t len,
                         struct vl_error *err);
 /* Forgets the action whose first output is path (it failed or is gone),
  * also when the index does not know path (a dead action's record). */

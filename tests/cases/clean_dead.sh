@@ -106,4 +106,23 @@ vl clean
 expect_output "vlbuild: removed build/meta/a2.m2 (no rule makes it any more)"
 expect_no_file build/meta/a2.m2
 expect_file build/meta/hand.txt mine
+
+# records of schema 1 name their first output only: a dead one is found
+# (checked against the record's fingerprint), its sidecar is not; a build
+# under schema 2 gives the up-to-date records their detail, and then both are
+# (build/ext/c.s is dead too, but its folder leads out of the project)
+rules m2
+vl
+expect_rc 0
+python3 -c "import sqlite3; c=sqlite3.connect('.vlbuild/state.db')
+c.execute('alter table actions drop column detail'); c.execute('pragma user_version=1'); c.commit()"
+mv data/c.txt data/c-renamed.txt
+vl status
+expect_output "vlbuild: 1 output that no rule makes any more (build/meta/c.m): \`vlbuild clean\` removes it"
+mv data/c-renamed.txt data/c.txt
+vl
+expect_summary 0 5 0
+mv data/c.txt data/c-renamed.txt
+vl status
+expect_output "vlbuild: 2 outputs that no rule makes any more (build/meta/c.m, build/meta/c.m2): \`vlbuild clean\` removes them"
 finish

@@ -78,7 +78,7 @@ mkdir chain
 out=$(cat chain.out)
 expect_output "two.txt (rule two, vlbuild.rules:5): will run: its command changed from 'cat \$in > \$out' to 'cat \$in >\$out' (and input one.txt is being rebuilt)"
 
-# migration: the state as schema 1 wrote it
+# migration: the state as schema 1 wrote it (the same rows, without detail)
 PY=python3
 fingerprints() {
     "$PY" -c "import sqlite3; c=sqlite3.connect('.vlbuild/state.db')
@@ -89,20 +89,27 @@ for r in c.execute('select output, hex(key) from actions order by output'): prin
 c.execute('alter table actions drop column detail'); c.execute('pragma user_version=1'); c.commit()"
 before=$(fingerprints)
 [ -n "$before" ] || fail "no records before the migration"
+# an old record cannot say what changed, and says so
+rules 'stamp label=three' 'cp $in $out' 'build/{f.stem}.c'
+vl explain build/st.txt
+expect_output "will run: its action, parameters, outputs or input list changed (its record, from an older vlbuild, does not say which; the next run records it)"
+# opened for writing: migrated, nothing rebuilds, every fingerprint and key kept
+rules 'stamp label=one' 'cp $in $out' 'build/{f.stem}.c'
 vl
 expect_rc 0
 expect_summary 0 4 0
 [ "$(fingerprints)" = "$before" ] || fail "the migration changed fingerprints or keys"
 version=$("$PY" -c "import sqlite3; c=sqlite3.connect('.vlbuild/state.db')
-print(c.execute('pragma user_version').fetchone()[0], [r[1] for r in c.execute('pragma table_info(actions)')].count('detail'))")
-[ "$version" = "2 1" ] || fail "after the migration: schema and detail column '$version', expected '2 1'"
-# an old record cannot say what changed, and says so
-rules 'stamp label=three' 'cp $in $out' 'build/{f.stem}.c'
-vl explain build/st.txt
-expect_output "will run: its action, parameters, outputs or input list changed (its record, from an older vlbuild, does not say which; the next run records it)"
-vl
-expect_summary 1 3 0
+print(c.execute('pragma user_version').fetchone()[0], [r[1] for r in c.execute('pragma table_info(actions)')].count('detail'),
+      c.execute('select count(*) from actions where detail is null').fetchone()[0])")
+# and the up-to-date actions' records got their detail
+[ "$version" = "2 1 0" ] ||
+    fail "after the migration: schema, detail column, records without detail '$version', expected '2 1 0'"
 rules 'stamp label=four' 'cp $in $out' 'build/{f.stem}.c'
 vl explain build/st.txt
-expect_output "will run: parameter label changed from three to four"
+expect_output "will run: parameter label changed from one to four"
+vl
+expect_summary 1 3 0
+vl
+expect_summary 0 4 0
 finish
