@@ -13,7 +13,8 @@
 #   ... flags=area+full_chroma_int the same bytes as vlbuild's (checked here with cmp)
 # Prints wall and CPU (user + sys) medians and the ratio ffmpeg / vlbuild:
 # above 1.0x, vlbuild is the faster.  vlbuild writes a 271 MB .npy; ffmpeg
-# writes to /dev/null.  VLBUILD overrides the binary (for an A/B of builds).
+# writes to /dev/null.  VLBUILD overrides the binary; BASE, another vlbuild
+# binary, joins the turns (an A/B of two builds in one run).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -36,6 +37,12 @@ ln "$HD" "$P/in/" 2>/dev/null || cp "$HD" "$P/in/"
 printf 'source v = in/*.mp4\nrule m\n    each x in v\n    do   probe\n    out  meta/{x.stem}.json\n' >"$P/vlbuild.rules"
 printf 'rule s\n    each x in v\n    do   scale size=224x224 interp=area\n    out  out/{x.stem}.npy\n' >>"$P/vlbuild.rules"
 "$VLBUILD" -C "$P" --no-cache m >/dev/null
+if [ -n "${BASE:-}" ]; then # its own copy: builds may differ in state.db's schema
+    rm -rf "$P.base"
+    mkdir -p "$P.base"
+    cp -al "$P/in" "$P/vlbuild.rules" "$P.base/"
+    "$BASE" -C "$P.base" --no-cache m >/dev/null
+fi
 
 # the outputs agree: vlbuild's .npy data is ffmpeg's full_chroma_int bytes
 "$VLBUILD" -C "$P" -j 1 --no-cache s >/dev/null
@@ -71,8 +78,12 @@ for _ in $(seq "$RUNS"); do
     timed ff ffmpeg -v error -nostdin -threads 1 -i "$HD" -vf scale=224:224:flags=area \
         -f rawvideo -pix_fmt rgb24 -y /dev/null
     timed ffx "${FF_EXACT[@]}" /dev/null
+    if [ -n "${BASE:-}" ]; then
+        rm -rf "$P.base/out"
+        timed base "$BASE" -C "$P.base" -j 1 --no-cache s
+    fi
 done
-for k in vl ff ffx; do
+for k in vl ff ffx ${BASE:+base}; do
     eval "w_$k=\$(median 1 \"$WORK/t_$k\") c_$k=\$(median 2 \"$WORK/t_$k\")"
 done
 echo "medians of $RUNS turns (wall; cpu = user + sys):"
@@ -81,4 +92,8 @@ echo "  ffmpeg -threads 1 ... flags=area                  wall ${w_ff} s, cpu ${
 echo "  ffmpeg -threads 1 ... flags=area+full_chroma_int  wall ${w_ffx} s, cpu ${c_ffx} s  (walls: $(column 1 "$WORK/t_ffx"))"
 echo "  ffmpeg / vlbuild, the issue's command:  wall $(ratio "$w_ff" "$w_vl"), cpu $(ratio "$c_ff" "$c_vl")  (target: wall at least 1.0x)"
 echo "  ffmpeg / vlbuild, the same bytes:       wall $(ratio "$w_ffx" "$w_vl"), cpu $(ratio "$c_ffx" "$c_vl")"
+if [ -n "${BASE:-}" ]; then
+    echo "  BASE $BASE: wall ${w_base} s, cpu ${c_base} s  (walls: $(column 1 "$WORK/t_base"))"
+    echo "  BASE / vlbuild: wall $(ratio "$w_base" "$w_vl"), cpu $(ratio "$c_base" "$c_vl")"
+fi
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -42,8 +42,10 @@
 #include "video/probe.h"
 
 #define SEEK_GAP 32
-/* decoded frames a decoding thread may hold ahead of the conversion */
-#define QUEUE_FRAMES 4
+/* decoded frames a decoding thread may hold ahead of the conversion: up
+ * to QUEUE_FRAMES, as many as QUEUE_BYTES of them allow, at least 2 */
+#define QUEUE_FRAMES 16
+#define QUEUE_BYTES (32u << 20)
 
 _Static_assert((int)VL_CONVERT_BICUBIC == (int)VL_READER_BICUBIC &&
                    (int)VL_CONVERT_BILINEAR == (int)VL_READER_BILINEAR &&
@@ -93,8 +95,8 @@ struct vl_reader {
     struct vl_reader_stats stats;
     struct vl_reader_stats *ds;   /* where decoding counts packets and errors: &stats, or
                                      the decoding thread's own thread_stats */
-    /* opts.overlap on a linear read: a thread decodes, up to QUEUE_FRAMES
-     * ahead; the caller's thread converts (all below under mu) */
+    /* opts.overlap on a linear read: a thread decodes, up to queue_cap
+     * frames ahead; the caller's thread converts (all below under mu) */
     int threaded, thread_started, thread_joined;
     pthread_t thread;
     pthread_mutex_t mu;
@@ -102,7 +104,7 @@ struct vl_reader {
     AVFrame *queue[QUEUE_FRAMES];
     int64_t queue_index[QUEUE_FRAMES];
     double queue_pts[QUEUE_FRAMES];
-    int queue_head, queue_len;
+    int queue_head, queue_len, queue_cap;
     int decode_end;               /* the thread has decoded its last frame */
     int stop;                     /* vl_reader_close: the thread is to stop */
     struct vl_reader_stats thread_stats, published;
@@ -262,6 +264,9 @@ int vl_reader_open(const char *path, const struct vl_reader_opts *opts, struct v
         r->opts.layout != VL_FRAMES_YUV420P_REF) {
         r->threaded = 1;
         r->ds = &r->thread_stats;
+        int bytes = av_image_get_buffer_size(r->dec->pix_fmt, r->dec->width, r->dec->height, 1);
+        r->queue_cap = bytes > 0 ? (int)(QUEUE_BYTES / (unsigned)bytes) : 2;
+        r->queue_cap = r->queue_cap < 2 ? 2 : r->queue_cap > QUEUE_FRAMES ? QUEUE_FRAMES : r->queue_cap;
         for (int i = 0; i < QUEUE_FRAMES; i++)
             if (!(r->queue[i] = av_frame_alloc())) abort();
         if (!(r->converting = av_frame_alloc())) abort();
@@ -576,7 +581,7 @@ static void *decode_thread(void *arg)
         r->next_index = idx + 1;
         double t = frame_time(r);
         pthread_mutex_lock(&r->mu);
-        while (r->queue_len == QUEUE_FRAMES && !r->stop) pthread_cond_wait(&r->cv, &r->mu);
+        while (r->queue_len == r->queue_cap && !r->stop) pthread_cond_wait(&r->cv, &r->mu);
         if (r->stop) {
             end = 1;
         } else {

@@ -46,9 +46,10 @@ struct vl_reader_opts {
     uint64_t memory_budget;      /* bytes of frames per chunk; 0: VL_READER_DEFAULT_BUDGET */
     int threads;                 /* decoder threads; 0: 1 (one per job, parallelism is across jobs) */
     int overlap;                 /* 1: a read of every frame (no indices) to RGB or float
-                                    decodes on a thread of its own, up to 4 frames ahead,
-                                    while the caller's thread converts: the same frames and
-                                    bytes, in less wall time where a core is free */
+                                    decodes on a thread of its own, up to 16 decoded frames
+                                    (32 MiB of them) ahead of the caller's thread, which
+                                    converts: the same frames and bytes, in less wall time
+                                    where a core is free */
     enum vl_frame_layout layout;
     int width, height;           /* output size after rotation; 0: the display size */
     const int64_t *indices;      /* sorted, unique frame indices to deliver; NULL: every frame */
