@@ -170,6 +170,7 @@ static const struct vl_param_spec scale_params[] = {
      "variable aspect ratio: the longer side (implies mode=var)"},
     {"pad", VL_PARAM_INT, "16", 1, 256, NULL,
      "variable aspect ratio: sides padded to a multiple of this"},
+    VL_PARAM_DEVICE_SPEC,
     {0},
 };
 

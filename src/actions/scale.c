@@ -36,6 +36,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ops/ops.h"
 #include "video/metacache.h"
 #include "video/npy.h"
 #include "video/probe.h"
@@ -218,6 +219,10 @@ int vl_action_scale_run(struct vl_action_job *job, struct vl_error *err)
     struct vl_reader *r = NULL;
     struct vl_npy_writer *w = NULL;
     int64_t repeated = 0;
+    /* the reader converts on the CPU; a job resolved to the GPU stops here
+     * (vl_ops_for_job says why) until the device converter exists */
+    struct vl_ops_ctx_opts ctx_opts;
+    if (!vl_ops_for_job(job, &ctx_opts, err)) return -1;
     int rc = input_meta(job, &meta, err);
     if (rc == 0) rc = make_plan(job, &meta, &p, err);
     if (rc == 0) rc = vl_reader_open(job->inputs[0], &p.opts, &r, err);

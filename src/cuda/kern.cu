@@ -7,8 +7,9 @@
  * is unchanged) converts yuv420p to RGB, crops and flips, rotates, jitters
  * colour and computes 8x8 DCT block energies on the first device, on
  * generated frames of odd and 1080p sizes, and compares every byte (and
- * every block's energy, bit for bit) with the host.  It has never run on a
- * GPU: scripts/gpu-check.sh runs it first (tests/unit/test_cuda_kern.c). */
+ * every block's energy, bit for bit) with the host; vl_cuda_bench_copy
+ * measures the copy bandwidth for gpu-check's tables.  Neither has run on a
+ * GPU yet: scripts/gpu-check.sh runs them first (tests/unit/test_cuda_kern.c). */
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stdarg.h>
@@ -49,16 +50,15 @@ __global__ static void rotate(struct vl_kern_rotation r, const uint8_t *src, uin
     vl_kern_rotate_pixel(&r, src, x, row, out + ((size_t)row * r.w + x) * 3);
 }
 
-__global__ static void jitter(uint8_t *p, size_t n, const uint8_t *lut, int tone, int sq,
-                              int shift)
+__global__ static void jitter(uint8_t *p, size_t n, const uint8_t *lut, int tone, int sq, int shift)
 {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) vl_kern_jitter_pixel(p + 3 * i, lut, tone, sq, shift);
 }
 
 /* one thread a block: its AC energy x 64 and its high-frequency energy */
-__global__ static void dct_blocks(const uint8_t *grey, int w, int bw, int bh,
-                                  const float *cosines, long long *ac, double *high)
+__global__ static void dct_blocks(const uint8_t *grey, int w, int bw, int bh, const float *cosines,
+                                  long long *ac, double *high)
 {
     int b = blockIdx.x * blockDim.x + threadIdx.x;
     if (b >= bw * bh) return;
@@ -91,20 +91,21 @@ static void compare(struct report *r, const char *what, int w, int h, const uint
                     const uint8_t *got, size_t n)
 {
     size_t bad = 0;
-    for (size_t i = 0; i < n; i++) bad += want[i] != got[i];
+    for (size_t i = 0; i < n; i++)
+        bad += want[i] != got[i];
     say(r, "%s %dx%d: %s", what, w, h, bad ? "MISMATCH" : "bit-exact");
     if (bad) say(r, " (%zu of %zu bytes differ)", bad, n);
     say(r, "\n");
     r->mismatches += bad != 0;
 }
 
-#define CUDA_OK(call)                                                                             \
-    do {                                                                                          \
-        cudaError_t e_ = (call);                                                                  \
-        if (e_ != cudaSuccess) {                                                                  \
-            say(&rep, "cuda error: %s at %s:%d\n", cudaGetErrorString(e_), __FILE__, __LINE__); \
-            return -1;                                                                            \
-        }                                                                                         \
+#define CUDA_OK(call)                                                                              \
+    do {                                                                                           \
+        cudaError_t e_ = (call);                                                                   \
+        if (e_ != cudaSuccess) {                                                                   \
+            say(&rep, "cuda error: %s at %s:%d\n", cudaGetErrorString(e_), __FILE__, __LINE__);    \
+            return -1;                                                                             \
+        }                                                                                          \
     } while (0)
 
 /* The frames of one size through every kernel; -1 on a CUDA error. */
@@ -116,7 +117,8 @@ static int check_size(struct report &rep, int w, int h)
             *v = (uint8_t *)malloc((size_t)cw * ch), *rgb = (uint8_t *)malloc(bytes),
             *want = (uint8_t *)malloc(bytes), *got = (uint8_t *)malloc(bytes);
     uint64_t s = 0x9e3779b97f4a7c15ull * (uint64_t)(w * 31 + h);
-    for (size_t i = 0; i < n; i++) y[i] = (uint8_t)((s = s * 6364136223846793005ull + 1) >> 56);
+    for (size_t i = 0; i < n; i++)
+        y[i] = (uint8_t)((s = s * 6364136223846793005ull + 1) >> 56);
     for (size_t i = 0; i < (size_t)cw * ch; i++) {
         u[i] = (uint8_t)((s = s * 6364136223846793005ull + 1) >> 56);
         v[i] = (uint8_t)(s >> 48);
@@ -170,10 +172,12 @@ static int check_size(struct report &rep, int w, int h)
 
     /* jitter: brightness 1.2 table, saturation 0.6, hue +0.1 turn */
     uint8_t lut[256];
-    for (int i = 0; i < 256; i++) lut[i] = (uint8_t)vl_kern_clamp255((i * 6 + 2) / 5);
+    for (int i = 0; i < 256; i++)
+        lut[i] = (uint8_t)vl_kern_clamp255((i * 6 + 2) / 5);
     int sq = 2458, shift = 2458;
     memcpy(want, rgb, bytes);
-    for (size_t i = 0; i < n; i++) vl_kern_jitter_pixel(want + 3 * i, lut, 1, sq, shift);
+    for (size_t i = 0; i < n; i++)
+        vl_kern_jitter_pixel(want + 3 * i, lut, 1, sq, shift);
     CUDA_OK(cudaMemcpy(dlut, lut, 256, cudaMemcpyHostToDevice));
     CUDA_OK(cudaMemcpy(dout, rgb, bytes, cudaMemcpyHostToDevice));
     jitter<<<(unsigned)((n + 255) / 256), 256>>>(dout, n, dlut, 1, sq, shift);
@@ -190,7 +194,8 @@ static int check_size(struct report &rep, int w, int h)
                 cosines[k][x] = (float)((k ? sqrt(2.0 / 8) : sqrt(1.0 / 8)) *
                                         cos((2 * x + 1) * k * 3.14159265358979323846 / 16));
         uint8_t *grey = want;
-        for (size_t i = 0; i < n; i++) grey[i] = vl_kern_grey(rgb + 3 * i);
+        for (size_t i = 0; i < n; i++)
+            grey[i] = vl_kern_grey(rgb + 3 * i);
         size_t nb = (size_t)bw * bh;
         long long *ac = (long long *)malloc(nb * sizeof *ac), *dac;
         double *high = (double *)malloc(nb * sizeof *high), *dhigh, *ghigh;
@@ -240,4 +245,56 @@ extern "C" __attribute__((visibility("default"))) int vl_cuda_kern_parity(char *
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
         if (check_size(rep, sizes[i][0], sizes[i][1]) < 0) return -1;
     return rep.mismatches ? 1 : 0;
+}
+
+/* Copy bandwidth between the host and device 0, for gpu-check's tables:
+ * 256 MiB from pinned (cudaHostAlloc) and from pageable memory to the
+ * device and back, best of 5, as markdown rows "| what | GB/s |".  77: no
+ * usable device; -1: a CUDA error (in text). */
+extern "C" __attribute__((visibility("default"))) int vl_cuda_bench_copy(char *text, size_t n)
+{
+    struct report rep = {text, n, 0, 0};
+    if (n) text[0] = '\0';
+    int count = 0;
+    if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
+        (void)cudaGetLastError();
+        say(&rep, "no usable cuda device\n");
+        return 77;
+    }
+    const size_t bytes = (size_t)256 << 20;
+    uint8_t *pinned, *dev, *pageable = (uint8_t *)malloc(bytes);
+    if (!pageable) return -1;
+    memset(pageable, 1, bytes);
+    CUDA_OK(cudaHostAlloc(&pinned, bytes, cudaHostAllocPortable));
+    memset(pinned, 1, bytes);
+    CUDA_OK(cudaMalloc(&dev, bytes));
+    cudaEvent_t a, b;
+    CUDA_OK(cudaEventCreate(&a));
+    CUDA_OK(cudaEventCreate(&b));
+    struct {
+        const char *what;
+        void *dst;
+        const void *src;
+        cudaMemcpyKind kind;
+    } runs[] = {{"pinned host to device", dev, pinned, cudaMemcpyHostToDevice},
+                {"pinned device to host", pinned, dev, cudaMemcpyDeviceToHost},
+                {"pageable host to device", dev, pageable, cudaMemcpyHostToDevice},
+                {"pageable device to host", pageable, dev, cudaMemcpyDeviceToHost}};
+    for (size_t r = 0; r < sizeof runs / sizeof *runs; r++) {
+        float best = 0;
+        for (int k = 0; k < 5; k++) {
+            CUDA_OK(cudaEventRecord(a));
+            CUDA_OK(cudaMemcpyAsync(runs[r].dst, runs[r].src, bytes, runs[r].kind));
+            CUDA_OK(cudaEventRecord(b));
+            CUDA_OK(cudaEventSynchronize(b));
+            float ms = 0;
+            CUDA_OK(cudaEventElapsedTime(&ms, a, b));
+            if (best == 0 || ms < best) best = ms;
+        }
+        say(&rep, "| %s, 256 MiB, best of 5 | %.1f GB/s |\n", runs[r].what,
+            (double)bytes / (best * 1e-3) / 1e9);
+    }
+    cudaEventDestroy(a), cudaEventDestroy(b);
+    cudaFree(dev), cudaFreeHost(pinned), free(pageable);
+    return 0;
 }

@@ -60,6 +60,29 @@ VLBUILD_CUDA_MODULE="$VL_FAKE_CUDA_MODULE" vl --cache-dir "$cache" --gpu-devices
 expect_rc 0
 expect_summary 0 2 0
 
+# scale and augment take the parameter too, and stop the same way
+cat >vlbuild.rules <<'RULES'
+rule clip
+    do   synth class=left size=32x32 frames=4 noise=0
+    out  build/a.mp4
+rule small
+    do   scale size=16x16 device=gpu
+    in   clip
+    out  build/a.small.npy
+    pool gpu
+rule aug
+    do   augment hflip=1 device=gpu
+    in   clip
+    out  build/a.aug.mkv
+    pool gpu
+RULES
+VLBUILD_CUDA_MODULE="$VL_FAKE_CUDA_MODULE" vl --no-cache -k 0 --gpu-devices 0
+expect_rc 1
+expect_output "scale: device=gpu: scale is not implemented on the GPU yet"
+expect_output "augment: device=gpu: augment is not implemented on the GPU yet"
+expect_no_file build/a.small.npy
+expect_no_file build/a.aug.mkv
+
 # device=gpu where it cannot run: refused at plan time, saying why
 rm -rf build .vlbuild
 write_rules "device=gpu" "    pool gpu"

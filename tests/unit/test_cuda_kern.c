@@ -1,15 +1,19 @@
 /* test_cuda_kern.c - the kernels built from the shared bodies
  * (src/ops/kern/) against the same bodies on the host, on a GPU: the CUDA
  * module's vl_cuda_kern_parity (src/cuda/kern.cu).  Skips, saying why,
- * without CUDA or without a usable device (label gpu). */
+ * without CUDA or without a usable device (label gpu).  With --bench it
+ * prints the copy bandwidth instead (scripts/gpu-check.sh's table; no
+ * figure is asserted). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "gpu/cuda_loader.h"
 
-int main(void)
+int main(int argc, char **argv)
 {
 #ifndef VL_HAVE_CUDA
+    (void)argc, (void)argv;
     printf("SKIP: vlbuild was built without CUDA\n");
     return 77;
 #else

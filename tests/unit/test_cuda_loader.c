@@ -11,7 +11,7 @@ int main(void)
 {
     struct vl_error err = {{0}};
 #ifdef VL_HAVE_CUDA
-    setenv("VLBUILD_CUDA_MODULE", VL_CUDA_MODULE_PATH, 1);
+    setenv("VLBUILD_CUDA_MODULE", VL_CUDA_MODULE_PATH, 0); /* a bundle names its own */
     const struct vl_cuda_module *m = vl_cuda_load(&err);
     if (!m) {
         fprintf(stderr, "FAIL: %s\n", err.msg);

@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# gpu-check.sh - the one command to run on a GPU machine: checks that the
+# CUDA build's libraries load, runs the operations' kernels against the
+# host bodies they share (bit-exact), under compute-sanitizer's memcheck
+# where it is installed, then the benchmarks, and prints a compact verdict
+# last.  Stays under 8 minutes (each stage has a time limit).
+#
+#   scripts/gpu-check.sh [--dry-run] [--build-dir DIR] [--bundle DIR] [--out DIR]
+#
+# Binaries: from --bundle (default gpu-bundle, made by scripts/gpu-bundle.sh
+# on a development machine; unpacked into a temporary folder, its lib/ on
+# LD_LIBRARY_PATH), else from --build-dir.  --out (default $OUT when set,
+# else gpu-check-out): results.md, the tables for bench/RESULTS-gpu.md, and
+# log.txt, every stage's output.
+#
+# --dry-run runs every stage that needs no device (the build when
+# --build-dir is given, the bundle's contents and size, library loading
+# with ldd, the host tests, the plan of what would run, the CPU side of the
+# benchmarks on a small video) and says which stages it skipped for lack of
+# a device.  On a machine without a GPU, a run without --dry-run says the
+# same of its device stages: nothing claims to have run on a GPU that did not.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+dry=0 build="" bundle=gpu-bundle out=${OUT:-gpu-check-out}
+while (($#)); do
+    case "$1" in
+    --dry-run) dry=1; shift ;;
+    --build-dir) build=$2; shift 2 ;;
+    --bundle) bundle=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "gpu-check: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    esac
+done
+start=$(date +%s)
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+log=$out/log.txt results=$out/results.md
+: >"$log"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+declare -a verdict=()
+n_ok=0 n_fail=0 n_skip=0
+ok() { verdict+=("ok    $1"); n_ok=$((n_ok + 1)); echo "gpu-check: ok    $1"; }
+bad() { verdict+=("FAIL  $1"); n_fail=$((n_fail + 1)); echo "gpu-check: FAIL  $1"; }
+skip() { verdict+=("skip  $1"); n_skip=$((n_skip + 1)); echo "gpu-check: skip  $1"; }
+# run_stage SECONDS CMD...: runs CMD with its output in the log; its status
+run_stage() {
+    local limit=$1
+    shift
+    echo "== $(date +%T) $*" >>"$log"
+    timeout "$limit" "$@" >>"$log" 2>&1
+}
+
+# -- binaries: the bundle, or a build folder --
+if [ -n "$build" ]; then
+    if [ $dry = 1 ] || [ ! -f "$bundle/bundle.tar.xz" ]; then
+        if run_stage 300 ninja -C "$build"; then ok "build: ninja -C $build is up to date"
+        else bad "build: ninja -C $build failed (log.txt)"; fi
+    fi
+    bin=$build libdir="" testdir=$build/tests
+elif [ -f "$bundle/bundle.tar.xz" ]; then
+    if run_stage 120 tar -C "$work" -xJf "$bundle/bundle.tar.xz"; then
+        ok "bundle: $bundle/bundle.tar.xz unpacked ($(du -sh "$bundle" | cut -f1) packed)"
+    else
+        bad "bundle: cannot unpack $bundle/bundle.tar.xz"
+    fi
+    bin=$work/bin libdir=$work/lib testdir=$work/bin
+else
+    echo "gpu-check: no $bundle/bundle.tar.xz and no --build-dir: run scripts/gpu-bundle.sh first" >&2
+    exit 2
+fi
+export LD_LIBRARY_PATH=${libdir}${libdir:+:}${LD_LIBRARY_PATH:-}
+export VLBUILD_CUDA_MODULE=$bin/vlbuild-cuda.so
+vlbuild=$bin/vlbuild
+
+# -- the bundle's size, as scripts/gpu-bundle.sh would pack it --
+if [ -n "$build" ]; then
+    if run_stage 120 scripts/gpu-bundle.sh --build-dir "$build" --list; then
+        ok "bundle contents: $(tail -n 1 "$log" | sed 's/^gpu-bundle: //')"
+    else
+        bad "bundle contents: scripts/gpu-bundle.sh --list failed (log.txt)"
+    fi
+fi
+
+# -- the device --
+device=0 device_name="none" why="no nvidia-smi"
+if command -v nvidia-smi >/dev/null && nvidia-smi -L >>"$log" 2>&1; then
+    device=1
+    device_name=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -n 1)
+else
+    command -v nvidia-smi >/dev/null && why="nvidia-smi finds no device"
+fi
+[ $dry = 1 ] && device=0 why="--dry-run"
+
+# -- libraries load (ldd -r resolves every symbol) --
+lib_bad=""
+for f in "$vlbuild" "$bin"/vlbuild-*.so "$testdir"/test_cuda_kern "$testdir"/test_ops_kern; do
+    [ -e "$f" ] || { lib_bad+=" $(basename "$f") (missing)"; continue; }
+    ldd -r "$f" >"$work/ldd.txt" 2>&1
+    cat "$work/ldd.txt" >>"$log"
+    # the driver (libcuda) is loaded at run time by the static CUDA runtime, never linked
+    if grep -q "not found" "$work/ldd.txt"; then lib_bad+=" $(basename "$f"): $(grep 'not found' "$work/ldd.txt" | head -n 1 | xargs)"; fi
+    if grep -q "undefined symbol" "$work/ldd.txt" && [[ "$f" != *.so ]]; then lib_bad+=" $(basename "$f"): undefined symbols"; fi
+done
+if [ -z "$lib_bad" ]; then ok "libraries: every binary's libraries resolve (ldd -r)"; else bad "libraries:$lib_bad"; fi
+glibc=$(ldd --version 2>/dev/null | head -n 1 | awk '{print $NF}')
+
+# -- host tests: the shared bodies against the CPU table, the loader --
+for t in test_ops_kern test_ops_geometry_color test_ops_resize_features test_cuda_loader; do
+    [ -x "$testdir/$t" ] || { skip "host test $t: not in this build"; continue; }
+    if run_stage 120 "$testdir/$t"; then ok "host test $t"; else bad "host test $t (log.txt)"; fi
+done
+
+# -- device: kernels against the host bodies --
+parity_rows=""
+if [ $device = 1 ]; then
+    run_stage 120 "$testdir/test_cuda_kern"
+    rc=$?
+    parity_rows=$(sed -n '/^== .*test_cuda_kern/,$p' "$log" | grep -E 'bit-exact|MISMATCH' | awk '{printf "| %s | %s | %s |\n", $1, $2, $3}')
+    case $rc in
+    0) ok "kernels vs host bodies: all bit-exact on $device_name" ;;
+    77) bad "kernels vs host bodies: the module finds no device although nvidia-smi does" ;;
+    *) bad "kernels vs host bodies: rc $rc (log.txt)" ;;
+    esac
+    sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
+    if [ -n "$sanitizer" ]; then
+        if run_stage 240 "$sanitizer" --tool memcheck --error-exitcode 9 "$testdir/test_cuda_kern"; then
+            ok "compute-sanitizer memcheck: test_cuda_kern clean"
+        else
+            bad "compute-sanitizer memcheck: errors in test_cuda_kern (log.txt)"
+        fi
+    else
+        skip "compute-sanitizer memcheck: compute-sanitizer is not installed"
+    fi
+else
+    skip "kernels vs host bodies (test_cuda_kern): no device ($why)"
+    skip "compute-sanitizer memcheck: no device ($why)"
+fi
+
+# -- scale device=gpu against device=cpu, on a video synth makes --
+proj=$work/project
+mkdir -p "$proj"
+frames=300 size=1920x1080
+[ $device = 1 ] || frames=24 size=320x240 # the stage's CPU side, small
+# two rules files: device=gpu where it cannot run stops the whole plan
+cat >"$proj/vlbuild.rules" <<RULES
+rule video
+    do   synth class=left size=$size frames=$frames noise=2 codec=h264
+    out  v.mp4
+rule cpu
+    do   scale size=224x224 frames=0 mode=stretch interp=area device=cpu
+    in   video
+    out  cpu.npy
+RULES
+{ sed -n '1,3p' "$proj/vlbuild.rules"; cat <<RULES
+rule gpu
+    do   scale size=224x224 frames=0 mode=stretch interp=area device=gpu
+    in   video
+    out  gpu.npy
+    pool gpu
+RULES
+} >"$proj/gpu.rules"
+cpu_fps=""
+if (cd "$proj" && run_stage 300 "$vlbuild" --no-cache -j 1 video); then
+    t0=$(date +%s.%N)
+    if (cd "$proj" && run_stage 300 "$vlbuild" --no-cache -j 1 cpu); then
+        t1=$(date +%s.%N)
+        cpu_fps=$(awk -v n=$frames -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
+        ok "scale device=cpu: $frames frames of $size H.264 to 224x224 at $cpu_fps frames/s (one job)"
+    else
+        bad "scale device=cpu failed (log.txt)"
+    fi
+else
+    bad "synth of the test video failed (log.txt)"
+fi
+if [ $device = 1 ]; then
+    (cd "$proj" && run_stage 120 "$vlbuild" -f gpu.rules --no-cache -j 1 gpu)
+    if grep -q "not implemented on the GPU yet" "$log"; then
+        skip "scale device=gpu vs cpu: not built (the job says 'not implemented on the GPU yet', as designed)"
+    elif cmp -s "$proj/cpu.npy" "$proj/gpu.npy"; then
+        ok "scale device=gpu vs cpu: identical"
+    else
+        bad "scale device=gpu vs cpu: differ or failed (log.txt)"
+    fi
+    skip "NVDEC frames vs CPU-decoded frames: not built (decoding is on the CPU)"
+else
+    # the plan refuses device=gpu here, naming the reason
+    (cd "$proj" && run_stage 60 "$vlbuild" -f gpu.rules --no-cache -n gpu)
+    if grep -q "device=gpu, but" "$log"; then ok "plan: device=gpu is refused without a device, saying why"
+    else bad "plan: device=gpu was not refused without a device (log.txt)"; fi
+    skip "scale device=gpu vs cpu: no device ($why)"
+    skip "NVDEC frames vs CPU-decoded frames: no device ($why), and not built"
+fi
+
+# -- benchmarks --
+bench_rows=""
+if [ $device = 1 ]; then
+    run_stage 120 "$testdir/test_cuda_kern" --bench
+    bench_rows=$(sed -n '/^== .*test_cuda_kern --bench/,$p' "$log" | grep -E '^\| (pinned|pageable)')
+    [ -n "$bench_rows" ] && ok "copy bandwidth measured (results.md)" || skip "copy bandwidth: not reported"
+    skip "fused YUV->RGB + resize vs PyTorch: not built (no resize kernel yet)"
+else
+    skip "copy bandwidth, fused YUV->RGB + resize vs PyTorch: no device ($why)"
+fi
+
+# -- results --
+elapsed=$(($(date +%s) - start))
+{
+    echo "# gpu-check $(date -u +%Y-%m-%dT%H:%MZ)"
+    echo
+    echo "- command: scripts/gpu-check.sh$([ $dry = 1 ] && echo ' --dry-run')$([ -n "$build" ] && echo " --build-dir $build")"
+    echo "- device: $device_name; glibc $glibc; host $(uname -srm); $(nproc) cores; $elapsed s"
+    echo "- commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    echo
+    echo "| stage | verdict |"
+    echo "| --- | --- |"
+    for v in "${verdict[@]}"; do echo "| ${v:6} | ${v%% *} |"; done
+    if [ -n "$parity_rows" ]; then
+        echo
+        echo "| kernel | size | against the host bodies |"
+        echo "| --- | --- | --- |"
+        echo "$parity_rows"
+    fi
+    echo
+    echo "| benchmark | figure |"
+    echo "| --- | --- |"
+    [ -n "$cpu_fps" ] && echo "| scale device=cpu, $size H.264 -> 224x224, one job | $cpu_fps frames/s |"
+    [ -n "$bench_rows" ] && echo "$bench_rows"
+} >"$results"
+
+echo
+echo "gpu-check: results in $results, log in $log"
+for v in "${verdict[@]}"; do echo "  $v"; done
+mode=$([ $dry = 1 ] && echo "dry run" || echo "run")
+if [ $n_fail -gt 0 ]; then state=FAIL; elif [ $device = 0 ]; then state="PASS without a device"; else state=PASS; fi
+echo "gpu-check: $state ($mode, $elapsed s): $n_ok ok, $n_fail failed, $n_skip skipped$([ $device = 0 ] && echo "; device stages skipped: $why")"
+[ $n_fail -eq 0 ]
