@@ -99,6 +99,17 @@ static void compare(struct report *r, const char *what, int w, int h, const uint
     r->mismatches += bad != 0;
 }
 
+/* 1 when the runtime sees a device; else 0, saying so in r */
+static int have_device(struct report *r)
+{
+    if (r->cap) r->text[0] = '\0';
+    int count = 0;
+    if (cudaGetDeviceCount(&count) == cudaSuccess && count > 0) return 1;
+    (void)cudaGetLastError();
+    say(r, "no usable cuda device\n");
+    return 0;
+}
+
 #define CUDA_OK(call)                                                                              \
     do {                                                                                           \
         cudaError_t e_ = (call);                                                                   \
@@ -234,13 +245,7 @@ static int check_size(struct report &rep, int w, int h)
 extern "C" __attribute__((visibility("default"))) int vl_cuda_kern_parity(char *text, size_t n)
 {
     struct report rep = {text, n, 0, 0};
-    if (n) text[0] = '\0';
-    int count = 0;
-    if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
-        (void)cudaGetLastError();
-        say(&rep, "no usable cuda device\n");
-        return 77;
-    }
+    if (!have_device(&rep)) return 77;
     static const int sizes[][2] = {{1, 1}, {3, 5}, {37, 23}, {641, 359}, {1920, 1080}};
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
         if (check_size(rep, sizes[i][0], sizes[i][1]) < 0) return -1;
@@ -254,13 +259,7 @@ extern "C" __attribute__((visibility("default"))) int vl_cuda_kern_parity(char *
 extern "C" __attribute__((visibility("default"))) int vl_cuda_bench_copy(char *text, size_t n)
 {
     struct report rep = {text, n, 0, 0};
-    if (n) text[0] = '\0';
-    int count = 0;
-    if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
-        (void)cudaGetLastError();
-        say(&rep, "no usable cuda device\n");
-        return 77;
-    }
+    if (!have_device(&rep)) return 77;
     const size_t bytes = (size_t)256 << 20;
     uint8_t *pinned, *dev, *pageable = (uint8_t *)malloc(bytes);
     if (!pageable) return -1;
