@@ -16,6 +16,12 @@
 
 static char ambiguous_marker;
 
+static void free_fields(char **fields, size_t n)
+{
+    for (size_t i = 0; i < n; i++) free(fields[i]);
+    free(fields);
+}
+
 /* Splits one CSV record starting at *pos into fields (malloc'd strings);
  * advances *pos past the line end; *line counts newlines inside quotes too. */
 static int split_record(const char *s, size_t n, char delim, size_t *pos, int *line,
@@ -32,6 +38,8 @@ static int split_record(const char *s, size_t n, char delim, size_t *pos, int *l
             for (;;) {
                 if (*pos >= n) {
                     vl_strbuf_release(&f);
+                    free_fields(*fields, *n_fields);
+                    *fields = NULL, *n_fields = 0;
                     return vl_error_set(err, "%s:%d: unterminated quoted field", path, start_line);
                 }
                 char c = s[(*pos)++];
@@ -48,6 +56,8 @@ static int split_record(const char *s, size_t n, char delim, size_t *pos, int *l
             }
             if (*pos < n && s[*pos] != delim && s[*pos] != '\n' && s[*pos] != '\r') {
                 vl_strbuf_release(&f);
+                free_fields(*fields, *n_fields);
+                *fields = NULL, *n_fields = 0;
                 return vl_error_set(err, "%s:%d: text after a closing quote", path, *line);
             }
         } else {
@@ -66,11 +76,6 @@ static int split_record(const char *s, size_t n, char delim, size_t *pos, int *l
     }
 }
 
-static void free_fields(char **fields, size_t n)
-{
-    for (size_t i = 0; i < n; i++) free(fields[i]);
-    free(fields);
-}
 
 /* Trims spaces around a field in place. */
 static char *trim(char *s)
@@ -252,6 +257,8 @@ static int list_line(void *ctx, char *l, int line, struct vl_error *err)
         VL_PUSH(c->r->index, c->r->n_index, c->r->cap_index, e);
         return 0;
     }
+    if (!*normalise(w[0]))
+        return vl_error_set(err, "%s:%d: empty file name '%s'", c->path, line, w[0]);
     if (c->kind == K_HMDB) {
         if (nw != 2 || strlen(w[1]) != 1 || w[1][0] < '0' || w[1][0] > '2')
             return vl_error_set(err, "%s:%d: an HMDB51 split line is `name.avi D`, D 1 (train), "
@@ -273,9 +280,17 @@ static int list_line(void *ctx, char *l, int line, struct vl_error *err)
                                 c->path, line, w[0]);
         char *folder = strndup(w[0], (size_t)(slash - w[0]));
         if (!folder) abort();
-        add_row(c->r, w[0], basename_of(folder), c->path, line, c->split, 0);
+        size_t len = strlen(folder);
+        while (len && folder[len - 1] == '/') folder[--len] = '\0';
+        int rc = 0;
+        if (!*basename_of(folder))
+            rc = vl_error_set(err, "%s:%d: %s has no label, and no class folder to take it "
+                                   "from (a list line is `path label`)",
+                              c->path, line, w[0]);
+        else
+            add_row(c->r, w[0], basename_of(folder), c->path, line, c->split, 0);
         free(folder);
-        return 0;
+        return rc;
     }
     const char *label = w[nw - 1];
     add_row(c->r, w[0], label, c->path, line, c->split, vl_labels_is_integer(label));
