@@ -7,7 +7,10 @@
 #  - a split column: the test videos' arrays are not even arrays, training
 #    succeeds without reading them (its log counts them), predict runs over
 #    every video and evaluate split=test scores the test videos only
-#    (docs/datasets.md, "Splits").
+#    (docs/datasets.md, "Splits");
+#  - without a split column, train test=F holds out the sources that a hash
+#    of their path picks, and evaluate split=test with the same test and
+#    seed scores exactly those.
 . "$(dirname "$0")/lib.sh"
 cat >vlbuild.rules <<'RULES'
 source labels = data/labels.csv
@@ -74,6 +77,50 @@ m = json.load(open("build/metrics.json"))
 assert m["format"] == "vlbuild.metrics" and m["videos"] == 2, m
 assert m["classes"] == ["left", "right"], m
 PY
+
+# the hash test split: train and evaluate pick the same videos
+rm -rf build models .vlbuild
+mkdir -p hash && cd hash
+cat >vlbuild.rules <<'RULES'
+source labels = labels.csv
+rule left
+    do     synth class=left size=16x16 frames=4 codec=mpeg4 seed=1
+    copies 10
+    out    data/left/{copy}.mp4
+rule right
+    do     synth class=right size=16x16 frames=4 codec=mpeg4 seed=2
+    copies 10
+    out    data/right/{copy}.mp4
+rule feat
+    each v in left right
+    do     features
+    out    build/feat/{v.dir}/{v.stem}.npy
+rule model
+    in     feat labels
+    do     train model=logreg epochs=5 val=0 test=0.3 seed=5
+    out    models/m.safetensors
+rule pred
+    each f in feat
+    in     models/m.safetensors
+    do     predict top=1
+    out    build/pred/{f.dir}/{f.stem}.json
+rule score
+    in     pred labels
+    do     evaluate split=test test=0.3 seed=5
+    out    build/metrics.json
+RULES
+{ echo "file,label"; for i in $(seq 0 9); do echo "data/left/$i.mp4,left"; echo "data/right/$i.mp4,right"; done; } >labels.csv
+vl -v
+expect_rc 0
+held_out=$(printf '%s\n' "$out" | sed -n 's/.*, test \([0-9]*\) (held out, not read).*/\1/p')
+[ -n "$held_out" ] && [ "$held_out" -gt 0 ] && [ "$held_out" -lt 20 ] ||
+    fail "expected train test=0.3 to hold some videos out:"$'\n'"$out"
+python3 - "$held_out" <<'PY' || fail "evaluate split=test did not score the videos train held out"
+import json, sys
+m = json.load(open("build/metrics.json"))
+assert m["videos"] == int(sys.argv[1]), (m["videos"], sys.argv[1])
+PY
+cd ..
 
 # a labels file that a rule writes is checked before training starts on it
 sed -i 's|^source labels = data/labels.csv$||' vlbuild.rules
