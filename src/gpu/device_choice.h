@@ -5,7 +5,10 @@
  * `gpu` pool, a device in the build's list (gpu/devices.h) and the CUDA
  * module (gpu/cuda_loader.h) reporting a usable device; where any of them
  * is missing the plan fails, saying which and what to use instead.  `auto`
- * is the GPU exactly when all of that holds, else the CPU, silently.
+ * is the GPU exactly when all of that holds and the module has an
+ * operations table, else the CPU, silently: a module without kernels
+ * leaves auto rules on the CPU, and a `device=gpu` job on it fails when it
+ * runs, saying the GPU path is not built (ops/ops.h, vl_ops_for_job).
  *
  * The parameter's text is replaced by the answer, "cpu" or "gpu", so the
  * job reads it (ops/ops.h, vl_ops_for_job) and the action key takes it:

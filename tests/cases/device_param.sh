@@ -1,11 +1,13 @@
 # device_param: device=auto|cpu|gpu resolved at plan time, against made-up
 # device lists (--gpu-devices) and a stand-in CUDA module that reports one
-# usable device and has no operations (tests/fake/cuda_module.c, loaded
-# through VLBUILD_CUDA_MODULE).  On the CPU the key is the one a build
-# before the parameter had: a second build runs nothing.  Where auto
-# resolves to the GPU the key changes, the cached CPU output is not
-# restored under it, and the job fails saying the GPU path is not built;
-# device=gpu where it cannot run fails before anything runs, saying why.
+# usable device, with no operations table or (VL_FAKE_CUDA_OPS) one that
+# fails (tests/fake/cuda_module.c, loaded through VLBUILD_CUDA_MODULE).  On
+# the CPU the key is the one a build before the parameter had: a second
+# build runs nothing.  auto takes the GPU only where the module has
+# operations; then the key changes and the cached CPU output is not
+# restored under it.  device=gpu on a module without kernels fails when it
+# runs, saying the GPU path is not built; where it cannot run at all it
+# fails before anything runs, saying why.
 . "$(dirname "$0")/lib.sh"
 : "${VL_FAKE_CUDA_MODULE:?VL_FAKE_CUDA_MODULE must name the fake CUDA module}"
 write_rules() { # $1: the features rule's device word, $2: its pool line
@@ -42,12 +44,18 @@ VLBUILD_CUDA_MODULE="$root/none.so" vl --cache-dir "$cache" --gpu-devices 0
 expect_rc 0
 expect_summary 0 2 0
 
-# a device and a module: auto is the GPU, a new key, nothing restored from
-# the CPU's cache entry, and the job says the GPU path is not built
+# a device and a module without kernels (as the real one today): auto
+# stays on the CPU
 VLBUILD_CUDA_MODULE="$VL_FAKE_CUDA_MODULE" vl --cache-dir "$cache" --gpu-devices 0
+expect_rc 0
+expect_summary 0 2 0
+# a device and a module with operations: auto is the GPU, a new key, the
+# CPU's cache entry not restored under it, and the job runs on the
+# module's table (the fake's fails, naming itself)
+VL_FAKE_CUDA_OPS=1 VLBUILD_CUDA_MODULE="$VL_FAKE_CUDA_MODULE" vl --cache-dir "$cache" --gpu-devices 0
 expect_rc 1
 expect_summary 0 1 1
-expect_output "features: device=gpu: features is not implemented on the GPU yet"
+expect_output "the fake cuda module computes nothing (device 0)"
 # the CPU is untouched by it: back on the CPU, the CPU output from the cache
 vl --cache-dir "$cache" --gpu-devices ''
 expect_rc 0
@@ -56,11 +64,12 @@ vl --cache-dir "$cache" --gpu-devices ''
 expect_summary 0 2 0
 # outside the gpu pool auto never picks the GPU
 write_rules "" ""
-VLBUILD_CUDA_MODULE="$VL_FAKE_CUDA_MODULE" vl --cache-dir "$cache" --gpu-devices 0
+VL_FAKE_CUDA_OPS=1 VLBUILD_CUDA_MODULE="$VL_FAKE_CUDA_MODULE" vl --cache-dir "$cache" --gpu-devices 0
 expect_rc 0
 expect_summary 0 2 0
 
-# scale and augment take the parameter too, and stop the same way
+# device=gpu on a module without kernels: planned on the GPU, and the job
+# says the GPU path is not built (scale and augment take the parameter too)
 cat >vlbuild.rules <<'RULES'
 rule clip
     do   synth class=left size=32x32 frames=4 noise=0
