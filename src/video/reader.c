@@ -23,6 +23,11 @@
  * display aspect: stored size times the sample aspect ratio.  Turning by
  * the display matrix and float output follow the conversion.
  *
+ * Threads: with opts.overlap a linear read decodes on a thread of its own
+ * (decode_thread) into a queue of decoded frames, and the caller's thread
+ * converts them; the decoding steps and counters are the one-thread loop's,
+ * so frames, times, chunks and stats are the same.
+ *
  * Memory: a chunk holds budget / frame_bytes frames (at least 1) and its
  * buffer grows only as frames arrive, so a short clip does not reserve the
  * whole budget.  The decoder's own reference frames come on top. */
