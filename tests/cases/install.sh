@@ -1,6 +1,6 @@
 # An installed vlbuild works on its own: `cmake --install` into a prefix,
-# the prefix moved elsewhere, and the quickstart (a 12-clip dataset: its
-# per_class and epochs overridden) built from a folder outside the source
+# the prefix moved elsewhere, and the quickstart (12 training and 4 test clips:
+# per_class, test_per_class and epochs overridden) built from a folder outside the source
 # and build trees, with $VLBUILD_RULES unset: the binary finds its modules
 # and std.rules relative to itself.  No path of either tree is compiled into
 # the installed files; the man page documents every option of --help and the
@@ -44,13 +44,13 @@ mkdir "$away/project"
 cp "$source_dir"/examples/quickstart/*.rules "$away/project/"
 VLBUILD=$prefix/bin/vlbuild
 cd "$away/project"
-vl -j2 per_class=1 epochs=1
+vl -j2 per_class=1 test_per_class=1 epochs=1
 expect_rc 0
-expect_summary 113 0 0
+expect_summary 130 0 0
 expect_file build/report.html
 expect_file models/svm.safetensors
-vl -j2 per_class=1 epochs=1
-expect_summary 0 113 0
+vl -j2 per_class=1 test_per_class=1 epochs=1
+expect_summary 0 130 0
 # $VLBUILD_RULES is looked at before the installed library
 mkdir "$away/own-rules" "$away/override"
 echo 'var std_clip = mine' >"$away/own-rules/std.rules"
