@@ -8,11 +8,11 @@
 # which every Linux has in a version at least as new as this machine's
 # (symbol versioning keeps them backward compatible; docs/gpu.md).
 #
-#   scripts/gpu-bundle.sh [--build-dir DIR] [--out DIR] [--list]
+#   scripts/gpu-bundle.sh [--build-dir DIR] [--no-build] [--out DIR] [--list]
 #
 # --build-dir: the CUDA build to bundle (default build-gpu, configured here
 # with -DVL_CUDA=ON -DVL_WERROR=ON when it does not exist, and brought up to
-# date with ninja).  --out: the bundle folder (default gpu-bundle).  --list:
+# date with ninja unless --no-build).  --out: the bundle folder (default gpu-bundle).  --list:
 # only print what would go in and its unpacked size; nothing is packed.
 #
 # The folder holds bundle.tar.xz (bin/, lib/ and share/vlbuild/rules/) and
@@ -22,24 +22,27 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-build=build-gpu out=gpu-bundle list=0
+build=build-gpu out=gpu-bundle list=0 no_build=0
 while (($#)); do
     case "$1" in
     --build-dir) build=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --list) list=1; shift ;;
-    -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --no-build) no_build=1; shift ;;
+    -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "gpu-bundle: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
 limit=$((60 * 1024 * 1024))
 
-command -v nvcc >/dev/null || { echo "gpu-bundle: nvcc is not on PATH: the CUDA build needs the CUDA toolkit" >&2; exit 1; }
-if [ ! -f "$build/build.ninja" ]; then
-    echo "gpu-bundle: configuring the CUDA build in $build"
-    cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVL_CUDA=ON -DVL_WERROR=ON >/dev/null
+if [ $no_build = 0 ]; then
+    command -v nvcc >/dev/null || { echo "gpu-bundle: nvcc is not on PATH: the CUDA build needs the CUDA toolkit" >&2; exit 1; }
+    if [ ! -f "$build/build.ninja" ]; then
+        echo "gpu-bundle: configuring the CUDA build in $build"
+        cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVL_CUDA=ON -DVL_WERROR=ON >/dev/null
+    fi
+    ninja -C "$build" >/dev/null || { echo "gpu-bundle: the build in $build failed (ninja -C $build)" >&2; exit 1; }
 fi
-ninja -C "$build" >/dev/null || { echo "gpu-bundle: the build in $build failed (ninja -C $build)" >&2; exit 1; }
 [ -f "$build/vlbuild-cuda.so" ] || { echo "gpu-bundle: $build has no vlbuild-cuda.so (configured with -DVL_CUDA=OFF?)" >&2; exit 1; }
 
 # what goes into bin/: the executable, its modules, the tests gpu-check runs

@@ -5,11 +5,12 @@
 # where it is installed, then the benchmarks, and prints a compact verdict
 # last.  Stays under 8 minutes (each stage has a time limit).
 #
-#   scripts/gpu-check.sh [--dry-run] [--build-dir DIR] [--bundle DIR] [--out DIR]
+#   scripts/gpu-check.sh [--dry-run] [--build-dir DIR [--no-build]] [--bundle DIR] [--out DIR]
 #
 # Binaries: from --bundle (default gpu-bundle, made by scripts/gpu-bundle.sh
 # on a development machine; unpacked into a temporary folder, its lib/ on
-# LD_LIBRARY_PATH), else from --build-dir.  --out (default $OUT when set,
+# LD_LIBRARY_PATH), else from --build-dir (brought up to date with ninja
+# first, unless --no-build).  --out (default $OUT when set,
 # else gpu-check-out): results.md, the tables for bench/RESULTS-gpu.md, and
 # log.txt, every stage's output.
 #
@@ -22,14 +23,15 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-dry=0 build="" bundle=gpu-bundle out=${OUT:-gpu-check-out}
+dry=0 build="" no_build=0 bundle=gpu-bundle out=${OUT:-gpu-check-out}
 while (($#)); do
     case "$1" in
     --dry-run) dry=1; shift ;;
     --build-dir) build=$2; shift 2 ;;
+    --no-build) no_build=1; shift ;;
     --bundle) bundle=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "gpu-check: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -55,9 +57,12 @@ run_stage() {
 
 # -- binaries: the bundle, or a build folder --
 if [ -n "$build" ]; then
-    if [ $dry = 1 ] || [ ! -f "$bundle/bundle.tar.xz" ]; then
-        if run_stage 300 ninja -C "$build"; then ok "build: ninja -C $build is up to date"
-        else bad "build: ninja -C $build failed (log.txt)"; fi
+    if [ $no_build = 1 ]; then
+        skip "build: --no-build (the binaries of $build as they are)"
+    elif run_stage 300 ninja -C "$build"; then
+        ok "build: ninja -C $build is up to date"
+    else
+        bad "build: ninja -C $build failed (log.txt)"
     fi
     bin=$build libdir="" testdir=$build/tests
 elif [ -f "$bundle/bundle.tar.xz" ]; then
@@ -77,7 +82,9 @@ vlbuild=$bin/vlbuild
 
 # -- the bundle's size, as scripts/gpu-bundle.sh would pack it --
 if [ -n "$build" ]; then
-    if run_stage 120 scripts/gpu-bundle.sh --build-dir "$build" --list; then
+    nb=""
+    [ $no_build = 1 ] && nb=--no-build
+    if run_stage 120 scripts/gpu-bundle.sh --build-dir "$build" $nb --list; then
         ok "bundle contents: $(tail -n 1 "$log" | sed 's/^gpu-bundle: //')"
     else
         bad "bundle contents: scripts/gpu-bundle.sh --list failed (log.txt)"

@@ -30,8 +30,9 @@ static void ctx_free(struct vl_ops_ctx *ctx)
 static int host_only(const char *entry, enum vl_mem a, enum vl_mem b, struct vl_error *err)
 {
     if (a == VL_MEM_HOST && b == VL_MEM_HOST) return 0;
-    return vl_error_set(err, "cpu ops: %s was given a frame in device memory (the cpu table "
-                             "works on host frames only)",
+    return vl_error_set(err,
+                        "cpu ops: %s was given a frame in device memory (the cpu table "
+                        "works on host frames only)",
                         entry);
 }
 
@@ -103,8 +104,8 @@ static int rotate(struct vl_ops_ctx *ctx, const struct vl_frame *src, struct vl_
     return 0;
 }
 
-static int color_jitter(struct vl_ops_ctx *ctx, struct vl_frame *f,
-                        const struct vl_color_jitter *j, struct vl_error *err)
+static int color_jitter(struct vl_ops_ctx *ctx, struct vl_frame *f, const struct vl_color_jitter *j,
+                        struct vl_error *err)
 {
     (void)ctx;
     if (host_only("color_jitter", f->mem, VL_MEM_HOST, err) < 0) return -1;
@@ -112,9 +113,9 @@ static int color_jitter(struct vl_ops_ctx *ctx, struct vl_frame *f,
     return 0;
 }
 
-static int yuv_jitter_tables(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *src, int x,
-                             int y, int w, int h, const struct vl_color_jitter *j,
-                             uint8_t ylut[256], uint8_t clut[256], struct vl_error *err)
+static int yuv_jitter_tables(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *src, int x, int y,
+                             int w, int h, const struct vl_color_jitter *j, uint8_t ylut[256],
+                             uint8_t clut[256], struct vl_error *err)
 {
     (void)ctx;
     if (host_only("yuv_jitter_tables", src->mem, VL_MEM_HOST, err) < 0) return -1;
@@ -122,8 +123,8 @@ static int yuv_jitter_tables(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *
     return 0;
 }
 
-static int yuv_crop_flip_map(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *src, int x,
-                             int y, int flip, const uint8_t ylut[256], const uint8_t clut[256],
+static int yuv_crop_flip_map(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *src, int x, int y,
+                             int flip, const uint8_t ylut[256], const uint8_t clut[256],
                              struct vl_yuv_frame *dst, struct vl_error *err)
 {
     (void)ctx;
@@ -132,8 +133,8 @@ static int yuv_crop_flip_map(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *
     return 0;
 }
 
-static int gaussian_noise(struct vl_ops_ctx *ctx, struct vl_frame *f, double sigma,
-                          uint64_t seed, struct vl_error *err)
+static int gaussian_noise(struct vl_ops_ctx *ctx, struct vl_frame *f, double sigma, uint64_t seed,
+                          struct vl_error *err)
 {
     (void)ctx;
     if (host_only("gaussian_noise", f->mem, VL_MEM_HOST, err) < 0) return -1;
