@@ -15,8 +15,10 @@
  * (Matroska, FFV1 or H.264); buffers are allocated once per job.  Each
  * frame kept is written at its own time in the source (a temporal crop
  * keeps its frames' times, as `ffmpeg -copyts` does).  The default codec,
- * `auto`, keeps a yuv420p source in yuv420p (FFV1 of 4:2:0, with the
- * source's colour tags) and writes lossless RGB FFV1 for anything else. */
+ * `auto`, keeps the chroma format of a yuv420p or yuvj420p source (FFV1
+ * of yuv420p, with the source's colour tags; full range for yuvj) and of
+ * a yuv422p or yuvj422p source (FFV1 of yuv422p), and writes lossless RGB
+ * FFV1 for anything else (10-bit, 4:4:4, RGB...). */
 #include "actions/action.h"
 #include "actions/media.h"
 
@@ -165,7 +167,7 @@ static void log_plan(const struct vl_action_job *job, const struct plan *p,
                      enum vl_clip_codec codec, int yuv)
 {
     if (!job->log) return;
-    static const char *const names[] = {"ffv1", "h264", "ffv1_420"};
+    static const char *const names[] = {"ffv1", "h264", "ffv1_420", "ffv1_422"};
     vl_strbuf_addf(job->log,
                    "augment %s: frames %lld+%lld/%d, crop %dx%d+%d+%d, flip %d, size %dx%d, "
                    "rotate %.3f, brightness %.4f, contrast %.4f, saturation %.4f, hue %.4f, "
@@ -173,7 +175,7 @@ static void log_plan(const struct vl_action_job *job, const struct plan *p,
                    job->inputs[0], (long long)p->first, (long long)p->span, p->stride, p->crop_w,
                    p->crop_h, p->crop_x, p->crop_y, p->flip, p->out_w, p->out_h, p->angle,
                    p->jitter.brightness, p->jitter.contrast, p->jitter.saturation, p->jitter.hue,
-                   p->blur_sigma, p->noise_sigma, names[codec], yuv ? "yuv420p path" : "RGB path");
+                   p->blur_sigma, p->noise_sigma, names[codec], yuv ? "yuv path" : "RGB path");
 }
 
 /* The per-job working state: frames reused for every frame of the clip. */
@@ -237,61 +239,91 @@ static int augment_frame(struct work *w, const struct plan *p, uint8_t *data, in
     return vl_clipwriter_write_at(w->writer, cur.rgb, pts, err);
 }
 
-/* The clip codec: `auto` is FFV1 of yuv420p for a yuv420p source whose
- * clip has even sides (without `size`, the crop's sides are rounded down to
- * even for it: at most one pixel less), else lossless RGB FFV1. */
+/* The YUV clip codec that keeps a source's chroma format: FFV1_420 for
+ * yuv420p and yuvj420p (the j formats are the same planes in full range),
+ * FFV1_422 for yuv422p and yuvj422p; FFV1 (RGB) for any other format. */
+static enum vl_clip_codec kept_codec(const char *pix_fmt)
+{
+    if (!strcmp(pix_fmt, "yuv420p") || !strcmp(pix_fmt, "yuvj420p")) return VL_CLIP_FFV1_420;
+    if (!strcmp(pix_fmt, "yuv422p") || !strcmp(pix_fmt, "yuvj422p")) return VL_CLIP_FFV1_422;
+    return VL_CLIP_FFV1;
+}
+
+/* The clip codec: `auto` keeps the source's chroma format (kept_codec)
+ * where the clip's sides fit it (even for 4:2:0, an even width for 4:2:2;
+ * without `size`, the crop's sides are rounded down to fit: at most one
+ * pixel less), else lossless RGB FFV1. */
 static enum vl_clip_codec clip_codec(const struct vl_action_job *job,
                                      const struct vl_video_meta *meta, struct plan *p)
 {
     const char *name = vl_params_get(job->params, "codec")->text;
     if (!strcmp(name, "h264")) return VL_CLIP_H264;
     if (!strcmp(name, "ffv1_420")) return VL_CLIP_FFV1_420;
-    if (!strcmp(name, "ffv1") || strcmp(meta->pix_fmt, "yuv420p")) return VL_CLIP_FFV1;
-    int sized = p->out_w != p->crop_w || p->out_h != p->crop_h;
-    if (!sized && p->crop_w >= 2 && p->crop_h >= 2) {
-        p->crop_w &= ~1, p->crop_h &= ~1;
+    enum vl_clip_codec kept = kept_codec(meta->pix_fmt);
+    if (!strcmp(name, "ffv1") || kept == VL_CLIP_FFV1) return VL_CLIP_FFV1;
+    int sized = p->out_w != p->crop_w || p->out_h != p->crop_h, rows = kept == VL_CLIP_FFV1_420;
+    if (!sized && p->crop_w >= 2 && (p->crop_h >= 2 || !rows)) {
+        p->crop_w &= ~1;
+        if (rows) p->crop_h &= ~1;
         p->out_w = p->crop_w, p->out_h = p->crop_h;
     }
-    return (p->out_w | p->out_h) & 1 ? VL_CLIP_FFV1 : VL_CLIP_FFV1_420;
+    return p->out_w & 1 || (rows && p->out_h & 1) ? VL_CLIP_FFV1 : kept;
 }
 
-/* 1 when the clip can stay yuv420p from decoder to encoder: FFV1 in 4:2:0
- * of a yuv420p source (any colour tags: the clip carries them), not turned,
- * and a transform of crop (even sides), flip and
- * brightness/contrast/saturation only.  The crop's corner then moves to the
- * chroma grid (at most one pixel up and left). */
+/* 1 when the clip can stay in the source's YUV planes from decoder to
+ * encoder: FFV1 in the source's chroma format (kept_codec; any colour tags:
+ * the clip carries them), not turned, and a transform of crop (even width;
+ * even height for 4:2:0), flip and brightness/contrast/saturation only.
+ * The crop's corner then moves to the chroma grid (at most one pixel left,
+ * and for 4:2:0 up). */
 static int yuv_path(enum vl_clip_codec codec, const struct vl_video_meta *meta, struct plan *p)
 {
-    int ok = codec == VL_CLIP_FFV1_420 && !strcmp(meta->pix_fmt, "yuv420p") &&
+    int rows = codec == VL_CLIP_FFV1_420;
+    int ok = codec != VL_CLIP_FFV1 && codec == kept_codec(meta->pix_fmt) &&
              meta->rotation == 0 && p->angle == 0 && p->jitter.hue == 0 && p->blur_sigma <= 0 &&
              p->noise_sigma <= 0 && p->out_w == p->crop_w && p->out_h == p->crop_h &&
-             !(p->crop_w & 1) && !(p->crop_h & 1);
-    if (ok) p->crop_x &= ~1, p->crop_y &= ~1;
+             !(p->crop_w & 1) && !(rows && p->crop_h & 1);
+    if (ok) {
+        p->crop_x &= ~1;
+        if (rows) p->crop_y &= ~1;
+    }
     return ok;
 }
 
-/* The colour tags of a YUV clip: the source's own on the yuv420p path (the
+/* The colour tags of a YUV clip: the source's own on the YUV path (the
  * samples are the source's); on the RGB path the matrix and range that the
  * reader converted with, so that converting back by them is the inverse
- * (an untagged source stays untagged: BT.601 limited both ways). */
+ * (an untagged source stays untagged: BT.601 limited both ways).  A yuvj
+ * source without a range tag is full range (what the j says), so its clip
+ * is tagged full range on either path. */
 static void clip_tags(const struct vl_video_meta *meta, int yuv, struct vl_clipwriter_opts *wo)
 {
     wo->primaries = meta->primaries, wo->transfer = meta->transfer;
     wo->matrix = meta->matrix, wo->range = meta->range;
+    if (!strncmp(meta->pix_fmt, "yuvj", 4) && !strcmp(meta->range, "unknown")) wo->range = "pc";
     if (yuv) return;
     if (strcmp(meta->matrix, "unknown")) wo->matrix = meta->rgb_matrix;
     if (strcmp(meta->range, "unknown")) wo->range = meta->rgb_range;
 }
 
-/* The yuv420p path of augment_frame: one pass from the decoded planes into
- * the encoder's frame. */
+/* The YUV path of augment_frame: one pass from the decoded planes (4:2:2
+ * when chroma_full_height, else 4:2:0) into the encoder's frame. */
 static int augment_frame_yuv(struct work *w, const struct plan *p, const struct vl_chunk *c,
-                             int full_range, struct vl_error *err)
+                             int full_range, int chroma_full_height, const char *path,
+                             struct vl_error *err)
 {
+    if (c->chroma_height != (chroma_full_height ? c->height : (c->height + 1) / 2))
+        return vl_error_set(err, "%s: decoded frames are not %s as probed", path,
+                            chroma_full_height ? "4:2:2" : "4:2:0");
     struct vl_yuv_frame src = {{c->plane[0], c->plane[1], c->plane[2]},
-                               {c->stride[0], c->stride[1], c->stride[2]}, c->width, c->height,
-                               full_range, VL_MEM_HOST};
-    struct vl_yuv_frame dst = {.width = p->crop_w, .height = p->crop_h};
+                               {c->stride[0], c->stride[1], c->stride[2]},
+                               c->width,
+                               c->height,
+                               full_range,
+                               VL_MEM_HOST,
+                               chroma_full_height};
+    struct vl_yuv_frame dst = {.width = p->crop_w, .height = p->crop_h,
+                               .chroma_full_height = chroma_full_height};
     if (vl_clipwriter_next_planes(w->writer, dst.plane, dst.stride, err) < 0) return -1;
     static const struct vl_color_jitter none = {1, 1, 1, 0};
     uint8_t ylut[256], clut[256];
@@ -335,7 +367,7 @@ int vl_action_augment_run(struct vl_action_job *job, struct vl_error *err)
     }
 
     struct vl_reader_opts ro = {.threads = 1,
-                                .layout = yuv ? VL_FRAMES_YUV420P_REF : VL_FRAMES_RGB24};
+                                .layout = yuv ? VL_FRAMES_YUV_REF : VL_FRAMES_RGB24};
     uint64_t budget = job->memory_budget ? job->memory_budget : VL_READER_DEFAULT_BUDGET;
     ro.memory_budget = budget > own ? budget - own : 1; /* 1: one frame a chunk */
     /* Frames are transformed one at a time, so big chunks buy nothing: four
@@ -384,7 +416,8 @@ int vl_action_augment_run(struct vl_action_job *job, struct vl_error *err)
                 rc = vl_error_set(err, "%s: interrupted", path);
                 break;
             }
-            rc = yuv ? augment_frame_yuv(&w, &p, &chunk, !strcmp(meta.range, "pc"), err)
+            rc = yuv ? augment_frame_yuv(&w, &p, &chunk, !strcmp(meta.rgb_range, "pc"),
+                                         codec == VL_CLIP_FFV1_422, path, err)
                      : augment_frame(&w, &p, chunk.data + (size_t)i * chunk.frame_bytes,
                                      chunk.width, chunk.height, written, chunk.pts[i], err);
             written++;

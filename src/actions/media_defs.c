@@ -86,7 +86,7 @@ static const struct vl_param_spec augment_params[] = {
      "share of the frames kept, one contiguous random stretch"},
     {"stride", VL_PARAM_INT, "1", 1, 1000, NULL, "keep every Nth frame (speed-up)"},
     {"codec", VL_PARAM_ENUM, "auto", 0, 0, "auto|ffv1|ffv1_420|h264",
-     "clip codec: auto (ffv1_420 for yuv420p sources, else ffv1), ffv1 (lossless RGB), "
+     "clip codec: auto (the source's chroma format for 4:2:0 and 4:2:2, else ffv1), ffv1 (lossless RGB), "
      "ffv1_420 (FFV1 of yuv420p), h264"},
     {"crf", VL_PARAM_INT, "18", 0, 51, NULL, "H.264 quality (lower is better)"},
     {"size", VL_PARAM_SIZE, "0x0", 0, 16384, NULL, "output size; 0x0: the crop's size"},
@@ -97,7 +97,7 @@ static const struct vl_param_spec augment_params[] = {
 
 const struct vl_action_def vl_action_augment = {
     .name = "augment",
-    .version = 4,
+    .version = 5,
     .summary = "write one randomly augmented clip of a video (Matroska, FFV1 or H.264)",
     .params = augment_params,
     .min_inputs = 1,

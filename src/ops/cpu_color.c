@@ -228,13 +228,16 @@ void vl_cpu_yuv_crop_flip_map(const struct vl_yuv_frame *src, int x, int y, int 
                               const uint8_t ylut[256], const uint8_t clut[256],
                               struct vl_yuv_frame *dst)
 {
-    int cw = (dst->width + 1) / 2, ch = (dst->height + 1) / 2;
+    /* 4:2:2 chroma has a row per luma row, 4:2:0 one per two */
+    int full = src->chroma_full_height;
+    int cw = (dst->width + 1) / 2, ch = full ? dst->height : (dst->height + 1) / 2;
+    int cy = full ? y : y / 2;
     for (int r = 0; r < dst->height; r++)
         map_row(src->plane[0] + (size_t)(y + r) * src->stride[0] + x, dst->width, flip, ylut,
                 dst->plane[0] + (size_t)r * dst->stride[0]);
     for (int p = 1; p < 3; p++)
         for (int r = 0; r < ch; r++)
-            map_row(src->plane[p] + (size_t)(y / 2 + r) * src->stride[p] + x / 2, cw, flip, clut,
+            map_row(src->plane[p] + (size_t)(cy + r) * src->stride[p] + x / 2, cw, flip, clut,
                     dst->plane[p] + (size_t)r * dst->stride[p]);
 }
 

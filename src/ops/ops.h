@@ -41,15 +41,17 @@ struct vl_frame {
     enum vl_mem mem;
 };
 
-/* A yuv420p picture as decoded: plane 0 is Y of width x height, planes 1
- * and 2 are U and V of (width+1)/2 x (height+1)/2; limited range (black at
- * Y 16) unless full_range (black at Y 0). */
+/* A yuv420p (or yuv422p) picture as decoded: plane 0 is Y of width x
+ * height, planes 1 and 2 are U and V of (width+1)/2 x (height+1)/2, or of
+ * (width+1)/2 x height when chroma_full_height (4:2:2); limited range
+ * (black at Y 16) unless full_range (black at Y 0). */
 struct vl_yuv_frame {
     uint8_t *plane[3];
     int stride[3];
     int width, height;
     int full_range;
     enum vl_mem mem;
+    int chroma_full_height; /* 0: 4:2:0, 1: 4:2:2 */
 };
 
 enum vl_interp { VL_INTERP_AREA, VL_INTERP_BILINEAR, VL_INTERP_BICUBIC };
@@ -122,17 +124,18 @@ struct vl_ops {
     /* -- colour and noise -- */
     int (*color_jitter)(struct vl_ops_ctx *ctx, struct vl_frame *f,
                         const struct vl_color_jitter *j, struct vl_error *err);
-    /* -- yuv420p: crop, flip and brightness/contrast/saturation in one pass -- */
+    /* -- yuv420p/yuv422p: crop, flip and brightness/contrast/saturation in one pass -- */
     /* The tables of a jitter (hue ignored) for frames like the w x h window
-     * at (x, y) of src (x, y even): Y through ylut, U and V through clut
+     * at (x, y) of src (x even; y even for 4:2:0): Y through ylut, U and V through clut
      * (host arrays, valid after sync).  Brightness scales Y-black (16, or 0
      * for full range) and U,V-128; contrast blends with the window's mean Y;
      * saturation scales U,V-128. */
     int (*yuv_jitter_tables)(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *src, int x,
                              int y, int w, int h, const struct vl_color_jitter *j,
                              uint8_t ylut[256], uint8_t clut[256], struct vl_error *err);
-    /* Copies the dst-sized window at (x, y) of src (x, y even) into dst,
-     * mirrored left to right when flip, each sample through its table. */
+    /* Copies the dst-sized window at (x, y) of src (x even; y even for
+     * 4:2:0) into dst (of src's chroma layout), mirrored left to right when
+     * flip, each sample through its table. */
     int (*yuv_crop_flip_map)(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *src, int x,
                              int y, int flip, const uint8_t ylut[256], const uint8_t clut[256],
                              struct vl_yuv_frame *dst, struct vl_error *err);

@@ -1,5 +1,5 @@
 /* clipwriter.c - augmented clips: Matroska with FFV1 (lossless RGB), FFV1
- * in yuv420p, or H.264 (libx264, crf), through the one encoding path of
+ * in yuv420p or yuv422p, or H.264 (libx264, crf), through the one encoding path of
  * videowriter.c, which writes to "<path>.vltmp.<pid>.<thread>" and renames
  * on close.  The encoder's time base is Matroska's millisecond, so a time
  * given in seconds is rounded once. */
@@ -44,6 +44,7 @@ int vl_clipwriter_open(const char *path, const struct vl_clipwriter_opts *o,
         .preset = h264 ? (o->preset ? o->preset : "medium") : NULL,
         .threads = o->threads,
         .lossless_rgb = o->codec == VL_CLIP_FFV1,
+        .pix_fmt = o->codec != VL_CLIP_FFV1_422 ? NULL : o->width & 1 ? "yuv444p" : "yuv422p",
         .time_base_num = 1,
         .time_base_den = 1000,
     };

@@ -67,7 +67,8 @@ struct vl_reader {
     AVCodecContext *dec;
     AVPacket *pkt;
     AVFrame *frame;
-    AVFrame *held;                /* VL_FRAMES_YUV420P_REF: the frame handed out */
+    AVFrame *held;                /* the _REF layouts: the frame handed out */
+    int held_format;              /* VL_FRAMES_YUV_REF: the first frame's format, -1 before */
     struct vl_convert *conv;      /* to RGB24 at conv_w x conv_h (video/convert.h) */
     int place_shown[4];           /* where the picture lies in the output, display coordinates */
     int rotation;
@@ -249,24 +250,25 @@ int vl_reader_open(const char *path, const struct vl_reader_opts *opts, struct v
                      : r->opts.layout == VL_FRAMES_YUV420P
                          ? pixels + 2 * (size_t)((r->out_w + 1) / 2) * ((r->out_h + 1) / 2)
                          : pixels * 3;
-    if ((r->opts.layout == VL_FRAMES_YUV420P || r->opts.layout == VL_FRAMES_YUV420P_REF) &&
-        (r->rotation || r->out_w != r->dec->width || r->out_h != r->dec->height)) {
-        vl_error_set(err, "%s: yuv420p frames are delivered only unscaled and unturned", path);
+    int planes = r->opts.layout == VL_FRAMES_YUV420P || r->opts.layout == VL_FRAMES_YUV420P_REF ||
+                 r->opts.layout == VL_FRAMES_YUV_REF;
+    if (planes && (r->rotation || r->out_w != r->dec->width || r->out_h != r->dec->height)) {
+        vl_error_set(err, "%s: yuv planes are delivered only unscaled and unturned", path);
         goto fail;
     }
-    if (r->opts.layout != VL_FRAMES_YUV420P && r->opts.layout != VL_FRAMES_YUV420P_REF &&
+    if (!planes &&
         vl_convert_create(r->conv_w, r->conv_h, (enum vl_convert_interp)r->opts.interp, &r->conv,
                           err) < 0)
         goto fail;
     uint64_t cap = r->opts.memory_budget / r->frame_bytes;
     r->capacity = cap < 1 ? 1 : cap > 1 << 20 ? 1 << 20 : (int)cap;
-    if (r->opts.layout == VL_FRAMES_YUV420P_REF) {
+    r->held_format = -1;
+    if (r->opts.layout == VL_FRAMES_YUV420P_REF || r->opts.layout == VL_FRAMES_YUV_REF) {
         r->capacity = 1, r->frame_bytes = 0;
         if (!(r->held = av_frame_alloc())) abort();
     }
     if (r->opts.indices && (e = build_pts_table(r, err)) < 0) goto fail;
-    if (r->opts.overlap && !r->opts.indices && r->opts.layout != VL_FRAMES_YUV420P &&
-        r->opts.layout != VL_FRAMES_YUV420P_REF) {
+    if (r->opts.overlap && !r->opts.indices && !planes) {
         r->threaded = 1;
         r->ds = &r->thread_stats;
         int bytes = av_image_get_buffer_size(r->dec->pix_fmt, r->dec->width, r->dec->height, 1);
@@ -367,15 +369,27 @@ static void plan_geometry(struct vl_reader *r, const AVFrame *f)
     vl_convert_plan(r->conv, f, stored_crop, stored_place);
 }
 
+/* 1 when VL_FRAMES_YUV_REF hands out frames of this format. */
+static int planar_yuv8(int format)
+{
+    return format == AV_PIX_FMT_YUV420P || format == AV_PIX_FMT_YUVJ420P ||
+           format == AV_PIX_FMT_YUV422P || format == AV_PIX_FMT_YUVJ422P;
+}
+
 /* Copies the decoded yuv420p planes into chunk slot n (or keeps the frame
- * itself, VL_FRAMES_YUV420P_REF). */
+ * itself, the _REF layouts; VL_FRAMES_YUV_REF takes the planar 8-bit
+ * formats, every frame in the first one's). */
 static int copy_yuv420p(struct vl_reader *r, AVFrame *f, int n, struct vl_error *err)
 {
-    if (f->format != AV_PIX_FMT_YUV420P || f->width != r->out_w || f->height != r->out_h)
-        return vl_error_set(err, "%s: a %dx%d %s frame where %dx%d yuv420p was expected",
-                            r->path, f->width, f->height,
-                            av_get_pix_fmt_name((enum AVPixelFormat)f->format), r->out_w,
-                            r->out_h);
+    int any = r->opts.layout == VL_FRAMES_YUV_REF;
+    if (any && r->held_format < 0 && planar_yuv8(f->format)) r->held_format = f->format;
+    int want = any ? r->held_format : AV_PIX_FMT_YUV420P;
+    if (f->format != want || f->width != r->out_w || f->height != r->out_h)
+        return vl_error_set(err, "%s: a %dx%d %s frame where %dx%d %s was expected", r->path,
+                            f->width, f->height, av_get_pix_fmt_name((enum AVPixelFormat)f->format),
+                            r->out_w, r->out_h,
+                            want >= 0 ? av_get_pix_fmt_name((enum AVPixelFormat)want)
+                                      : "yuv420p, yuvj420p, yuv422p or yuvj422p");
     if (r->held) {
         av_frame_unref(r->held);
         av_frame_move_ref(r->held, f);
@@ -672,9 +686,12 @@ static int fill_chunk(struct vl_reader *r, struct vl_chunk *chunk, int n)
     chunk->height = r->out_h;
     chunk->frame_bytes = r->frame_bytes;
     chunk->data = r->held ? NULL : r->data;
-    if (r->held && n)
+    if (r->held && n) {
         for (int p = 0; p < 3; p++)
             chunk->plane[p] = r->held->data[p], chunk->stride[p] = r->held->linesize[p];
+        int full = r->held->format == AV_PIX_FMT_YUV422P || r->held->format == AV_PIX_FMT_YUVJ422P;
+        chunk->chroma_height = full ? r->out_h : (r->out_h + 1) / 2;
+    }
     chunk->pts = r->pts;
     chunk->index = r->index;
     return n;

@@ -3,7 +3,8 @@
  * A reader decodes the best video stream of a file and hands out chunks of
  * frames, display-ready: turned by the display matrix, converted to RGB24
  * (or planar float32 in [0,1]) and optionally scaled; or, for yuv420p
- * sources, the decoded planes as they are.  A chunk holds as
+ * (and, by reference, yuvj420p and 4:2:2) sources, the decoded planes as
+ * they are.  A chunk holds as
  * many frames as fit the budget in bytes (at least one), so memory does not
  * grow with resolution or length.  When told to deliver only some frame
  * indices, it converts only those and seeks over long gaps. */
@@ -40,6 +41,9 @@ enum vl_frame_layout {
                               turned (a frame in another format is an error) */
     VL_FRAMES_YUV420P_REF, /* the same planes not copied: the decoder's own frame, one a
                               chunk, in chunk.plane and chunk.stride (data is NULL) */
+    VL_FRAMES_YUV_REF,     /* as VL_FRAMES_YUV420P_REF for a yuv420p, yuvj420p, yuv422p or
+                              yuvj422p source (chunk.chroma_height says which); every
+                              frame must be in the first one's format */
 };
 
 struct vl_reader_opts {
@@ -67,8 +71,10 @@ struct vl_chunk {
     uint8_t *data;               /* n frames back to back; owned by the reader */
     double *pts;                 /* presentation time of each frame in seconds (as in the file) */
     int64_t *index;              /* index of each frame in presentation order */
-    uint8_t *plane[3];           /* VL_FRAMES_YUV420P_REF: Y, U, V of the frame */
+    uint8_t *plane[3];           /* the _REF layouts: Y, U, V of the frame */
     int stride[3];
+    int chroma_height;           /* the _REF layouts: rows of U and V ((height+1)/2 for 4:2:0,
+                                    height for 4:2:2) */
 };
 
 struct vl_reader_stats {

@@ -2,7 +2,8 @@
  * to "<path>.vltmp.<pid>.<thread>" and renamed on close.  The muxer is named
  * or comes from the final path's extension; the pixel format is the
  * encoder's first (yuv420p for libx264, mpeg4, ffv1 and vpx), yuv444p for
- * libx264 and ffv1 at odd sizes, or bgr0 for lossless RGB FFV1; converted with
+ * libx264 and ffv1 at odd sizes, bgr0 for lossless RGB FFV1, or the format
+ * named (clipwriter's FFV1 of yuv422p); converted with
  * swscale (full chroma interpolation) by the matrix and range of the colour
  * tags asked for (untagged: BT.601 limited, swscale's default), which go into
  * the stream.  Frames are timed one after the other at the rate given, or at
@@ -180,11 +181,16 @@ int vl_videowriter_open(const char *path, const struct vl_videowriter_opts *o,
     int odd = (o->width | o->height) & 1;
     c->width = o->width;
     c->height = o->height;
-    c->pix_fmt = o->lossless_rgb && !strcmp(o->codec, "ffv1") ? AV_PIX_FMT_0RGB32
+    c->pix_fmt = o->pix_fmt                                   ? av_get_pix_fmt(o->pix_fmt)
+                 : o->lossless_rgb && !strcmp(o->codec, "ffv1") ? AV_PIX_FMT_0RGB32
                  : odd && (!strcmp(o->codec, "libx264") ||
                            !strcmp(o->codec, "ffv1"))         ? AV_PIX_FMT_YUV444P
                  : codec->pix_fmts                            ? codec->pix_fmts[0]
                                                               : AV_PIX_FMT_YUV420P;
+    if (c->pix_fmt == AV_PIX_FMT_NONE) {
+        vl_error_set(err, "%s: unknown pixel format %s", path, o->pix_fmt);
+        goto fail;
+    }
     c->framerate = (AVRational){fps, fps_den};
     c->time_base = o->time_base_num > 0 && o->time_base_den > 0
                        ? (AVRational){o->time_base_num, o->time_base_den}
@@ -274,8 +280,8 @@ int vl_videowriter_write(struct vl_videowriter *w, const uint8_t *rgb, struct vl
 int vl_videowriter_next_planes(struct vl_videowriter *w, uint8_t *plane[3], int stride[3],
                                struct vl_error *err)
 {
-    if (w->enc->pix_fmt != AV_PIX_FMT_YUV420P)
-        return vl_error_set(err, "%s: the encoder takes %s, not yuv420p planes", w->path,
+    if (w->enc->pix_fmt != AV_PIX_FMT_YUV420P && w->enc->pix_fmt != AV_PIX_FMT_YUV422P)
+        return vl_error_set(err, "%s: the encoder takes %s, not yuv420p or yuv422p planes", w->path,
                             av_get_pix_fmt_name(w->enc->pix_fmt));
     if (av_frame_make_writable(w->frame) < 0) abort();
     for (int p = 0; p < 3; p++) plane[p] = w->frame->data[p], stride[p] = w->frame->linesize[p];

@@ -22,6 +22,8 @@ struct vl_videowriter_opts {
     int gop;            /* keyframe interval; 0: the encoder's default */
     int threads;        /* encoder threads; 0: 1 (deterministic output) */
     int lossless_rgb;   /* ffv1: keep RGB (bgr0) instead of converting to YUV */
+    const char *pix_fmt; /* the encoder's format by libavutil's name ("yuv422p"); NULL: the
+                            choice above (the encoder's first, yuv444p at odd sizes...) */
     int time_base_num, time_base_den; /* unit of the _at functions' pts; 0/0: 1/fps */
     /* Colour tags written into the stream, by libavutil's names (NULL or
      * "unknown": untagged).  A YUV encoder's frames are converted from RGB
@@ -45,9 +47,9 @@ int vl_videowriter_write(struct vl_videowriter *w, const uint8_t *rgb, struct vl
  * later than the previous frame's: an earlier or equal one is an error. */
 int vl_videowriter_write_at(struct vl_videowriter *w, const uint8_t *rgb, int64_t pts,
                             struct vl_error *err);
-/* The planes of the next frame of a yuv420p encoder (Y, U, V; the frame's
- * own buffers), to fill and then pass on with vl_videowriter_submit; an
- * encoder of another format is an error. */
+/* The planes of the next frame of a yuv420p or yuv422p encoder (Y, U, V;
+ * the frame's own buffers), to fill and then pass on with
+ * vl_videowriter_submit; an encoder of another format is an error. */
 int vl_videowriter_next_planes(struct vl_videowriter *w, uint8_t *plane[3], int stride[3],
                                struct vl_error *err);
 /* Encodes the frame whose planes vl_videowriter_next_planes gave, at time

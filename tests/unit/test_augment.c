@@ -532,32 +532,43 @@ static void test_default_keeps_yuv420p_and_the_colour_tags(void)
     }
 }
 
-/* Where the default cannot stay 4:2:0 it writes lossless RGB FFV1: a source
- * of another chroma format, an odd `size`; without `size` an odd crop is
- * rounded down to even sides and stays yuv420p. */
+/* Augments src into out with params and probes out into *m: 1 on success. */
+static int clip_format(const char *src, const char *out, const char *params,
+                       struct vl_video_meta *m)
+{
+    struct vl_error err = {{0}};
+    if (augment(src, out, params, 0, 0, NULL, &err) == 0 && vl_probe_file(out, m, &err) == 0)
+        return 1;
+    fprintf(stderr, "%s: %s\n", params, err.msg);
+    return 0;
+}
+
+/* Where the default cannot keep the source's chroma format it writes
+ * lossless RGB FFV1: 4:4:4 and 10-bit sources, an odd `size` (an odd width
+ * for 4:2:2); without `size` an odd crop is rounded down to even sides and
+ * stays yuv420p. */
 static void test_default_falls_back_to_rgb_ffv1(void)
 {
     char src[512], out[512];
     path_of(src, sizeof src, "yuv444.mkv");
     path_of(out, sizeof out, "fallback.mkv");
-    struct vl_error err = {{0}};
     struct vl_video_meta m;
     tagged_source(src, "yuv444p", "bt709", "tv", 64, 48, 4);
-    CHECK(augment(src, out, "hflip=1", 0, 0, NULL, &err) == 0);
-    CHECK(vl_probe_file(out, &m, &err) == 0);
-    CHECK_STR(m.pix_fmt, "bgr0");
+    CHECK(clip_format(src, out, "hflip=1", &m) && !strcmp(m.pix_fmt, "bgr0"));
+    /* 10-bit stays on the RGB path (docs/transforms.md) */
+    tagged_source(src, "yuv420p10le", "bt709", "tv", 64, 48, 4);
+    CHECK(clip_format(src, out, "hflip=1", &m) && !strcmp(m.pix_fmt, "bgr0"));
+    /* 4:2:2 keeps an odd height, not an odd width given by `size` */
+    tagged_source(src, "yuv422p", "bt709", "tv", 64, 48, 4);
+    CHECK(clip_format(src, out, "hflip=1 size=32x25", &m) && !strcmp(m.pix_fmt, "yuv422p"));
+    CHECK(clip_format(src, out, "hflip=1 size=33x24", &m) && !strcmp(m.pix_fmt, "bgr0"));
     tagged_source(src, "yuv420p", "bt709", "tv", 64, 48, 4);
-    CHECK(augment(src, out, "hflip=1 size=33x24", 0, 0, NULL, &err) == 0);
-    CHECK(vl_probe_file(out, &m, &err) == 0);
-    CHECK_STR(m.pix_fmt, "bgr0");
+    CHECK(clip_format(src, out, "hflip=1 size=33x24", &m) && !strcmp(m.pix_fmt, "bgr0"));
     CHECK(m.width == 33 && m.height == 24);
     /* sqrt(0.2 * 64 * 48) = 24.8: a 25x25 crop, 24x24 in the default */
-    CHECK(augment(src, out, "crop=0.2:0.2 ratio=1:1", 0, 0, NULL, &err) == 0);
-    CHECK(vl_probe_file(out, &m, &err) == 0);
-    CHECK_STR(m.pix_fmt, "yuv420p");
+    CHECK(clip_format(src, out, "crop=0.2:0.2 ratio=1:1", &m) && !strcmp(m.pix_fmt, "yuv420p"));
     CHECK(m.width == 24 && m.height == 24);
-    CHECK(augment(src, out, "crop=0.2:0.2 ratio=1:1 codec=ffv1", 0, 0, NULL, &err) == 0);
-    CHECK(vl_probe_file(out, &m, &err) == 0);
+    CHECK(clip_format(src, out, "crop=0.2:0.2 ratio=1:1 codec=ffv1", &m));
     CHECK(m.width == 25 && m.height == 25);
 }
 
@@ -590,6 +601,151 @@ static void test_default_is_the_size_of_the_yuv_clip(void)
     CHECK(sa <= sb * 1.02 && sa < sc * 0.7);
 }
 
+/* Every frame of a yuv420p, yuvj420p, yuv422p or yuvj422p file as its
+ * planes, packed (Y, then U and V of (width+1)/2 x *chroma_rows each). */
+static struct clip read_yuv(const char *path, int *chroma_rows)
+{
+    struct clip c = {0};
+    struct vl_reader_opts o = {.memory_budget = 1 << 20, .layout = VL_FRAMES_YUV_REF};
+    struct vl_reader *r;
+    struct vl_error err;
+    struct vl_chunk ch;
+    *chroma_rows = 0;
+    if (vl_reader_open(path, &o, &r, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return c;
+    }
+    while (vl_reader_next_chunk(r, &ch, &err) > 0) {
+        int w = ch.width, h = ch.height, cw = (w + 1) / 2, crows = ch.chroma_height;
+        size_t bytes = (size_t)w * h + 2 * (size_t)cw * crows;
+        c.width = w, c.height = h, *chroma_rows = crows;
+        c.data = realloc(c.data, (size_t)(c.n + 1) * bytes);
+        uint8_t *d = c.data + (size_t)c.n * bytes;
+        for (int p = 0; p < 3; p++) {
+            int pw = p ? cw : w, ph = p ? crows : h;
+            for (int y = 0; y < ph; y++, d += pw)
+                memcpy(d, ch.plane[p] + (size_t)y * ch.stride[p], (size_t)pw);
+        }
+        c.n++;
+    }
+    vl_reader_close(r);
+    return c;
+}
+
+/* 1 when plane p of every frame of out (chroma rows orows) is the window
+ * at (x, y) (luma units) of the same frame of in (chroma rows irows),
+ * mirrored when flip: 4:2:2 chroma rows are luma rows, 4:2:0 halve them. */
+static int planes_window(const struct clip *in, int irows, int x, int y, int flip,
+                         const struct clip *out, int orows)
+{
+    int iw = in->width, ow = out->width, icw = (iw + 1) / 2, ocw = (ow + 1) / 2;
+    int full = irows == in->height;
+    size_t ib = (size_t)iw * in->height + 2 * (size_t)icw * irows;
+    size_t ob = (size_t)ow * out->height + 2 * (size_t)ocw * orows;
+    if (in->n != out->n || in->n == 0) return 0;
+    for (int i = 0; i < in->n; i++)
+        for (int p = 0; p < 3; p++) {
+            const uint8_t *a = in->data + i * ib, *b = out->data + i * ob;
+            int w = ow, h = out->height, as = iw, px = x, py = y;
+            if (p > 0) {
+                a += (size_t)iw * in->height + (p - 1) * (size_t)icw * irows;
+                b += (size_t)ow * out->height + (p - 1) * (size_t)ocw * orows;
+                w = ocw, h = orows, as = icw, px = x / 2, py = full ? y : y / 2;
+            }
+            for (int r = 0; r < h; r++)
+                for (int c = 0; c < w; c++)
+                    if (b[(size_t)r * w + c] != a[(size_t)(py + r) * as + px + (flip ? w - 1 - c : c)])
+                        return 0;
+        }
+    return 1;
+}
+
+/* A bars fixture of another chroma format: MJPEG (yuvj420p, yuvj422p) in
+ * AVI as the quickstart writes it, or FFV1 (yuv422p, yuv420p10le). */
+static int format_source(const char *path, const char *pix_fmt, int w, int h, int bars)
+{
+    int jpeg = !strncmp(pix_fmt, "yuvj", 4);
+    struct vl_testgen_opts o = {.format = jpeg ? "avi" : "matroska", .codec = jpeg ? "mjpeg" : "ffv1",
+                                .pix_fmt = pix_fmt, .width = w, .height = h, .frames = 6,
+                                .fps = 25, .bars = bars};
+    struct vl_error err = {{0}};
+    if (vl_testgen_write(path, &o, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* The default keeps yuvj420p (as yuv420p tagged full range), yuv422p and
+ * yuvj422p (as yuv422p): on the YUV path a crop and flip are exact on the
+ * planes (a 4:2:2 crop keeps its row) and the pictures are the RGB clip's,
+ * a rotation goes through RGB into the same format within chroma rounding,
+ * brightness scales from the range's black, and the clip is smaller than
+ * the RGB one. */
+static void test_default_keeps_yuvj_and_422(void)
+{
+    static const char *const fmts[][3] = {{"yuvj420p", "yuv420p", "pc"},
+                                          {"yuvj422p", "yuv422p", "pc"},
+                                          {"yuv422p", "yuv422p", "unknown"}};
+    char src[512], out[512], rgb[512];
+    path_of(out, sizeof out, "fmt_out.mkv");
+    path_of(rgb, sizeof rgb, "fmt_rgb.mkv");
+    struct vl_error err = {{0}};
+    for (size_t f = 0; f < sizeof fmts / sizeof *fmts; f++) {
+        path_of(src, sizeof src, !strncmp(fmts[f][0], "yuvj", 4) ? "fmt_src.avi" : "fmt_src.mkv");
+        if (format_source(src, fmts[f][0], 96, 64, 1) < 0) {
+            CHECK(0);
+            continue;
+        }
+        struct vl_video_meta in, m;
+        CHECK(vl_probe_file(src, &in, &err) == 0);
+        CHECK_STR(in.pix_fmt, fmts[f][0]);
+        int full422 = strstr(fmts[f][1], "422") != NULL;
+        /* no crop where pictures are compared: the YUV path moves its corner
+         * to the chroma grid; brightness on a gradient (bars clip in RGB) */
+        const char *t[] = {"hflip=1 crop=0.36:0.36 ratio=1.5:1.5 seed=9", "hflip=1 seed=9",
+                           "hflip=1 rotate=5 seed=4", "brightness=0.5 seed=5"};
+        for (size_t k = 0; k < 4; k++) {
+            char params[256];
+            if (k == 3 && format_source(src, fmts[f][0], 96, 64, 0) < 0) CHECK(0);
+            CHECK(augment(src, out, t[k], 0, 0, NULL, &err) == 0);
+            snprintf(params, sizeof params, "%s codec=ffv1", t[k]);
+            CHECK(augment(src, rgb, params, 0, 0, NULL, &err) == 0);
+            CHECK(vl_probe_file(out, &m, &err) == 0);
+            CHECK_STR(m.codec, "ffv1");
+            CHECK_STR(m.pix_fmt, fmts[f][1]);
+            CHECK_STR(m.range, fmts[f][2]);
+            CHECK_STR(m.matrix, in.matrix);
+            double far, diff = rgb_difference(out, rgb, &far);
+            printf("%s, %s: %.2f levels from the RGB clip, %.1f%% over 8\n", fmts[f][0], t[k],
+                   diff, 100 * far);
+            /* the YUV path converts the source's own planes: the RGB clip's
+             * pictures; through RGB, chroma rounding of rotated bars */
+            if (k > 0) CHECK(diff >= 0 && diff < (k == 2 ? 6.5 : k == 3 ? 1.0 : 0.5));
+            if (k > 0) CHECK(far < (k == 2 ? 0.16 : 0.01));
+            if (k == 0) { /* 0.36 of 96x64 at ratio 1.5 is 58x38: exact planes, the
+                           * corner on the chroma grid (4:2:2 keeps an odd row) */
+                int irows, orows;
+                struct clip a = read_yuv(src, &irows), b = read_yuv(out, &orows);
+                CHECK(b.width == 58 && b.height == 38 && orows == (full422 ? 38 : 19));
+                int fx = -1, fy = -1;
+                for (int y = 0; y + b.height <= a.height && fx < 0; y += full422 ? 1 : 2)
+                    for (int x = 0; x + b.width <= a.width && fx < 0; x += 2)
+                        if (planes_window(&a, irows, x, y, 1, &b, orows)) fx = x, fy = y;
+                printf("%s: crop found at %d,%d\n", fmts[f][0], fx, fy);
+                CHECK(fx >= 0);
+                free(a.data), free(b.data);
+            }
+        }
+        /* smaller than the lossless RGB clip */
+        CHECK(augment(src, out, "hflip=1", 0, 0, NULL, &err) == 0);
+        CHECK(augment(src, rgb, "hflip=1 codec=ffv1", 0, 0, NULL, &err) == 0);
+        long sa = file_size(out), sr = file_size(rgb);
+        printf("%s clip sizes: default %ld, ffv1 (RGB) %ld bytes\n", fmts[f][0], sa, sr);
+        CHECK(sa > 0 && sa < sr * 0.8);
+    }
+}
+
 int main(void)
 {
     dir = fixture_dir("augment");
@@ -618,6 +774,7 @@ int main(void)
     test_default_keeps_yuv420p_and_the_colour_tags();
     test_default_falls_back_to_rgb_ffv1();
     test_default_is_the_size_of_the_yuv_clip();
+    test_default_keeps_yuvj_and_422();
     free(in.data);
     TEST_DONE();
 }

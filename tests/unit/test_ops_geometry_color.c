@@ -211,12 +211,12 @@ static void test_yuv_crop_flip_map_matches_the_definition(void)
     for (size_t i = 0; i < sizeof u; i++) u[i] = (uint8_t)vl_rng_next(&rng);
     for (size_t i = 0; i < sizeof v; i++) v[i] = (uint8_t)vl_rng_next(&rng);
     for (int i = 0; i < 256; i++) ylut[i] = (uint8_t)vl_rng_next(&rng), clut[i] = (uint8_t)vl_rng_next(&rng);
-    struct vl_yuv_frame src = {{y, u, v}, {SW, SW / 2, SW / 2}, SW, SH, 0, VL_MEM_HOST};
+    struct vl_yuv_frame src = {{y, u, v}, {SW, SW / 2, SW / 2}, SW, SH, 0, VL_MEM_HOST, 0};
     uint8_t dy[200 * 4], du[100 * 2], dv[100 * 2];
     int bad = 0;
     for (int w = 1; w <= 200; w++)
         for (int flip = 0; flip < 2; flip++) {
-            struct vl_yuv_frame dst = {{dy, du, dv}, {w, (w + 1) / 2, (w + 1) / 2}, w, 4, 0, VL_MEM_HOST};
+            struct vl_yuv_frame dst = {{dy, du, dv}, {w, (w + 1) / 2, (w + 1) / 2}, w, 4, 0, VL_MEM_HOST, 0};
             int x = 2 * (w % 29), top = 2;
             vl_cpu_yuv_crop_flip_map(&src, x, top, flip, ylut, clut, &dst);
             for (int r = 0; r < 4; r++)
@@ -242,7 +242,7 @@ static void test_yuv_brightness_scales_from_the_range_black(void)
     uint8_t y[4 * 2] = {0, 16, 100, 255, 0, 16, 100, 255}, u[2] = {128, 200}, v[2] = {128, 60};
     struct vl_color_jitter half = {0.5, 1, 1, 0};
     uint8_t ylut[256], clut[256];
-    struct vl_yuv_frame tv = {{y, u, v}, {4, 2, 2}, 4, 2, 0, VL_MEM_HOST};
+    struct vl_yuv_frame tv = {{y, u, v}, {4, 2, 2}, 4, 2, 0, VL_MEM_HOST, 0};
     vl_cpu_yuv_jitter_tables(&tv, 0, 0, 4, 2, &half, ylut, clut);
     CHECK(ylut[16] == 16 && ylut[116] == 66 && ylut[0] == 8 && clut[200] == 164);
     struct vl_yuv_frame pc = tv;
