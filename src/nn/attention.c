@@ -2,14 +2,16 @@
  * batch_first) and the ViT patch embedding.
  *
  * Attention keeps the projected q, k, v (the in-projection's output,
- * [N, L, 3E]) and the attention weights [N, H, L, L] for backward; each
- * head's products are strided sgemms straight on those buffers, so no head
- * is copied out. */
+ * [N, L, 3E]) and the attention weights [N, H, L, L] for backward; the
+ * heads' products are the backend's batched sgemm over one sample's heads
+ * (d floats apart in q, k, v), straight on those buffers, so no head is
+ * copied out.  The patch embedding's token layout is a backend entry too,
+ * its CPU kernel defined here. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "nn/backend.h"
+#include "nn/cpu.h"
 #include "nn/layers.h"
 
 int vl_nn_attention_init(struct vl_nn_attention *l, struct vl_nn_params *reg, const char *name,
@@ -58,17 +60,17 @@ int vl_nn_attention_forward(struct vl_nn_ctx *ctx, struct vl_nn_attention *l,
         return -1;
     float scale = 1.0f / sqrtf((float)d);
     const struct vl_nn_backend *be = ctx->backend;
-    for (int i = 0; i < n; i++)
-        for (int h = 0; h < nh; h++) {
-            const float *q = qkv->data + (size_t)i * len * 3 * e + h * d;
-            const float *k = q + e, *v = q + 2 * e;
-            float *p = l->probs.data + ((size_t)i * nh + h) * len * len;
-            float *o = l->heads.data + (size_t)i * len * e + h * d;
-            be->gemm(ctx, 0, 1, len, len, d, scale, q, 3 * e, k, 3 * e, 0.0f, p, len);
-            be->softmax_rows(ctx, (size_t)len, len, p,
-                             key_padding_mask ? key_padding_mask + (size_t)i * len : NULL);
-            be->gemm(ctx, 0, 0, len, d, len, 1.0f, p, len, v, 3 * e, 0.0f, o, e);
-        }
+    size_t pp = (size_t)len * len; /* one head's weights */
+    for (int i = 0; i < n; i++) {  /* every head of sample i at once: heads are d apart */
+        const float *q = qkv->data + (size_t)i * len * 3 * e, *k = q + e, *v = q + 2 * e;
+        float *p = l->probs.data + (size_t)i * nh * pp;
+        float *o = l->heads.data + (size_t)i * len * e;
+        be->gemm_batched(ctx, 0, 1, len, len, d, scale, q, 3 * e, d, k, 3 * e, d, 0.0f, p, len, pp,
+                         nh);
+        be->softmax_rows(ctx, (size_t)nh * len, len, p,
+                         key_padding_mask ? key_padding_mask + (size_t)i * len : NULL);
+        be->gemm_batched(ctx, 0, 0, len, d, len, 1.0f, p, len, pp, v, 3 * e, d, 0.0f, o, e, d, nh);
+    }
     l->mask = key_padding_mask;
     l->batch = n;
     l->length = len;
@@ -83,27 +85,31 @@ int vl_nn_attention_backward(struct vl_nn_ctx *ctx, struct vl_nn_attention *l,
     if (!n) return vl_error_set(err, "attention: backward before forward");
     struct vl_nn_tensor *dheads;
     if (vl_nn_linear_backward(ctx, &l->out_proj, dy, &dheads, err) < 0) return -1;
-    int qshape[3] = {n, len, 3 * e}, pshape[2] = {len, len};
+    int qshape[3] = {n, len, 3 * e}, pshape[3] = {nh, len, len};
     if (vl_nn_tensor_resize(&l->dqkv, 3, qshape, err) < 0 ||
-        vl_nn_tensor_resize(&l->dprobs, 2, pshape, err) < 0)
+        vl_nn_tensor_resize(&l->dprobs, 3, pshape, err) < 0)
         return -1;
     float scale = 1.0f / sqrtf((float)d);
     const struct vl_nn_backend *be = ctx->backend;
     const float *qkv = l->in_proj.y.data;
     float *dp = l->dprobs.data;
-    for (int i = 0; i < n; i++)
-        for (int h = 0; h < nh; h++) {
-            size_t off = (size_t)i * len * 3 * e + h * d;
-            const float *q = qkv + off, *k = q + e, *v = q + 2 * e;
-            float *dq = l->dqkv.data + off, *dk = dq + e, *dv = dq + 2 * e;
-            const float *p = l->probs.data + ((size_t)i * nh + h) * len * len;
-            const float *dout = dheads->data + (size_t)i * len * e + h * d;
-            be->gemm(ctx, 0, 1, len, len, d, 1.0f, dout, e, v, 3 * e, 0.0f, dp, len);
-            be->gemm(ctx, 1, 0, len, d, len, 1.0f, p, len, dout, e, 0.0f, dv, 3 * e);
-            be->softmax_rows_backward(ctx, (size_t)len, len, p, dp, dp);
-            be->gemm(ctx, 0, 0, len, d, len, scale, dp, len, k, 3 * e, 0.0f, dq, 3 * e);
-            be->gemm(ctx, 1, 0, len, d, len, scale, dp, len, q, 3 * e, 0.0f, dk, 3 * e);
-        }
+    size_t pp = (size_t)len * len;
+    for (int i = 0; i < n; i++) { /* as forward: every head of sample i per call */
+        size_t off = (size_t)i * len * 3 * e;
+        const float *q = qkv + off, *k = q + e, *v = q + 2 * e;
+        float *dq = l->dqkv.data + off, *dk = dq + e, *dv = dq + 2 * e;
+        const float *p = l->probs.data + (size_t)i * nh * pp;
+        const float *dout = dheads->data + (size_t)i * len * e;
+        be->gemm_batched(ctx, 0, 1, len, len, d, 1.0f, dout, e, d, v, 3 * e, d, 0.0f, dp, len, pp,
+                         nh);
+        be->gemm_batched(ctx, 1, 0, len, d, len, 1.0f, p, len, pp, dout, e, d, 0.0f, dv, 3 * e, d,
+                         nh);
+        be->softmax_rows_backward(ctx, (size_t)nh * len, len, p, dp, dp);
+        be->gemm_batched(ctx, 0, 0, len, d, len, scale, dp, len, pp, k, 3 * e, d, 0.0f, dq, 3 * e,
+                         d, nh);
+        be->gemm_batched(ctx, 1, 0, len, d, len, scale, dp, len, pp, q, 3 * e, d, 0.0f, dk, 3 * e,
+                         d, nh);
+    }
     return vl_nn_linear_backward(ctx, &l->in_proj, &l->dqkv, dx, err);
 }
 
@@ -118,6 +124,42 @@ void vl_nn_attention_free(struct vl_nn_attention *l)
 }
 
 /* -- patch embedding -- */
+
+void vl_nn_cpu_patch_tokens_forward(struct vl_nn_ctx *ctx, int n, int np, int e, int cls,
+                                    const float *conv, const float *cls_token, const float *pos,
+                                    float *y)
+{
+    (void)ctx;
+    int tokens = np + cls;
+    for (int i = 0; i < n; i++) {
+        float *yi = y + (size_t)i * tokens * e;
+        if (cls)
+            for (int c = 0; c < e; c++)
+                yi[c] = cls_token[c] + pos[c];
+        for (int p = 0; p < np; p++)
+            for (int c = 0; c < e; c++)
+                yi[(size_t)(p + cls) * e + c] =
+                    conv[((size_t)i * e + c) * np + p] + pos[(size_t)(p + cls) * e + c];
+    }
+}
+
+void vl_nn_cpu_patch_tokens_backward(struct vl_nn_ctx *ctx, int n, int np, int e, int cls,
+                                     const float *dy, float *dconv, float *dpos, float *dcls)
+{
+    (void)ctx;
+    int tokens = np + cls;
+    for (int i = 0; i < n; i++) {
+        const float *di = dy + (size_t)i * tokens * e;
+        for (size_t j = 0; j < (size_t)tokens * e; j++)
+            dpos[j] += di[j];
+        if (cls)
+            for (int c = 0; c < e; c++)
+                dcls[c] += di[c];
+        for (int p = 0; p < np; p++)
+            for (int c = 0; c < e; c++)
+                dconv[((size_t)i * e + c) * np + p] = di[(size_t)(p + cls) * e + c];
+    }
+}
 
 int vl_nn_patch_embed_init(struct vl_nn_patch_embed *l, struct vl_nn_params *reg, const char *name,
                            int in_channels, int img_h, int img_w, int patch, int embed_dim,
@@ -166,17 +208,9 @@ int vl_nn_patch_embed_forward(struct vl_nn_ctx *ctx, struct vl_nn_patch_embed *l
     int n = x->shape[0], e = l->embed_dim, np = l->grid_h * l->grid_w, tokens = np + l->cls;
     int shape[3] = {n, tokens, e};
     if (vl_nn_tensor_resize(&l->y, 3, shape, err) < 0) return -1;
-    const float *pos = l->pos_embed->value.data;
-    for (int i = 0; i < n; i++) {
-        float *yi = l->y.data + (size_t)i * tokens * e;
-        if (l->cls)
-            for (int c = 0; c < e; c++)
-                yi[c] = l->cls_token->value.data[c] + pos[c];
-        for (int p = 0; p < np; p++)
-            for (int c = 0; c < e; c++)
-                yi[(size_t)(p + l->cls) * e + c] =
-                    conv->data[((size_t)i * e + c) * np + p] + pos[(size_t)(p + l->cls) * e + c];
-    }
+    ctx->backend->patch_tokens_forward(ctx, n, np, e, l->cls, conv->data,
+                                       l->cls ? l->cls_token->value.data : NULL,
+                                       l->pos_embed->value.data, l->y.data);
     *y = &l->y;
     return 0;
 }
@@ -188,20 +222,11 @@ int vl_nn_patch_embed_backward(struct vl_nn_ctx *ctx, struct vl_nn_patch_embed *
     if (!l->proj.x) return vl_error_set(err, "patch_embed: backward before forward");
     if (!vl_nn_tensor_same_shape(dy, &l->y))
         return vl_error_set(err, "patch_embed: gradient shape differs from the output's");
-    int n = dy->shape[0], e = l->embed_dim, np = l->grid_h * l->grid_w, tokens = np + l->cls;
+    int n = dy->shape[0], e = l->embed_dim, np = l->grid_h * l->grid_w;
     if (vl_nn_tensor_resize(&l->dconv, 4, l->proj.y.shape, err) < 0) return -1;
-    float *dpos = l->pos_embed->grad.data;
-    for (int i = 0; i < n; i++) {
-        const float *di = dy->data + (size_t)i * tokens * e;
-        for (size_t j = 0; j < (size_t)tokens * e; j++)
-            dpos[j] += di[j];
-        if (l->cls)
-            for (int c = 0; c < e; c++)
-                l->cls_token->grad.data[c] += di[c];
-        for (int p = 0; p < np; p++)
-            for (int c = 0; c < e; c++)
-                l->dconv.data[((size_t)i * e + c) * np + p] = di[(size_t)(p + l->cls) * e + c];
-    }
+    ctx->backend->patch_tokens_backward(ctx, n, np, e, l->cls, dy->data, l->dconv.data,
+                                        l->pos_embed->grad.data,
+                                        l->cls ? l->cls_token->grad.data : NULL);
     return vl_nn_conv2d_backward(ctx, &l->proj, &l->dconv, dx, err);
 }
 

@@ -39,13 +39,130 @@ struct vl_nn_pool_geom {
     int oh, ow;
 };
 
+/* The geometry of pooling over the content area of each frame: x
+ * [m, c, h, w] (m = samples * frames) to [m, c, grid, grid], each cell the
+ * mean of its share of the valid extent vh[s] x vw[s] of frame m's sample
+ * s = m / frames (cell i covers floor(i v / grid) .. ceil((i + 1) v / grid)).
+ * vh and vw are host arrays of one int per sample. */
+struct vl_nn_area_geom {
+    int m, c, h, w, grid, frames;
+    const int *vh, *vw;
+};
+
 struct vl_nn_backend {
     const char *name; /* "cpu", "cuda" */
+
+    /* -- memory: where the float arrays of every entry below live (a
+     * tensor's mem says which space holds its data) -- */
+
+    /* Returns bytes of the backend's memory, or NULL when out of memory. */
+    void *(*alloc)(struct vl_nn_ctx *ctx, size_t bytes);
+    /* Frees what alloc returned (NULL is ignored). */
+    void (*free)(struct vl_nn_ctx *ctx, void *p);
+    /* Copies bytes from host memory src into the backend's dst. */
+    void (*upload)(struct vl_nn_ctx *ctx, void *dst, const void *src, size_t bytes);
+    /* Copies bytes from the backend's src into host memory dst. */
+    void (*download)(struct vl_nn_ctx *ctx, void *dst, const void *src, size_t bytes);
+    /* Returns when every entry called so far has finished. */
+    void (*sync)(struct vl_nn_ctx *ctx);
+
+    /* -- element-wise and reductions -- */
+
+    /* y = a + b over rows x cols with row strides lda, ldb, ldy (y may alias
+     * a or b). */
+    void (*add)(struct vl_nn_ctx *ctx, size_t rows, size_t cols, const float *a, size_t lda,
+                const float *b, size_t ldb, float *y, size_t ldy);
+    /* y += alpha x over n values. */
+    void (*axpy)(struct vl_nn_ctx *ctx, size_t n, float alpha, const float *x, float *y);
+    /* x *= alpha over n values. */
+    void (*scale)(struct vl_nn_ctx *ctx, size_t n, float alpha, float *x);
+    /* y = x over n values (no overlap). */
+    void (*copy)(struct vl_nn_ctx *ctx, size_t n, const float *x, float *y);
+    /* y = a * b over n values. */
+    void (*mul)(struct vl_nn_ctx *ctx, size_t n, const float *a, const float *b, float *y);
+    /* *acc += sum of x^2 over n values, added in order in double. */
+    void (*sum_squares)(struct vl_nn_ctx *ctx, size_t n, const float *x, double *acc);
+    /* Every row of y (rows x cols, row stride ld) = bias [cols]. */
+    void (*bias_rows)(struct vl_nn_ctx *ctx, size_t rows, int cols, size_t ld, const float *bias,
+                      float *y);
+    /* db[j] += sum over rows of dy[r, j] (row stride ld), each column summed
+     * in row order in double. */
+    void (*bias_grad)(struct vl_nn_ctx *ctx, size_t rows, int cols, size_t ld, const float *dy,
+                      float *db);
+    /* Dropout of n values with drop probability p: mask = 0 or 1/(1-p),
+     * y = x * mask.  The CPU draws from ctx->rng, one deviate per value in
+     * order; a device from a counter-based generator (nn/kern/dropout.h). */
+    void (*dropout_forward)(struct vl_nn_ctx *ctx, size_t n, float p, const float *x, float *mask,
+                            float *y);
+    /* x viewed as [outer, len, inner]: y [outer, inner] = the mean over len
+     * (summed in order in double). */
+    void (*mean_forward)(struct vl_nn_ctx *ctx, size_t outer, size_t len, size_t inner,
+                         const float *x, float *y);
+    /* dx [outer, len, inner] = dy [outer, inner] / len. */
+    void (*mean_backward)(struct vl_nn_ctx *ctx, size_t outer, size_t len, size_t inner,
+                          const float *dy, float *dx);
+    /* Pooling over the content area (struct vl_nn_area_geom); backward
+     * overwrites dx [m, c, h, w] (zero outside the content area). */
+    void (*area_pool_forward)(struct vl_nn_ctx *ctx, const struct vl_nn_area_geom *g,
+                              const float *x, float *y);
+    void (*area_pool_backward)(struct vl_nn_ctx *ctx, const struct vl_nn_area_geom *g,
+                               const float *dy, float *dx);
+    /* The ViT token layout: conv [n, e, np] (the patch convolution's output)
+     * to y [n, np + cls, e], token 0 being cls_token when cls, plus pos
+     * [np + cls, e]. */
+    void (*patch_tokens_forward)(struct vl_nn_ctx *ctx, int n, int np, int e, int cls,
+                                 const float *conv, const float *cls_token, const float *pos,
+                                 float *y);
+    /* Its backward: dconv [n, e, np] overwritten; dpos and dcls (when cls)
+     * accumulate. */
+    void (*patch_tokens_backward)(struct vl_nn_ctx *ctx, int n, int np, int e, int cls,
+                                  const float *dy, float *dconv, float *dpos, float *dcls);
+    /* y [n, groups, len, e] = x + emb[group] (one embedding row per group). */
+    void (*group_embed_forward)(struct vl_nn_ctx *ctx, int n, int groups, int len, int e,
+                                const float *x, const float *emb, float *y);
+    /* demb [groups, e] += the sum of dy over n and len, in that order. */
+    void (*group_embed_backward)(struct vl_nn_ctx *ctx, int n, int groups, int len, int e,
+                                 const float *dy, float *demb);
+
+    /* -- losses over logits [n, c]; labels (and class_weight [c], NULL for
+     * none) are host arrays; *loss is written where the logits live; a NULL
+     * dlogits [n, c] is skipped, else it is overwritten -- */
+
+    /* Softmax cross-entropy, the weighted mean sum(w[y] l) / sum(w[y]). */
+    void (*cross_entropy)(struct vl_nn_ctx *ctx, int n, int c, const float *logits,
+                          const int *labels, const float *class_weight, float *loss,
+                          float *dlogits);
+    /* Multiclass hinge (nn.MultiMarginLoss, p = 1), averaged over n and c. */
+    void (*hinge_loss)(struct vl_nn_ctx *ctx, int n, int c, const float *logits, const int *labels,
+                       const float *class_weight, float margin, float *loss, float *dlogits);
+    /* One-vs-rest squared hinge, LinearSVC's: the batch mean of
+     * sum_j max(0, 1 - y_j x_j)^2. */
+    void (*squared_hinge_ovr)(struct vl_nn_ctx *ctx, int n, int c, const float *logits,
+                              const int *labels, float *loss, float *dlogits);
+
+    /* -- optimiser steps over one parameter of n values (nn/kern/optim.h) -- */
+
+    /* SGD; buf (the momentum buffer) is NULL when mu == 0. */
+    void (*sgd_step)(struct vl_nn_ctx *ctx, size_t n, float *w, const float *g, float *buf,
+                     float lr, float wd, float mu, int nesterov, int first);
+    /* AdamW with the step's step_size = lr / (1 - b1^t) and
+     * bc2_sqrt = sqrt(1 - b2^t). */
+    void (*adamw_step)(struct vl_nn_ctx *ctx, size_t n, float *w, const float *g, float *m,
+                       float *v, float lr, float wd, float b1, float b2, float eps, float step_size,
+                       float bc2_sqrt);
+
+    /* -- matrix products -- */
 
     /* c[m, n] = alpha * op(a) op(b) + beta * c; op transposes when trans_*;
      * lda, ldb, ldc are the row strides of a, b, c as stored. */
     void (*gemm)(struct vl_nn_ctx *ctx, int trans_a, int trans_b, int m, int n, int k, float alpha,
                  const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
+    /* batch products c_i = alpha op(a_i) op(b_i) + beta c_i with a_i = a +
+     * i * stride_a (and so on): attention's heads, one call per sample. */
+    void (*gemm_batched)(struct vl_nn_ctx *ctx, int trans_a, int trans_b, int m, int n, int k,
+                         float alpha, const float *a, int lda, size_t stride_a, const float *b,
+                         int ldb, size_t stride_b, float beta, float *c, int ldc, size_t stride_c,
+                         int batch);
 
     /* y = conv(x, w) + b (b may be NULL). */
     void (*conv2d_forward)(struct vl_nn_ctx *ctx, const struct vl_nn_conv_geom *g, const float *x,

@@ -1,6 +1,8 @@
-/* cpu.c - the CPU backend of the neural-network core: OpenBLAS sgemm, the
- * element-wise kernels (activations, softmax, GRU cell), and the table that
- * gathers them with the kernels of conv.c, pool.c and norm.c.
+/* cpu.c - the CPU backend of the neural-network core: host memory, OpenBLAS
+ * sgemm, the element-wise kernels (activations through nn/kern/act.h,
+ * softmax, GRU cell, adds, bias rows and sums, the ViT group embedding), and
+ * the table that gathers them with the kernels of conv.c, pool.c, norm.c,
+ * attention.c, loss.c and optim.c.
  *
  * OpenBLAS runs on one thread: its multi-threaded sgemm splits work by the
  * thread count, which the machine decides, and the same seed must give the
@@ -8,8 +10,11 @@
  * by side instead. */
 #include <cblas.h>
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "nn/cpu.h"
+#include "nn/kern/act.h"
 
 static void cpu_gemm(struct vl_nn_ctx *ctx, int trans_a, int trans_b, int m, int n, int k,
                      float alpha, const float *a, int lda, const float *b, int ldb, float beta,
@@ -27,16 +32,131 @@ static void cpu_gemm(struct vl_nn_ctx *ctx, int trans_a, int trans_b, int m, int
                 trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-static float gelu(float x)
+static void cpu_gemm_batched(struct vl_nn_ctx *ctx, int trans_a, int trans_b, int m, int n, int k,
+                             float alpha, const float *a, int lda, size_t stride_a, const float *b,
+                             int ldb, size_t stride_b, float beta, float *c, int ldc,
+                             size_t stride_c, int batch)
 {
-    return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    for (int i = 0; i < batch; i++)
+        cpu_gemm(ctx, trans_a, trans_b, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b,
+                 ldb, beta, c + i * stride_c, ldc);
 }
 
-static float gelu_grad(float x)
+/* -- memory: the host's -- */
+
+static void *cpu_alloc(struct vl_nn_ctx *ctx, size_t bytes)
 {
-    float cdf = 0.5f * (1.0f + erff(x * 0.70710678118654752f));
-    float pdf = 0.39894228040143268f * expf(-0.5f * x * x);
-    return cdf + x * pdf;
+    (void)ctx;
+    return malloc(bytes ? bytes : 1);
+}
+
+static void cpu_free(struct vl_nn_ctx *ctx, void *p)
+{
+    (void)ctx;
+    free(p);
+}
+
+static void cpu_transfer(struct vl_nn_ctx *ctx, void *dst, const void *src, size_t bytes)
+{
+    (void)ctx;
+    if (bytes) memcpy(dst, src, bytes);
+}
+
+static void cpu_sync(struct vl_nn_ctx *ctx)
+{
+    (void)ctx;
+}
+
+/* -- element-wise and reductions -- */
+
+static void cpu_add(struct vl_nn_ctx *ctx, size_t rows, size_t cols, const float *a, size_t lda,
+                    const float *b, size_t ldb, float *y, size_t ldy)
+{
+    (void)ctx;
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < cols; j++)
+            y[r * ldy + j] = a[r * lda + j] + b[r * ldb + j];
+}
+
+static void cpu_axpy(struct vl_nn_ctx *ctx, size_t n, float alpha, const float *x, float *y)
+{
+    (void)ctx;
+    for (size_t i = 0; i < n; i++)
+        y[i] += alpha * x[i];
+}
+
+static void cpu_scale(struct vl_nn_ctx *ctx, size_t n, float alpha, float *x)
+{
+    (void)ctx;
+    for (size_t i = 0; i < n; i++)
+        x[i] *= alpha;
+}
+
+static void cpu_copy(struct vl_nn_ctx *ctx, size_t n, const float *x, float *y)
+{
+    cpu_transfer(ctx, y, x, n * sizeof *x);
+}
+
+static void cpu_mul(struct vl_nn_ctx *ctx, size_t n, const float *a, const float *b, float *y)
+{
+    (void)ctx;
+    for (size_t i = 0; i < n; i++)
+        y[i] = a[i] * b[i];
+}
+
+static void cpu_sum_squares(struct vl_nn_ctx *ctx, size_t n, const float *x, double *acc)
+{
+    (void)ctx;
+    double sq = *acc;
+    for (size_t i = 0; i < n; i++)
+        sq += (double)x[i] * x[i];
+    *acc = sq;
+}
+
+static void cpu_bias_rows(struct vl_nn_ctx *ctx, size_t rows, int cols, size_t ld,
+                          const float *bias, float *y)
+{
+    (void)ctx;
+    for (size_t r = 0; r < rows; r++)
+        memcpy(y + r * ld, bias, (size_t)cols * sizeof *y);
+}
+
+static void cpu_bias_grad(struct vl_nn_ctx *ctx, size_t rows, int cols, size_t ld, const float *dy,
+                          float *db)
+{
+    (void)ctx;
+    for (int j = 0; j < cols; j++) {
+        double s = 0.0;
+        for (size_t r = 0; r < rows; r++)
+            s += dy[r * ld + j];
+        db[j] += (float)s;
+    }
+}
+
+static void cpu_group_embed_forward(struct vl_nn_ctx *ctx, int n, int groups, int len, int e,
+                                    const float *x, const float *emb, float *y)
+{
+    (void)ctx;
+    for (int i = 0; i < n; i++)
+        for (int g = 0; g < groups; g++)
+            for (int p = 0; p < len; p++) {
+                size_t o = (((size_t)i * groups + g) * len + p) * e;
+                for (int c = 0; c < e; c++)
+                    y[o + c] = x[o + c] + emb[(size_t)g * e + c];
+            }
+}
+
+static void cpu_group_embed_backward(struct vl_nn_ctx *ctx, int n, int groups, int len, int e,
+                                     const float *dy, float *demb)
+{
+    (void)ctx;
+    for (int i = 0; i < n; i++)
+        for (int g = 0; g < groups; g++)
+            for (int p = 0; p < len; p++) {
+                const float *row = dy + (((size_t)i * groups + g) * len + p) * e;
+                for (int c = 0; c < e; c++)
+                    demb[(size_t)g * e + c] += row[c];
+            }
 }
 
 static void cpu_activation_forward(struct vl_nn_ctx *ctx, enum vl_nn_act_kind kind, size_t n,
@@ -46,11 +166,11 @@ static void cpu_activation_forward(struct vl_nn_ctx *ctx, enum vl_nn_act_kind ki
     switch (kind) {
     case VL_NN_RELU:
         for (size_t i = 0; i < n; i++)
-            y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+            y[i] = vl_nn_kern_relu(x[i]);
         break;
     case VL_NN_GELU:
         for (size_t i = 0; i < n; i++)
-            y[i] = gelu(x[i]);
+            y[i] = vl_nn_kern_gelu(x[i]);
         break;
     case VL_NN_TANH:
         for (size_t i = 0; i < n; i++)
@@ -70,13 +190,11 @@ static void cpu_activation_backward(struct vl_nn_ctx *ctx, enum vl_nn_act_kind k
         break;
     case VL_NN_GELU:
         for (size_t i = 0; i < n; i++)
-            dx[i] = dy[i] * gelu_grad(x[i]);
+            dx[i] = dy[i] * vl_nn_kern_gelu_grad(x[i]);
         break;
     case VL_NN_TANH:
-        for (size_t i = 0; i < n; i++) {
-            float t = tanhf(x[i]);
-            dx[i] = dy[i] * (1.0f - t * t);
-        }
+        for (size_t i = 0; i < n; i++)
+            dx[i] = vl_nn_kern_tanh_backward(x[i], dy[i]);
         break;
     }
 }
@@ -121,11 +239,6 @@ static void cpu_softmax_rows_backward(struct vl_nn_ctx *ctx, size_t rows, int co
     }
 }
 
-static float sigmoid(float x)
-{
-    return 1.0f / (1.0f + expf(-x));
-}
-
 static void cpu_gru_cell_forward(struct vl_nn_ctx *ctx, int n, int hs, const float *gi, int ldi,
                                  const float *gh, int ldh, const float *h_prev, int ldp,
                                  float *gates, int ldg, float *h, int ldy)
@@ -135,16 +248,10 @@ static void cpu_gru_cell_forward(struct vl_nn_ctx *ctx, int n, int hs, const flo
         const float *i_ = gi + (size_t)b * ldi, *h_ = gh + (size_t)b * ldh;
         const float *hp = h_prev ? h_prev + (size_t)b * ldp : NULL;
         float *g = gates + (size_t)b * ldg, *ho = h + (size_t)b * ldy;
-        for (int j = 0; j < hs; j++) {
-            float r = sigmoid(i_[j] + h_[j]);
-            float z = sigmoid(i_[hs + j] + h_[hs + j]);
-            float nn = tanhf(i_[2 * hs + j] + r * h_[2 * hs + j]);
-            float prev = hp ? hp[j] : 0.0f;
-            g[j] = r;
-            g[hs + j] = z;
-            g[2 * hs + j] = nn;
-            ho[j] = (1.0f - z) * nn + z * prev;
-        }
+        for (int j = 0; j < hs; j++)
+            ho[j] = vl_nn_kern_gru_cell(i_[j], i_[hs + j], i_[2 * hs + j], h_[j], h_[hs + j],
+                                        h_[2 * hs + j], hp ? hp[j] : 0.0f, &g[j], &g[hs + j],
+                                        &g[2 * hs + j]);
     }
 }
 
@@ -161,25 +268,50 @@ static void cpu_gru_cell_backward(struct vl_nn_ctx *ctx, int n, int hs, const fl
         float *di = dgi + (size_t)b * lddi, *dg = dgh + (size_t)b * lddh;
         float *dp = dh_prev + (size_t)b * hs;
         for (int j = 0; j < hs; j++) {
-            float r = g[j], z = g[hs + j], nn = g[2 * hs + j];
-            float prev = hp ? hp[j] : 0.0f;
-            float dn = d[j] * (1.0f - z) * (1.0f - nn * nn);
-            float dz = d[j] * (prev - nn) * z * (1.0f - z);
-            float dr = dn * h_[2 * hs + j] * r * (1.0f - r);
+            float r = g[j], dr, dz, dn;
+            vl_nn_kern_gru_cell_backward(r, g[hs + j], g[2 * hs + j], h_[2 * hs + j],
+                                         hp ? hp[j] : 0.0f, d[j], &dr, &dz, &dn, &dp[j]);
             di[j] = dr;
             di[hs + j] = dz;
             di[2 * hs + j] = dn;
             dg[j] = dr;
             dg[hs + j] = dz;
             dg[2 * hs + j] = dn * r;
-            dp[j] = d[j] * z;
         }
     }
 }
 
 static const struct vl_nn_backend cpu_backend = {
     .name = "cpu",
+    .alloc = cpu_alloc,
+    .free = cpu_free,
+    .upload = cpu_transfer,
+    .download = cpu_transfer,
+    .sync = cpu_sync,
+    .add = cpu_add,
+    .axpy = cpu_axpy,
+    .scale = cpu_scale,
+    .copy = cpu_copy,
+    .mul = cpu_mul,
+    .sum_squares = cpu_sum_squares,
+    .bias_rows = cpu_bias_rows,
+    .bias_grad = cpu_bias_grad,
+    .dropout_forward = vl_nn_cpu_dropout_forward,
+    .mean_forward = vl_nn_cpu_mean_forward,
+    .mean_backward = vl_nn_cpu_mean_backward,
+    .area_pool_forward = vl_nn_cpu_area_pool_forward,
+    .area_pool_backward = vl_nn_cpu_area_pool_backward,
+    .patch_tokens_forward = vl_nn_cpu_patch_tokens_forward,
+    .patch_tokens_backward = vl_nn_cpu_patch_tokens_backward,
+    .group_embed_forward = cpu_group_embed_forward,
+    .group_embed_backward = cpu_group_embed_backward,
+    .cross_entropy = vl_nn_cpu_cross_entropy,
+    .hinge_loss = vl_nn_cpu_hinge_loss,
+    .squared_hinge_ovr = vl_nn_cpu_squared_hinge_ovr,
+    .sgd_step = vl_nn_cpu_sgd_step,
+    .adamw_step = vl_nn_cpu_adamw_step,
     .gemm = cpu_gemm,
+    .gemm_batched = cpu_gemm_batched,
     .conv2d_forward = vl_nn_cpu_conv2d_forward,
     .conv2d_backward = vl_nn_cpu_conv2d_backward,
     .pool2d_forward = vl_nn_cpu_pool2d_forward,

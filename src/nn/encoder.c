@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "nn/backend.h"
 #include "nn/layers.h"
 
 /* Writes "name.part" (or "part" for an empty name) into buf. */
@@ -36,13 +37,12 @@ int vl_nn_encoder_block_init(struct vl_nn_encoder_block *l, struct vl_nn_params 
     return 0;
 }
 
-/* out = a + b, element-wise (same sizes). */
-static int add(struct vl_nn_tensor *out, const struct vl_nn_tensor *a, const struct vl_nn_tensor *b,
-               struct vl_error *err)
+/* out = a + b, element-wise (same sizes), on ctx's backend. */
+static int add(struct vl_nn_ctx *ctx, struct vl_nn_tensor *out, const struct vl_nn_tensor *a,
+               const struct vl_nn_tensor *b, struct vl_error *err)
 {
     if (vl_nn_tensor_resize(out, a->ndim, a->shape, err) < 0) return -1;
-    for (size_t i = 0; i < a->size; i++)
-        out->data[i] = a->data[i] + b->data[i];
+    ctx->backend->add(ctx, 1, a->size, a->data, a->size, b->data, b->size, out->data, out->size);
     return 0;
 }
 
@@ -53,14 +53,15 @@ int vl_nn_encoder_block_forward(struct vl_nn_ctx *ctx, struct vl_nn_encoder_bloc
     struct vl_nn_tensor *t;
     if (vl_nn_layernorm_forward(ctx, &l->norm1, x, &t, err) < 0 ||
         vl_nn_attention_forward(ctx, &l->self_attn, t, key_padding_mask, &t, err) < 0 ||
-        vl_nn_dropout_forward(ctx, &l->drop_attn, t, &t, err) < 0 || add(&l->h, x, t, err) < 0)
+        vl_nn_dropout_forward(ctx, &l->drop_attn, t, &t, err) < 0 || add(ctx, &l->h, x, t, err) < 0)
         return vl_error_prefix(err, "encoder block");
     if (vl_nn_layernorm_forward(ctx, &l->norm2, &l->h, &t, err) < 0 ||
         vl_nn_linear_forward(ctx, &l->linear1, t, &t, err) < 0 ||
         vl_nn_activation_forward(ctx, &l->act, t, &t, err) < 0 ||
         vl_nn_dropout_forward(ctx, &l->drop_mlp, t, &t, err) < 0 ||
         vl_nn_linear_forward(ctx, &l->linear2, t, &t, err) < 0 ||
-        vl_nn_dropout_forward(ctx, &l->drop_out, t, &t, err) < 0 || add(&l->y, &l->h, t, err) < 0)
+        vl_nn_dropout_forward(ctx, &l->drop_out, t, &t, err) < 0 ||
+        add(ctx, &l->y, &l->h, t, err) < 0)
         return vl_error_prefix(err, "encoder block");
     *y = &l->y;
     return 0;
@@ -78,7 +79,8 @@ int vl_nn_encoder_block_backward(struct vl_nn_ctx *ctx, struct vl_nn_encoder_blo
         vl_nn_dropout_backward(ctx, &l->drop_mlp, t, &t, err) < 0 ||
         vl_nn_activation_backward(ctx, &l->act, t, &t, err) < 0 ||
         vl_nn_linear_backward(ctx, &l->linear1, t, &t, err) < 0 ||
-        vl_nn_layernorm_backward(ctx, &l->norm2, t, &t, err) < 0 || add(&l->dh, dy, t, err) < 0)
+        vl_nn_layernorm_backward(ctx, &l->norm2, t, &t, err) < 0 ||
+        add(ctx, &l->dh, dy, t, err) < 0)
         return vl_error_prefix(err, "encoder block");
     if (vl_nn_dropout_backward(ctx, &l->drop_attn, &l->dh, &t, err) < 0 ||
         vl_nn_attention_backward(ctx, &l->self_attn, t, &t, err) < 0)
@@ -87,7 +89,7 @@ int vl_nn_encoder_block_backward(struct vl_nn_ctx *ctx, struct vl_nn_encoder_blo
     if (vl_nn_layernorm_backward(ctx, &l->norm1, t, dx ? &t : NULL, err) < 0)
         return vl_error_prefix(err, "encoder block");
     if (!dx) return 0;
-    if (add(&l->dx, &l->dh, t, err) < 0) return vl_error_prefix(err, "encoder block");
+    if (add(ctx, &l->dx, &l->dh, t, err) < 0) return vl_error_prefix(err, "encoder block");
     *dx = &l->dx;
     return 0;
 }

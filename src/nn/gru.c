@@ -36,13 +36,6 @@ int vl_nn_gru_init(struct vl_nn_gru *l, struct vl_nn_params *reg, const char *na
     return 0;
 }
 
-/* rows x cols of out (row stride ld) = bias, every row. */
-static void fill_rows(float *out, int rows, int cols, int ld, const float *bias)
-{
-    for (int r = 0; r < rows; r++)
-        memcpy(out + (size_t)r * ld, bias, (size_t)cols * sizeof *out);
-}
-
 int vl_nn_gru_forward(struct vl_nn_ctx *ctx, struct vl_nn_gru *l, const struct vl_nn_tensor *x,
                       struct vl_nn_tensor **y, struct vl_error *err)
 {
@@ -58,14 +51,14 @@ int vl_nn_gru_forward(struct vl_nn_ctx *ctx, struct vl_nn_gru *l, const struct v
         vl_nn_tensor_resize(&l->y, 3, yshape, err) < 0)
         return -1;
     const struct vl_nn_backend *be = ctx->backend;
-    fill_rows(l->gi.data, n * t, h3, h3, l->bias_ih->value.data);
+    be->bias_rows(ctx, (size_t)n * t, h3, (size_t)h3, l->bias_ih->value.data, l->gi.data);
     be->gemm(ctx, 0, 1, n * t, h3, in, 1.0f, x->data, in, l->weight_ih->value.data, in, 1.0f,
              l->gi.data, h3);
     int ldg = t * h3, ldy = t * hs;
     for (int s = 0; s < t; s++) {
         float *gh = l->gh.data + (size_t)s * h3;
         const float *hp = s ? l->y.data + (size_t)(s - 1) * hs : NULL;
-        fill_rows(gh, n, h3, ldg, l->bias_hh->value.data);
+        be->bias_rows(ctx, (size_t)n, h3, (size_t)ldg, l->bias_hh->value.data, gh);
         if (hp)
             be->gemm(ctx, 0, 1, n, h3, hs, 1.0f, hp, ldy, l->weight_hh->value.data, hs, 1.0f, gh,
                      ldg);
@@ -94,10 +87,8 @@ int vl_nn_gru_backward(struct vl_nn_ctx *ctx, struct vl_nn_gru *l, const struct 
     float *carry = l->dh.data, *cur = l->dh.data + (size_t)n * hs;
     for (int s = t - 1; s >= 0; s--) {
         /* cur = dy_s + the gradient carried back from step s + 1 */
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < hs; j++)
-                cur[(size_t)i * hs + j] =
-                    dy->data[(size_t)i * ldy + (size_t)s * hs + j] + carry[(size_t)i * hs + j];
+        be->add(ctx, (size_t)n, (size_t)hs, dy->data + (size_t)s * hs, (size_t)ldy, carry,
+                (size_t)hs, cur, (size_t)hs);
         const float *hp = s ? l->y.data + (size_t)(s - 1) * hs : NULL;
         float *dgi = l->dgi.data + (size_t)s * h3, *dgh = l->dgh.data + (size_t)s * h3;
         be->gru_cell_backward(ctx, n, hs, l->gh.data + (size_t)s * h3, ldg, hp, ldy,
@@ -110,16 +101,8 @@ int vl_nn_gru_backward(struct vl_nn_ctx *ctx, struct vl_nn_gru *l, const struct 
         }
     }
     int rows = n * t;
-    float *dbi = l->bias_ih->grad.data, *dbh = l->bias_hh->grad.data;
-    for (int j = 0; j < h3; j++) {
-        double si = 0.0, sh = 0.0;
-        for (int r = 0; r < rows; r++) {
-            si += l->dgi.data[(size_t)r * h3 + j];
-            sh += l->dgh.data[(size_t)r * h3 + j];
-        }
-        dbi[j] += (float)si;
-        dbh[j] += (float)sh;
-    }
+    be->bias_grad(ctx, (size_t)rows, h3, (size_t)h3, l->dgi.data, l->bias_ih->grad.data);
+    be->bias_grad(ctx, (size_t)rows, h3, (size_t)h3, l->dgh.data, l->bias_hh->grad.data);
     be->gemm(ctx, 1, 0, h3, in, rows, 1.0f, l->dgi.data, h3, l->x->data, in, 1.0f,
              l->weight_ih->grad.data, in);
     if (dx) {

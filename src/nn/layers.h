@@ -279,7 +279,7 @@ struct vl_nn_attention {
     struct vl_nn_tensor probs;    /* [N, H, L, L] attention weights */
     struct vl_nn_tensor heads;    /* [N, L, E]: every head's output, concatenated */
     struct vl_nn_tensor dqkv;     /* [N, L, 3E] */
-    struct vl_nn_tensor dprobs;   /* [L, L] */
+    struct vl_nn_tensor dprobs;   /* [H, L, L]: one sample's heads */
 };
 
 /* Registers the projections (Xavier uniform weights, zero biases, as
@@ -401,6 +401,12 @@ int vl_nn_cross_entropy(struct vl_nn_ctx *ctx, const struct vl_nn_tensor *logits
 int vl_nn_hinge_loss(struct vl_nn_ctx *ctx, const struct vl_nn_tensor *logits, const int *labels,
                      const float *class_weight, float margin, float *loss,
                      struct vl_nn_tensor *dlogits, struct vl_error *err);
+/* One-vs-rest squared hinge, LinearSVC's loss: the batch mean of
+ * sum_c max(0, 1 - y_c x_c)^2 with y_c = +1 for the true class, else -1.
+ * Gradient as above. */
+int vl_nn_squared_hinge_ovr(struct vl_nn_ctx *ctx, const struct vl_nn_tensor *logits,
+                            const int *labels, float *loss, struct vl_nn_tensor *dlogits,
+                            struct vl_error *err);
 /* probs = softmax(logits) over the last axis (resized to logits' shape). */
 int vl_nn_softmax(struct vl_nn_ctx *ctx, const struct vl_nn_tensor *logits,
                   struct vl_nn_tensor *probs, struct vl_error *err);

@@ -41,10 +41,9 @@ int vl_nn_linear_forward(struct vl_nn_ctx *ctx, struct vl_nn_linear *l,
     shape[x->ndim - 1] = l->out_features;
     if (vl_nn_tensor_resize(&l->y, x->ndim, shape, err) < 0) return -1;
     int rows = (int)(x->size / (size_t)l->in_features), out = l->out_features;
-    if (l->bias) {
-        for (int r = 0; r < rows; r++)
-            memcpy(l->y.data + (size_t)r * out, l->bias->value.data, (size_t)out * sizeof(float));
-    }
+    if (l->bias)
+        ctx->backend->bias_rows(ctx, (size_t)rows, out, (size_t)out, l->bias->value.data,
+                                l->y.data);
     ctx->backend->gemm(ctx, 0, 1, rows, out, l->in_features, 1.0f, x->data, l->in_features,
                        l->weight->value.data, l->in_features, l->bias ? 1.0f : 0.0f, l->y.data,
                        out);
@@ -65,15 +64,8 @@ int vl_nn_linear_backward(struct vl_nn_ctx *ctx, struct vl_nn_linear *l,
     /* dW[out, in] += dy^T x */
     ctx->backend->gemm(ctx, 1, 0, out, in, rows, 1.0f, dy->data, out, l->x->data, in, 1.0f,
                        l->weight->grad.data, in);
-    if (l->bias) {
-        float *db = l->bias->grad.data;
-        for (int o = 0; o < out; o++) {
-            double s = 0.0;
-            for (int r = 0; r < rows; r++)
-                s += dy->data[(size_t)r * out + o];
-            db[o] += (float)s;
-        }
-    }
+    if (l->bias)
+        ctx->backend->bias_grad(ctx, (size_t)rows, out, (size_t)out, dy->data, l->bias->grad.data);
     if (dx) {
         if (vl_nn_tensor_resize(&l->dx, l->x->ndim, l->x->shape, err) < 0) return -1;
         ctx->backend->gemm(ctx, 0, 0, rows, in, out, 1.0f, dy->data, out, l->weight->value.data, in,

@@ -1,10 +1,11 @@
-/* loss.c - softmax cross-entropy and multiclass hinge loss over logits
- * [N, C], with their gradients, and the softmax itself.  Sums accumulate in
- * double. */
-#include <math.h>
+/* loss.c - softmax cross-entropy, multiclass hinge and one-vs-rest squared
+ * hinge over logits [N, C], with their gradients, and the softmax itself:
+ * the checks here, the CPU backend's loss entries (their per-row math in
+ * nn/kern/loss.h) below.  Sums accumulate in double. */
 #include <string.h>
 
-#include "nn/backend.h"
+#include "nn/cpu.h"
+#include "nn/kern/loss.h"
 #include "nn/layers.h"
 
 static int check_logits(const char *what, const struct vl_nn_tensor *logits, const int *labels,
@@ -30,46 +31,62 @@ int vl_nn_softmax(struct vl_nn_ctx *ctx, const struct vl_nn_tensor *logits,
     return 0;
 }
 
+void vl_nn_cpu_cross_entropy(struct vl_nn_ctx *ctx, int n, int c, const float *logits,
+                             const int *labels, const float *class_weight, float *loss,
+                             float *dlogits)
+{
+    (void)ctx;
+    double total = 0.0, wsum = 0.0;
+    for (int i = 0; i < n; i++) {
+        double w = class_weight ? class_weight[labels[i]] : 1.0;
+        total += w * vl_nn_kern_ce_row_loss(logits + (size_t)i * c, c, labels[i]);
+        wsum += w;
+    }
+    *loss = wsum > 0.0 ? (float)(total / wsum) : 0.0f;
+    if (!dlogits) return;
+    for (int i = 0; i < n; i++) {
+        double w = class_weight ? class_weight[labels[i]] : 1.0;
+        double scale = wsum > 0.0 ? w / wsum : 0.0;
+        vl_nn_kern_ce_row_grad(logits + (size_t)i * c, c, labels[i], scale,
+                               dlogits + (size_t)i * c);
+    }
+}
+
+void vl_nn_cpu_hinge_loss(struct vl_nn_ctx *ctx, int n, int c, const float *logits,
+                          const int *labels, const float *class_weight, float margin, float *loss,
+                          float *dlogits)
+{
+    (void)ctx;
+    if (dlogits) memset(dlogits, 0, (size_t)n * c * sizeof *dlogits);
+    double total = 0.0;
+    for (int i = 0; i < n; i++) {
+        int y = labels[i];
+        double w = class_weight ? class_weight[y] : 1.0;
+        vl_nn_kern_hinge_row(logits + (size_t)i * c, c, y, margin, w / ((double)c * n), &total,
+                             dlogits ? dlogits + (size_t)i * c : NULL);
+    }
+    *loss = (float)total;
+}
+
+void vl_nn_cpu_squared_hinge_ovr(struct vl_nn_ctx *ctx, int n, int c, const float *logits,
+                                 const int *labels, float *loss, float *dlogits)
+{
+    (void)ctx;
+    double total = 0;
+    for (int i = 0; i < n; i++)
+        vl_nn_kern_sq_hinge_row(logits + (size_t)i * c, c, labels[i], n, &total,
+                                dlogits ? dlogits + (size_t)i * c : NULL);
+    *loss = (float)(total / n);
+}
+
 int vl_nn_cross_entropy(struct vl_nn_ctx *ctx, const struct vl_nn_tensor *logits, const int *labels,
                         const float *class_weight, float *loss, struct vl_nn_tensor *dlogits,
                         struct vl_error *err)
 {
-    (void)ctx;
     if (check_logits("cross_entropy", logits, labels, err) < 0) return -1;
-    int n = logits->shape[0], c = logits->shape[1];
     if (dlogits && vl_nn_tensor_resize(dlogits, 2, logits->shape, err) < 0) return -1;
-    double total = 0.0, wsum = 0.0;
-    for (int i = 0; i < n; i++) {
-        const float *row = logits->data + (size_t)i * c;
-        double w = class_weight ? class_weight[labels[i]] : 1.0;
-        float mx = row[0];
-        for (int j = 1; j < c; j++)
-            if (row[j] > mx) mx = row[j];
-        double sum = 0.0;
-        for (int j = 0; j < c; j++)
-            sum += exp((double)row[j] - mx);
-        double lse = mx + log(sum);
-        total += w * (lse - row[labels[i]]);
-        wsum += w;
-    }
-    *loss = wsum > 0.0 ? (float)(total / wsum) : 0.0f;
-    if (!dlogits) return 0;
-    for (int i = 0; i < n; i++) {
-        const float *row = logits->data + (size_t)i * c;
-        float *d = dlogits->data + (size_t)i * c;
-        double w = class_weight ? class_weight[labels[i]] : 1.0;
-        double scale = wsum > 0.0 ? w / wsum : 0.0;
-        float mx = row[0];
-        for (int j = 1; j < c; j++)
-            if (row[j] > mx) mx = row[j];
-        double sum = 0.0;
-        for (int j = 0; j < c; j++)
-            sum += exp((double)row[j] - mx);
-        for (int j = 0; j < c; j++) {
-            double p = exp((double)row[j] - mx) / sum;
-            d[j] = (float)(scale * (p - (j == labels[i])));
-        }
-    }
+    ctx->backend->cross_entropy(ctx, logits->shape[0], logits->shape[1], logits->data, labels,
+                                class_weight, loss, dlogits ? dlogits->data : NULL);
     return 0;
 }
 
@@ -77,27 +94,20 @@ int vl_nn_hinge_loss(struct vl_nn_ctx *ctx, const struct vl_nn_tensor *logits, c
                      const float *class_weight, float margin, float *loss,
                      struct vl_nn_tensor *dlogits, struct vl_error *err)
 {
-    (void)ctx;
     if (check_logits("hinge_loss", logits, labels, err) < 0) return -1;
-    int n = logits->shape[0], c = logits->shape[1];
-    if (dlogits && vl_nn_tensor_zeros(dlogits, 2, logits->shape, err) < 0) return -1;
-    double total = 0.0;
-    for (int i = 0; i < n; i++) {
-        const float *row = logits->data + (size_t)i * c;
-        int y = labels[i];
-        double w = class_weight ? class_weight[y] : 1.0;
-        double scale = w / ((double)c * n);
-        for (int j = 0; j < c; j++) {
-            if (j == y) continue;
-            double m = (double)margin - row[y] + row[j];
-            if (m <= 0.0) continue;
-            total += scale * m;
-            if (dlogits) {
-                dlogits->data[(size_t)i * c + j] += (float)scale;
-                dlogits->data[(size_t)i * c + y] -= (float)scale;
-            }
-        }
-    }
-    *loss = (float)total;
+    if (dlogits && vl_nn_tensor_resize(dlogits, 2, logits->shape, err) < 0) return -1;
+    ctx->backend->hinge_loss(ctx, logits->shape[0], logits->shape[1], logits->data, labels,
+                             class_weight, margin, loss, dlogits ? dlogits->data : NULL);
+    return 0;
+}
+
+int vl_nn_squared_hinge_ovr(struct vl_nn_ctx *ctx, const struct vl_nn_tensor *logits,
+                            const int *labels, float *loss, struct vl_nn_tensor *dlogits,
+                            struct vl_error *err)
+{
+    if (check_logits("squared_hinge_ovr", logits, labels, err) < 0) return -1;
+    if (dlogits && vl_nn_tensor_resize(dlogits, 2, logits->shape, err) < 0) return -1;
+    ctx->backend->squared_hinge_ovr(ctx, logits->shape[0], logits->shape[1], logits->data, labels,
+                                    loss, dlogits ? dlogits->data : NULL);
     return 0;
 }

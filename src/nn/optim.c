@@ -1,6 +1,12 @@
 /* optim.c - SGD with momentum, AdamW, global-norm gradient clipping and the
- * learning-rate schedules (the update rules are written out in optim.h). */
+ * learning-rate schedules (the update rules are written out in optim.h).
+ * The steps and the clipping run through the backend's entries; the CPU's
+ * optimiser entries are defined here, their per-element bodies in
+ * nn/kern/optim.h. */
 #include "nn/optim.h"
+
+#include "nn/cpu.h"
+#include "nn/kern/optim.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -43,48 +49,55 @@ int vl_nn_optim_init(struct vl_nn_optim *o, struct vl_nn_params *params,
     return 0;
 }
 
-static void sgd_step(const struct vl_nn_optim_config *c, struct vl_nn_param *p,
-                     struct vl_nn_optim_state *s, float lr, int first)
+void vl_nn_cpu_sgd_step(struct vl_nn_ctx *ctx, size_t n, float *w, const float *g, float *buf,
+                        float lr, float wd, float mu, int nesterov, int first)
 {
-    float *w = p->value.data, *buf = s->m.data;
-    const float *g = p->grad.data;
-    float wd = p->decay ? c->weight_decay : 0.0f, mu = c->momentum;
-    for (size_t i = 0; i < p->value.size; i++) {
-        float d = g[i] + wd * w[i];
-        if (mu > 0.0f) {
-            buf[i] = first ? d : mu * buf[i] + d;
-            d = c->nesterov ? d + mu * buf[i] : buf[i];
-        }
-        w[i] -= lr * d;
-    }
+    (void)ctx;
+    float unused = 0.0f;
+    for (size_t i = 0; i < n; i++)
+        w[i] = vl_nn_kern_sgd(w[i], g[i], buf ? &buf[i] : &unused, lr, wd, mu, nesterov, first);
 }
 
-static void adamw_step(const struct vl_nn_optim_config *c, struct vl_nn_param *p,
-                       struct vl_nn_optim_state *s, float lr, long step)
+void vl_nn_cpu_adamw_step(struct vl_nn_ctx *ctx, size_t n, float *w, const float *g, float *m,
+                          float *v, float lr, float wd, float b1, float b2, float eps,
+                          float step_size, float bc2_sqrt)
 {
-    float *w = p->value.data, *m = s->m.data, *v = s->v.data;
-    const float *g = p->grad.data;
-    float wd = p->decay ? c->weight_decay : 0.0f, b1 = c->beta1, b2 = c->beta2;
-    double bc1 = 1.0 - pow(b1, (double)step), bc2 = 1.0 - pow(b2, (double)step);
-    float step_size = (float)(lr / bc1), bc2_sqrt = (float)sqrt(bc2);
-    for (size_t i = 0; i < p->value.size; i++) {
-        w[i] -= lr * wd * w[i];
-        m[i] = b1 * m[i] + (1.0f - b1) * g[i];
-        v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
-        w[i] -= step_size * m[i] / (sqrtf(v[i]) / bc2_sqrt + c->eps);
-    }
+    (void)ctx;
+    for (size_t i = 0; i < n; i++)
+        w[i] = vl_nn_kern_adamw(w[i], g[i], &m[i], &v[i], lr, wd, b1, b2, eps, step_size, bc2_sqrt);
+}
+
+/* The backend of ctx, or the CPU's for a NULL ctx. */
+static const struct vl_nn_backend *backend_of(struct vl_nn_ctx *ctx)
+{
+    return ctx ? ctx->backend : vl_nn_backend_cpu();
+}
+
+void vl_nn_optim_bind(struct vl_nn_optim *o, struct vl_nn_ctx *ctx)
+{
+    o->ctx = ctx;
 }
 
 void vl_nn_optim_step(struct vl_nn_optim *o, float lr)
 {
+    const struct vl_nn_optim_config *c = &o->config;
+    const struct vl_nn_backend *be = backend_of(o->ctx);
     o->step++;
+    /* AdamW's bias corrections depend on the step alone: once per step, on the host */
+    double bc1 = 1.0 - pow(c->beta1, (double)o->step), bc2 = 1.0 - pow(c->beta2, (double)o->step);
+    float step_size = (float)(lr / bc1), bc2_sqrt = (float)sqrt(bc2);
     for (size_t i = 0; i < o->count; i++) {
         struct vl_nn_param *p = o->params->items[i];
+        struct vl_nn_optim_state *s = &o->state[i];
         if (!p->trainable) continue;
-        if (o->config.kind == VL_NN_SGD)
-            sgd_step(&o->config, p, &o->state[i], lr, o->step == 1);
+        float wd = p->decay ? c->weight_decay : 0.0f;
+        if (c->kind == VL_NN_SGD)
+            be->sgd_step(o->ctx, p->value.size, p->value.data, p->grad.data,
+                         c->momentum > 0.0f ? s->m.data : NULL, lr, wd, c->momentum, c->nesterov,
+                         o->step == 1);
         else
-            adamw_step(&o->config, p, &o->state[i], lr, o->step);
+            be->adamw_step(o->ctx, p->value.size, p->value.data, p->grad.data, s->m.data, s->v.data,
+                           lr, wd, c->beta1, c->beta2, c->eps, step_size, bc2_sqrt);
     }
 }
 
@@ -98,25 +111,27 @@ void vl_nn_optim_free(struct vl_nn_optim *o)
     memset(o, 0, sizeof *o);
 }
 
-float vl_nn_clip_grad_norm(struct vl_nn_params *params, float max_norm)
+float vl_nn_clip_grad_norm_ctx(struct vl_nn_ctx *ctx, struct vl_nn_params *params, float max_norm)
 {
+    const struct vl_nn_backend *be = backend_of(ctx);
     double sq = 0.0;
     for (size_t i = 0; i < params->count; i++) {
         const struct vl_nn_param *p = params->items[i];
-        if (!p->trainable) continue;
-        for (size_t j = 0; j < p->grad.size; j++)
-            sq += (double)p->grad.data[j] * p->grad.data[j];
+        if (p->trainable) be->sum_squares(ctx, p->grad.size, p->grad.data, &sq);
     }
     float norm = (float)sqrt(sq);
     float scale = max_norm / (norm + 1e-6f);
     if (scale < 1.0f)
         for (size_t i = 0; i < params->count; i++) {
             struct vl_nn_param *p = params->items[i];
-            if (!p->trainable) continue;
-            for (size_t j = 0; j < p->grad.size; j++)
-                p->grad.data[j] *= scale;
+            if (p->trainable) be->scale(ctx, p->grad.size, scale, p->grad.data);
         }
     return norm;
+}
+
+float vl_nn_clip_grad_norm(struct vl_nn_params *params, float max_norm)
+{
+    return vl_nn_clip_grad_norm_ctx(NULL, params, max_norm);
 }
 
 float vl_nn_schedule_lr(const struct vl_nn_schedule *s, long step)

@@ -40,6 +40,7 @@ struct vl_nn_optim {
     struct vl_nn_optim_state *state; /* one per registry item, owned */
     size_t count;                    /* registry items when created */
     long step;                       /* steps taken */
+    struct vl_nn_ctx *ctx;           /* not owned; whose backend steps; NULL: the CPU's */
 };
 
 /* Returns PyTorch's defaults for kind (SGD: momentum 0; AdamW: betas 0.9,
@@ -50,6 +51,9 @@ struct vl_nn_optim_config vl_nn_optim_defaults(enum vl_nn_optim_kind kind);
  * nesterov without momentum, betas outside [0, 1)). */
 int vl_nn_optim_init(struct vl_nn_optim *o, struct vl_nn_params *params,
                      const struct vl_nn_optim_config *config, struct vl_error *err);
+/* Makes the steps run on ctx's backend (where the parameters live); ctx
+ * must outlive o.  Until then, and with NULL, they run on the CPU's. */
+void vl_nn_optim_bind(struct vl_nn_optim *o, struct vl_nn_ctx *ctx);
 /* Takes one step with learning rate lr from the accumulated gradients. */
 void vl_nn_optim_step(struct vl_nn_optim *o, float lr);
 /* Frees the optimiser's state. */
@@ -58,6 +62,9 @@ void vl_nn_optim_free(struct vl_nn_optim *o);
 /* Scales every trainable gradient so that their global L2 norm is at most
  * max_norm (as torch.nn.utils.clip_grad_norm_); returns the norm before. */
 float vl_nn_clip_grad_norm(struct vl_nn_params *params, float max_norm);
+/* The same on ctx's backend (NULL: the CPU's): the squares summed in
+ * parameter order in double, the scaling by the backend's scale entry. */
+float vl_nn_clip_grad_norm_ctx(struct vl_nn_ctx *ctx, struct vl_nn_params *params, float max_norm);
 
 /* -- learning-rate schedules, a pure function of the step -- */
 

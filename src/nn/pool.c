@@ -1,11 +1,13 @@
-/* pool.c - 2-D max, average and adaptive average pooling (layer and CPU
- * kernels), the mean over axes (global average pooling, pooling over time)
- * and dropout. */
+/* pool.c - 2-D max, average and adaptive average pooling, pooling over the
+ * content area of each frame (the variable-aspect-ratio CNN's), the mean
+ * over axes (global average pooling, pooling over time) and dropout: the
+ * layers, and the CPU backend's kernels for them. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nn/cpu.h"
+#include "nn/kern/dropout.h"
 #include "nn/layers.h"
 
 /* The input window [y0, y1) x [x0, x1) of output (oy, ox) and its divisor. */
@@ -91,6 +93,97 @@ void vl_nn_cpu_pool2d_backward(struct vl_nn_ctx *ctx, const struct vl_nn_pool_ge
                     for (int j = x0; j < x1; j++)
                         dxp[i * g->w + j] += share;
             }
+    }
+}
+
+void vl_nn_cpu_mean_forward(struct vl_nn_ctx *ctx, size_t outer, size_t len, size_t inner,
+                            const float *x, float *y)
+{
+    (void)ctx;
+    for (size_t o = 0; o < outer; o++)
+        for (size_t k = 0; k < inner; k++) {
+            double s = 0.0;
+            for (size_t i = 0; i < len; i++)
+                s += x[(o * len + i) * inner + k];
+            y[o * inner + k] = (float)(s / (double)len);
+        }
+}
+
+void vl_nn_cpu_mean_backward(struct vl_nn_ctx *ctx, size_t outer, size_t len, size_t inner,
+                             const float *dy, float *dx)
+{
+    (void)ctx;
+    float scale = 1.0f / (float)len;
+    for (size_t o = 0; o < outer; o++)
+        for (size_t i = 0; i < len; i++)
+            for (size_t k = 0; k < inner; k++)
+                dx[(o * len + i) * inner + k] = dy[o * inner + k] * scale;
+}
+
+void vl_nn_cpu_dropout_forward(struct vl_nn_ctx *ctx, size_t n, float p, const float *x,
+                               float *mask, float *y)
+{
+    float keep = 1.0f / (1.0f - p);
+    for (size_t i = 0; i < n; i++) {
+        mask[i] = vl_nn_kern_dropout_mask(vl_rng_uniform(&ctx->rng), p, keep);
+        y[i] = x[i] * mask[i];
+    }
+}
+
+/* Cell i of n over a valid extent v: [floor(i v / n), ceil((i + 1) v / n)). */
+static void area_cell(int i, int n, int v, int *lo, int *hi)
+{
+    *lo = i * v / n;
+    *hi = ((i + 1) * v + n - 1) / n;
+}
+
+void vl_nn_cpu_area_pool_forward(struct vl_nn_ctx *ctx, const struct vl_nn_area_geom *g,
+                                 const float *x, float *y)
+{
+    (void)ctx;
+    int C = g->c, h = g->h, w = g->w, G = g->grid;
+    for (int m = 0; m < g->m; m++) {
+        int vh = g->vh[m / g->frames], vw = g->vw[m / g->frames];
+        for (int ch = 0; ch < C; ch++) {
+            const float *src = x + ((size_t)m * C + ch) * h * w;
+            float *dst = y + ((size_t)m * C + ch) * G * G;
+            for (int i = 0; i < G; i++)
+                for (int j = 0; j < G; j++) {
+                    int y0, y1, x0, x1;
+                    area_cell(i, G, vh, &y0, &y1);
+                    area_cell(j, G, vw, &x0, &x1);
+                    double s = 0;
+                    for (int yy = y0; yy < y1; yy++)
+                        for (int xx = x0; xx < x1; xx++)
+                            s += src[(size_t)yy * w + xx];
+                    dst[i * G + j] = (float)(s / ((y1 - y0) * (x1 - x0)));
+                }
+        }
+    }
+}
+
+void vl_nn_cpu_area_pool_backward(struct vl_nn_ctx *ctx, const struct vl_nn_area_geom *g,
+                                  const float *dy, float *dx)
+{
+    (void)ctx;
+    int C = g->c, h = g->h, w = g->w, G = g->grid;
+    memset(dx, 0, (size_t)g->m * C * h * w * sizeof *dx);
+    for (int m = 0; m < g->m; m++) {
+        int vh = g->vh[m / g->frames], vw = g->vw[m / g->frames];
+        for (int ch = 0; ch < C; ch++) {
+            float *dst = dx + ((size_t)m * C + ch) * h * w;
+            const float *gr = dy + ((size_t)m * C + ch) * G * G;
+            for (int i = 0; i < G; i++)
+                for (int j = 0; j < G; j++) {
+                    int y0, y1, x0, x1;
+                    area_cell(i, G, vh, &y0, &y1);
+                    area_cell(j, G, vw, &x0, &x1);
+                    float v = gr[i * G + j] / (float)((y1 - y0) * (x1 - x0));
+                    for (int yy = y0; yy < y1; yy++)
+                        for (int xx = x0; xx < x1; xx++)
+                            dst[(size_t)yy * w + xx] += v;
+                }
+        }
     }
 }
 
@@ -235,20 +328,13 @@ static int mean_split(const struct vl_nn_mean *l, int ndim, const int *shape, in
 int vl_nn_mean_forward(struct vl_nn_ctx *ctx, struct vl_nn_mean *l, const struct vl_nn_tensor *x,
                        struct vl_nn_tensor **y, struct vl_error *err)
 {
-    (void)ctx;
     int first, last, shape[VL_NN_MAX_DIMS], nd = 0;
     size_t outer, len, inner;
     if (mean_split(l, x->ndim, x->shape, &first, &last, &outer, &len, &inner, err) < 0) return -1;
     for (int i = 0; i < x->ndim; i++)
         if (i < first || i > last) shape[nd++] = x->shape[i];
     if (vl_nn_tensor_resize(&l->y, nd, shape, err) < 0) return -1;
-    for (size_t o = 0; o < outer; o++)
-        for (size_t k = 0; k < inner; k++) {
-            double s = 0.0;
-            for (size_t i = 0; i < len; i++)
-                s += x->data[(o * len + i) * inner + k];
-            l->y.data[o * inner + k] = (float)(s / (double)len);
-        }
+    ctx->backend->mean_forward(ctx, outer, len, inner, x->data, l->y.data);
     l->in_ndim = x->ndim;
     memcpy(l->in_shape, x->shape, sizeof l->in_shape);
     *y = &l->y;
@@ -258,7 +344,6 @@ int vl_nn_mean_forward(struct vl_nn_ctx *ctx, struct vl_nn_mean *l, const struct
 int vl_nn_mean_backward(struct vl_nn_ctx *ctx, struct vl_nn_mean *l, const struct vl_nn_tensor *dy,
                         struct vl_nn_tensor **dx, struct vl_error *err)
 {
-    (void)ctx;
     int first, last;
     size_t outer, len, inner;
     if (!l->in_ndim) return vl_error_set(err, "mean: backward before forward");
@@ -268,11 +353,7 @@ int vl_nn_mean_backward(struct vl_nn_ctx *ctx, struct vl_nn_mean *l, const struc
     if (mean_split(l, l->in_ndim, l->in_shape, &first, &last, &outer, &len, &inner, err) < 0 ||
         vl_nn_tensor_resize(&l->dx, l->in_ndim, l->in_shape, err) < 0)
         return -1;
-    float scale = 1.0f / (float)len;
-    for (size_t o = 0; o < outer; o++)
-        for (size_t i = 0; i < len; i++)
-            for (size_t k = 0; k < inner; k++)
-                l->dx.data[(o * len + i) * inner + k] = dy->data[o * inner + k] * scale;
+    ctx->backend->mean_backward(ctx, outer, len, inner, dy->data, l->dx.data);
     *dx = &l->dx;
     return 0;
 }
@@ -300,14 +381,10 @@ int vl_nn_dropout_forward(struct vl_nn_ctx *ctx, struct vl_nn_dropout *l,
     if (vl_nn_tensor_resize(&l->y, x->ndim, x->shape, err) < 0) return -1;
     l->active = ctx->training && l->p > 0.0f;
     if (!l->active) {
-        memcpy(l->y.data, x->data, x->size * sizeof *x->data);
+        ctx->backend->copy(ctx, x->size, x->data, l->y.data);
     } else {
         if (vl_nn_tensor_resize(&l->mask, x->ndim, x->shape, err) < 0) return -1;
-        float keep = 1.0f / (1.0f - l->p);
-        for (size_t i = 0; i < x->size; i++) {
-            l->mask.data[i] = vl_rng_uniform(&ctx->rng) < l->p ? 0.0f : keep;
-            l->y.data[i] = x->data[i] * l->mask.data[i];
-        }
+        ctx->backend->dropout_forward(ctx, x->size, l->p, x->data, l->mask.data, l->y.data);
     }
     *y = &l->y;
     return 0;
@@ -317,13 +394,14 @@ int vl_nn_dropout_backward(struct vl_nn_ctx *ctx, struct vl_nn_dropout *l,
                            const struct vl_nn_tensor *dy, struct vl_nn_tensor **dx,
                            struct vl_error *err)
 {
-    (void)ctx;
     if (!vl_nn_tensor_same_shape(dy, &l->y))
         return vl_error_set(err, "dropout: gradient shape differs from the output's");
     if (!dx) return 0;
     if (vl_nn_tensor_resize(&l->dx, dy->ndim, dy->shape, err) < 0) return -1;
-    for (size_t i = 0; i < dy->size; i++)
-        l->dx.data[i] = l->active ? dy->data[i] * l->mask.data[i] : dy->data[i];
+    if (l->active)
+        ctx->backend->mul(ctx, dy->size, dy->data, l->mask.data, l->dx.data);
+    else
+        ctx->backend->copy(ctx, dy->size, dy->data, l->dx.data);
     *dx = &l->dx;
     return 0;
 }

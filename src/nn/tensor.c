@@ -31,6 +31,8 @@ int vl_nn_tensor_resize(struct vl_nn_tensor *t, int ndim, const int *shape, stru
 {
     size_t n;
     if (shape_size(ndim, shape, &n) < 0) return vl_error_set(err, "bad tensor shape");
+    if (t->mem != VL_NN_MEM_HOST && n > t->cap)
+        return vl_error_set(err, "a device tensor grows through its backend, not tensor.c");
     if (n > t->cap) {
         if (!t->cap && t->data) return vl_error_set(err, "a tensor view cannot grow");
         float *p = realloc(t->data, n * sizeof *p);
@@ -61,6 +63,7 @@ struct vl_nn_tensor vl_nn_tensor_view(const struct vl_nn_tensor *t, int ndim, co
     assert(!bad && n == t->size);
     (void)bad;
     v.data = t->data;
+    v.mem = t->mem;
     v.ndim = ndim;
     for (int i = 0; i < ndim; i++)
         v.shape[i] = shape[i];
@@ -147,6 +150,7 @@ const char *vl_nn_shape_str(const struct vl_nn_tensor *t, char *buf, size_t n)
 
 void vl_nn_tensor_free(struct vl_nn_tensor *t)
 {
+    assert(t->mem == VL_NN_MEM_HOST || !t->cap); /* a device buffer is its backend's to free */
     if (t->cap) free(t->data);
     vl_nn_tensor_init(t);
 }

@@ -34,8 +34,15 @@
 
 #define VL_NN_MAX_DIMS 5
 
+/* Where a tensor's data lives: host memory, or the memory of the context's
+ * backend (its alloc entry; a CUDA device's).  The CPU backend's memory is
+ * the host's.  tensor.c allocates host tensors only; a device tensor is
+ * allocated, filled and read through the backend's memory entries. */
+enum vl_nn_mem { VL_NN_MEM_HOST = 0, VL_NN_MEM_DEVICE = 1 };
+
 struct vl_nn_tensor {
     float *data;
+    enum vl_nn_mem mem; /* VL_NN_MEM_HOST unless a backend placed it */
     int ndim;
     int shape[VL_NN_MAX_DIMS];
     size_t size; /* elements: the product of shape[0..ndim) */

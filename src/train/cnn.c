@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/backend.h"
 #include "nn/layers.h"
 #include "train/model.h"
 
@@ -61,6 +62,7 @@ struct cnn {
         dhead_view; /* views, never freed */
     int in_h, in_w;             /* frame size of the batch */
     const int *content_h, *content_w;
+    int *area_h, area_cap; /* the pooling's valid extents: [N] heights, then [N] widths */
     struct vl_nn_linear head;
 };
 
@@ -164,13 +166,6 @@ static int create_variable(struct vl_model *m, const struct vl_model_config *cfg
     return create(m, cfg, rng, 1, err);
 }
 
-/* The rows [lo, hi) of cell i of n over a valid extent v (as AdaptiveAvgPool). */
-static void cell(int i, int n, int v, int *lo, int *hi)
-{
-    *lo = i * v / n;
-    *hi = ((i + 1) * v + n - 1) / n;
-}
-
 /* The valid extent of a feature map of size s for a picture of c in a frame of f. */
 static int valid(int s, int c, int f)
 {
@@ -178,59 +173,51 @@ static int valid(int s, int c, int f)
     return v < 1 ? 1 : v > s ? s : v;
 }
 
-/* x [M, C, h, w] -> grid [M, C, 4, 4] averaging the true picture area only. */
-static int masked_pool(struct cnn *c, const struct vl_nn_tensor *x, struct vl_error *err)
+/* The geometry of pooling x [M, C, h, w] to [M, C, 4, 4] over each sample's
+ * true picture area: its valid extents go to c->area_h, c->area_w. */
+static struct vl_nn_area_geom area_geom(struct cnn *c, const struct vl_nn_tensor *x)
 {
-    int M = x->shape[0], C = x->shape[1], h = x->shape[2], w = x->shape[3];
-    int shape[4] = {M, C, GRID, GRID};
-    if (vl_nn_tensor_resize(&c->grid, 4, shape, err) < 0) return -1;
-    for (int m = 0; m < M; m++) {
-        int n = m / c->frames;
-        int vh = c->content_h ? valid(h, c->content_h[n], c->in_h) : h;
-        int vw = c->content_w ? valid(w, c->content_w[n], c->in_w) : w;
-        for (int ch = 0; ch < C; ch++) {
-            const float *src = x->data + ((size_t)m * C + ch) * h * w;
-            float *dst = c->grid.data + ((size_t)m * C + ch) * GRID * GRID;
-            for (int i = 0; i < GRID; i++)
-                for (int j = 0; j < GRID; j++) {
-                    int y0, y1, x0, x1;
-                    cell(i, GRID, vh, &y0, &y1);
-                    cell(j, GRID, vw, &x0, &x1);
-                    double s = 0;
-                    for (int y = y0; y < y1; y++)
-                        for (int xx = x0; xx < x1; xx++) s += src[(size_t)y * w + xx];
-                    dst[i * GRID + j] = (float)(s / ((y1 - y0) * (x1 - x0)));
-                }
-        }
+    int M = x->shape[0], h = x->shape[2], w = x->shape[3], N = M / c->frames;
+    if (N > c->area_cap) {
+        free(c->area_h);
+        c->area_h = malloc(2 * (size_t)N * sizeof *c->area_h);
+        if (!c->area_h) abort();
+        c->area_cap = N;
     }
+    int *vh = c->area_h, *vw = c->area_h + N;
+    for (int n = 0; n < N; n++) {
+        vh[n] = c->content_h ? valid(h, c->content_h[n], c->in_h) : h;
+        vw[n] = c->content_w ? valid(w, c->content_w[n], c->in_w) : w;
+    }
+    return (struct vl_nn_area_geom){.m = M,
+                                    .c = x->shape[1],
+                                    .h = h,
+                                    .w = w,
+                                    .grid = GRID,
+                                    .frames = c->frames,
+                                    .vh = vh,
+                                    .vw = vw};
+}
+
+/* x [M, C, h, w] -> grid [M, C, 4, 4] averaging the true picture area only. */
+static int masked_pool(struct vl_nn_ctx *ctx, struct cnn *c, const struct vl_nn_tensor *x,
+                       struct vl_error *err)
+{
+    int shape[4] = {x->shape[0], x->shape[1], GRID, GRID};
+    if (vl_nn_tensor_resize(&c->grid, 4, shape, err) < 0) return -1;
+    struct vl_nn_area_geom g = area_geom(c, x);
+    ctx->backend->area_pool_forward(ctx, &g, x->data, c->grid.data);
     c->pooled_from = x;
     return 0;
 }
 
-static int masked_pool_backward(struct cnn *c, const struct vl_nn_tensor *dgrid,
-                                struct vl_error *err)
+static int masked_pool_backward(struct vl_nn_ctx *ctx, struct cnn *c,
+                                const struct vl_nn_tensor *dgrid, struct vl_error *err)
 {
     const struct vl_nn_tensor *x = c->pooled_from;
-    int M = x->shape[0], C = x->shape[1], h = x->shape[2], w = x->shape[3];
-    if (vl_nn_tensor_zeros(&c->dgrid_in, 4, x->shape, err) < 0) return -1;
-    for (int m = 0; m < M; m++) {
-        int n = m / c->frames;
-        int vh = c->content_h ? valid(h, c->content_h[n], c->in_h) : h;
-        int vw = c->content_w ? valid(w, c->content_w[n], c->in_w) : w;
-        for (int ch = 0; ch < C; ch++) {
-            float *dst = c->dgrid_in.data + ((size_t)m * C + ch) * h * w;
-            const float *g = dgrid->data + ((size_t)m * C + ch) * GRID * GRID;
-            for (int i = 0; i < GRID; i++)
-                for (int j = 0; j < GRID; j++) {
-                    int y0, y1, x0, x1;
-                    cell(i, GRID, vh, &y0, &y1);
-                    cell(j, GRID, vw, &x0, &x1);
-                    float v = g[i * GRID + j] / (float)((y1 - y0) * (x1 - x0));
-                    for (int y = y0; y < y1; y++)
-                        for (int xx = x0; xx < x1; xx++) dst[(size_t)y * w + xx] += v;
-                }
-        }
-    }
+    if (vl_nn_tensor_resize(&c->dgrid_in, 4, x->shape, err) < 0) return -1;
+    struct vl_nn_area_geom g = area_geom(c, x);
+    ctx->backend->area_pool_backward(ctx, &g, dgrid->data, c->dgrid_in.data);
     return 0;
 }
 
@@ -259,7 +246,7 @@ static int forward(struct vl_model *m, struct vl_nn_ctx *ctx, const struct vl_ba
         c->per_frame_view = vl_nn_tensor_view(per_frame, 3, s3);
         return vl_nn_mean_forward(ctx, &c->over_time, &c->per_frame_view, logits, err);
     }
-    if (masked_pool(c, t, err) < 0) return -1;
+    if (masked_pool(ctx, c, t, err) < 0) return -1;
     int C = c->grid.shape[1];
     int s4[4] = {N, T, C, GRID * GRID};
     struct vl_nn_tensor ntcg = vl_nn_tensor_view(&c->grid, 4, s4);
@@ -304,7 +291,7 @@ static int backward(struct vl_model *m, struct vl_nn_ctx *ctx, const struct vl_n
         if (vl_nn_tensor_swap_axes(&c->dseq, &dcells, 1, 3, err) < 0) return -1;
         int s4[4] = {c->grid.shape[0], c->grid.shape[1], GRID, GRID};
         struct vl_nn_tensor dgrid = vl_nn_tensor_view(&c->dseq, 4, s4);
-        if (masked_pool_backward(c, &dgrid, err) < 0) return -1;
+        if (masked_pool_backward(ctx, c, &dgrid, err) < 0) return -1;
         d = &c->dgrid_in;
     }
     for (int i = c->depth - 1; i >= 0; i--)
@@ -325,6 +312,7 @@ static void destroy(struct vl_model *m)
         vl_nn_mean_free(&c->spatial);
         vl_nn_mean_free(&c->over_time);
     }
+    free(c->area_h);
     vl_nn_tensor_free(&c->grid);
     vl_nn_tensor_free(&c->dgrid_in);
     vl_nn_tensor_free(&c->seq);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nn/backend.h"
 #include "nn/layers.h"
 #include "train/checkpoint.h"
 #include "train/metrics.h"
@@ -48,30 +49,11 @@ static int assemble(struct run *r, const size_t *idx, int n, struct vl_batch *b,
     return 0;
 }
 
-/* One-vs-rest squared hinge, LinearSVC's loss: the mean over the batch of
- * sum_c max(0, 1 - y_c s_c)^2 with y_c = +1 for the true class, else -1. */
-static int squared_hinge_ovr(const struct vl_nn_tensor *logits, const int *labels, float *loss,
-                             struct vl_nn_tensor *dlogits, struct vl_error *err)
-{
-    int n = logits->shape[0], k = logits->shape[1];
-    if (dlogits && vl_nn_tensor_resize(dlogits, 2, logits->shape, err) < 0) return -1;
-    double total = 0;
-    for (int i = 0; i < n; i++)
-        for (int c = 0; c < k; c++) {
-            double y = c == labels[i] ? 1.0 : -1.0;
-            double m = 1.0 - y * logits->data[(size_t)i * k + c];
-            total += m > 0 ? m * m : 0;
-            if (dlogits) dlogits->data[(size_t)i * k + c] = m > 0 ? (float)(-2.0 * y * m / n) : 0;
-        }
-    *loss = (float)(total / n);
-    return 0;
-}
-
 static int loss_of(struct run *r, const struct vl_nn_tensor *logits, float *loss,
                    struct vl_nn_tensor *dlogits, struct vl_error *err)
 {
     if (r->model.def->loss == VL_LOSS_SQUARED_HINGE_OVR)
-        return squared_hinge_ovr(logits, r->labels, loss, dlogits, err);
+        return vl_nn_squared_hinge_ovr(&r->ctx, logits, r->labels, loss, dlogits, err);
     if (r->model.def->loss == VL_LOSS_HINGE)
         return vl_nn_hinge_loss(&r->ctx, logits, r->labels, NULL, 1.0f, loss, dlogits, err);
     return vl_nn_cross_entropy(&r->ctx, logits, r->labels, NULL, loss, dlogits, err);
@@ -197,9 +179,11 @@ static int train_epoch(struct run *r, int epoch, double *mean_loss, float *last_
         if (r->l2 > 0)
             for (size_t i = 0; i < r->model.params.count; i++) {
                 struct vl_nn_param *p = r->model.params.items[i];
-                if (p->trainable && p->decay) vl_nn_tensor_axpy(&p->grad, (float)r->l2, &p->value);
+                if (p->trainable && p->decay)
+                    r->ctx.backend->axpy(&r->ctx, p->grad.size, (float)r->l2, p->value.data,
+                                         p->grad.data);
             }
-        if (o->clip > 0) vl_nn_clip_grad_norm(&r->model.params, (float)o->clip);
+        if (o->clip > 0) vl_nn_clip_grad_norm_ctx(&r->ctx, &r->model.params, (float)o->clip);
         *last_lr = vl_nn_schedule_lr(&r->schedule, r->optim.step);
         vl_nn_optim_step(&r->optim, *last_lr);
         sum += (double)loss * n;
@@ -256,6 +240,7 @@ static int setup(struct run *r, struct vl_error *err)
     oc.weight_decay = linear ? 0.0f : (float)o->weight_decay;
     if (o->optimizer == VL_NN_SGD) oc.momentum = (float)o->momentum;
     if (vl_nn_optim_init(&r->optim, &r->model.params, &oc, err) < 0) return -1;
+    vl_nn_optim_bind(&r->optim, &r->ctx);
     long per_epoch = (long)((r->n_train + (size_t)o->batch - 1) / (size_t)o->batch);
     r->schedule = (struct vl_nn_schedule){
         .kind = o->cosine ? VL_NN_LR_COSINE : VL_NN_LR_CONSTANT,

@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/backend.h"
 #include "nn/layers.h"
 #include "train/model.h"
 
@@ -156,13 +157,8 @@ static int forward(struct vl_model *m, struct vl_nn_ctx *ctx, const struct vl_ba
     if (!v->gru_mode) { /* [N*G, P, E] + temporal embedding -> [N, G*P, E] */
         int shape[3] = {N, groups * L, E};
         if (vl_nn_tensor_resize(&v->tokens, 3, shape, err) < 0) return -1;
-        const float *te = v->temporal_embed->value.data;
-        for (int n = 0; n < N; n++)
-            for (int g = 0; g < groups; g++)
-                for (int p = 0; p < L; p++) {
-                    size_t o = (((size_t)n * groups + g) * L + p) * E;
-                    for (int e = 0; e < E; e++) v->tokens.data[o + e] = t->data[o + e] + te[g * E + e];
-                }
+        ctx->backend->group_embed_forward(ctx, N, groups, L, E, t->data,
+                                          v->temporal_embed->value.data, v->tokens.data);
         t = &v->tokens;
     }
     for (int i = 0; i < v->depth; i++)
@@ -204,13 +200,8 @@ static int backward(struct vl_model *m, struct vl_nn_ctx *ctx, const struct vl_n
     if (!v->gru_mode) { /* the temporal embedding's gradient; d passes on unchanged */
         int N = d->shape[0], groups = v->temporal_embed->value.shape[0], E = d->shape[2];
         int L = d->shape[1] / groups;
-        float *g = v->temporal_embed->grad.data;
-        for (int n = 0; n < N; n++)
-            for (int gi = 0; gi < groups; gi++)
-                for (int p = 0; p < L; p++) {
-                    const float *row = d->data + (((size_t)n * groups + gi) * L + p) * E;
-                    for (int e = 0; e < E; e++) g[gi * E + e] += row[e];
-                }
+        ctx->backend->group_embed_backward(ctx, N, groups, L, E, d->data,
+                                           v->temporal_embed->grad.data);
         int s3[3] = {N * groups, L, E};
         v->tokens_view = vl_nn_tensor_view(d, 3, s3);
         d = &v->tokens_view;
