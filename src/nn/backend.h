@@ -76,15 +76,20 @@ struct vl_nn_backend {
     void (*axpy)(struct vl_nn_ctx *ctx, size_t n, float alpha, const float *x, float *y);
     /* x *= alpha over n values. */
     void (*scale)(struct vl_nn_ctx *ctx, size_t n, float alpha, float *x);
-    /* y = x over n values (no overlap). */
-    void (*copy)(struct vl_nn_ctx *ctx, size_t n, const float *x, float *y);
+    /* rows x cols of y (row stride ldy) = those of x (row stride ldx; 0
+     * repeats one row, a bias broadcast); no overlap. */
+    void (*copy)(struct vl_nn_ctx *ctx, size_t rows, size_t cols, const float *x, size_t ldx,
+                 float *y, size_t ldy);
+    /* x = v over n values. */
+    void (*fill)(struct vl_nn_ctx *ctx, size_t n, float v, float *x);
+    /* src viewed as [outer, na, mid, nb, inner] -> dst [outer, nb, mid, na,
+     * inner] (two axes exchanged); no overlap. */
+    void (*swap_axes)(struct vl_nn_ctx *ctx, size_t outer, size_t na, size_t mid, size_t nb,
+                      size_t inner, const float *src, float *dst);
     /* y = a * b over n values. */
     void (*mul)(struct vl_nn_ctx *ctx, size_t n, const float *a, const float *b, float *y);
     /* *acc += sum of x^2 over n values, added in order in double. */
     void (*sum_squares)(struct vl_nn_ctx *ctx, size_t n, const float *x, double *acc);
-    /* Every row of y (rows x cols, row stride ld) = bias [cols]. */
-    void (*bias_rows)(struct vl_nn_ctx *ctx, size_t rows, int cols, size_t ld, const float *bias,
-                      float *y);
     /* db[j] += sum over rows of dy[r, j] (row stride ld), each column summed
      * in row order in double. */
     void (*bias_grad)(struct vl_nn_ctx *ctx, size_t rows, int cols, size_t ld, const float *dy,

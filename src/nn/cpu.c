@@ -1,6 +1,7 @@
 /* cpu.c - the CPU backend of the neural-network core: host memory, OpenBLAS
  * sgemm, the element-wise kernels (activations through nn/kern/act.h,
- * softmax, GRU cell, adds, bias rows and sums, the ViT group embedding), and
+ * softmax, GRU cell, adds, copies, fills, axis swaps, bias sums, the ViT
+ * group embedding), and
  * the table that gathers them with the kernels of conv.c, pool.c, norm.c,
  * attention.c, loss.c and optim.c.
  *
@@ -92,9 +93,33 @@ static void cpu_scale(struct vl_nn_ctx *ctx, size_t n, float alpha, float *x)
         x[i] *= alpha;
 }
 
-static void cpu_copy(struct vl_nn_ctx *ctx, size_t n, const float *x, float *y)
+static void cpu_copy(struct vl_nn_ctx *ctx, size_t rows, size_t cols, const float *x, size_t ldx,
+                     float *y, size_t ldy)
 {
-    cpu_transfer(ctx, y, x, n * sizeof *x);
+    (void)ctx;
+    for (size_t r = 0; r < rows; r++)
+        memcpy(y + r * ldy, x + r * ldx, cols * sizeof *y);
+}
+
+static void cpu_fill(struct vl_nn_ctx *ctx, size_t n, float v, float *x)
+{
+    (void)ctx;
+    for (size_t i = 0; i < n; i++)
+        x[i] = v;
+}
+
+static void cpu_swap_axes(struct vl_nn_ctx *ctx, size_t outer, size_t na, size_t mid, size_t nb,
+                          size_t inner, const float *src, float *dst)
+{
+    (void)ctx;
+    for (size_t o = 0; o < outer; o++)
+        for (size_t i = 0; i < na; i++)
+            for (size_t m = 0; m < mid; m++)
+                for (size_t j = 0; j < nb; j++) {
+                    const float *s = src + ((((o * na + i) * mid + m) * nb + j) * inner);
+                    float *d = dst + ((((o * nb + j) * mid + m) * na + i) * inner);
+                    memcpy(d, s, inner * sizeof *s);
+                }
 }
 
 static void cpu_mul(struct vl_nn_ctx *ctx, size_t n, const float *a, const float *b, float *y)
@@ -111,14 +136,6 @@ static void cpu_sum_squares(struct vl_nn_ctx *ctx, size_t n, const float *x, dou
     for (size_t i = 0; i < n; i++)
         sq += (double)x[i] * x[i];
     *acc = sq;
-}
-
-static void cpu_bias_rows(struct vl_nn_ctx *ctx, size_t rows, int cols, size_t ld,
-                          const float *bias, float *y)
-{
-    (void)ctx;
-    for (size_t r = 0; r < rows; r++)
-        memcpy(y + r * ld, bias, (size_t)cols * sizeof *y);
 }
 
 static void cpu_bias_grad(struct vl_nn_ctx *ctx, size_t rows, int cols, size_t ld, const float *dy,
@@ -292,9 +309,10 @@ static const struct vl_nn_backend cpu_backend = {
     .axpy = cpu_axpy,
     .scale = cpu_scale,
     .copy = cpu_copy,
+    .fill = cpu_fill,
+    .swap_axes = cpu_swap_axes,
     .mul = cpu_mul,
     .sum_squares = cpu_sum_squares,
-    .bias_rows = cpu_bias_rows,
     .bias_grad = cpu_bias_grad,
     .dropout_forward = vl_nn_cpu_dropout_forward,
     .mean_forward = vl_nn_cpu_mean_forward,

@@ -51,14 +51,14 @@ int vl_nn_gru_forward(struct vl_nn_ctx *ctx, struct vl_nn_gru *l, const struct v
         vl_nn_tensor_resize(&l->y, 3, yshape, err) < 0)
         return -1;
     const struct vl_nn_backend *be = ctx->backend;
-    be->bias_rows(ctx, (size_t)n * t, h3, (size_t)h3, l->bias_ih->value.data, l->gi.data);
+    be->copy(ctx, (size_t)n * t, (size_t)h3, l->bias_ih->value.data, 0, l->gi.data, (size_t)h3);
     be->gemm(ctx, 0, 1, n * t, h3, in, 1.0f, x->data, in, l->weight_ih->value.data, in, 1.0f,
              l->gi.data, h3);
     int ldg = t * h3, ldy = t * hs;
     for (int s = 0; s < t; s++) {
         float *gh = l->gh.data + (size_t)s * h3;
         const float *hp = s ? l->y.data + (size_t)(s - 1) * hs : NULL;
-        be->bias_rows(ctx, (size_t)n, h3, (size_t)ldg, l->bias_hh->value.data, gh);
+        be->copy(ctx, (size_t)n, (size_t)h3, l->bias_hh->value.data, 0, gh, (size_t)ldg);
         if (hp)
             be->gemm(ctx, 0, 1, n, h3, hs, 1.0f, hp, ldy, l->weight_hh->value.data, hs, 1.0f, gh,
                      ldg);
@@ -81,9 +81,10 @@ int vl_nn_gru_backward(struct vl_nn_ctx *ctx, struct vl_nn_gru *l, const struct 
     int hshape[3] = {2, n, hs};
     if (vl_nn_tensor_resize(&l->dgi, 3, l->gi.shape, err) < 0 ||
         vl_nn_tensor_resize(&l->dgh, 3, l->gh.shape, err) < 0 ||
-        vl_nn_tensor_zeros(&l->dh, 3, hshape, err) < 0)
+        vl_nn_tensor_resize(&l->dh, 3, hshape, err) < 0)
         return -1;
     const struct vl_nn_backend *be = ctx->backend;
+    be->fill(ctx, l->dh.size, 0.0f, l->dh.data);
     float *carry = l->dh.data, *cur = l->dh.data + (size_t)n * hs;
     for (int s = t - 1; s >= 0; s--) {
         /* cur = dy_s + the gradient carried back from step s + 1 */

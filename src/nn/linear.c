@@ -42,8 +42,8 @@ int vl_nn_linear_forward(struct vl_nn_ctx *ctx, struct vl_nn_linear *l,
     if (vl_nn_tensor_resize(&l->y, x->ndim, shape, err) < 0) return -1;
     int rows = (int)(x->size / (size_t)l->in_features), out = l->out_features;
     if (l->bias)
-        ctx->backend->bias_rows(ctx, (size_t)rows, out, (size_t)out, l->bias->value.data,
-                                l->y.data);
+        ctx->backend->copy(ctx, (size_t)rows, (size_t)out, l->bias->value.data, 0, l->y.data,
+                           (size_t)out);
     ctx->backend->gemm(ctx, 0, 1, rows, out, l->in_features, 1.0f, x->data, l->in_features,
                        l->weight->value.data, l->in_features, l->bias ? 1.0f : 0.0f, l->y.data,
                        out);

@@ -25,7 +25,8 @@ static int check_logits(const char *what, const struct vl_nn_tensor *logits, con
 int vl_nn_softmax(struct vl_nn_ctx *ctx, const struct vl_nn_tensor *logits,
                   struct vl_nn_tensor *probs, struct vl_error *err)
 {
-    if (vl_nn_tensor_copy(probs, logits, err) < 0) return -1;
+    if (vl_nn_tensor_resize(probs, logits->ndim, logits->shape, err) < 0) return -1;
+    ctx->backend->copy(ctx, 1, logits->size, logits->data, 0, probs->data, 0);
     int cols = logits->shape[logits->ndim - 1];
     ctx->backend->softmax_rows(ctx, logits->size / (size_t)cols, cols, probs->data, NULL);
     return 0;

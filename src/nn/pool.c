@@ -381,7 +381,7 @@ int vl_nn_dropout_forward(struct vl_nn_ctx *ctx, struct vl_nn_dropout *l,
     if (vl_nn_tensor_resize(&l->y, x->ndim, x->shape, err) < 0) return -1;
     l->active = ctx->training && l->p > 0.0f;
     if (!l->active) {
-        ctx->backend->copy(ctx, x->size, x->data, l->y.data);
+        ctx->backend->copy(ctx, 1, x->size, x->data, 0, l->y.data, 0);
     } else {
         if (vl_nn_tensor_resize(&l->mask, x->ndim, x->shape, err) < 0) return -1;
         ctx->backend->dropout_forward(ctx, x->size, l->p, x->data, l->mask.data, l->y.data);
@@ -401,7 +401,7 @@ int vl_nn_dropout_backward(struct vl_nn_ctx *ctx, struct vl_nn_dropout *l,
     if (l->active)
         ctx->backend->mul(ctx, dy->size, dy->data, l->mask.data, l->dx.data);
     else
-        ctx->backend->copy(ctx, dy->size, dy->data, l->dx.data);
+        ctx->backend->copy(ctx, 1, dy->size, dy->data, 0, l->dx.data, 0);
     *dx = &l->dx;
     return 0;
 }

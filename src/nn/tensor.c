@@ -92,8 +92,8 @@ void vl_nn_tensor_axpy(struct vl_nn_tensor *dst, float alpha, const struct vl_nn
         dst->data[i] += alpha * src->data[i];
 }
 
-int vl_nn_tensor_swap_axes(struct vl_nn_tensor *dst, const struct vl_nn_tensor *src, int a, int b,
-                           struct vl_error *err)
+int vl_nn_tensor_swap_axes_ctx(struct vl_nn_ctx *ctx, struct vl_nn_tensor *dst,
+                               const struct vl_nn_tensor *src, int a, int b, struct vl_error *err)
 {
     int nd = src->ndim;
     if (a < 0 || b < 0 || a >= nd || b >= nd) return vl_error_set(err, "swap_axes: bad axis");
@@ -116,16 +116,16 @@ int vl_nn_tensor_swap_axes(struct vl_nn_tensor *dst, const struct vl_nn_tensor *
         mid *= (size_t)src->shape[i];
     for (int i = b + 1; i < nd; i++)
         inner *= (size_t)src->shape[i];
-    size_t na = (size_t)src->shape[a], nb = (size_t)src->shape[b];
-    for (size_t o = 0; o < outer; o++)
-        for (size_t i = 0; i < na; i++)
-            for (size_t m = 0; m < mid; m++)
-                for (size_t j = 0; j < nb; j++) {
-                    const float *s = src->data + ((((o * na + i) * mid + m) * nb + j) * inner);
-                    float *d = dst->data + ((((o * nb + j) * mid + m) * na + i) * inner);
-                    memcpy(d, s, inner * sizeof *s);
-                }
+    const struct vl_nn_backend *be = ctx ? ctx->backend : vl_nn_backend_cpu();
+    be->swap_axes(ctx, outer, (size_t)src->shape[a], mid, (size_t)src->shape[b], inner, src->data,
+                  dst->data);
     return 0;
+}
+
+int vl_nn_tensor_swap_axes(struct vl_nn_tensor *dst, const struct vl_nn_tensor *src, int a, int b,
+                           struct vl_error *err)
+{
+    return vl_nn_tensor_swap_axes_ctx(NULL, dst, src, a, b, err);
 }
 
 int vl_nn_tensor_same_shape(const struct vl_nn_tensor *a, const struct vl_nn_tensor *b)
@@ -211,6 +211,14 @@ void vl_nn_params_zero_grad(struct vl_nn_params *p)
 {
     for (size_t i = 0; i < p->count; i++)
         if (p->items[i]->trainable) vl_nn_tensor_fill(&p->items[i]->grad, 0.0f);
+}
+
+void vl_nn_params_zero_grad_ctx(struct vl_nn_ctx *ctx, struct vl_nn_params *p)
+{
+    for (size_t i = 0; i < p->count; i++) {
+        struct vl_nn_tensor *g = &p->items[i]->grad;
+        if (p->items[i]->trainable) ctx->backend->fill(ctx, g->size, 0.0f, g->data);
+    }
 }
 
 size_t vl_nn_params_trainable_count(const struct vl_nn_params *p)

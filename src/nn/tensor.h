@@ -67,10 +67,15 @@ int vl_nn_tensor_copy(struct vl_nn_tensor *dst, const struct vl_nn_tensor *src,
 void vl_nn_tensor_fill(struct vl_nn_tensor *t, float v);
 /* dst += alpha * src, element-wise; the sizes must match (asserted). */
 void vl_nn_tensor_axpy(struct vl_nn_tensor *dst, float alpha, const struct vl_nn_tensor *src);
-/* dst = src with axes a and b exchanged (0 <= a, b < ndim); dst must not
- * alias src.  Its own inverse: the backward of a swap is the same swap. */
+/* dst = src with axes a and b exchanged (0 <= a, b < ndim), host tensors;
+ * dst must not alias src.  Its own inverse: the backward of a swap is the
+ * same swap. */
 int vl_nn_tensor_swap_axes(struct vl_nn_tensor *dst, const struct vl_nn_tensor *src, int a, int b,
                            struct vl_error *err);
+/* The same on ctx's backend (NULL: the CPU's), wherever the tensors live. */
+struct vl_nn_ctx;
+int vl_nn_tensor_swap_axes_ctx(struct vl_nn_ctx *ctx, struct vl_nn_tensor *dst,
+                               const struct vl_nn_tensor *src, int a, int b, struct vl_error *err);
 /* Returns 1 when a and b have the same ndim and dims. */
 int vl_nn_tensor_same_shape(const struct vl_nn_tensor *a, const struct vl_nn_tensor *b);
 /* Writes "[2, 3, 4]" into buf (always NUL-terminated), for messages. */
@@ -105,8 +110,10 @@ struct vl_nn_param *vl_nn_params_add(struct vl_nn_params *p, const char *prefix,
                                      struct vl_error *err);
 /* Returns the parameter of that exact name, or NULL. */
 struct vl_nn_param *vl_nn_params_find(const struct vl_nn_params *p, const char *name);
-/* Zeroes every trainable parameter's gradient. */
+/* Zeroes every trainable parameter's gradient (host memory). */
 void vl_nn_params_zero_grad(struct vl_nn_params *p);
+/* The same through ctx's backend, wherever the gradients live. */
+void vl_nn_params_zero_grad_ctx(struct vl_nn_ctx *ctx, struct vl_nn_params *p);
 /* Returns the number of trainable scalars (what a model summary prints). */
 size_t vl_nn_params_trainable_count(const struct vl_nn_params *p);
 /* Frees every parameter and the registry's array. */

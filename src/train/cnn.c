@@ -250,7 +250,8 @@ static int forward(struct vl_model *m, struct vl_nn_ctx *ctx, const struct vl_ba
     int C = c->grid.shape[1];
     int s4[4] = {N, T, C, GRID * GRID};
     struct vl_nn_tensor ntcg = vl_nn_tensor_view(&c->grid, 4, s4);
-    if (vl_nn_tensor_swap_axes(&c->seq, &ntcg, 1, 3, err) < 0) return -1; /* [N, 16, C, T] */
+    if (vl_nn_tensor_swap_axes_ctx(ctx, &c->seq, &ntcg, 1, 3, err) < 0)
+        return -1; /* [N, 16, C, T] */
     int s3[3] = {N * GRID * GRID, C, T};
     c->cells_view = vl_nn_tensor_view(&c->seq, 3, s3);
     struct vl_nn_tensor *y;
@@ -288,7 +289,7 @@ static int backward(struct vl_model *m, struct vl_nn_ctx *ctx, const struct vl_n
         int N = c->seq.shape[0];
         int sc[4] = {N, GRID * GRID, d->shape[1], d->shape[2]};
         struct vl_nn_tensor dcells = vl_nn_tensor_view(d, 4, sc);
-        if (vl_nn_tensor_swap_axes(&c->dseq, &dcells, 1, 3, err) < 0) return -1;
+        if (vl_nn_tensor_swap_axes_ctx(ctx, &c->dseq, &dcells, 1, 3, err) < 0) return -1;
         int s4[4] = {c->grid.shape[0], c->grid.shape[1], GRID, GRID};
         struct vl_nn_tensor dgrid = vl_nn_tensor_view(&c->dseq, 4, s4);
         if (masked_pool_backward(ctx, c, &dgrid, err) < 0) return -1;

@@ -167,7 +167,7 @@ static int train_epoch(struct run *r, int epoch, double *mean_loss, float *last_
         struct vl_batch b;
         struct vl_nn_tensor *logits;
         float loss;
-        vl_nn_params_zero_grad(&r->model.params);
+        vl_nn_params_zero_grad_ctx(&r->ctx, &r->model.params);
         if (assemble(r, r->train_idx + at, n, &b, err) < 0 ||
             r->model.def->forward(&r->model, &r->ctx, &b, &logits, err) < 0 ||
             loss_of(r, logits, &loss, &r->dlogits, err) < 0 ||

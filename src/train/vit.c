@@ -55,28 +55,27 @@ struct vit {
 };
 
 /* y [A, E] = x[:, index, :] of x [A, L, E]. */
-static int select_token(const struct vl_nn_tensor *x, int index, struct vl_nn_tensor *y,
-                        struct vl_error *err)
+static int select_token(struct vl_nn_ctx *ctx, const struct vl_nn_tensor *x, int index,
+                        struct vl_nn_tensor *y, struct vl_error *err)
 {
     int A = x->shape[0], L = x->shape[1], E = x->shape[2];
     int shape[2] = {A, E};
     if (vl_nn_tensor_resize(y, 2, shape, err) < 0) return -1;
-    for (int a = 0; a < A; a++)
-        memcpy(y->data + (size_t)a * E, x->data + ((size_t)a * L + index) * E,
-               (size_t)E * sizeof(float));
+    ctx->backend->copy(ctx, (size_t)A, (size_t)E, x->data + (size_t)index * E, (size_t)L * E,
+                       y->data, (size_t)E);
     return 0;
 }
 
 /* dx [A, L, E]: zero but dx[:, index, :] = dy. */
-static int select_token_backward(const struct vl_nn_tensor *dy, int L, int index,
-                                 struct vl_nn_tensor *dx, struct vl_error *err)
+static int select_token_backward(struct vl_nn_ctx *ctx, const struct vl_nn_tensor *dy, int L,
+                                 int index, struct vl_nn_tensor *dx, struct vl_error *err)
 {
     int A = dy->shape[0], E = dy->shape[1];
     int shape[3] = {A, L, E};
-    if (vl_nn_tensor_zeros(dx, 3, shape, err) < 0) return -1;
-    for (int a = 0; a < A; a++)
-        memcpy(dx->data + ((size_t)a * L + index) * E, dy->data + (size_t)a * E,
-               (size_t)E * sizeof(float));
+    if (vl_nn_tensor_resize(dx, 3, shape, err) < 0) return -1;
+    ctx->backend->fill(ctx, dx->size, 0.0f, dx->data);
+    ctx->backend->copy(ctx, (size_t)A, (size_t)E, dy->data, (size_t)E, dx->data + (size_t)index * E,
+                       (size_t)L * E);
     return 0;
 }
 
@@ -172,7 +171,7 @@ static int forward(struct vl_model *m, struct vl_nn_ctx *ctx, const struct vl_ba
     int s3[3] = {N, T, L * TOKEN_DIM}; /* every frame's tokens, [N*T, L, D] -> [N, T, L*D] */
     v->seq_view = vl_nn_tensor_view(t, 3, s3);
     if (vl_nn_gru_forward(ctx, &v->gru, &v->seq_view, &t, err) < 0) return -1;
-    if (select_token(t, T - 1, &v->pick, err) < 0) return -1; /* h_n [N, E] */
+    if (select_token(ctx, t, T - 1, &v->pick, err) < 0) return -1; /* h_n [N, E] */
     return vl_nn_linear_forward(ctx, &v->head, &v->pick, logits, err);
 }
 
@@ -184,7 +183,7 @@ static int backward(struct vl_model *m, struct vl_nn_ctx *ctx, const struct vl_n
     if (vl_nn_linear_backward(ctx, &v->head, dlogits, &d, err) < 0) return -1;
     if (v->gru_mode) {
         int T = v->seq_view.shape[1];
-        if (select_token_backward(d, T, T - 1, &v->dpick, err) < 0 ||
+        if (select_token_backward(ctx, d, T, T - 1, &v->dpick, err) < 0 ||
             vl_nn_gru_backward(ctx, &v->gru, &v->dpick, &d, err) < 0)
             return -1;
         int L = v->norm.y.shape[1];

@@ -334,13 +334,44 @@ static void test_reductions(void)
     CHECK(SAME(ref, db, COLS));
     fill(bias, COLS, 1.0f, 113);
     memset(y, 0, sizeof y);
-    be->bias_rows(&ctx, ROWS, COLS, LD, bias, y);
+    be->copy(&ctx, ROWS, COLS, bias, 0, y, LD); /* a bias broadcast */
     CHECK(y[(ROWS - 1) * LD + COLS - 1] == bias[COLS - 1] && y[LD - 1] == 0.0f);
+    CHECK(memcmp(y + 5 * LD, bias, sizeof bias) == 0);
     double acc = 1.0, want = 1.0;
     for (size_t i = 0; i < ROWS * LD; i++)
         want += (double)dy[i] * dy[i];
     be->sum_squares(&ctx, ROWS * LD, dy, &acc);
     CHECK(acc == want);
+}
+
+static void test_layout(void)
+{
+    /* [2, 3, 5, 7, 1] and [1, 7, 1, 3, 11]: axes 1 and 3 exchanged, against tensor.c's
+     * loop before the swap_axes entry */
+    static const size_t dims[][5] = {{2, 3, 5, 7, 1}, {1, 7, 1, 3, 11}};
+    float src[MAXN], want[MAXN], got[MAXN];
+    for (size_t k = 0; k < 2; k++) {
+        size_t outer = dims[k][0], na = dims[k][1], mid = dims[k][2], nb = dims[k][3],
+               inner = dims[k][4];
+        fill(src, outer * na * mid * nb * inner, 1.0f, 121 + k);
+        for (size_t o = 0; o < outer; o++)
+            for (size_t i = 0; i < na; i++)
+                for (size_t m = 0; m < mid; m++)
+                    for (size_t j = 0; j < nb; j++)
+                        memcpy(want + (((o * nb + j) * mid + m) * na + i) * inner,
+                               src + (((o * na + i) * mid + m) * nb + j) * inner,
+                               inner * sizeof *src);
+        be->swap_axes(&ctx, outer, na, mid, nb, inner, src, got);
+        CHECK(SAME(want, got, outer * na * mid * nb * inner));
+    }
+    /* strided rows: row 2 of every [A, L, E] block (the ViT-GRU's last token) */
+    enum { A = 3, L = 5, E = 7 };
+    float tokens[A * L * E], pick[A * E];
+    fill(tokens, A * L * E, 1.0f, 131);
+    be->copy(&ctx, A, E, tokens + 2 * E, L * E, pick, E);
+    CHECK(memcmp(pick + E, tokens + (L + 2) * E, E * sizeof *pick) == 0);
+    be->fill(&ctx, 7, -0.0f, got);
+    CHECK(got[6] == 0.0f && signbit(got[6]));
 }
 
 static void test_memory(void)
@@ -382,6 +413,7 @@ int main(void)
     test_losses();
     test_dropout();
     test_reductions();
+    test_layout();
     test_memory();
     vl_nn_ctx_free(&ctx);
     TEST_DONE();
