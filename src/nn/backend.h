@@ -88,6 +88,10 @@ struct vl_nn_backend {
                       size_t inner, const float *src, float *dst);
     /* y = a * b over n values. */
     void (*mul)(struct vl_nn_ctx *ctx, size_t n, const float *a, const float *b, float *y);
+    /* y [rows, d] = (x - mean) / scale, mean and scale [d] per column (the
+     * linear models' standardisation). */
+    void (*standardize)(struct vl_nn_ctx *ctx, size_t rows, int d, const float *x,
+                        const float *mean, const float *scale, float *y);
     /* *acc += sum of x^2 over n values, added in order in double. */
     void (*sum_squares)(struct vl_nn_ctx *ctx, size_t n, const float *x, double *acc);
     /* db[j] += sum over rows of dy[r, j] (row stride ld), each column summed

@@ -129,6 +129,29 @@ static void cpu_mul(struct vl_nn_ctx *ctx, size_t n, const float *a, const float
         y[i] = a[i] * b[i];
 }
 
+static void cpu_standardize(struct vl_nn_ctx *ctx, size_t rows, int d, const float *x,
+                            const float *mean, const float *scale, float *y)
+{
+    (void)ctx;
+    /* four lanes at a time (a scalar division per element was 15% of a
+     * logreg's training); IEEE division either way, so the same bits */
+    typedef float f4 __attribute__((vector_size(16)));
+    for (size_t i = 0; i < rows; i++) {
+        const float *restrict xi = x + i * (size_t)d;
+        float *restrict out = y + i * (size_t)d;
+        size_t k = 0;
+        for (; k + 4 <= (size_t)d; k += 4) {
+            f4 xv, mv, sv;
+            memcpy(&xv, xi + k, sizeof xv), memcpy(&mv, mean + k, sizeof mv);
+            memcpy(&sv, scale + k, sizeof sv);
+            f4 r = (xv - mv) / sv;
+            memcpy(out + k, &r, sizeof r);
+        }
+        for (; k < (size_t)d; k++)
+            out[k] = (xi[k] - mean[k]) / scale[k];
+    }
+}
+
 static void cpu_sum_squares(struct vl_nn_ctx *ctx, size_t n, const float *x, double *acc)
 {
     (void)ctx;
@@ -312,6 +335,7 @@ static const struct vl_nn_backend cpu_backend = {
     .fill = cpu_fill,
     .swap_axes = cpu_swap_axes,
     .mul = cpu_mul,
+    .standardize = cpu_standardize,
     .sum_squares = cpu_sum_squares,
     .bias_grad = cpu_bias_grad,
     .dropout_forward = vl_nn_cpu_dropout_forward,

@@ -337,6 +337,20 @@ static void test_reductions(void)
     be->copy(&ctx, ROWS, COLS, bias, 0, y, LD); /* a bias broadcast */
     CHECK(y[(ROWS - 1) * LD + COLS - 1] == bias[COLS - 1] && y[LD - 1] == 0.0f);
     CHECK(memcmp(y + 5 * LD, bias, sizeof bias) == 0);
+    /* standardisation, four lanes at a time and the rest alone: rows of 1, 7 and 33 values */
+    for (size_t k = 0; k < 3; k++) {
+        int d = (int)sizes[k];
+        float x[3 * 33], mean[33], sc[33], got[3 * 33];
+        fill(x, 3 * (size_t)d, 5.0f, 141 + k), fill(mean, (size_t)d, 1.0f, 151 + k);
+        fill(sc, (size_t)d, 1.0f, 161 + k);
+        for (int j = 0; j < d; j++)
+            sc[j] = 0.25f + fabsf(sc[j]);
+        be->standardize(&ctx, 3, d, x, mean, sc, got);
+        int same = 1;
+        for (int i = 0; i < 3 * d; i++)
+            same &= got[i] == (x[i] - mean[i % d]) / sc[i % d];
+        CHECK(same);
+    }
     double acc = 1.0, want = 1.0;
     for (size_t i = 0; i < ROWS * LD; i++)
         want += (double)dy[i] * dy[i];
