@@ -10,12 +10,12 @@ source "$VL_SOURCE_DIR/tests/reliability/common.sh"
 
 quickstart_copy proj
 cd proj
-small=(--no-cache -j 2 per_class=1)
+small=(--no-cache -j 2 per_class=1 test_per_class=1)
 vl "${small[@]}" labels
 expect_rc 0
-expect_summary 13 0 0 # 12 clips and the labels
+expect_summary 17 0 0 # 12 training and 4 test clips, and the labels
 cp data/labels.csv ../labels.ref
-[ "$(wc -l <../labels.ref)" = 13 ] || fail "the clean labels.csv has not 13 lines"
+[ "$(wc -l <../labels.ref)" = 17 ] || fail "the clean labels.csv has not 17 lines"
 if grep -q ',$' ../labels.ref; then fail "the clean labels.csv has an empty label"; fi
 
 mkdir ../fake
@@ -37,7 +37,7 @@ for cmd in basename dirname mv cp cat sed awk cut tr sort head tail; do
     expect_no_file data/labels.csv
     vl "${small[@]}" labels # the real $cmd again: labels runs, nothing else
     expect_rc 0
-    expect_summary 1 12 0
+    expect_summary 1 16 0
     cmp -s data/labels.csv ../labels.ref || fail "$cmd killed: the rebuilt labels.csv differs"
     left=$(temporaries data)
     [ -z "$left" ] || fail "$cmd killed: temporaries left after the rebuild:"$'\n'"$left"
