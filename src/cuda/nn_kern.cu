@@ -6,9 +6,9 @@
  * yet (docs/nn.md, "For the CUDA backend").  vl_cuda_nn_kern_parity
  * (exported like vl_cuda_kern_parity, found with vl_cuda_symbol) runs the
  * erf GELU forward and backward, one SGD (momentum, Nesterov) and one AdamW
- * step, the cross-entropy of rows of 1, 3 and 11 classes and counter-based
- * dropout on device 0 and compares them with the host: dropout masks bit
- * for bit (integer arithmetic and one comparison), the rest within a
+ * step, the cross-entropy, multiclass hinge and squared hinge of rows of 1,
+ * 3 and 11 classes, one GRU cell step and counter-based dropout on device 0 and compares them with
+ * the host: dropout masks bit for bit (integer arithmetic and one comparison), the rest within a
  * relative 1e-5 (a device's erff, expf and exp may differ from glibc's in
  * the last place, and nvcc fuses products and sums into FMAs).  It has
  * never run on a GPU. */
@@ -69,6 +69,34 @@ __global__ static void cross_entropy_rows(int rows, int c, const float *logits, 
     const float *row = logits + (size_t)i * c;
     row_loss[i] = vl_nn_kern_ce_row_loss(row, c, labels[i]);
     vl_nn_kern_ce_row_grad(row, c, labels[i], 1.0 / rows, dlogits + (size_t)i * c);
+}
+
+/* one thread a row: the multiclass hinge (margin 1, scale 1 / (c rows)) and
+ * the one-vs-rest squared hinge, each row into its own total; dh and dsq
+ * zeroed before */
+__global__ static void hinge_rows(int rows, int c, const float *logits, const int *labels,
+                                  double *hinge_total, float *dh, double *sq_total, float *dsq)
+{
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= rows) return;
+    const float *row = logits + (size_t)i * c;
+    hinge_total[i] = 0.0, sq_total[i] = 0.0;
+    vl_nn_kern_hinge_row(row, c, labels[i], 1.0f, 1.0 / ((double)c * rows), &hinge_total[i],
+                         dh + (size_t)i * c);
+    vl_nn_kern_sq_hinge_row(row, c, labels[i], rows, &sq_total[i], dsq + (size_t)i * c);
+}
+
+/* one thread an element (row b, unit j) of a GRU step of hs units */
+__global__ static void gru_cell(int rows, int hs, const float *gi, const float *gh,
+                                const float *prev, float *gates, float *h)
+{
+    int k = blockIdx.x * blockDim.x + threadIdx.x;
+    if (k >= rows * hs) return;
+    int b = k / hs, j = k % hs;
+    const float *i_ = gi + (size_t)b * 3 * hs, *h_ = gh + (size_t)b * 3 * hs;
+    float *g = gates + (size_t)b * 3 * hs;
+    h[k] = vl_nn_kern_gru_cell(i_[j], i_[hs + j], i_[2 * hs + j], h_[j], h_[hs + j], h_[2 * hs + j],
+                               prev[k], &g[j], &g[hs + j], &g[2 * hs + j]);
 }
 
 __global__ static void dropout_counter(size_t n, unsigned long long seed, float p, float keep,
@@ -194,6 +222,46 @@ fail:
     return -1;
 }
 
+/* One GRU step of 3 rows of 11 units: the gates and the new state. */
+static int check_gru(struct parity *r)
+{
+    enum { ROWS = 3, HS = 11, G = ROWS * 3 * HS, S = ROWS * HS };
+    float gi[G], gh[G], prev[S], gwant[G], hwant[S], ggot[G], hgot[S];
+    float *d[5] = {0};
+    fill(gi, G, 2.0f, 7), fill(gh, G, 2.0f, 8), fill(prev, S, 1.0f, 9);
+    for (int b = 0; b < ROWS; b++)
+        for (int j = 0; j < HS; j++) {
+            const float *i_ = gi + b * 3 * HS, *h_ = gh + b * 3 * HS;
+            float *g = gwant + b * 3 * HS;
+            hwant[b * HS + j] = vl_nn_kern_gru_cell(i_[j], i_[HS + j], i_[2 * HS + j], h_[j],
+                                                    h_[HS + j], h_[2 * HS + j], prev[b * HS + j],
+                                                    &g[j], &g[HS + j], &g[2 * HS + j]);
+        }
+    OK(cudaMalloc(&d[0], sizeof gi));
+    OK(cudaMalloc(&d[1], sizeof gh));
+    OK(cudaMalloc(&d[2], sizeof prev));
+    OK(cudaMalloc(&d[3], sizeof ggot));
+    OK(cudaMalloc(&d[4], sizeof hgot));
+    OK(cudaMemcpy(d[0], gi, sizeof gi, cudaMemcpyHostToDevice));
+    OK(cudaMemcpy(d[1], gh, sizeof gh, cudaMemcpyHostToDevice));
+    OK(cudaMemcpy(d[2], prev, sizeof prev, cudaMemcpyHostToDevice));
+    gru_cell<<<1, S>>>(ROWS, HS, d[0], d[1], d[2], d[3], d[4]);
+    OK(cudaMemcpy(ggot, d[3], sizeof ggot, cudaMemcpyDeviceToHost));
+    OK(cudaMemcpy(hgot, d[4], sizeof hgot, cudaMemcpyDeviceToHost));
+    {
+        double wg = worst_rel(ggot, gwant, G), wh = worst_rel(hgot, hwant, S);
+        double worst = wg > wh ? wg : wh;
+        line(r, "gru cell", S, worst, worst <= 1e-5);
+    }
+    for (int k = 0; k < 5; k++)
+        cudaFree(d[k]);
+    return 0;
+fail:
+    for (int k = 0; k < 5; k++)
+        cudaFree(d[k]);
+    return -1;
+}
+
 /* Cross-entropy rows of c classes: each row's loss term and gradient. */
 static int check_loss(struct parity *r, int c)
 {
@@ -234,6 +302,42 @@ static int check_loss(struct parity *r, int c)
                       : "cross-entropy, 11 classes",
              nv, worst > wd ? worst : wd, worst <= 1e-5 && wd <= 1e-5);
     }
+    {
+        double hwant[ROWS], swant[ROWS], hgot[ROWS], sgot[ROWS];
+        float hdwant[ROWS * 11] = {0}, sdwant[ROWS * 11], hdgot[ROWS * 11], sdgot[ROWS * 11];
+        float *ddsq = NULL;
+        double *dsq = NULL;
+        for (int i = 0; i < ROWS; i++) {
+            hwant[i] = swant[i] = 0.0;
+            vl_nn_kern_hinge_row(logits + (size_t)i * c, c, labels[i], 1.0f,
+                                 1.0 / ((double)c * ROWS), &hwant[i], hdwant + (size_t)i * c);
+            vl_nn_kern_sq_hinge_row(logits + (size_t)i * c, c, labels[i], ROWS, &swant[i],
+                                    sdwant + (size_t)i * c);
+        }
+        int ok = cudaMalloc(&ddsq, nv * sizeof(float)) == cudaSuccess &&
+                 cudaMalloc(&dsq, sizeof sgot) == cudaSuccess &&
+                 cudaMemset(dd, 0, nv * sizeof(float)) == cudaSuccess;
+        if (ok) {
+            hinge_rows<<<1, ROWS>>>(ROWS, c, dl, dlab, dloss, dd, dsq, ddsq);
+            ok = cudaMemcpy(hgot, dloss, sizeof hgot, cudaMemcpyDeviceToHost) == cudaSuccess &&
+                 cudaMemcpy(sgot, dsq, sizeof sgot, cudaMemcpyDeviceToHost) == cudaSuccess &&
+                 cudaMemcpy(hdgot, dd, nv * sizeof(float), cudaMemcpyDeviceToHost) == cudaSuccess &&
+                 cudaMemcpy(sdgot, ddsq, nv * sizeof(float), cudaMemcpyDeviceToHost) == cudaSuccess;
+        }
+        cudaFree(ddsq), cudaFree(dsq);
+        if (!ok) goto fail;
+        double worst = 0.0;
+        for (int i = 0; i < ROWS; i++) {
+            double a = fabs(hgot[i] - hwant[i]) / (fabs(hwant[i]) > 1e-6 ? fabs(hwant[i]) : 1e-6);
+            double b = fabs(sgot[i] - swant[i]) / (fabs(swant[i]) > 1e-6 ? fabs(swant[i]) : 1e-6);
+            if (a > worst || a != a) worst = a;
+            if (b > worst || b != b) worst = b;
+        }
+        double wh = worst_rel(hdgot, hdwant, nv), ws = worst_rel(sdgot, sdwant, nv);
+        double all = worst > wh ? worst : wh;
+        all = all > ws ? all : ws;
+        line(r, "hinge and squared hinge rows", nv, all, all <= 1e-5);
+    }
     cudaFree(dl), cudaFree(dd), cudaFree(dlab), cudaFree(dloss);
     return 0;
 fail:
@@ -260,5 +364,6 @@ extern "C" __attribute__((visibility("default"))) int vl_cuda_nn_kern_parity(cha
     static const int classes[] = {1, 3, 11};
     for (size_t i = 0; i < sizeof classes / sizeof *classes; i++)
         if (check_loss(&r, classes[i]) < 0) return -1;
+    if (check_gru(&r) < 0) return -1;
     return r.failures ? 1 : 0;
 }
