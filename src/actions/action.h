@@ -139,6 +139,9 @@ void vl_params_release(struct vl_params *p);
 /* Returns the validated value of parameter name; aborts if def has no such
  * parameter (a programming error, not a user error). */
 const struct vl_param_value *vl_params_get(const struct vl_params *p, const char *name);
+/* 1 when the value enters the action key: every one but a `device` that
+ * did not resolve to "gpu" (CPU keys stay those from before the parameter). */
+int vl_param_in_key(const struct vl_param_value *v);
 /* Appends the canonical "name=value" list that enters the action key; a
  * `device` parameter enters only when it resolved to "gpu". */
 void vl_params_canonical(const struct vl_params *p, struct vl_strbuf *out);

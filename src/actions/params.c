@@ -263,14 +263,18 @@ const struct vl_param_value *vl_params_get(const struct vl_params *p, const char
     abort();
 }
 
+int vl_param_in_key(const struct vl_param_value *v)
+{
+    /* device enters only as "gpu" (gpu/device_choice.h): CPU keys stay
+     * those of builds before the parameter existed */
+    return strcmp(v->spec->name, "device") || !strcmp(v->text, "gpu");
+}
+
 void vl_params_canonical(const struct vl_params *p, struct vl_strbuf *out)
 {
     size_t n = 0;
     for (size_t i = 0; i < p->len; i++) {
-        /* device enters only as "gpu" (gpu/device_choice.h): CPU keys stay
-         * those of builds before the parameter existed */
-        if (!strcmp(p->values[i].spec->name, "device") && strcmp(p->values[i].text, "gpu"))
-            continue;
+        if (!vl_param_in_key(&p->values[i])) continue;
         vl_strbuf_addf(out, "%s%s=%s", n++ ? " " : "", p->values[i].spec->name,
                        p->values[i].text);
     }

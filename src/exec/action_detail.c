@@ -24,6 +24,7 @@ void vl_action_detail_write(const struct vl_edge *e, struct vl_strbuf *out)
         vl_state_detail_add(out, VL_DETAIL_COPY, num);
         struct vl_strbuf p = VL_STRBUF_INIT;
         for (size_t i = 0; i < r->values.len; i++) {
+            if (!vl_param_in_key(&r->values.values[i])) continue; /* as the key does */
             vl_strbuf_reset(&p);
             vl_strbuf_addf(&p, "%s=%s", r->values.values[i].spec->name, r->values.values[i].text);
             vl_state_detail_add(out, VL_DETAIL_PARAM, p.buf);
