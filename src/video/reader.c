@@ -67,7 +67,7 @@ struct vl_reader {
     AVCodecContext *dec;
     AVPacket *pkt;
     AVFrame *frame;
-    AVFrame *held;                /* the _REF layouts: the frame handed out */
+    AVFrame *held;                /* VL_FRAMES_YUV_REF: the frame handed out */
     int held_format;              /* VL_FRAMES_YUV_REF: the first frame's format, -1 before */
     struct vl_convert *conv;      /* to RGB24 at conv_w x conv_h (video/convert.h) */
     int place_shown[4];           /* where the picture lies in the output, display coordinates */
@@ -250,8 +250,7 @@ int vl_reader_open(const char *path, const struct vl_reader_opts *opts, struct v
                      : r->opts.layout == VL_FRAMES_YUV420P
                          ? pixels + 2 * (size_t)((r->out_w + 1) / 2) * ((r->out_h + 1) / 2)
                          : pixels * 3;
-    int planes = r->opts.layout == VL_FRAMES_YUV420P || r->opts.layout == VL_FRAMES_YUV420P_REF ||
-                 r->opts.layout == VL_FRAMES_YUV_REF;
+    int planes = r->opts.layout == VL_FRAMES_YUV420P || r->opts.layout == VL_FRAMES_YUV_REF;
     if (planes && (r->rotation || r->out_w != r->dec->width || r->out_h != r->dec->height)) {
         vl_error_set(err, "%s: yuv planes are delivered only unscaled and unturned", path);
         goto fail;
@@ -263,7 +262,7 @@ int vl_reader_open(const char *path, const struct vl_reader_opts *opts, struct v
     uint64_t cap = r->opts.memory_budget / r->frame_bytes;
     r->capacity = cap < 1 ? 1 : cap > 1 << 20 ? 1 << 20 : (int)cap;
     r->held_format = -1;
-    if (r->opts.layout == VL_FRAMES_YUV420P_REF || r->opts.layout == VL_FRAMES_YUV_REF) {
+    if (r->opts.layout == VL_FRAMES_YUV_REF) {
         r->capacity = 1, r->frame_bytes = 0;
         if (!(r->held = av_frame_alloc())) abort();
     }
@@ -376,12 +375,12 @@ static int planar_yuv8(int format)
            format == AV_PIX_FMT_YUV422P || format == AV_PIX_FMT_YUVJ422P;
 }
 
-/* Copies the decoded yuv420p planes into chunk slot n (or keeps the frame
- * itself, the _REF layouts; VL_FRAMES_YUV_REF takes the planar 8-bit
- * formats, every frame in the first one's). */
+/* Copies the decoded yuv420p planes into chunk slot n, or keeps the frame
+ * itself (VL_FRAMES_YUV_REF: any planar 8-bit format of planar_yuv8, every
+ * frame in the first one's). */
 static int copy_yuv420p(struct vl_reader *r, AVFrame *f, int n, struct vl_error *err)
 {
-    int any = r->opts.layout == VL_FRAMES_YUV_REF;
+    int any = r->held != NULL;
     if (any && r->held_format < 0 && planar_yuv8(f->format)) r->held_format = f->format;
     int want = any ? r->held_format : AV_PIX_FMT_YUV420P;
     if (f->format != want || f->width != r->out_w || f->height != r->out_h)

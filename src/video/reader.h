@@ -39,11 +39,11 @@ enum vl_frame_layout {
     VL_FRAMES_YUV420P,     /* the decoded yuv420p planes as they are: [H][W] Y, then U and V
                               of [(H+1)/2][(W+1)/2]; only for yuv420p sources, not scaled or
                               turned (a frame in another format is an error) */
-    VL_FRAMES_YUV420P_REF, /* the same planes not copied: the decoder's own frame, one a
-                              chunk, in chunk.plane and chunk.stride (data is NULL) */
-    VL_FRAMES_YUV_REF,     /* as VL_FRAMES_YUV420P_REF for a yuv420p, yuvj420p, yuv422p or
-                              yuvj422p source (chunk.chroma_height says which); every
-                              frame must be in the first one's format */
+    VL_FRAMES_YUV_REF,     /* the planes of a yuv420p, yuvj420p, yuv422p or yuvj422p source
+                              not copied: the decoder's own frame, one a chunk, in
+                              chunk.plane, chunk.stride and chunk.chroma_height (data is
+                              NULL); not scaled or turned; every frame must be in the
+                              first one's format */
 };
 
 struct vl_reader_opts {
@@ -71,9 +71,9 @@ struct vl_chunk {
     uint8_t *data;               /* n frames back to back; owned by the reader */
     double *pts;                 /* presentation time of each frame in seconds (as in the file) */
     int64_t *index;              /* index of each frame in presentation order */
-    uint8_t *plane[3];           /* the _REF layouts: Y, U, V of the frame */
+    uint8_t *plane[3];           /* VL_FRAMES_YUV_REF: Y, U, V of the frame */
     int stride[3];
-    int chroma_height;           /* the _REF layouts: rows of U and V ((height+1)/2 for 4:2:0,
+    int chroma_height;           /* VL_FRAMES_YUV_REF: rows of U and V ((height+1)/2 for 4:2:0,
                                     height for 4:2:2) */
 };
 

@@ -703,7 +703,7 @@ static int format_source(const char *path, const char *pix_fmt, int w, int h, in
     int jpeg = !strncmp(pix_fmt, "yuvj", 4);
     struct vl_testgen_opts o = {.format = jpeg ? "avi" : "matroska", .codec = jpeg ? "mjpeg" : "ffv1",
                                 .pix_fmt = pix_fmt, .width = w, .height = h, .frames = 6,
-                                .fps = 25, .bars = bars};
+                                .fps = 25, .bars = bars, .bitexact = 1};
     struct vl_error err = {{0}};
     if (vl_testgen_write(path, &o, &err) < 0) {
         fprintf(stderr, "%s\n", err.msg);
@@ -759,9 +759,11 @@ static void test_default_keeps_yuvj_and_422(void)
             printf("%s, %s: %.2f levels from the RGB clip, %.1f%% over 8\n", fmts[f][0], t[k],
                    diff, 100 * far);
             /* the YUV path converts the source's own planes: the RGB clip's
-             * pictures; through RGB, chroma rounding of rotated bars */
-            if (k > 0) CHECK(diff >= 0 && diff < (k == 2 ? 6.5 : k == 3 ? 1.0 : 0.5));
-            if (k > 0) CHECK(far < (k == 2 ? 0.16 : 0.01));
+             * pictures; through RGB, chroma rounding of rotated bars; a
+             * brightening differs where RGB clips (0.5 to 0.9 levels, up
+             * to 2% of the samples) */
+            if (k > 0) CHECK(diff >= 0 && diff < (k == 2 ? 6.5 : k == 3 ? 1.2 : 0.5));
+            if (k > 0) CHECK(far < (k == 2 ? 0.16 : k == 3 ? 0.05 : 0.01));
             if (k == 1 && have_ffmpeg) /* ffmpeg's own flip of the source, as ffmpeg decodes the clip */
                 CHECK(ffmpeg_agrees(src, "hflip", out));
             if (k == 0) { /* 0.36 of 96x64 at ratio 1.5 is 58x38: exact planes, the
