@@ -3,8 +3,11 @@
 #include <cuda_runtime.h>
 #include <stdio.h>
 
+#include "cuda/ops_cuda.h"
+
 extern "C" {
 #include "gpu/cuda_module.h"
+extern const struct vl_ops vl_cuda_ops; /* ops_table.cu */
 }
 
 #define VL_STR2(x) #x
@@ -30,5 +33,8 @@ extern "C" __attribute__((visibility("default"))) const struct vl_cuda_module vl
     VL_CUDA_MODULE_ABI,
     "cuda runtime " VL_STR(CUDART_VERSION) " arch " VL_CUDA_ARCHS,
     probe,
-    NULL,
+    &vl_cuda_ops,
+    1, /* experimental: never run on a GPU yet (scripts/gpu-check.sh verifies it) */
+    vl_cuda_frame_alloc,
+    vl_cuda_frame_free,
 };

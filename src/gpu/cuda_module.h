@@ -13,16 +13,30 @@
 
 /* Bumped whenever this struct or the meaning of a field changes; the loader
  * refuses a module built with another. */
-#define VL_CUDA_MODULE_ABI 1
+#define VL_CUDA_MODULE_ABI 2
 
 struct vl_ops;
+struct vl_ops_ctx;
+struct vl_frame;
+struct vl_error;
 
 struct vl_cuda_module {
     int abi;                /* VL_CUDA_MODULE_ABI of the module's build */
     const char *build_info; /* "cuda RUNTIME_VERSION arch LIST", for logs */
     /* the number of usable devices; 0 with the driver's reason in why (n bytes) */
     int (*probe)(char *why, size_t n);
-    const struct vl_ops *ops; /* the "cuda" ops table; NULL until it is built */
+    const struct vl_ops *ops; /* the "cuda" ops table (src/cuda/ops_table.cu); NULL: none */
+    /* The verified gate: nonzero while ops has not passed scripts/gpu-check.sh
+     * on a GPU.  device=auto never picks an experimental table (device=gpu
+     * may); the module's source sets it to 0 once a GPU run has verified the
+     * table.  0 in a module that leaves it out. */
+    int ops_experimental;
+    /* Allocates the pixels of a device frame of f->width x f->height on
+     * ctx's device (f->mem set); -1 with the size asked and the free
+     * memory in err.  NULL in a module without a table. */
+    int (*frame_alloc)(struct vl_ops_ctx *ctx, struct vl_frame *f, struct vl_error *err);
+    /* Frees what frame_alloc gave f (NULL rgb after). */
+    void (*frame_free)(struct vl_ops_ctx *ctx, struct vl_frame *f);
 };
 
 #endif

@@ -12,7 +12,7 @@
 /* Whether a GPU job can run here, found once per resolution. */
 struct usable {
     int known, yes;
-    int has_ops;            /* the module has an operations table */
+    int has_ops;            /* the module has a verified operations table */
     char why[VL_ERROR_MAX]; /* when not: the reason */
 };
 
@@ -38,7 +38,9 @@ static void find_usable(struct usable *u, const struct vl_gpu_devices *devices)
         return;
     }
     u->yes = 1;
-    u->has_ops = m->ops != NULL;
+    /* the verified gate: an experimental table (not yet checked on a GPU by
+     * scripts/gpu-check.sh) is for device=gpu only */
+    u->has_ops = m->ops != NULL && !m->ops_experimental;
 }
 
 static void set_text(struct vl_param_value *v, const char *text)
@@ -63,8 +65,9 @@ int vl_device_resolve_rules(struct vl_rules *rules, const struct vl_gpu_devices 
         int in_gpu_pool = r->pool.text && !strcmp(r->pool.text, "gpu");
         int asked = !strcmp(v->text, "gpu");
         if (in_gpu_pool) find_usable(&u, devices);
-        /* auto takes the GPU only where it has operations to run: a module
-         * without kernels leaves auto rules on the CPU */
+        /* auto takes the GPU only where it has verified operations to run: a
+         * module without a table, or with an experimental one, leaves auto
+         * rules on the CPU */
         if (in_gpu_pool && u.yes && (asked || u.has_ops)) {
             set_text(v, "gpu");
             continue;

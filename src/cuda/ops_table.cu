@@ -1,0 +1,922 @@
+/* ops_table.cu - the "cuda" operations table (struct vl_ops, src/ops/ops.h):
+ * kernels for every entry, built from the bodies the host shares
+ * (src/ops/kern/) where the CPU table has one, and the entries that stage
+ * frames and launch them (context and memory: ops_cuda.h, ops_ctx.cu).
+ *
+ * What each entry gives against the CPU table (docs/gpu.md, "The CUDA
+ * operations table"; tests/unit/test_cuda_ops.c checks it on a GPU):
+ * - crop, flip, rotate, color_jitter, yuv_crop_flip_map, yuv_jitter_tables,
+ *   gaussian_blur: the same bytes (integer arithmetic, the same bodies or
+ *   the same loops per element);
+ * - hsv_histogram, motion, laplacian_variance, edge_density, dct_high_ratio:
+ *   the same bits: per-block integer partials in a fixed tree (integer sums
+ *   are exact in any order; no float atomics), finished on the host with
+ *   the CPU's formulas; the DCT's float coefficients come back per block
+ *   and are summed on the host in the CPU's order;
+ * - resize: swscale's filter shapes with taps computed on the host
+ *   (kern/resample.h), within a tolerance of swscale's output;
+ * - gaussian_noise: a counter-based generator (the CPU's xoshiro stream is
+ *   sequential), so the same seed gives other noise of the same
+ *   distribution (Irwin-Hall of four 16-bit uniforms, the CPU's scaling).
+ *
+ * The table reports itself experimental (vl_cuda_module.ops_experimental)
+ * until scripts/gpu-check.sh has run it on a GPU: device=auto leaves it
+ * alone; device=gpu uses it.  Never run on a GPU yet. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cuda/ops_cuda.h"
+
+extern "C" {
+#include "ops/kern/features.h"
+#include "ops/kern/geometry.h"
+#include "ops/kern/jitter.h"
+#include "ops/kern/resample.h"
+}
+
+#define THREADS 256
+
+#define fail vl_cuda_fail
+
+static unsigned blocks_for(size_t n)
+{
+    return (unsigned)((n + THREADS - 1) / THREADS);
+}
+
+/* 0, or -1 naming the kernel that failed to launch */
+static int launched(const char *entry, struct vl_error *err)
+{
+    return vl_cuda_check(cudaGetLastError(), entry, err);
+}
+
+struct lut256 {
+    uint8_t v[256];
+};
+
+/* -- kernels: geometry -- */
+
+__global__ static void k_crop(const uint8_t *src, int src_w, int cx, int cy, int w, int h,
+                              uint8_t *out)
+{
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (size_t)w * h) return;
+    int x = (int)(i % w), y = (int)(i / w);
+    const uint8_t *p = src + vl_kern_crop_flip_offset(x, y, cx, cy, w, 0, src_w);
+    out[3 * i] = p[0], out[3 * i + 1] = p[1], out[3 * i + 2] = p[2];
+}
+
+/* swaps pixel x and w-1-x of each row: one thread a pair, in place */
+__global__ static void k_flip(uint8_t *p, int w, int h)
+{
+    int half = w / 2;
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (half == 0 || i >= (size_t)half * h) return;
+    int x = (int)(i % half), y = (int)(i / half);
+    uint8_t *a = p + ((size_t)y * w + x) * 3, *b = p + ((size_t)y * w + (w - 1 - x)) * 3;
+    for (int k = 0; k < 3; k++) {
+        uint8_t t = a[k];
+        a[k] = b[k], b[k] = t;
+    }
+}
+
+__global__ static void k_rotate(struct vl_kern_rotation r, const uint8_t *src, uint8_t *out)
+{
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (size_t)r.w * r.h) return;
+    vl_kern_rotate_pixel(&r, src, (int)(i % r.w), (int)(i / r.w), out + 3 * i);
+}
+
+/* -- kernels: colour, noise, blur -- */
+
+/* per-channel histograms of n pixels: counts[3][256], integer atomics */
+__global__ static void k_channel_hist(const uint8_t *p, size_t n, unsigned *counts)
+{
+    __shared__ unsigned local[3 * 256];
+    for (int k = threadIdx.x; k < 3 * 256; k += blockDim.x) local[k] = 0;
+    __syncthreads();
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n;
+         i += (size_t)gridDim.x * blockDim.x)
+        for (int c = 0; c < 3; c++) atomicAdd(&local[c * 256 + p[3 * i + c]], 1u);
+    __syncthreads();
+    for (int k = threadIdx.x; k < 3 * 256; k += blockDim.x)
+        if (local[k]) atomicAdd(&counts[k], local[k]);
+}
+
+__global__ static void k_jitter(uint8_t *p, size_t n, struct lut256 lut, int tone, int sq,
+                                int shift)
+{
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    if (sq == 4096 && !shift) { /* the table alone */
+        p[3 * i] = lut.v[p[3 * i]], p[3 * i + 1] = lut.v[p[3 * i + 1]];
+        p[3 * i + 2] = lut.v[p[3 * i + 2]];
+        return;
+    }
+    vl_kern_jitter_pixel(p + 3 * i, lut.v, tone, sq, shift);
+}
+
+/* 64 random bits for element i of the stream of seed: splitmix64's
+ * finaliser of (seed, i), so every element is drawn on its own */
+__device__ static uint64_t counter_bits(uint64_t seed, uint64_t i)
+{
+    uint64_t z = seed + (i + 1) * 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* the CPU's noise arithmetic (cpu_color.c) on counter-based draws */
+__global__ static void k_noise(uint8_t *p, size_t n, int64_t k, uint64_t seed)
+{
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    uint64_t u = counter_bits(seed, i);
+    int64_t s = (int64_t)(u & 0xffff) + (int64_t)((u >> 16) & 0xffff) +
+                (int64_t)((u >> 32) & 0xffff) + (int64_t)(u >> 48) - 131070;
+    int64_t v = ((int64_t)p[i] << 32) + s * k + ((int64_t)1 << 31);
+    p[i] = (uint8_t)(v < 0 ? 0 : v >= ((int64_t)256 << 32) ? 255 : v >> 32);
+}
+
+struct blur_kernel {
+    uint32_t weights[127];
+    int radius;
+};
+
+/* the CPU's two sweeps per element: edges replicated, 16-bit weights,
+ * 32768 added before the shift (cpu_color.c, vl_cpu_gaussian_blur) */
+__global__ static void k_blur_rows(const uint8_t *in, uint8_t *out, int w, int h,
+                                   struct blur_kernel b)
+{
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (size_t)w * h * 3) return;
+    int c = (int)(i % 3), x = (int)(i / 3 % w);
+    size_t row = i / 3 / w * (size_t)w * 3;
+    uint32_t acc = 32768;
+    for (int t = 0; t <= 2 * b.radius; t++) {
+        int xx = x + t - b.radius;
+        xx = xx < 0 ? 0 : xx >= w ? w - 1 : xx;
+        acc += b.weights[t] * in[row + (size_t)xx * 3 + c];
+    }
+    out[i] = (uint8_t)(acc >> 16);
+}
+
+__global__ static void k_blur_columns(const uint8_t *in, uint8_t *out, int w, int h,
+                                      struct blur_kernel b)
+{
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    size_t row = (size_t)w * 3;
+    if (i >= row * h) return;
+    int y = (int)(i / row);
+    size_t col = i % row;
+    uint32_t acc = 32768;
+    for (int t = -b.radius; t <= b.radius; t++) {
+        int yy = y + t < 0 ? 0 : y + t >= h ? h - 1 : y + t;
+        acc += b.weights[t + b.radius] * in[(size_t)yy * row + col];
+    }
+    out[i] = (uint8_t)(acc >> 16);
+}
+
+/* -- kernels: yuv -- */
+
+/* rows x n samples of a plane window through lut, mirrored when flip */
+__global__ static void k_map_plane(const uint8_t *src, size_t src_pitch, int n, int rows, int flip,
+                                   struct lut256 lut, uint8_t *dst, size_t dst_pitch)
+{
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (n <= 0 || i >= (size_t)n * rows) return;
+    int x = (int)(i % n), r = (int)(i / n);
+    dst[(size_t)r * dst_pitch + x] = lut.v[src[(size_t)r * src_pitch + (flip ? n - 1 - x : x)]];
+}
+
+/* the 256-bin histogram of a w x h window of one plane */
+__global__ static void k_plane_hist(const uint8_t *p, size_t pitch, int w, int h, unsigned *counts)
+{
+    __shared__ unsigned local[256];
+    for (int k = threadIdx.x; k < 256; k += blockDim.x) local[k] = 0;
+    __syncthreads();
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < (size_t)w * h;
+         i += (size_t)gridDim.x * blockDim.x)
+        atomicAdd(&local[p[(i / w) * pitch + i % w]], 1u);
+    __syncthreads();
+    for (int k = threadIdx.x; k < 256; k += blockDim.x)
+        if (local[k]) atomicAdd(&counts[k], local[k]);
+}
+
+/* -- kernels: resize (kern/resample.h) -- */
+
+__global__ static void k_resize_rows(const uint8_t *src, int src_w, int h, int dst_w,
+                                     const int32_t *first, const int32_t *weight, int ntaps,
+                                     int32_t *out)
+{
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (size_t)dst_w * h * 3) return;
+    int c = (int)(i % 3), x = (int)(i / 3 % dst_w), y = (int)(i / 3 / dst_w);
+    out[i] = vl_kern_resample_row(src + (size_t)y * src_w * 3, src_w, first, weight, ntaps, x, c);
+}
+
+__global__ static void k_resize_columns(const int32_t *in, int src_h, int dst_w, int dst_h,
+                                        const int32_t *first, const int32_t *weight, int ntaps,
+                                        uint8_t *out)
+{
+    size_t row = (size_t)dst_w * 3, i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= row * dst_h) return;
+    int y = (int)(i / row);
+    out[i] = vl_kern_resample_column(in + i % row, row, src_h, first, weight, ntaps, y);
+}
+
+/* -- kernels: features -- */
+
+__global__ static void k_grey(const uint8_t *p, size_t n, uint8_t *grey)
+{
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) grey[i] = vl_kern_grey(p + 3 * i);
+}
+
+/* sums K values of every thread of the block in a fixed tree (blockDim.x ==
+ * THREADS) into partial[blockIdx.x * K + k] */
+template <int K> __device__ static void block_sums(long long v[K], long long *partial)
+{
+    __shared__ long long sh[K][THREADS];
+    for (int k = 0; k < K; k++) sh[k][threadIdx.x] = v[k];
+    __syncthreads();
+    for (int step = THREADS / 2; step > 0; step /= 2) {
+        if ((int)threadIdx.x < step)
+            for (int k = 0; k < K; k++) sh[k][threadIdx.x] += sh[k][threadIdx.x + step];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0)
+        for (int k = 0; k < K; k++) partial[(size_t)blockIdx.x * K + k] = sh[k][0];
+}
+
+/* the interior pixel i of a w x h grey image, or -1 */
+__device__ static long long interior(size_t i, int w, int h)
+{
+    size_t iw = (size_t)(w - 2);
+    if (i >= iw * (size_t)(h - 2)) return -1;
+    return (long long)((i / iw + 1) * (size_t)w + i % iw + 1);
+}
+
+__global__ static void k_laplacian(const uint8_t *g, int w, int h, long long *partial)
+{
+    long long v[2] = {0, 0};
+    long long at = interior((size_t)blockIdx.x * blockDim.x + threadIdx.x, w, h);
+    if (at >= 0) {
+        const uint8_t *p = g + at;
+        int l = p[-1] + p[1] + p[-w] + p[w] - 4 * p[0];
+        v[0] = l, v[1] = (long long)l * l;
+    }
+    block_sums<2>(v, partial);
+}
+
+__global__ static void k_edges(const uint8_t *g, int w, int h, double limit, long long *partial)
+{
+    long long v[1] = {0};
+    long long at = interior((size_t)blockIdx.x * blockDim.x + threadIdx.x, w, h);
+    if (at >= 0) {
+        const uint8_t *mid = g + at, *up = mid - w, *down = mid + w;
+        int gx = (up[1] + 2 * mid[1] + down[1]) - (up[-1] + 2 * mid[-1] + down[-1]);
+        int gy = (down[-1] + 2 * down[0] + down[1]) - (up[-1] + 2 * up[0] + up[1]);
+        v[0] = (double)(gx * gx + gy * gy) > limit;
+    }
+    block_sums<1>(v, partial);
+}
+
+/* sum |d|, sum d^2 over all pixels; sxx, sxy, syy, sxt, syt over the interior */
+__global__ static void k_motion(const uint8_t *a, const uint8_t *b, int w, int h,
+                                long long *partial)
+{
+    long long v[7] = {0, 0, 0, 0, 0, 0, 0};
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x, n = (size_t)w * h;
+    if (i < n) {
+        int d = abs((int)b[i] - (int)a[i]);
+        v[0] = d, v[1] = (long long)d * d;
+        int x = (int)(i % w), y = (int)(i / w);
+        if (w >= 3 && h >= 3 && x >= 1 && x < w - 1 && y >= 1 && y < h - 1) {
+            int ix = a[i + 1] + b[i + 1] - a[i - 1] - b[i - 1];
+            int iy = a[i + w] + b[i + w] - a[i - w] - b[i - w];
+            int it = b[i] - a[i];
+            v[2] = ix * ix, v[3] = ix * iy, v[4] = iy * iy, v[5] = ix * it, v[6] = iy * it;
+        }
+    }
+    block_sums<7>(v, partial);
+}
+
+struct cosines {
+    float c[8][8];
+};
+
+#define DCT_HIGH 28 /* coefficients with u + v >= 8, u, v >= 1 */
+
+/* one thread a block: 64 x its AC energy and its 28 high coefficients, in
+ * kern/features.h's order (each float operation rounded once) */
+__global__ static void k_dct(const uint8_t *grey, int w, int bw, int bh, struct cosines cs,
+                             long long *ac, float *high)
+{
+    int b = blockIdx.x * blockDim.x + threadIdx.x;
+    if (b >= bw * bh) return;
+    const uint8_t *g = grey + (size_t)(b / bw) * 8 * w + (size_t)(b % bw) * 8;
+    long long sum = 0, sum_sq = 0;
+    for (int y = 0; y < 8; y++)
+        for (int x = 0; x < 8; x++) sum += g[(size_t)y * w + x], sum_sq += g[(size_t)y * w + x] * g[(size_t)y * w + x];
+    ac[b] = 64 * sum_sq - sum * sum;
+    if (ac[b] == 0) return;
+    float rows[8][8];
+    for (int y = 0; y < 8; y++)
+        for (int u = 1; u < 8; u++) {
+            float acc = 0;
+            for (int x = 0; x < 8; x++)
+                acc = VL_FADD(acc, VL_FMUL(cs.c[u][x], (float)g[(size_t)y * w + x]));
+            rows[y][u] = acc;
+        }
+    float *out = high + (size_t)b * DCT_HIGH;
+    for (int u = 1; u < 8; u++)
+        for (int v = 8 - u; v < 8; v++) {
+            float coef = 0;
+            for (int y = 0; y < 8; y++) coef = VL_FADD(coef, VL_FMUL(cs.c[v][y], rows[y][u]));
+            *out++ = coef;
+        }
+}
+
+#define MAX_BINS 256
+
+/* cpu_features.c's per-pixel HSV bins, counted with integer atomics */
+__global__ static void k_hsv(const uint8_t *p, size_t n, int bins, unsigned *counts)
+{
+    __shared__ unsigned local[3 * MAX_BINS];
+    for (int k = threadIdx.x; k < 3 * bins; k += blockDim.x) local[k] = 0;
+    __syncthreads();
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n;
+         i += (size_t)gridDim.x * blockDim.x) {
+        int r = p[3 * i], g = p[3 * i + 1], b = p[3 * i + 2];
+        int max = r > g ? (r > b ? r : b) : (g > b ? g : b);
+        int min = r < g ? (r < b ? r : b) : (g < b ? g : b);
+        int delta = max - min;
+        atomicAdd(&local[2 * bins + ((max * bins) >> 8)], 1u);
+        int s = max ? delta * bins / max : 0;
+        atomicAdd(&local[bins + (s < bins ? s : bins - 1)], 1u);
+        int hue = 0;
+        if (delta) {
+            int sixths = max == r ? (g >= b ? g - b : 6 * delta + g - b)
+                         : max == g ? 2 * delta + b - r
+                                    : 4 * delta + r - g;
+            hue = (int)((int64_t)sixths * bins / (6 * delta));
+            if (hue >= bins) hue = bins - 1;
+        }
+        atomicAdd(&local[hue], 1u);
+    }
+    __syncthreads();
+    for (int k = threadIdx.x; k < 3 * bins; k += blockDim.x)
+        if (local[k]) atomicAdd(&counts[k], local[k]);
+}
+
+/* -- entries -- */
+
+static int ctx_new(const struct vl_ops_ctx_opts *opts, struct vl_ops_ctx **out,
+                   struct vl_error *err)
+{
+    return vl_cuda_ctx_new(opts, out, err);
+}
+
+static int resize(struct vl_ops_ctx *ctx, const struct vl_frame *src, struct vl_frame *dst,
+                  enum vl_interp interp, struct vl_error *err)
+{
+    if (vl_cuda_enter(ctx, err) < 0) return -1;
+    if (src->width <= 0 || src->height <= 0 || dst->width <= 0 || dst->height <= 0)
+        return fail(err, "resize: bad frame size %dx%d -> %dx%d", src->width, src->height,
+                    dst->width, dst->height);
+    int kind = interp == VL_INTERP_AREA ? VL_KERN_AREA
+               : interp == VL_INTERP_BILINEAR ? VL_KERN_BILINEAR
+                                              : VL_KERN_BICUBIC;
+    int ntx = vl_kern_resample_ntaps(kind, src->width, dst->width);
+    int nty = vl_kern_resample_ntaps(kind, src->height, dst->height);
+    if (ntx > VL_KERN_MAX_TAPS || nty > VL_KERN_MAX_TAPS)
+        return fail(err, "resize: %dx%d to %dx%d shrinks more than the cuda table's %d taps allow",
+                    src->width, src->height, dst->width, dst->height, VL_KERN_MAX_TAPS);
+    uint8_t *in = vl_cuda_frame_in(ctx, src, 1, VL_SCRATCH_IN, "resize", err);
+    uint8_t *out = in ? vl_cuda_frame_in(ctx, dst, 0, VL_SCRATCH_OUT, "resize", err) : NULL;
+    if (!out) return -1;
+    if (src->width == dst->width && src->height == dst->height) { /* as the CPU: the bytes */
+        if (vl_cuda_check(cudaMemcpyAsync(out, in, (size_t)src->width * src->height * 3,
+                                          cudaMemcpyDeviceToDevice, ctx->compute),
+                          "resize (copy)", err) < 0)
+            return -1;
+        return vl_cuda_frame_out(ctx, out, dst, err);
+    }
+    /* the taps of this geometry, on the device, rebuilt only when it changes */
+    int key[5] = {kind, src->width, src->height, dst->width, dst->height};
+    size_t fx = 0, wx = (size_t)dst->width, fy = wx + (size_t)dst->width * ntx,
+           wy = fy + (size_t)dst->height, total = wy + (size_t)dst->height * nty;
+    int32_t *taps = (int32_t *)vl_cuda_scratch(ctx, VL_SCRATCH_TAPS, total * 4, "resize", err);
+    if (!taps) return -1;
+    if (memcmp(key, ctx->taps_key, sizeof key)) {
+        int32_t *host = (int32_t *)malloc(total * 4);
+        if (!host) abort();
+        vl_kern_resample_taps(kind, src->width, dst->width, ntx, host + fx, host + wx);
+        vl_kern_resample_taps(kind, src->height, dst->height, nty, host + fy, host + wy);
+        int rc = vl_cuda_check(cudaStreamSynchronize(ctx->compute), "resize (taps)", err);
+        if (rc == 0)
+            rc = vl_cuda_check(cudaMemcpy(taps, host, total * 4, cudaMemcpyHostToDevice),
+                               "resize (taps)", err);
+        free(host);
+        if (rc < 0) return -1;
+        memcpy(ctx->taps_key, key, sizeof key);
+    }
+    size_t mid_n = (size_t)dst->width * src->height * 3;
+    int32_t *mid = (int32_t *)vl_cuda_scratch(ctx, VL_SCRATCH_TMP, mid_n * 4, "resize", err);
+    if (!mid) return -1;
+    k_resize_rows<<<blocks_for(mid_n), THREADS, 0, ctx->compute>>>(
+        in, src->width, src->height, dst->width, taps + fx, taps + wx, ntx, mid);
+    size_t out_n = (size_t)dst->width * dst->height * 3;
+    k_resize_columns<<<blocks_for(out_n), THREADS, 0, ctx->compute>>>(
+        mid, src->height, dst->width, dst->height, taps + fy, taps + wy, nty, out);
+    if (launched("resize", err) < 0) return -1;
+    return vl_cuda_frame_out(ctx, out, dst, err);
+}
+
+static int crop(struct vl_ops_ctx *ctx, const struct vl_frame *src, int x, int y,
+                struct vl_frame *dst, struct vl_error *err)
+{
+    if (vl_cuda_enter(ctx, err) < 0) return -1;
+    if (x < 0 || y < 0 || x + dst->width > src->width || y + dst->height > src->height)
+        return fail(err, "crop: the %dx%d window at %d,%d is outside the %dx%d frame", dst->width,
+                    dst->height, x, y, src->width, src->height);
+    uint8_t *in = vl_cuda_frame_in(ctx, src, 1, VL_SCRATCH_IN, "crop", err);
+    uint8_t *out = in ? vl_cuda_frame_in(ctx, dst, 0, VL_SCRATCH_OUT, "crop", err) : NULL;
+    if (!out) return -1;
+    k_crop<<<blocks_for((size_t)dst->width * dst->height), THREADS, 0, ctx->compute>>>(
+        in, src->width, x, y, dst->width, dst->height, out);
+    if (launched("crop", err) < 0) return -1;
+    return vl_cuda_frame_out(ctx, out, dst, err);
+}
+
+static int flip_horizontal(struct vl_ops_ctx *ctx, struct vl_frame *f, struct vl_error *err)
+{
+    if (vl_cuda_enter(ctx, err) < 0) return -1;
+    uint8_t *p = vl_cuda_frame_in(ctx, f, 1, VL_SCRATCH_IN, "flip_horizontal", err);
+    if (!p) return -1;
+    k_flip<<<blocks_for((size_t)(f->width / 2 + 1) * f->height), THREADS, 0, ctx->compute>>>(
+        p, f->width, f->height);
+    if (launched("flip_horizontal", err) < 0) return -1;
+    return vl_cuda_frame_out(ctx, p, f, err);
+}
+
+/* cos and sin of degrees in 16.16, exact at multiples of 90: the CPU's
+ * (cpu_geometry.c, static there) */
+static void fixed_cos_sin(double degrees, int64_t *c, int64_t *s)
+{
+    double turns = fmod(degrees, 360.0);
+    if (turns < 0) turns += 360.0;
+    if (turns == 0 || turns == 90 || turns == 180 || turns == 270) {
+        static const int64_t cs[4][2] = {{1, 0}, {0, 1}, {-1, 0}, {0, -1}};
+        int q = (int)(turns / 90);
+        *c = cs[q][0] * 65536, *s = cs[q][1] * 65536;
+        return;
+    }
+    double rad = turns * (3.14159265358979323846 / 180.0);
+    *c = llround(cos(rad) * 65536.0);
+    *s = llround(sin(rad) * 65536.0);
+}
+
+static int rotate(struct vl_ops_ctx *ctx, const struct vl_frame *src, struct vl_frame *dst,
+                  double degrees, struct vl_error *err)
+{
+    if (vl_cuda_enter(ctx, err) < 0) return -1;
+    if (src->width != dst->width || src->height != dst->height)
+        return fail(err, "rotate: from %dx%d into %dx%d", src->width, src->height, dst->width,
+                    dst->height);
+    uint8_t *in = vl_cuda_frame_in(ctx, src, 1, VL_SCRATCH_IN, "rotate", err);
+    uint8_t *out = in ? vl_cuda_frame_in(ctx, dst, 0, VL_SCRATCH_OUT, "rotate", err) : NULL;
+    if (!out) return -1;
+    int64_t c, s;
+    fixed_cos_sin(degrees, &c, &s);
+    struct vl_kern_rotation r;
+    vl_kern_rotation_init(&r, src->width, src->height, c, s);
+    k_rotate<<<blocks_for((size_t)src->width * src->height), THREADS, 0, ctx->compute>>>(r, in,
+                                                                                         out);
+    if (launched("rotate", err) < 0) return -1;
+    return vl_cuda_frame_out(ctx, out, dst, err);
+}
+
+/* a histogram kernel's grid: enough blocks to fill a GPU, each looping */
+static unsigned hist_blocks(size_t n)
+{
+    unsigned b = blocks_for(n);
+    return b < 1024 ? (b ? b : 1) : 1024;
+}
+
+static int color_jitter(struct vl_ops_ctx *ctx, struct vl_frame *f, const struct vl_color_jitter *j,
+                        struct vl_error *err)
+{
+    if (vl_cuda_enter(ctx, err) < 0) return -1;
+    uint8_t *p = vl_cuda_frame_in(ctx, f, 1, VL_SCRATCH_IN, "color_jitter", err);
+    if (!p) return -1;
+    size_t n = (size_t)f->width * f->height;
+    int tone = j->brightness != 1.0 || j->contrast != 1.0;
+    int sq = (int)llround(j->saturation * 4096.0), shift = (int)llround(j->hue * 6.0 * 4096.0);
+    struct lut256 lut;
+    int bright[256];
+    for (int v = 0; v < 256; v++) {
+        lut.v[v] = (uint8_t)v;
+        bright[v] = vl_kern_clamp255((int)lround(v * j->brightness));
+        if (tone) lut.v[v] = (uint8_t)bright[v];
+    }
+    if (j->contrast != 1.0) {
+        /* the frame's mean grey after brightness from the channel
+         * histograms: the CPU's tone table (cpu_color.c), on the host */
+        unsigned *counts =
+            (unsigned *)vl_cuda_scratch(ctx, VL_SCRATCH_RESULT, 3 * 256 * 4, "color_jitter", err);
+        unsigned hist[3][256];
+        if (!counts ||
+            vl_cuda_check(cudaMemsetAsync(counts, 0, sizeof hist, ctx->compute), "color_jitter",
+                          err) < 0)
+            return -1;
+        k_channel_hist<<<hist_blocks(n), THREADS, 0, ctx->compute>>>(p, n, counts);
+        if (launched("color_jitter", err) < 0 ||
+            vl_cuda_read_back(ctx, counts, hist, sizeof hist, err) < 0)
+            return -1;
+        uint64_t sum[3] = {0};
+        for (int c = 0; c < 3; c++)
+            for (int v = 0; v < 256; v++) sum[c] += hist[c][v] * (uint64_t)bright[v];
+        uint64_t weighted = VL_KERN_GREY_R * sum[0] + VL_KERN_GREY_G * sum[1] +
+                            VL_KERN_GREY_B * sum[2];
+        double mean = n ? (double)weighted / 65536.0 / (double)n : 0;
+        int64_t cq = llround(j->contrast * 4096.0);
+        int64_t offset = llround((1.0 - j->contrast) * mean * 4096.0);
+        for (int v = 0; v < 256; v++) {
+            int64_t t = cq * bright[v] + offset;
+            t = t < 0 ? 0 : t > 255 * 4096 ? 255 * 4096 : t;
+            lut.v[v] = (uint8_t)((t + 2048) >> 12);
+        }
+    }
+    if (sq == 4096 && !shift && !tone) return vl_cuda_frame_out(ctx, p, f, err);
+    k_jitter<<<blocks_for(n), THREADS, 0, ctx->compute>>>(p, n, lut, tone, sq, shift);
+    if (launched("color_jitter", err) < 0) return -1;
+    return vl_cuda_frame_out(ctx, p, f, err);
+}
+
+/* the planes of a yuv frame: 0 Y, 1 and 2 chroma, as rows x bytes */
+static void plane_shape(const struct vl_yuv_frame *f, int p, int *n, int *rows)
+{
+    *n = p ? (f->width + 1) / 2 : f->width;
+    *rows = p == 0 ? f->height : f->chroma_full_height ? f->height : (f->height + 1) / 2;
+}
+
+/* t / 4096 rounded half away from zero */
+static inline int64_t round_q12(int64_t t)
+{
+    return t >= 0 ? (t + 2048) >> 12 : -((-t + 2048) >> 12);
+}
+
+static int yuv_jitter_tables(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *src, int x, int y,
+                             int w, int h, const struct vl_color_jitter *j, uint8_t ylut[256],
+                             uint8_t clut[256], struct vl_error *err)
+{
+    if (vl_cuda_enter(ctx, err) < 0) return -1;
+    /* the tables of the CPU (cpu_color.c, vl_cpu_yuv_jitter_tables): only
+     * the window's Y histogram comes from the device */
+    int by[256], bc[256], black = src->full_range ? 0 : 16;
+    int64_t bq = llround(j->brightness * 4096.0);
+    for (int v = 0; v < 256; v++) {
+        by[v] = vl_kern_clamp255((int)(black + round_q12(bq * (v - black))));
+        bc[v] = vl_kern_clamp255((int)(128 + round_q12(bq * (v - 128))));
+    }
+    int64_t cq = llround(j->contrast * 4096.0), offset = 0;
+    if (cq != 4096) {
+        if (x < 0 || y < 0 || w <= 0 || h <= 0 || x + w > src->width || y + h > src->height)
+            return fail(err, "yuv_jitter_tables: the %dx%d window at %d,%d is outside the %dx%d "
+                             "frame", w, h, x, y, src->width, src->height);
+        const uint8_t *plane = (const uint8_t *)vl_cuda_stage_in(
+            ctx, src->plane[0] + (size_t)y * src->stride[0] + x, src->mem, (size_t)src->stride[0],
+            (size_t)w, (size_t)h, VL_SCRATCH_IN, "yuv_jitter_tables", err);
+        size_t pitch = src->mem == VL_MEM_DEVICE ? (size_t)src->stride[0] : (size_t)w;
+        unsigned *counts = plane ? (unsigned *)vl_cuda_scratch(ctx, VL_SCRATCH_RESULT, 256 * 4,
+                                                               "yuv_jitter_tables", err)
+                                 : NULL;
+        unsigned hist[256];
+        if (!counts ||
+            vl_cuda_check(cudaMemsetAsync(counts, 0, sizeof hist, ctx->compute),
+                          "yuv_jitter_tables", err) < 0)
+            return -1;
+        k_plane_hist<<<hist_blocks((size_t)w * h), THREADS, 0, ctx->compute>>>(plane, pitch, w, h,
+                                                                               counts);
+        if (launched("yuv_jitter_tables", err) < 0 ||
+            vl_cuda_read_back(ctx, counts, hist, sizeof hist, err) < 0)
+            return -1;
+        uint64_t sum = 0, n = (uint64_t)w * h;
+        for (int v = 0; v < 256; v++) sum += (uint64_t)hist[v] * by[v];
+        double mean = n ? (double)sum / (double)n : 0;
+        offset = llround((1.0 - j->contrast) * mean * 4096.0);
+    }
+    int64_t sq = llround(j->saturation * 4096.0);
+    for (int v = 0; v < 256; v++) {
+        int64_t t = cq * by[v] + offset;
+        t = t < 0 ? 0 : t > 255 * 4096 ? 255 * 4096 : t;
+        ylut[v] = (uint8_t)((t + 2048) >> 12);
+        int64_t c = round_q12(cq * (bc[v] - 128));
+        c = c < -128 ? -128 : c > 127 ? 127 : c;
+        c = round_q12(sq * c);
+        clut[v] = (uint8_t)vl_kern_clamp255((int)(128 + c));
+    }
+    return 0;
+}
+
+static int yuv_crop_flip_map(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *src, int x, int y,
+                             int flip, const uint8_t ylut[256], const uint8_t clut[256],
+                             struct vl_yuv_frame *dst, struct vl_error *err)
+{
+    if (vl_cuda_enter(ctx, err) < 0) return -1;
+    int full = src->chroma_full_height;
+    if (x < 0 || y < 0 || (x & 1) || (!full && (y & 1)) || x + dst->width > src->width ||
+        y + dst->height > src->height || dst->width <= 0 || dst->height <= 0)
+        return fail(err, "yuv_crop_flip_map: the %dx%d window at %d,%d does not fit the %dx%d "
+                         "frame (x even, y even for 4:2:0)",
+                    dst->width, dst->height, x, y, src->width, src->height);
+    for (int p = 0; p < 3; p++) {
+        int n, rows;
+        plane_shape(dst, p, &n, &rows);
+        int px = p ? x / 2 : x, py = p && !full ? y / 2 : y;
+        struct lut256 lut;
+        memcpy(lut.v, p ? clut : ylut, 256);
+        enum vl_cuda_scratch which = VL_SCRATCH_IN;
+        const uint8_t *in = (const uint8_t *)vl_cuda_stage_in(
+            ctx, src->plane[p] + (size_t)py * src->stride[p] + px, src->mem,
+            (size_t)src->stride[p], (size_t)n, (size_t)rows, which, "yuv_crop_flip_map", err);
+        if (!in) return -1;
+        size_t in_pitch = src->mem == VL_MEM_DEVICE ? (size_t)src->stride[p] : (size_t)n;
+        uint8_t *out = dst->mem == VL_MEM_DEVICE
+                           ? dst->plane[p]
+                           : (uint8_t *)vl_cuda_scratch(ctx, VL_SCRATCH_OUT, (size_t)n * rows,
+                                                        "yuv_crop_flip_map", err);
+        if (!out) return -1;
+        size_t out_pitch = dst->mem == VL_MEM_DEVICE ? (size_t)dst->stride[p] : (size_t)n;
+        k_map_plane<<<blocks_for((size_t)n * rows), THREADS, 0, ctx->compute>>>(
+            in, in_pitch, n, rows, flip, lut, out, out_pitch);
+        if (launched("yuv_crop_flip_map", err) < 0) return -1;
+        if (dst->mem != VL_MEM_DEVICE &&
+            vl_cuda_stage_out(ctx, out, dst->plane[p], (size_t)dst->stride[p], (size_t)n,
+                              (size_t)rows, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int gaussian_noise(struct vl_ops_ctx *ctx, struct vl_frame *f, double sigma, uint64_t seed,
+                          struct vl_error *err)
+{
+    if (vl_cuda_enter(ctx, err) < 0) return -1;
+    int64_t k = llround(sigma * sqrt(3.0) * 65536.0);
+    if (k == 0) return 0;
+    uint8_t *p = vl_cuda_frame_in(ctx, f, 1, VL_SCRATCH_IN, "gaussian_noise", err);
+    if (!p) return -1;
+    size_t n = (size_t)f->width * f->height * 3;
+    k_noise<<<blocks_for(n), THREADS, 0, ctx->compute>>>(p, n, k, seed);
+    if (launched("gaussian_noise", err) < 0) return -1;
+    return vl_cuda_frame_out(ctx, p, f, err);
+}
+
+/* the CPU's blur kernel of sigma (cpu_color.c, make_kernel, static there):
+ * radius ceil(3 sigma) in 1..63, 16-bit weights summing to 65536 */
+static void blur_kernel_of(double sigma, struct blur_kernel *b)
+{
+    int radius = (int)ceil(3.0 * sigma);
+    if (radius < 1) radius = 1;
+    if (radius > 63) radius = 63;
+    double w[127], total = 0;
+    for (int i = -radius; i <= radius; i++)
+        total += w[i + radius] = exp(-(double)(i * i) / (2.0 * sigma * sigma));
+    uint32_t sum = 0;
+    for (int i = 0; i <= 2 * radius; i++)
+        sum += b->weights[i] = (uint32_t)llround(w[i] / total * 65536.0);
+    b->weights[radius] += 65536u - sum;
+    b->radius = radius;
+}
+
+static int gaussian_blur(struct vl_ops_ctx *ctx, struct vl_frame *f, double sigma,
+                         struct vl_error *err)
+{
+    if (vl_cuda_enter(ctx, err) < 0) return -1;
+    if (sigma <= 0) return 0;
+    if (sigma > 20) return fail(err, "blur sigma %g is above 20 pixels", sigma);
+    struct blur_kernel b;
+    blur_kernel_of(sigma, &b);
+    uint8_t *p = vl_cuda_frame_in(ctx, f, 1, VL_SCRATCH_IN, "gaussian_blur", err);
+    size_t n = (size_t)f->width * f->height * 3;
+    uint8_t *mid = p ? (uint8_t *)vl_cuda_scratch(ctx, VL_SCRATCH_TMP, n, "gaussian_blur", err)
+                     : NULL;
+    if (!mid) return -1;
+    k_blur_rows<<<blocks_for(n), THREADS, 0, ctx->compute>>>(p, mid, f->width, f->height, b);
+    k_blur_columns<<<blocks_for(n), THREADS, 0, ctx->compute>>>(mid, p, f->width, f->height, b);
+    if (launched("gaussian_blur", err) < 0) return -1;
+    return vl_cuda_frame_out(ctx, p, f, err);
+}
+
+static int hsv_histogram(struct vl_ops_ctx *ctx, const struct vl_frame *f, int bins, float *out,
+                         struct vl_error *err)
+{
+    if (vl_cuda_enter(ctx, err) < 0) return -1;
+    if (bins < 1 || bins > MAX_BINS) return 0; /* as the CPU: out left alone */
+    memset(out, 0, 3 * (size_t)bins * sizeof *out);
+    size_t n = (size_t)f->width * f->height;
+    if (n == 0) return 0;
+    const uint8_t *p = vl_cuda_frame_in(ctx, f, 1, VL_SCRATCH_IN, "hsv_histogram", err);
+    unsigned *counts = p ? (unsigned *)vl_cuda_scratch(ctx, VL_SCRATCH_RESULT, 3 * MAX_BINS * 4,
+                                                       "hsv_histogram", err)
+                         : NULL;
+    unsigned host[3 * MAX_BINS];
+    if (!counts ||
+        vl_cuda_check(cudaMemsetAsync(counts, 0, 3 * (size_t)bins * 4, ctx->compute),
+                      "hsv_histogram", err) < 0)
+        return -1;
+    k_hsv<<<hist_blocks(n), THREADS, 0, ctx->compute>>>(p, n, bins, counts);
+    if (launched("hsv_histogram", err) < 0 ||
+        vl_cuda_read_back(ctx, counts, host, 3 * (size_t)bins * 4, err) < 0)
+        return -1;
+    for (int c = 0; c < 3 * bins; c++) out[c] = (float)((double)host[c] / (double)n);
+    return 0;
+}
+
+/* the grey image of f on the device, in scratch GREY at offset slot * pixels */
+static uint8_t *grey_of(struct vl_ops_ctx *ctx, const struct vl_frame *f, int slot,
+                        enum vl_cuda_scratch in_slot, const char *entry, struct vl_error *err)
+{
+    size_t n = (size_t)f->width * f->height;
+    const uint8_t *p = vl_cuda_frame_in(ctx, f, 1, in_slot, entry, err);
+    uint8_t *g = p ? (uint8_t *)vl_cuda_scratch(ctx, VL_SCRATCH_GREY, 2 * n, entry, err) : NULL;
+    if (!g) return NULL;
+    k_grey<<<blocks_for(n), THREADS, 0, ctx->compute>>>(p, n, g + slot * n);
+    return launched(entry, err) < 0 ? NULL : g + slot * n;
+}
+
+/* the sums of K partials per block over blocks, read back from the device */
+static int sum_partials(struct vl_ops_ctx *ctx, const long long *d, unsigned blocks, int k,
+                        long long *sums, struct vl_error *err)
+{
+    size_t bytes = (size_t)blocks * k * sizeof(long long);
+    if (ctx->host_result_cap < bytes) {
+        free(ctx->host_result);
+        if (!(ctx->host_result = malloc(bytes))) abort();
+        ctx->host_result_cap = bytes;
+    }
+    if (vl_cuda_read_back(ctx, d, ctx->host_result, bytes, err) < 0) return -1;
+    const long long *h = (const long long *)ctx->host_result;
+    for (int j = 0; j < k; j++) sums[j] = 0;
+    for (unsigned b = 0; b < blocks; b++)
+        for (int j = 0; j < k; j++) sums[j] += h[(size_t)b * k + j];
+    return 0;
+}
+
+static int motion(struct vl_ops_ctx *ctx, const struct vl_frame *a, const struct vl_frame *b,
+                  struct vl_motion *out, struct vl_error *err)
+{
+    if (vl_cuda_enter(ctx, err) < 0) return -1;
+    memset(out, 0, sizeof *out);
+    int w = a->width, h = a->height;
+    size_t n = (size_t)w * h;
+    if (n == 0 || b->width != w || b->height != h) return 0;
+    uint8_t *ga = grey_of(ctx, a, 0, VL_SCRATCH_IN, "motion", err);
+    uint8_t *gb = ga ? grey_of(ctx, b, 1, VL_SCRATCH_IN2, "motion", err) : NULL;
+    unsigned blocks = blocks_for(n);
+    long long *partial =
+        gb ? (long long *)vl_cuda_scratch(ctx, VL_SCRATCH_RESULT, (size_t)blocks * 7 * 8, "motion",
+                                          err)
+           : NULL;
+    if (!partial) return -1;
+    k_motion<<<blocks, THREADS, 0, ctx->compute>>>(ga, gb, w, h, partial);
+    long long s[7];
+    if (launched("motion", err) < 0 || sum_partials(ctx, partial, blocks, 7, s, err) < 0)
+        return -1;
+    /* the CPU's formulas (cpu_features.c, vl_cpu_motion) on the same sums */
+    out->mean = (double)(uint64_t)s[0] / (double)n;
+    double var = (double)(uint64_t)s[1] / (double)n - out->mean * out->mean;
+    out->spread = var > 0 ? sqrt(var) : 0;
+    if (w < 3 || h < 3) return 0;
+    double a11 = s[2] / 16.0, a12 = s[3] / 16.0, a22 = s[4] / 16.0;
+    double b1 = -s[5] / 4.0, b2 = -s[6] / 4.0;
+    double lambda = 1e-3 * (a11 + a22) + 1e-9;
+    a11 += lambda, a22 += lambda;
+    double det = a11 * a22 - a12 * a12;
+    if (det <= 0) return 0;
+    out->horizontal = (a22 * b1 - a12 * b2) / det;
+    out->vertical = (a11 * b2 - a12 * b1) / det;
+    return 0;
+}
+
+static int laplacian_variance(struct vl_ops_ctx *ctx, const struct vl_frame *f, double *out,
+                              struct vl_error *err)
+{
+    if (vl_cuda_enter(ctx, err) < 0) return -1;
+    int w = f->width, h = f->height;
+    *out = 0;
+    if (w < 3 || h < 3) return 0;
+    uint8_t *g = grey_of(ctx, f, 0, VL_SCRATCH_IN, "laplacian_variance", err);
+    unsigned blocks = blocks_for((size_t)(w - 2) * (h - 2));
+    long long *partial = g ? (long long *)vl_cuda_scratch(ctx, VL_SCRATCH_RESULT,
+                                                          (size_t)blocks * 2 * 8,
+                                                          "laplacian_variance", err)
+                           : NULL;
+    if (!partial) return -1;
+    k_laplacian<<<blocks, THREADS, 0, ctx->compute>>>(g, w, h, partial);
+    long long s[2];
+    if (launched("laplacian_variance", err) < 0 ||
+        sum_partials(ctx, partial, blocks, 2, s, err) < 0)
+        return -1;
+    double n = (double)(w - 2) * (h - 2), mean = (double)s[0] / n;
+    double var = (double)s[1] / n - mean * mean;
+    *out = var > 0 ? var : 0;
+    return 0;
+}
+
+static int edge_density(struct vl_ops_ctx *ctx, const struct vl_frame *f, double threshold,
+                        double *out, struct vl_error *err)
+{
+    if (vl_cuda_enter(ctx, err) < 0) return -1;
+    int w = f->width, h = f->height;
+    *out = 0;
+    if (w < 3 || h < 3) return 0;
+    uint8_t *g = grey_of(ctx, f, 0, VL_SCRATCH_IN, "edge_density", err);
+    unsigned blocks = blocks_for((size_t)(w - 2) * (h - 2));
+    long long *partial =
+        g ? (long long *)vl_cuda_scratch(ctx, VL_SCRATCH_RESULT, (size_t)blocks * 8,
+                                         "edge_density", err)
+          : NULL;
+    if (!partial) return -1;
+    double limit = threshold > 0 ? threshold * threshold : 0;
+    k_edges<<<blocks, THREADS, 0, ctx->compute>>>(g, w, h, limit, partial);
+    long long edges;
+    if (launched("edge_density", err) < 0 || sum_partials(ctx, partial, blocks, 1, &edges, err) < 0)
+        return -1;
+    *out = (double)edges / ((double)(w - 2) * (h - 2));
+    return 0;
+}
+
+static int dct_high_ratio(struct vl_ops_ctx *ctx, const struct vl_frame *f, double *out,
+                          struct vl_error *err)
+{
+    if (vl_cuda_enter(ctx, err) < 0) return -1;
+    int w = f->width, h = f->height;
+    *out = 0;
+    if (w < 8 || h < 8) return 0;
+    int bw = w / 8, bh = h / 8;
+    size_t nb = (size_t)bw * bh, bytes = nb * (8 + DCT_HIGH * 4);
+    uint8_t *g = grey_of(ctx, f, 0, VL_SCRATCH_IN, "dct_high_ratio", err);
+    uint8_t *res = g ? (uint8_t *)vl_cuda_scratch(ctx, VL_SCRATCH_RESULT, bytes, "dct_high_ratio",
+                                                  err)
+                     : NULL;
+    if (!res) return -1;
+    struct cosines cs; /* the CPU's basis (cpu_features.c) */
+    for (int u = 0; u < 8; u++)
+        for (int x = 0; x < 8; x++)
+            cs.c[u][x] = (float)((u ? sqrt(2.0 / 8) : sqrt(1.0 / 8)) *
+                                 cos((2 * x + 1) * u * M_PI / 16));
+    k_dct<<<blocks_for(nb), THREADS, 0, ctx->compute>>>(g, w, bw, bh, cs, (long long *)res,
+                                                        (float *)(res + nb * 8));
+    if (ctx->host_result_cap < bytes) {
+        free(ctx->host_result);
+        if (!(ctx->host_result = malloc(bytes))) abort();
+        ctx->host_result_cap = bytes;
+    }
+    if (launched("dct_high_ratio", err) < 0 ||
+        vl_cuda_read_back(ctx, res, ctx->host_result, bytes, err) < 0)
+        return -1;
+    /* the CPU's sums, in its order: blocks row by row, coefficients in
+     * kern/features.h's order */
+    const long long *ac = (const long long *)ctx->host_result;
+    const float *coef = (const float *)((const uint8_t *)ctx->host_result + nb * 8);
+    double high = 0, total = 0;
+    for (size_t b = 0; b < nb; b++) {
+        if (ac[b] == 0) continue;
+        for (int k = 0; k < DCT_HIGH; k++) {
+            double c = (double)coef[b * DCT_HIGH + k];
+            high = VL_DADD(high, VL_DMUL(c, c));
+        }
+        total += (double)ac[b] / 64;
+    }
+    if (total > 0) *out = high < total ? high / total : 1;
+    return 0;
+}
+
+extern "C" const struct vl_ops vl_cuda_ops = {
+    "cuda",
+    ctx_new,
+    vl_cuda_ctx_free,
+    vl_cuda_upload,
+    vl_cuda_download,
+    vl_cuda_sync,
+    resize,
+    crop,
+    flip_horizontal,
+    rotate,
+    color_jitter,
+    yuv_jitter_tables,
+    yuv_crop_flip_map,
+    gaussian_noise,
+    gaussian_blur,
+    hsv_histogram,
+    motion,
+    laplacian_variance,
+    edge_density,
+    dct_high_ratio,
+};
