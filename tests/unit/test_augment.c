@@ -555,9 +555,18 @@ static void test_default_falls_back_to_rgb_ffv1(void)
     struct vl_video_meta m;
     tagged_source(src, "yuv444p", "bt709", "tv", 64, 48, 4);
     CHECK(clip_format(src, out, "hflip=1", &m) && !strcmp(m.pix_fmt, "bgr0"));
-    /* 10-bit stays on the RGB path (docs/transforms.md) */
+    /* 10-bit stays on the RGB path (docs/transforms.md); the reader does
+     * not hand its planes out as 8-bit ones */
     tagged_source(src, "yuv420p10le", "bt709", "tv", 64, 48, 4);
     CHECK(clip_format(src, out, "hflip=1", &m) && !strcmp(m.pix_fmt, "bgr0"));
+    struct vl_reader_opts ro = {.layout = VL_FRAMES_YUV_REF};
+    struct vl_reader *r = NULL;
+    struct vl_chunk ch;
+    struct vl_error err = {{0}};
+    CHECK(vl_reader_open(src, &ro, &r, &err) == 0 && vl_reader_next_chunk(r, &ch, &err) == -1);
+    CHECK_CONTAINS(err.msg, "yuv444.mkv");
+    CHECK_CONTAINS(err.msg, "yuv420p10le frame where");
+    vl_reader_close(r);
     /* 4:2:2 keeps an odd height, not an odd width given by `size` */
     tagged_source(src, "yuv422p", "bt709", "tv", 64, 48, 4);
     CHECK(clip_format(src, out, "hflip=1 size=32x25", &m) && !strcmp(m.pix_fmt, "yuv422p"));
