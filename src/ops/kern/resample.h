@@ -22,11 +22,12 @@
 #define VL_OPS_KERN_RESAMPLE_H
 
 #include <math.h>
+#include <stdlib.h>
 
 #include "ops/kern/hd.h"
 
 #define VL_KERN_TAP_ONE 16384 /* 1.0 in a tap */
-#define VL_KERN_MAX_TAPS 160  /* bicubic from 40x down; larger factors are refused */
+#define VL_KERN_MAX_TAPS 4096 /* bicubic from 1000x down; larger factors are refused */
 
 /* kinds, in the order of ops.h's enum vl_interp */
 enum { VL_KERN_AREA, VL_KERN_BILINEAR, VL_KERN_BICUBIC };
@@ -54,15 +55,17 @@ static inline int vl_kern_resample_ntaps(int kind, int src_n, int dst_n)
 
 /* Fills first[dst_n] (the source index of each output's tap 0, unclamped)
  * and weight[dst_n * ntaps] (sum VL_KERN_TAP_ONE each) for ntaps from
- * vl_kern_resample_ntaps.  Host only. */
+ * vl_kern_resample_ntaps (at most VL_KERN_MAX_TAPS).  Host only. */
 static inline void vl_kern_resample_taps(int kind, int src_n, int dst_n, int ntaps, int32_t *first,
                                          int32_t *weight)
 {
     double s = (double)src_n / dst_n, f = s > 1 ? s : 1;
+    double *w = (double *)malloc(sizeof(double) * (size_t)ntaps);
+    if (!w) abort();
     for (int i = 0; i < dst_n; i++) {
         double centre = (i + 0.5) * s - 0.5;
         int j0 = (int)floor(centre - (ntaps - 1) / 2.0);
-        double w[VL_KERN_MAX_TAPS], total = 0;
+        double total = 0;
         for (int t = 0; t < ntaps; t++) {
             double d = j0 + t - centre;
             if (kind == VL_KERN_AREA && s > 1) { /* the box [centre - s/2, centre + s/2] */
@@ -84,6 +87,7 @@ static inline void vl_kern_resample_taps(int kind, int src_n, int dst_n, int nta
         out[big] += VL_KERN_TAP_ONE - sum;
         first[i] = j0;
     }
+    free(w);
 }
 
 /* Pass one: channel c of output column x of one source row (src_w pixels),

@@ -1,0 +1,303 @@
+/* test_cuda_ops.c - every entry of the CUDA operations table (the module's
+ * vl_cuda_module.ops, src/cuda/ops_table.cu) against the CPU table, on a
+ * GPU, on odd and large frames (1x1 to 4095x2161), with host frames (the
+ * staged path) and device frames (upload, a chain of entries, download):
+ * - bit-exact: upload/download, crop, flip, rotate, colour jitter, blur,
+ *   the yuv tables and crop/flip/map, and every feature (the doubles and
+ *   floats compared by their bytes);
+ * - resize: within docs/gpu.md's tolerance of swscale (mean 1.0, max 8,
+ *   p99.9 4 levels; factors above 64: 8, 16, 16);
+ * - noise: other draws than the CPU's (counter-based generator): the same
+ *   seed gives the same bytes twice, another seed others, and on a flat
+ *   grey frame the noise has mean within 0.05 sigma of 0 and standard
+ *   deviation within 2 % of sigma.
+ * Label gpu: skips, saying why, without CUDA or without a usable device. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu/cuda_loader.h"
+#include "ops/ops.h"
+
+#ifdef VL_HAVE_CUDA
+static int failures;
+static struct vl_error err;
+static const struct vl_ops *cpu, *gpu;
+static struct vl_ops_ctx *cc, *gc;
+
+static void check(int ok, const char *what, int w, int h)
+{
+    printf("%-28s %5dx%-5d %s\n", what, w, h, ok ? "ok" : "MISMATCH");
+    failures += !ok;
+}
+
+/* the GPU entry's rc: on failure, the message and a failure */
+static int ran(int rc, const char *what)
+{
+    if (rc == 0) rc = gpu->sync(gc, &err);
+    if (rc < 0) {
+        printf("%-28s FAILED: %s\n", what, err.msg);
+        failures++;
+    }
+    return rc == 0;
+}
+
+static struct vl_frame frame(int w, int h)
+{
+    struct vl_frame f = {malloc((size_t)w * h * 3 + 1), w, h, VL_MEM_HOST};
+    if (!f.rgb) abort();
+    return f;
+}
+
+static void fill(struct vl_frame *f, uint64_t seed)
+{
+    for (int y = 0; y < f->height; y++)
+        for (int x = 0; x < f->width; x++) {
+            uint8_t *q = f->rgb + ((size_t)y * f->width + x) * 3;
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            q[0] = (uint8_t)(x * 7 + (seed >> 61));
+            q[1] = (uint8_t)(((x / 9 + y / 7) & 1) ? 220 : 30);
+            q[2] = (uint8_t)(seed >> 56);
+        }
+}
+
+static int same(const struct vl_frame *a, const struct vl_frame *b)
+{
+    return a->width == b->width && a->height == b->height &&
+           !memcmp(a->rgb, b->rgb, (size_t)a->width * a->height * 3);
+}
+
+static void resize_checks(const struct vl_frame *src)
+{
+    static const int to[][2] = {{224, 224}, {5, 3}, {641, 359}, {1, 1}};
+    for (size_t t = 0; t < sizeof to / sizeof *to; t++)
+        for (int kind = 0; kind < 3; kind++) {
+            struct vl_frame want = frame(to[t][0], to[t][1]), got = frame(to[t][0], to[t][1]);
+            memset(got.rgb, 0xa5, (size_t)got.width * got.height * 3); /* poisoned */
+            if (cpu->resize(cc, src, &want, (enum vl_interp)kind, &err) == 0 &&
+                ran(gpu->resize(gc, src, &got, (enum vl_interp)kind, &err), "resize")) {
+                size_t n = (size_t)got.width * got.height * 3, hist[256] = {0};
+                double sum = 0;
+                int max = 0, p999 = 0;
+                for (size_t i = 0; i < n; i++) {
+                    int d = abs((int)want.rgb[i] - (int)got.rgb[i]);
+                    hist[d]++, sum += d, max = d > max ? d : max;
+                }
+                for (size_t seen = 0; p999 < 255 && (seen += hist[p999]) < n - n / 1000;) p999++;
+                int far = src->width > 64 * got.width || src->height > 64 * got.height;
+                int ok = sum / n <= (far ? 8.0 : 1.0) && max <= (far ? 16 : 8) &&
+                         p999 <= (far ? 16 : 4);
+                printf("resize %d to %dx%d: mean %.3f max %d p99.9 %d\n", kind, got.width,
+                       got.height, sum / n, max, p999);
+                check(ok, "resize (tolerance)", src->width, src->height);
+            }
+            free(want.rgb), free(got.rgb);
+        }
+}
+
+static void geometry_colour_checks(const struct vl_frame *src)
+{
+    int w = src->width, h = src->height;
+    struct vl_frame a = frame(w, h), b = frame(w, h);
+    /* crop */
+    int cw = w > 2 ? w - 2 : w, ch = h > 2 ? h - 2 : h;
+    struct vl_frame ca = frame(cw, ch), cb = frame(cw, ch);
+    if (cpu->crop(cc, src, w - cw, h - ch, &ca, &err) == 0 &&
+        ran(gpu->crop(gc, src, w - cw, h - ch, &cb, &err), "crop"))
+        check(same(&ca, &cb), "crop", w, h);
+    free(ca.rgb), free(cb.rgb);
+    /* flip */
+    memcpy(a.rgb, src->rgb, (size_t)w * h * 3), memcpy(b.rgb, src->rgb, (size_t)w * h * 3);
+    if (cpu->flip_horizontal(cc, &a, &err) == 0 && ran(gpu->flip_horizontal(gc, &b, &err), "flip"))
+        check(same(&a, &b), "flip_horizontal", w, h);
+    /* rotate */
+    static const double angles[] = {17.5, 90, -33, 180};
+    for (size_t k = 0; k < 4; k++)
+        if (cpu->rotate(cc, src, &a, angles[k], &err) == 0 &&
+            ran(gpu->rotate(gc, src, &b, angles[k], &err), "rotate"))
+            check(same(&a, &b), "rotate", w, h);
+    /* colour jitter, with and without contrast and hue */
+    static const struct vl_color_jitter js[] = {
+        {1.2, 1, 1, 0}, {0.8, 1.3, 0.6, 0.1}, {1, 0.7, 1, -0.25}, {1, 1, 1.4, 0}};
+    for (size_t k = 0; k < 4; k++) {
+        memcpy(a.rgb, src->rgb, (size_t)w * h * 3), memcpy(b.rgb, src->rgb, (size_t)w * h * 3);
+        if (cpu->color_jitter(cc, &a, &js[k], &err) == 0 &&
+            ran(gpu->color_jitter(gc, &b, &js[k], &err), "color_jitter"))
+            check(same(&a, &b), "color_jitter", w, h);
+    }
+    /* blur */
+    static const double sigmas[] = {0.8, 2.5};
+    for (size_t k = 0; k < 2; k++) {
+        memcpy(a.rgb, src->rgb, (size_t)w * h * 3), memcpy(b.rgb, src->rgb, (size_t)w * h * 3);
+        if (cpu->gaussian_blur(cc, &a, sigmas[k], &err) == 0 &&
+            ran(gpu->gaussian_blur(gc, &b, sigmas[k], &err), "gaussian_blur"))
+            check(same(&a, &b), "gaussian_blur", w, h);
+    }
+    free(a.rgb), free(b.rgb);
+}
+
+static void noise_checks(int w, int h)
+{
+    struct vl_frame a = frame(w, h), b = frame(w, h);
+    size_t n = (size_t)w * h * 3;
+    memset(a.rgb, 128, n), memset(b.rgb, 128, n);
+    const double sigma = 10;
+    if (!ran(gpu->gaussian_noise(gc, &a, sigma, 42, &err), "gaussian_noise") ||
+        !ran(gpu->gaussian_noise(gc, &b, sigma, 42, &err), "gaussian_noise"))
+        goto out;
+    check(same(&a, &b), "noise: same seed, same bytes", w, h);
+    double sum = 0, sq = 0;
+    for (size_t i = 0; i < n; i++) sum += a.rgb[i] - 128.0, sq += (a.rgb[i] - 128.0) * (a.rgb[i] - 128.0);
+    double mean = sum / n, sd = sqrt(sq / n - mean * mean);
+    printf("noise sigma %.1f: mean %.4f sd %.4f\n", sigma, mean, sd);
+    if (n >= 100000) check(fabs(mean) <= 0.05 * sigma && fabs(sd - sigma) <= 0.02 * sigma,
+                           "noise: mean and sd", w, h);
+    memset(b.rgb, 128, n);
+    if (ran(gpu->gaussian_noise(gc, &b, sigma, 43, &err), "gaussian_noise") && n >= 16)
+        check(!same(&a, &b), "noise: another seed, other bytes", w, h);
+out:
+    free(a.rgb), free(b.rgb);
+}
+
+static void feature_checks(const struct vl_frame *f, const struct vl_frame *g)
+{
+    int w = f->width, h = f->height;
+    float ha[3 * 32], hb[3 * 32];
+    if (cpu->hsv_histogram(cc, f, 32, ha, &err) == 0 &&
+        ran(gpu->hsv_histogram(gc, f, 32, hb, &err), "hsv_histogram"))
+        check(!memcmp(ha, hb, sizeof ha), "hsv_histogram", w, h);
+    struct vl_motion ma, mb;
+    if (cpu->motion(cc, f, g, &ma, &err) == 0 && ran(gpu->motion(gc, f, g, &mb, &err), "motion"))
+        check(!memcmp(&ma, &mb, sizeof ma), "motion", w, h);
+    double da, db;
+    if (cpu->laplacian_variance(cc, f, &da, &err) == 0 &&
+        ran(gpu->laplacian_variance(gc, f, &db, &err), "laplacian_variance"))
+        check(!memcmp(&da, &db, sizeof da), "laplacian_variance", w, h);
+    if (cpu->edge_density(cc, f, 200, &da, &err) == 0 &&
+        ran(gpu->edge_density(gc, f, 200, &db, &err), "edge_density"))
+        check(!memcmp(&da, &db, sizeof da), "edge_density", w, h);
+    if (cpu->dct_high_ratio(cc, f, &da, &err) == 0 &&
+        ran(gpu->dct_high_ratio(gc, f, &db, &err), "dct_high_ratio"))
+        check(!memcmp(&da, &db, sizeof da), "dct_high_ratio", w, h);
+}
+
+static void yuv_checks(int w, int h)
+{
+    int cw = (w + 1) / 2, chh = (h + 1) / 2;
+    uint8_t *planes = malloc((size_t)w * h + 2 * (size_t)cw * chh);
+    if (!planes) abort();
+    for (size_t i = 0; i < (size_t)w * h + 2 * (size_t)cw * chh; i++)
+        planes[i] = (uint8_t)(i * 2654435761u >> 24);
+    struct vl_yuv_frame src = {{planes, planes + (size_t)w * h, planes + (size_t)w * h + (size_t)cw * chh},
+                               {w, cw, cw}, w, h, 0, VL_MEM_HOST, 0};
+    int x = w >= 4 ? 2 : 0, y = h >= 4 ? 2 : 0, dw = w - x, dh = h - y;
+    struct vl_color_jitter j = {1.1, 0.8, 0.7, 0};
+    uint8_t ya[256], ca[256], yb[256], cb[256];
+    if (cpu->yuv_jitter_tables(cc, &src, x, y, dw, dh, &j, ya, ca, &err) == 0 &&
+        ran(gpu->yuv_jitter_tables(gc, &src, x, y, dw, dh, &j, yb, cb, &err), "yuv_jitter_tables"))
+        check(!memcmp(ya, yb, 256) && !memcmp(ca, cb, 256), "yuv_jitter_tables", w, h);
+    int dcw = (dw + 1) / 2, dch = (dh + 1) / 2;
+    size_t bytes = (size_t)dw * dh + 2 * (size_t)dcw * dch;
+    uint8_t *pa = calloc(1, bytes), *pb = malloc(bytes);
+    if (!pa || !pb) abort();
+    memset(pb, 0xa5, bytes);
+    struct vl_yuv_frame da = {{pa, pa + (size_t)dw * dh, pa + (size_t)dw * dh + (size_t)dcw * dch},
+                              {dw, dcw, dcw}, dw, dh, 0, VL_MEM_HOST, 0};
+    struct vl_yuv_frame db = da;
+    for (int p = 0; p < 3; p++) db.plane[p] = pb + (da.plane[p] - pa);
+    for (int flip = 0; flip < 2; flip++)
+        if (cpu->yuv_crop_flip_map(cc, &src, x, y, flip, ya, ca, &da, &err) == 0 &&
+            ran(gpu->yuv_crop_flip_map(gc, &src, x, y, flip, ya, ca, &db, &err),
+                "yuv_crop_flip_map"))
+            check(!memcmp(pa, pb, bytes), "yuv_crop_flip_map", w, h);
+    free(planes), free(pa), free(pb);
+}
+
+/* device frames: upload, crop + flip + rotate + jitter + blur on the
+ * device, download; against the CPU's chain */
+static void device_chain_checks(const struct vl_cuda_module *m, const struct vl_frame *src)
+{
+    int w = src->width, h = src->height;
+    struct vl_frame d1 = {NULL, w, h, VL_MEM_DEVICE}, d2 = {NULL, w, h, VL_MEM_DEVICE};
+    struct vl_frame a = frame(w, h), b = frame(w, h), back = frame(w, h);
+    struct vl_color_jitter j = {0.9, 1.2, 0.8, 0.05};
+    if (m->frame_alloc(gc, &d1, &err) < 0 || m->frame_alloc(gc, &d2, &err) < 0) {
+        printf("frame_alloc FAILED: %s\n", err.msg);
+        failures++;
+        goto out;
+    }
+    if (ran(gpu->upload(gc, src, &d1, &err), "upload") &&
+        ran(gpu->download(gc, &d1, &back, &err), "download"))
+        check(same(src, &back), "upload + download", w, h);
+    if (cpu->rotate(cc, src, &a, 23, &err) < 0 || cpu->flip_horizontal(cc, &a, &err) < 0 ||
+        cpu->color_jitter(cc, &a, &j, &err) < 0 || cpu->gaussian_blur(cc, &a, 1.5, &err) < 0)
+        goto out;
+    int rc = gpu->rotate(gc, &d1, &d2, 23, &err);
+    if (rc == 0) rc = gpu->flip_horizontal(gc, &d2, &err);
+    if (rc == 0) rc = gpu->color_jitter(gc, &d2, &j, &err);
+    if (rc == 0) rc = gpu->gaussian_blur(gc, &d2, 1.5, &err);
+    if (rc == 0) rc = gpu->download(gc, &d2, &b, &err);
+    if (ran(rc, "device chain")) check(same(&a, &b), "device chain", w, h);
+    double da, db;
+    if (cpu->dct_high_ratio(cc, &a, &da, &err) == 0 &&
+        ran(gpu->dct_high_ratio(gc, &d2, &db, &err), "dct_high_ratio (device)"))
+        check(!memcmp(&da, &db, sizeof da), "dct_high_ratio (device)", w, h);
+out:
+    m->frame_free(gc, &d1), m->frame_free(gc, &d2);
+    free(a.rgb), free(b.rgb), free(back.rgb);
+}
+#endif
+
+int main(void)
+{
+#ifndef VL_HAVE_CUDA
+    printf("SKIP: vlbuild was built without CUDA\n");
+    return 77;
+#else
+    if (!getenv("VLBUILD_CUDA_MODULE")) setenv("VLBUILD_CUDA_MODULE", VL_CUDA_MODULE_PATH, 1);
+    const struct vl_cuda_module *m = vl_cuda_load(&err);
+    if (!m) {
+        fprintf(stderr, "FAIL: %s\n", err.msg);
+        return 1;
+    }
+    if (!m->ops || !m->frame_alloc || !m->frame_free) {
+        fprintf(stderr, "FAIL: the cuda module has no operations table\n");
+        return 1;
+    }
+    char why[256] = "";
+    if (m->probe(why, sizeof why) <= 0) {
+        printf("SKIP: %s (the table is compiled, not run)\n", why);
+        return 77;
+    }
+    cpu = vl_ops_cpu(), gpu = m->ops;
+    struct vl_ops_ctx_opts opts = {.device = 0, .lane = 0};
+    if (cpu->ctx_new(&opts, &cc, &err) < 0 || gpu->ctx_new(&opts, &gc, &err) < 0) {
+        fprintf(stderr, "FAIL: ctx_new: %s\n", err.msg);
+        return 1;
+    }
+    static const int sizes[][2] = {{1, 1},     {3, 5},      {17, 9},     {37, 23},
+                                   {641, 359}, {1920, 1080}, {4095, 2161}};
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+        int w = sizes[s][0], h = sizes[s][1];
+        struct vl_frame f = frame(w, h), g = frame(w, h);
+        fill(&f, s + 1), fill(&g, s + 1);
+        /* g: f moved one pixel right, for motion */
+        for (int y = 0; y < h; y++)
+            memmove(g.rgb + ((size_t)y * w + 1) * 3, f.rgb + (size_t)y * w * 3,
+                    (size_t)(w - 1) * 3);
+        resize_checks(&f);
+        geometry_colour_checks(&f);
+        noise_checks(w, h);
+        feature_checks(&f, &g);
+        yuv_checks(w, h);
+        device_chain_checks(m, &f);
+        free(f.rgb), free(g.rgb);
+    }
+    gpu->ctx_free(gc), cpu->ctx_free(cc);
+    if (failures) fprintf(stderr, "FAIL: %d checks of the cuda table against the cpu table\n",
+                          failures);
+    else printf("cuda ops: every entry matches the cpu table (bit-exact or within tolerance)\n");
+    return failures != 0;
+#endif
+}
