@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # gpu-check.sh - the one command to run on a GPU machine: checks that the
 # CUDA build's libraries load, runs the operations' kernels against the
-# host bodies they share (bit-exact), under compute-sanitizer's memcheck
+# host bodies they share (bit-exact), every entry of the CUDA operations
+# table against the CPU table (test_cuda_ops: bit-exact where claimed, else
+# within docs/gpu.md's tolerances), both under compute-sanitizer's memcheck
 # where it is installed, then the benchmarks, and prints a compact verdict
 # last.  Stays under 8 minutes (each stage has a time limit).
 #
@@ -57,6 +59,7 @@ run_stage() {
 
 # -- binaries: the bundle, or a build folder --
 if [ -n "$build" ]; then
+    [ -d "$build" ] && build=$(cd "$build" && pwd) # the stages run from other folders
     if [ $no_build = 1 ]; then
         skip "build: --no-build (the binaries of $build as they are)"
     elif run_stage 300 ninja -C "$build"; then
@@ -103,7 +106,7 @@ fi
 
 # -- libraries load (ldd -r resolves every symbol) --
 lib_bad=""
-for f in "$vlbuild" "$bin"/vlbuild-*.so "$testdir"/test_cuda_kern "$testdir"/test_ops_kern; do
+for f in "$vlbuild" "$bin"/vlbuild-*.so "$testdir"/test_cuda_kern "$testdir"/test_cuda_ops "$testdir"/test_ops_kern; do
     [ -e "$f" ] || { lib_bad+=" $(basename "$f") (missing)"; continue; }
     ldd -r "$f" >"$work/ldd.txt" 2>&1
     cat "$work/ldd.txt" >>"$log"
@@ -115,13 +118,13 @@ if [ -z "$lib_bad" ]; then ok "libraries: every binary's libraries resolve (ldd 
 glibc=$(ldd --version 2>/dev/null | head -n 1 | awk '{print $NF}')
 
 # -- host tests: the shared bodies against the CPU table, the loader --
-for t in test_ops_kern test_ops_geometry_color test_ops_resize_features test_cuda_loader; do
+for t in test_ops_kern test_ops_geometry_color test_ops_resize_features test_cuda_loader test_cuda_resample_host; do
     [ -x "$testdir/$t" ] || { skip "host test $t: not in this build"; continue; }
     if run_stage 120 "$testdir/$t"; then ok "host test $t"; else bad "host test $t (log.txt)"; fi
 done
 
 # -- device: kernels against the host bodies --
-parity_rows=""
+parity_rows="" ops_rows=""
 if [ $device = 1 ]; then
     run_stage 120 "$testdir/test_cuda_kern"
     rc=$?
@@ -131,18 +134,30 @@ if [ $device = 1 ]; then
     77) bad "kernels vs host bodies: the module finds no device although nvidia-smi does" ;;
     *) bad "kernels vs host bodies: rc $rc (log.txt)" ;;
     esac
+    # every entry of the CUDA operations table against the CPU table
+    run_stage 180 "$testdir/test_cuda_ops"
+    rc=$?
+    ops_rows=$(sed -n '/^== .*test_cuda_ops$/,$p' "$log" | grep -E ' (ok|MISMATCH)$|FAILED|^resize |^noise ' | sort | uniq -c | awk '{c=$1; $1=""; printf "| %s | %s |\n", substr($0, 2), c}')
+    case $rc in
+    0) ok "ops table vs cpu table (test_cuda_ops): every entry as claimed on $device_name" ;;
+    77) bad "ops table vs cpu table: the module finds no device although nvidia-smi does" ;;
+    *) bad "ops table vs cpu table (test_cuda_ops): rc $rc (log.txt: MISMATCH or FAILED lines)" ;;
+    esac
     sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
     if [ -n "$sanitizer" ]; then
-        if run_stage 240 "$sanitizer" --tool memcheck --error-exitcode 9 "$testdir/test_cuda_kern"; then
-            ok "compute-sanitizer memcheck: test_cuda_kern clean"
-        else
-            bad "compute-sanitizer memcheck: errors in test_cuda_kern (log.txt)"
-        fi
+        for t in test_cuda_kern test_cuda_ops; do
+            if run_stage 240 "$sanitizer" --tool memcheck --error-exitcode 9 "$testdir/$t"; then
+                ok "compute-sanitizer memcheck: $t clean"
+            else
+                bad "compute-sanitizer memcheck: errors in $t (log.txt)"
+            fi
+        done
     else
         skip "compute-sanitizer memcheck: compute-sanitizer is not installed"
     fi
 else
     skip "kernels vs host bodies (test_cuda_kern): no device ($why)"
+    skip "ops table vs cpu table (test_cuda_ops): no device ($why)"
     skip "compute-sanitizer memcheck: no device ($why)"
 fi
 
@@ -184,6 +199,8 @@ else
 fi
 if [ $device = 1 ]; then
     (cd "$proj" && run_stage 120 "$vlbuild" -f gpu.rules --no-cache -j 1 gpu)
+    # scale's conversion has no device path yet (it converts in the reader):
+    # the job refuses device=gpu, saying so, until the device converter exists
     if grep -q "not implemented on the GPU yet" "$log"; then
         skip "scale device=gpu vs cpu: not built (the job says 'not implemented on the GPU yet', as designed)"
     elif cmp -s "$proj/cpu.npy" "$proj/gpu.npy"; then
@@ -224,6 +241,12 @@ elapsed=$(($(date +%s) - start))
     echo "| stage | verdict |"
     echo "| --- | --- |"
     for v in "${verdict[@]}"; do echo "| ${v:6} | ${v%% *} |"; done
+    if [ -n "$ops_rows" ]; then
+        echo
+        echo "| ops table vs cpu table (test_cuda_ops) | lines |"
+        echo "| --- | --- |"
+        echo "$ops_rows"
+    fi
     if [ -n "$parity_rows" ]; then
         echo
         echo "| kernel | size | against the host bodies |"
