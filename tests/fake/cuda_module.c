@@ -3,7 +3,8 @@
  * VL_FAKE_CUDA_DEVICES usable devices (default 1; 0 gives a reason) and,
  * as the real module today, no operations table; with VL_FAKE_CUDA_OPS set
  * it has one whose contexts cannot be made (a job on it fails, naming the
- * fake), so that device=auto resolves to the GPU. */
+ * fake), so that device=auto resolves to the GPU; VL_FAKE_CUDA_EXPERIMENTAL
+ * marks that table experimental, as the real module's is until verified. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -42,4 +43,5 @@ __attribute__((visibility("default"))) struct vl_cuda_module vl_cuda_module = {
 __attribute__((constructor)) static void choose_ops(void)
 {
     if (getenv("VL_FAKE_CUDA_OPS")) vl_cuda_module.ops = &fake_ops;
+    if (getenv("VL_FAKE_CUDA_EXPERIMENTAL")) vl_cuda_module.ops_experimental = 1;
 }
