@@ -118,7 +118,7 @@ if [ -z "$lib_bad" ]; then ok "libraries: every binary's libraries resolve (ldd 
 glibc=$(ldd --version 2>/dev/null | head -n 1 | awk '{print $NF}')
 
 # -- host tests: the shared bodies against the CPU table, the loader --
-for t in test_ops_kern test_ops_geometry_color test_ops_resize_features test_cuda_loader test_cuda_resample_host; do
+for t in test_ops_kern test_ops_geometry_color test_ops_resize_features test_cuda_loader test_cuda_resample_host test_cuda_bodies_host; do
     [ -x "$testdir/$t" ] || { skip "host test $t: not in this build"; continue; }
     if run_stage 120 "$testdir/$t"; then ok "host test $t"; else bad "host test $t (log.txt)"; fi
 done

@@ -31,6 +31,7 @@
 #include "cuda/ops_cuda.h"
 
 extern "C" {
+#include "cuda/ops_bodies.h"
 #include "ops/kern/features.h"
 #include "ops/kern/geometry.h"
 #include "ops/kern/jitter.h"
@@ -118,65 +119,26 @@ __global__ static void k_jitter(uint8_t *p, size_t n, struct lut256 lut, int ton
     vl_kern_jitter_pixel(p + 3 * i, lut.v, tone, sq, shift);
 }
 
-/* 64 random bits for element i of the stream of seed: splitmix64's
- * finaliser of (seed, i), so every element is drawn on its own */
-__device__ static uint64_t counter_bits(uint64_t seed, uint64_t i)
-{
-    uint64_t z = seed + (i + 1) * 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-/* the CPU's noise arithmetic (cpu_color.c) on counter-based draws */
+/* the CPU's noise arithmetic on counter-based draws (ops_bodies.h) */
 __global__ static void k_noise(uint8_t *p, size_t n, int64_t k, uint64_t seed)
 {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= n) return;
-    uint64_t u = counter_bits(seed, i);
-    int64_t s = (int64_t)(u & 0xffff) + (int64_t)((u >> 16) & 0xffff) +
-                (int64_t)((u >> 32) & 0xffff) + (int64_t)(u >> 48) - 131070;
-    int64_t v = ((int64_t)p[i] << 32) + s * k + ((int64_t)1 << 31);
-    p[i] = (uint8_t)(v < 0 ? 0 : v >= ((int64_t)256 << 32) ? 255 : v >> 32);
+    if (i < n) p[i] = vl_cuda_noise_at(p[i], seed, i, k);
 }
 
-struct blur_kernel {
-    uint32_t weights[127];
-    int radius;
-};
-
-/* the CPU's two sweeps per element: edges replicated, 16-bit weights,
- * 32768 added before the shift (cpu_color.c, vl_cpu_gaussian_blur) */
+/* the CPU's two sweeps per element (ops_bodies.h) */
 __global__ static void k_blur_rows(const uint8_t *in, uint8_t *out, int w, int h,
-                                   struct blur_kernel b)
+                                   struct vl_cuda_blur_kernel b)
 {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= (size_t)w * h * 3) return;
-    int c = (int)(i % 3), x = (int)(i / 3 % w);
-    size_t row = i / 3 / w * (size_t)w * 3;
-    uint32_t acc = 32768;
-    for (int t = 0; t <= 2 * b.radius; t++) {
-        int xx = x + t - b.radius;
-        xx = xx < 0 ? 0 : xx >= w ? w - 1 : xx;
-        acc += b.weights[t] * in[row + (size_t)xx * 3 + c];
-    }
-    out[i] = (uint8_t)(acc >> 16);
+    if (i < (size_t)w * h * 3) out[i] = vl_cuda_blur_row_at(in, w, i, &b);
 }
 
 __global__ static void k_blur_columns(const uint8_t *in, uint8_t *out, int w, int h,
-                                      struct blur_kernel b)
+                                      struct vl_cuda_blur_kernel b)
 {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    size_t row = (size_t)w * 3;
-    if (i >= row * h) return;
-    int y = (int)(i / row);
-    size_t col = i % row;
-    uint32_t acc = 32768;
-    for (int t = -b.radius; t <= b.radius; t++) {
-        int yy = y + t < 0 ? 0 : y + t >= h ? h - 1 : y + t;
-        acc += b.weights[t + b.radius] * in[(size_t)yy * row + col];
-    }
-    out[i] = (uint8_t)(acc >> 16);
+    if (i < (size_t)w * h * 3) out[i] = vl_cuda_blur_column_at(in, w, h, i, &b);
 }
 
 /* -- kernels: yuv -- */
@@ -308,41 +270,19 @@ struct cosines {
     float c[8][8];
 };
 
-#define DCT_HIGH 28 /* coefficients with u + v >= 8, u, v >= 1 */
-
-/* one thread a block: 64 x its AC energy and its 28 high coefficients, in
- * kern/features.h's order (each float operation rounded once) */
+/* one thread a block: its AC energy and high coefficients (ops_bodies.h) */
 __global__ static void k_dct(const uint8_t *grey, int w, int bw, int bh, struct cosines cs,
-                             long long *ac, float *high)
+                             int64_t *ac, float *high)
 {
     int b = blockIdx.x * blockDim.x + threadIdx.x;
     if (b >= bw * bh) return;
-    const uint8_t *g = grey + (size_t)(b / bw) * 8 * w + (size_t)(b % bw) * 8;
-    long long sum = 0, sum_sq = 0;
-    for (int y = 0; y < 8; y++)
-        for (int x = 0; x < 8; x++) sum += g[(size_t)y * w + x], sum_sq += g[(size_t)y * w + x] * g[(size_t)y * w + x];
-    ac[b] = 64 * sum_sq - sum * sum;
-    if (ac[b] == 0) return;
-    float rows[8][8];
-    for (int y = 0; y < 8; y++)
-        for (int u = 1; u < 8; u++) {
-            float acc = 0;
-            for (int x = 0; x < 8; x++)
-                acc = VL_FADD(acc, VL_FMUL(cs.c[u][x], (float)g[(size_t)y * w + x]));
-            rows[y][u] = acc;
-        }
-    float *out = high + (size_t)b * DCT_HIGH;
-    for (int u = 1; u < 8; u++)
-        for (int v = 8 - u; v < 8; v++) {
-            float coef = 0;
-            for (int y = 0; y < 8; y++) coef = VL_FADD(coef, VL_FMUL(cs.c[v][y], rows[y][u]));
-            *out++ = coef;
-        }
+    ac[b] = vl_cuda_dct_coefs(grey + (size_t)(b / bw) * 8 * w + (size_t)(b % bw) * 8, (size_t)w,
+                              cs.c, high + (size_t)b * VL_CUDA_DCT_HIGH);
 }
 
 #define MAX_BINS 256
 
-/* cpu_features.c's per-pixel HSV bins, counted with integer atomics */
+/* the per-pixel HSV bins (ops_bodies.h), counted with integer atomics */
 __global__ static void k_hsv(const uint8_t *p, size_t n, int bins, unsigned *counts)
 {
     __shared__ unsigned local[3 * MAX_BINS];
@@ -350,22 +290,11 @@ __global__ static void k_hsv(const uint8_t *p, size_t n, int bins, unsigned *cou
     __syncthreads();
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n;
          i += (size_t)gridDim.x * blockDim.x) {
-        int r = p[3 * i], g = p[3 * i + 1], b = p[3 * i + 2];
-        int max = r > g ? (r > b ? r : b) : (g > b ? g : b);
-        int min = r < g ? (r < b ? r : b) : (g < b ? g : b);
-        int delta = max - min;
-        atomicAdd(&local[2 * bins + ((max * bins) >> 8)], 1u);
-        int s = max ? delta * bins / max : 0;
-        atomicAdd(&local[bins + (s < bins ? s : bins - 1)], 1u);
-        int hue = 0;
-        if (delta) {
-            int sixths = max == r ? (g >= b ? g - b : 6 * delta + g - b)
-                         : max == g ? 2 * delta + b - r
-                                    : 4 * delta + r - g;
-            hue = (int)((int64_t)sixths * bins / (6 * delta));
-            if (hue >= bins) hue = bins - 1;
-        }
-        atomicAdd(&local[hue], 1u);
+        int bin[3];
+        vl_cuda_hsv_bins(p[3 * i], p[3 * i + 1], p[3 * i + 2], bins, bin);
+        atomicAdd(&local[bin[0]], 1u);
+        atomicAdd(&local[bins + bin[1]], 1u);
+        atomicAdd(&local[2 * bins + bin[2]], 1u);
     }
     __syncthreads();
     for (int k = threadIdx.x; k < 3 * bins; k += blockDim.x)
@@ -463,23 +392,6 @@ static int flip_horizontal(struct vl_ops_ctx *ctx, struct vl_frame *f, struct vl
     return vl_cuda_frame_out(ctx, p, f, err);
 }
 
-/* cos and sin of degrees in 16.16, exact at multiples of 90: the CPU's
- * (cpu_geometry.c, static there) */
-static void fixed_cos_sin(double degrees, int64_t *c, int64_t *s)
-{
-    double turns = fmod(degrees, 360.0);
-    if (turns < 0) turns += 360.0;
-    if (turns == 0 || turns == 90 || turns == 180 || turns == 270) {
-        static const int64_t cs[4][2] = {{1, 0}, {0, 1}, {-1, 0}, {0, -1}};
-        int q = (int)(turns / 90);
-        *c = cs[q][0] * 65536, *s = cs[q][1] * 65536;
-        return;
-    }
-    double rad = turns * (3.14159265358979323846 / 180.0);
-    *c = llround(cos(rad) * 65536.0);
-    *s = llround(sin(rad) * 65536.0);
-}
-
 static int rotate(struct vl_ops_ctx *ctx, const struct vl_frame *src, struct vl_frame *dst,
                   double degrees, struct vl_error *err)
 {
@@ -491,7 +403,7 @@ static int rotate(struct vl_ops_ctx *ctx, const struct vl_frame *src, struct vl_
     uint8_t *out = in ? vl_cuda_frame_in(ctx, dst, 0, VL_SCRATCH_OUT, "rotate", err) : NULL;
     if (!out) return -1;
     int64_t c, s;
-    fixed_cos_sin(degrees, &c, &s);
+    vl_cuda_fixed_cos_sin(degrees, &c, &s);
     struct vl_kern_rotation r;
     vl_kern_rotation_init(&r, src->width, src->height, c, s);
     k_rotate<<<blocks_for((size_t)src->width * src->height), THREADS, 0, ctx->compute>>>(r, in,
@@ -517,18 +429,13 @@ static int color_jitter(struct vl_ops_ctx *ctx, struct vl_frame *f, const struct
     int tone = j->brightness != 1.0 || j->contrast != 1.0;
     int sq = (int)llround(j->saturation * 4096.0), shift = (int)llround(j->hue * 6.0 * 4096.0);
     struct lut256 lut;
-    int bright[256];
-    for (int v = 0; v < 256; v++) {
-        lut.v[v] = (uint8_t)v;
-        bright[v] = vl_kern_clamp255((int)lround(v * j->brightness));
-        if (tone) lut.v[v] = (uint8_t)bright[v];
-    }
+    unsigned hist[3][256];
+    for (int v = 0; v < 256; v++) lut.v[v] = (uint8_t)v;
     if (j->contrast != 1.0) {
-        /* the frame's mean grey after brightness from the channel
-         * histograms: the CPU's tone table (cpu_color.c), on the host */
+        /* the mean grey needs the frame's channel histograms: counted on
+         * the device, the table made on the host with the CPU's formula */
         unsigned *counts =
-            (unsigned *)vl_cuda_scratch(ctx, VL_SCRATCH_RESULT, 3 * 256 * 4, "color_jitter", err);
-        unsigned hist[3][256];
+            (unsigned *)vl_cuda_scratch(ctx, VL_SCRATCH_RESULT, sizeof hist, "color_jitter", err);
         if (!counts ||
             vl_cuda_check(cudaMemsetAsync(counts, 0, sizeof hist, ctx->compute), "color_jitter",
                           err) < 0)
@@ -537,20 +444,8 @@ static int color_jitter(struct vl_ops_ctx *ctx, struct vl_frame *f, const struct
         if (launched("color_jitter", err) < 0 ||
             vl_cuda_read_back(ctx, counts, hist, sizeof hist, err) < 0)
             return -1;
-        uint64_t sum[3] = {0};
-        for (int c = 0; c < 3; c++)
-            for (int v = 0; v < 256; v++) sum[c] += hist[c][v] * (uint64_t)bright[v];
-        uint64_t weighted = VL_KERN_GREY_R * sum[0] + VL_KERN_GREY_G * sum[1] +
-                            VL_KERN_GREY_B * sum[2];
-        double mean = n ? (double)weighted / 65536.0 / (double)n : 0;
-        int64_t cq = llround(j->contrast * 4096.0);
-        int64_t offset = llround((1.0 - j->contrast) * mean * 4096.0);
-        for (int v = 0; v < 256; v++) {
-            int64_t t = cq * bright[v] + offset;
-            t = t < 0 ? 0 : t > 255 * 4096 ? 255 * 4096 : t;
-            lut.v[v] = (uint8_t)((t + 2048) >> 12);
-        }
     }
+    if (tone) vl_cuda_tone_lut(hist, n, j, lut.v);
     if (sq == 4096 && !shift && !tone) return vl_cuda_frame_out(ctx, p, f, err);
     k_jitter<<<blocks_for(n), THREADS, 0, ctx->compute>>>(p, n, lut, tone, sq, shift);
     if (launched("color_jitter", err) < 0) return -1;
@@ -564,27 +459,15 @@ static void plane_shape(const struct vl_yuv_frame *f, int p, int *n, int *rows)
     *rows = p == 0 ? f->height : f->chroma_full_height ? f->height : (f->height + 1) / 2;
 }
 
-/* t / 4096 rounded half away from zero */
-static inline int64_t round_q12(int64_t t)
-{
-    return t >= 0 ? (t + 2048) >> 12 : -((-t + 2048) >> 12);
-}
-
 static int yuv_jitter_tables(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *src, int x, int y,
                              int w, int h, const struct vl_color_jitter *j, uint8_t ylut[256],
                              uint8_t clut[256], struct vl_error *err)
 {
     if (vl_cuda_enter(ctx, err) < 0) return -1;
-    /* the tables of the CPU (cpu_color.c, vl_cpu_yuv_jitter_tables): only
-     * the window's Y histogram comes from the device */
-    int by[256], bc[256], black = src->full_range ? 0 : 16;
-    int64_t bq = llround(j->brightness * 4096.0);
-    for (int v = 0; v < 256; v++) {
-        by[v] = vl_kern_clamp255((int)(black + round_q12(bq * (v - black))));
-        bc[v] = vl_kern_clamp255((int)(128 + round_q12(bq * (v - 128))));
-    }
-    int64_t cq = llround(j->contrast * 4096.0), offset = 0;
-    if (cq != 4096) {
+    /* the CPU's tables (ops_bodies.h); only the window's Y histogram, for
+     * the contrast, comes from the device */
+    unsigned hist[256];
+    if (llround(j->contrast * 4096.0) != 4096) {
         if (x < 0 || y < 0 || w <= 0 || h <= 0 || x + w > src->width || y + h > src->height)
             return fail(err, "yuv_jitter_tables: the %dx%d window at %d,%d is outside the %dx%d "
                              "frame", w, h, x, y, src->width, src->height);
@@ -592,10 +475,9 @@ static int yuv_jitter_tables(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *
             ctx, src->plane[0] + (size_t)y * src->stride[0] + x, src->mem, (size_t)src->stride[0],
             (size_t)w, (size_t)h, VL_SCRATCH_IN, "yuv_jitter_tables", err);
         size_t pitch = src->mem == VL_MEM_DEVICE ? (size_t)src->stride[0] : (size_t)w;
-        unsigned *counts = plane ? (unsigned *)vl_cuda_scratch(ctx, VL_SCRATCH_RESULT, 256 * 4,
+        unsigned *counts = plane ? (unsigned *)vl_cuda_scratch(ctx, VL_SCRATCH_RESULT, sizeof hist,
                                                                "yuv_jitter_tables", err)
                                  : NULL;
-        unsigned hist[256];
         if (!counts ||
             vl_cuda_check(cudaMemsetAsync(counts, 0, sizeof hist, ctx->compute),
                           "yuv_jitter_tables", err) < 0)
@@ -605,21 +487,8 @@ static int yuv_jitter_tables(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *
         if (launched("yuv_jitter_tables", err) < 0 ||
             vl_cuda_read_back(ctx, counts, hist, sizeof hist, err) < 0)
             return -1;
-        uint64_t sum = 0, n = (uint64_t)w * h;
-        for (int v = 0; v < 256; v++) sum += (uint64_t)hist[v] * by[v];
-        double mean = n ? (double)sum / (double)n : 0;
-        offset = llround((1.0 - j->contrast) * mean * 4096.0);
     }
-    int64_t sq = llround(j->saturation * 4096.0);
-    for (int v = 0; v < 256; v++) {
-        int64_t t = cq * by[v] + offset;
-        t = t < 0 ? 0 : t > 255 * 4096 ? 255 * 4096 : t;
-        ylut[v] = (uint8_t)((t + 2048) >> 12);
-        int64_t c = round_q12(cq * (bc[v] - 128));
-        c = c < -128 ? -128 : c > 127 ? 127 : c;
-        c = round_q12(sq * c);
-        clut[v] = (uint8_t)vl_kern_clamp255((int)(128 + c));
-    }
+    vl_cuda_yuv_tables(hist, (uint64_t)w * h, src->full_range, j, ylut, clut);
     return 0;
 }
 
@@ -677,31 +546,14 @@ static int gaussian_noise(struct vl_ops_ctx *ctx, struct vl_frame *f, double sig
     return vl_cuda_frame_out(ctx, p, f, err);
 }
 
-/* the CPU's blur kernel of sigma (cpu_color.c, make_kernel, static there):
- * radius ceil(3 sigma) in 1..63, 16-bit weights summing to 65536 */
-static void blur_kernel_of(double sigma, struct blur_kernel *b)
-{
-    int radius = (int)ceil(3.0 * sigma);
-    if (radius < 1) radius = 1;
-    if (radius > 63) radius = 63;
-    double w[127], total = 0;
-    for (int i = -radius; i <= radius; i++)
-        total += w[i + radius] = exp(-(double)(i * i) / (2.0 * sigma * sigma));
-    uint32_t sum = 0;
-    for (int i = 0; i <= 2 * radius; i++)
-        sum += b->weights[i] = (uint32_t)llround(w[i] / total * 65536.0);
-    b->weights[radius] += 65536u - sum;
-    b->radius = radius;
-}
-
 static int gaussian_blur(struct vl_ops_ctx *ctx, struct vl_frame *f, double sigma,
                          struct vl_error *err)
 {
     if (vl_cuda_enter(ctx, err) < 0) return -1;
     if (sigma <= 0) return 0;
     if (sigma > 20) return fail(err, "blur sigma %g is above 20 pixels", sigma);
-    struct blur_kernel b;
-    blur_kernel_of(sigma, &b);
+    struct vl_cuda_blur_kernel b;
+    vl_cuda_blur_kernel_of(sigma, &b);
     uint8_t *p = vl_cuda_frame_in(ctx, f, 1, VL_SCRATCH_IN, "gaussian_blur", err);
     size_t n = (size_t)f->width * f->height * 3;
     uint8_t *mid = p ? (uint8_t *)vl_cuda_scratch(ctx, VL_SCRATCH_TMP, n, "gaussian_blur", err)
@@ -860,18 +712,15 @@ static int dct_high_ratio(struct vl_ops_ctx *ctx, const struct vl_frame *f, doub
     *out = 0;
     if (w < 8 || h < 8) return 0;
     int bw = w / 8, bh = h / 8;
-    size_t nb = (size_t)bw * bh, bytes = nb * (8 + DCT_HIGH * 4);
+    size_t nb = (size_t)bw * bh, bytes = nb * (8 + VL_CUDA_DCT_HIGH * 4);
     uint8_t *g = grey_of(ctx, f, 0, VL_SCRATCH_IN, "dct_high_ratio", err);
     uint8_t *res = g ? (uint8_t *)vl_cuda_scratch(ctx, VL_SCRATCH_RESULT, bytes, "dct_high_ratio",
                                                   err)
                      : NULL;
     if (!res) return -1;
-    struct cosines cs; /* the CPU's basis (cpu_features.c) */
-    for (int u = 0; u < 8; u++)
-        for (int x = 0; x < 8; x++)
-            cs.c[u][x] = (float)((u ? sqrt(2.0 / 8) : sqrt(1.0 / 8)) *
-                                 cos((2 * x + 1) * u * M_PI / 16));
-    k_dct<<<blocks_for(nb), THREADS, 0, ctx->compute>>>(g, w, bw, bh, cs, (long long *)res,
+    struct cosines cs;
+    vl_cuda_dct_cosines(cs.c);
+    k_dct<<<blocks_for(nb), THREADS, 0, ctx->compute>>>(g, w, bw, bh, cs, (int64_t *)res,
                                                         (float *)(res + nb * 8));
     if (ctx->host_result_cap < bytes) {
         free(ctx->host_result);
@@ -881,20 +730,8 @@ static int dct_high_ratio(struct vl_ops_ctx *ctx, const struct vl_frame *f, doub
     if (launched("dct_high_ratio", err) < 0 ||
         vl_cuda_read_back(ctx, res, ctx->host_result, bytes, err) < 0)
         return -1;
-    /* the CPU's sums, in its order: blocks row by row, coefficients in
-     * kern/features.h's order */
-    const long long *ac = (const long long *)ctx->host_result;
-    const float *coef = (const float *)((const uint8_t *)ctx->host_result + nb * 8);
-    double high = 0, total = 0;
-    for (size_t b = 0; b < nb; b++) {
-        if (ac[b] == 0) continue;
-        for (int k = 0; k < DCT_HIGH; k++) {
-            double c = (double)coef[b * DCT_HIGH + k];
-            high = VL_DADD(high, VL_DMUL(c, c));
-        }
-        total += (double)ac[b] / 64;
-    }
-    if (total > 0) *out = high < total ? high / total : 1;
+    *out = vl_cuda_dct_ratio((const int64_t *)ctx->host_result,
+                             (const float *)((const uint8_t *)ctx->host_result + nb * 8), nb);
     return 0;
 }
 
