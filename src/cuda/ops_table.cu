@@ -452,11 +452,12 @@ static int color_jitter(struct vl_ops_ctx *ctx, struct vl_frame *f, const struct
     return vl_cuda_frame_out(ctx, p, f, err);
 }
 
-/* the planes of a yuv frame: 0 Y, 1 and 2 chroma, as rows x bytes */
-static void plane_shape(const struct vl_yuv_frame *f, int p, int *n, int *rows)
+/* plane p of a w x h picture (0 Y, 1 and 2 chroma) as rows x bytes; full:
+ * 4:2:2 chroma (a row per luma row) */
+static void plane_shape(int w, int h, int full, int p, int *n, int *rows)
 {
-    *n = p ? (f->width + 1) / 2 : f->width;
-    *rows = p == 0 ? f->height : f->chroma_full_height ? f->height : (f->height + 1) / 2;
+    *n = p ? (w + 1) / 2 : w;
+    *rows = p == 0 ? h : full ? h : (h + 1) / 2;
 }
 
 static int yuv_jitter_tables(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *src, int x, int y,
@@ -505,7 +506,7 @@ static int yuv_crop_flip_map(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *
                     dst->width, dst->height, x, y, src->width, src->height);
     for (int p = 0; p < 3; p++) {
         int n, rows;
-        plane_shape(dst, p, &n, &rows);
+        plane_shape(dst->width, dst->height, full, p, &n, &rows); /* src's layout, as the CPU */
         int px = p ? x / 2 : x, py = p && !full ? y / 2 : y;
         struct lut256 lut;
         memcpy(lut.v, p ? clut : ylut, 256);
