@@ -736,6 +736,12 @@ static int dct_high_ratio(struct vl_ops_ctx *ctx, const struct vl_frame *f, doub
     return 0;
 }
 
+/* initialised by position (nvcc's C++17 has no designated initialisers):
+ * an entry added to struct vl_ops must stop the build here, not shift the
+ * entries below */
+static_assert(sizeof(struct vl_ops) == 20 * sizeof(void *),
+              "struct vl_ops changed: update vl_cuda_ops, entry by entry");
+
 extern "C" const struct vl_ops vl_cuda_ops = {
     "cuda",
     ctx_new,
