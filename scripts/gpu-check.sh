@@ -106,7 +106,7 @@ fi
 
 # -- libraries load (ldd -r resolves every symbol) --
 lib_bad=""
-for f in "$vlbuild" "$bin"/vlbuild-*.so "$testdir"/test_cuda_kern "$testdir"/test_cuda_ops "$testdir"/test_ops_kern; do
+for f in "$vlbuild" "$bin"/vlbuild-*.so "$testdir"/test_cuda_kern "$testdir"/test_cuda_ops "$testdir"/test_cuda_nn_kern "$testdir"/test_ops_kern; do
     [ -e "$f" ] || { lib_bad+=" $(basename "$f") (missing)"; continue; }
     ldd -r "$f" >"$work/ldd.txt" 2>&1
     cat "$work/ldd.txt" >>"$log"
@@ -118,7 +118,7 @@ if [ -z "$lib_bad" ]; then ok "libraries: every binary's libraries resolve (ldd 
 glibc=$(ldd --version 2>/dev/null | head -n 1 | awk '{print $NF}')
 
 # -- host tests: the shared bodies against the CPU table, the loader --
-for t in test_ops_kern test_ops_geometry_color test_ops_resize_features test_cuda_loader test_cuda_resample_host test_cuda_bodies_host; do
+for t in test_ops_kern test_ops_geometry_color test_ops_resize_features test_cuda_loader test_cuda_resample_host test_cuda_bodies_host test_nn_kern; do
     [ -x "$testdir/$t" ] || { skip "host test $t: not in this build"; continue; }
     if run_stage 120 "$testdir/$t"; then ok "host test $t"; else bad "host test $t (log.txt)"; fi
 done
@@ -143,9 +143,16 @@ if [ $device = 1 ]; then
     77) bad "ops table vs cpu table: the module finds no device although nvidia-smi does" ;;
     *) bad "ops table vs cpu table (test_cuda_ops): rc $rc (log.txt: MISMATCH or FAILED lines)" ;;
     esac
+    # the training kernels' element-wise bodies (src/nn/kern) against the host
+    run_stage 120 "$testdir/test_cuda_nn_kern"
+    case $? in
+    0) ok "nn kernels vs host bodies (test_cuda_nn_kern) on $device_name" ;;
+    77) bad "nn kernels vs host bodies: the module finds no device although nvidia-smi does" ;;
+    *) bad "nn kernels vs host bodies (test_cuda_nn_kern): failed (log.txt)" ;;
+    esac
     sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
     if [ -n "$sanitizer" ]; then
-        for t in test_cuda_kern "test_cuda_ops --small"; do
+        for t in test_cuda_kern "test_cuda_ops --small" test_cuda_nn_kern; do
             # shellcheck disable=SC2086 # the test and its flag
             if run_stage 240 "$sanitizer" --tool memcheck --error-exitcode 9 $testdir/$t; then
                 ok "compute-sanitizer memcheck: $t clean"
@@ -159,6 +166,7 @@ if [ $device = 1 ]; then
 else
     skip "kernels vs host bodies (test_cuda_kern): no device ($why)"
     skip "ops table vs cpu table (test_cuda_ops): no device ($why)"
+    skip "nn kernels vs host bodies (test_cuda_nn_kern): no device ($why)"
     skip "compute-sanitizer memcheck: no device ($why)"
 fi
 
