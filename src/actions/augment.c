@@ -17,8 +17,10 @@
  * keeps its frames' times, as `ffmpeg -copyts` does).  The default codec,
  * `auto`, keeps the chroma format of a yuv420p or yuvj420p source (FFV1
  * of yuv420p, with the source's colour tags; full range for yuvj) and of
- * a yuv422p or yuvj422p source (FFV1 of yuv422p), and writes lossless RGB
- * FFV1 for anything else (10-bit, 4:4:4, RGB...). */
+ * a yuv422p or yuvj422p source (FFV1 of yuv422p), of a 10-bit yuv420p10le
+ * or yuv422p10le source (FFV1 of the same format: 16-bit samples, tables
+ * of 1024 entries), and writes lossless RGB FFV1 for anything else (4:4:4,
+ * RGB, other depths...). */
 #include "actions/action.h"
 #include "actions/media.h"
 
@@ -167,7 +169,8 @@ static void log_plan(const struct vl_action_job *job, const struct plan *p,
                      enum vl_clip_codec codec, int yuv)
 {
     if (!job->log) return;
-    static const char *const names[] = {"ffv1", "h264", "ffv1_420", "ffv1_422"};
+    static const char *const names[] = {"ffv1",     "h264",        "ffv1_420",
+                                        "ffv1_422", "ffv1_420_10", "ffv1_422_10"};
     vl_strbuf_addf(job->log,
                    "augment %s: frames %lld+%lld/%d, crop %dx%d+%d+%d, flip %d, size %dx%d, "
                    "rotate %.3f, brightness %.4f, contrast %.4f, saturation %.4f, hue %.4f, "
@@ -241,12 +244,27 @@ static int augment_frame(struct work *w, const struct plan *p, uint8_t *data, in
 
 /* The YUV clip codec that keeps a source's chroma format: FFV1_420 for
  * yuv420p and yuvj420p (the j formats are the same planes in full range),
- * FFV1_422 for yuv422p and yuvj422p; FFV1 (RGB) for any other format. */
+ * FFV1_422 for yuv422p and yuvj422p, FFV1_420_10 and FFV1_422_10 for
+ * yuv420p10le and yuv422p10le; FFV1 (RGB) for any other format. */
 static enum vl_clip_codec kept_codec(const char *pix_fmt)
 {
     if (!strcmp(pix_fmt, "yuv420p") || !strcmp(pix_fmt, "yuvj420p")) return VL_CLIP_FFV1_420;
     if (!strcmp(pix_fmt, "yuv422p") || !strcmp(pix_fmt, "yuvj422p")) return VL_CLIP_FFV1_422;
+    if (!strcmp(pix_fmt, "yuv420p10le")) return VL_CLIP_FFV1_420_10;
+    if (!strcmp(pix_fmt, "yuv422p10le")) return VL_CLIP_FFV1_422_10;
     return VL_CLIP_FFV1;
+}
+
+/* 1 for the 4:2:0 clip codecs (chroma of half the rows). */
+static int half_rows(enum vl_clip_codec codec)
+{
+    return codec == VL_CLIP_FFV1_420 || codec == VL_CLIP_FFV1_420_10;
+}
+
+/* 1 for the 10-bit clip codecs. */
+static int ten_bit(enum vl_clip_codec codec)
+{
+    return codec == VL_CLIP_FFV1_420_10 || codec == VL_CLIP_FFV1_422_10;
 }
 
 /* The clip codec: `auto` keeps the source's chroma format (kept_codec)
@@ -261,7 +279,7 @@ static enum vl_clip_codec clip_codec(const struct vl_action_job *job,
     if (!strcmp(name, "ffv1_420")) return VL_CLIP_FFV1_420;
     enum vl_clip_codec kept = kept_codec(meta->pix_fmt);
     if (!strcmp(name, "ffv1") || kept == VL_CLIP_FFV1) return VL_CLIP_FFV1;
-    int sized = p->out_w != p->crop_w || p->out_h != p->crop_h, rows = kept == VL_CLIP_FFV1_420;
+    int sized = p->out_w != p->crop_w || p->out_h != p->crop_h, rows = half_rows(kept);
     if (!sized && p->crop_w >= 2 && (p->crop_h >= 2 || !rows)) {
         p->crop_w &= ~1;
         if (rows) p->crop_h &= ~1;
@@ -273,13 +291,16 @@ static enum vl_clip_codec clip_codec(const struct vl_action_job *job,
 /* 1 when the clip can stay in the source's YUV planes from decoder to
  * encoder: FFV1 in the source's chroma format (kept_codec; any colour tags:
  * the clip carries them), not turned, and a transform of crop (even width;
- * even height for 4:2:0), flip and brightness/contrast/saturation only.
- * The crop's corner then moves to the chroma grid (at most one pixel left,
- * and for 4:2:0 up). */
-static int yuv_path(enum vl_clip_codec codec, const struct vl_video_meta *meta, struct plan *p)
+ * even height for 4:2:0), flip and brightness/contrast/saturation only;
+ * 10-bit only where the table ops has 10-bit entries (the CPU's).  The
+ * crop's corner then moves to the chroma grid (at most one pixel left, and
+ * for 4:2:0 up). */
+static int yuv_path(enum vl_clip_codec codec, const struct vl_video_meta *meta,
+                    const struct vl_ops *ops, struct plan *p)
 {
-    int rows = codec == VL_CLIP_FFV1_420;
+    int rows = half_rows(codec);
     int ok = codec != VL_CLIP_FFV1 && codec == kept_codec(meta->pix_fmt) &&
+             (!ten_bit(codec) || vl_ops_yuv10_of(ops)) &&
              meta->rotation == 0 && p->angle == 0 && p->jitter.hue == 0 && p->blur_sigma <= 0 &&
              p->noise_sigma <= 0 && p->out_w == p->crop_w && p->out_h == p->crop_h &&
              !(p->crop_w & 1) && !(rows && p->crop_h & 1);
@@ -306,15 +327,17 @@ static void clip_tags(const struct vl_video_meta *meta, int yuv, struct vl_clipw
     if (strcmp(meta->range, "unknown")) wo->range = meta->rgb_range;
 }
 
-/* The YUV path of augment_frame: one pass from the decoded planes (4:2:2
- * when chroma_full_height, else 4:2:0) into the encoder's frame. */
+/* The YUV path of augment_frame: one pass from the decoded planes (4:2:0
+ * or 4:2:2, 8 or 10 bits as codec says) into the encoder's frame. */
 static int augment_frame_yuv(struct work *w, const struct plan *p, const struct vl_chunk *c,
-                             int full_range, int chroma_full_height, const char *path,
+                             int full_range, enum vl_clip_codec codec, const char *path,
                              struct vl_error *err)
 {
-    if (c->chroma_height != (chroma_full_height ? c->height : (c->height + 1) / 2))
-        return vl_error_set(err, "%s: decoded frames are not %s as probed", path,
-                            chroma_full_height ? "4:2:2" : "4:2:0");
+    int chroma_full_height = !half_rows(codec), bytes = ten_bit(codec) ? 2 : 1;
+    if (c->chroma_height != (chroma_full_height ? c->height : (c->height + 1) / 2) ||
+        c->sample_bytes != bytes)
+        return vl_error_set(err, "%s: decoded frames are not %s %d-bit as probed", path,
+                            chroma_full_height ? "4:2:2" : "4:2:0", bytes == 2 ? 10 : 8);
     struct vl_yuv_frame src = {{c->plane[0], c->plane[1], c->plane[2]},
                                {c->stride[0], c->stride[1], c->stride[2]},
                                c->width,
@@ -326,9 +349,22 @@ static int augment_frame_yuv(struct work *w, const struct plan *p, const struct 
                                .chroma_full_height = chroma_full_height};
     if (vl_clipwriter_next_planes(w->writer, dst.plane, dst.stride, err) < 0) return -1;
     static const struct vl_color_jitter none = {1, 1, 1, 0};
+    const struct vl_color_jitter *j = p->do_jitter ? &p->jitter : &none;
+    if (bytes == 2) {
+        const struct vl_ops_yuv10 *ten = vl_ops_yuv10_of(w->ops);
+        uint16_t ylut[1024], clut[1024];
+        if (ten->jitter_tables(w->ctx, &src, p->crop_x, p->crop_y, p->crop_w, p->crop_h, j, ylut,
+                               clut, err) < 0 ||
+            w->ops->sync(w->ctx, err) < 0 ||
+            ten->crop_flip_map(w->ctx, &src, p->crop_x, p->crop_y, p->flip, ylut, clut, &dst,
+                               err) < 0 ||
+            w->ops->sync(w->ctx, err) < 0)
+            return -1;
+        return vl_clipwriter_submit_at(w->writer, c->pts[0], err);
+    }
     uint8_t ylut[256], clut[256];
     if (w->ops->yuv_jitter_tables(w->ctx, &src, p->crop_x, p->crop_y, p->crop_w, p->crop_h,
-                                  p->do_jitter ? &p->jitter : &none, ylut, clut, err) < 0 ||
+                                  j, ylut, clut, err) < 0 ||
         w->ops->sync(w->ctx, err) < 0 ||
         w->ops->yuv_crop_flip_map(w->ctx, &src, p->crop_x, p->crop_y, p->flip, ylut, clut, &dst,
                                   err) < 0 ||
@@ -352,12 +388,13 @@ int vl_action_augment_run(struct vl_action_job *job, struct vl_error *err)
     vl_meta_pixel_size(&meta, &pix_w, &pix_h);
     draw_plan(job, base, pix_w, pix_h, meta.frames, &p);
     enum vl_clip_codec codec = clip_codec(job, &meta, &p);
-    int yuv = yuv_path(codec, &meta, &p);
-    log_plan(job, &p, codec, yuv);
 
     struct vl_ops_ctx_opts ctx_opts;
     struct work w = {.ops = vl_ops_for_job(job, &ctx_opts, err)};
-    if (!w.ops || w.ops->ctx_new(&ctx_opts, &w.ctx, err) < 0) return -1;
+    if (!w.ops) return -1;
+    int yuv = yuv_path(codec, &meta, w.ops, &p);
+    log_plan(job, &p, codec, yuv);
+    if (w.ops->ctx_new(&ctx_opts, &w.ctx, err) < 0) return -1;
     size_t out_bytes = (size_t)p.out_w * p.out_h * 3;
     size_t own = yuv ? 0 : (size_t)p.crop_w * p.crop_h * 3 + 2 * out_bytes;
     if (!yuv) {
@@ -416,8 +453,8 @@ int vl_action_augment_run(struct vl_action_job *job, struct vl_error *err)
                 rc = vl_error_set(err, "%s: interrupted", path);
                 break;
             }
-            rc = yuv ? augment_frame_yuv(&w, &p, &chunk, !strcmp(meta.rgb_range, "pc"),
-                                         codec == VL_CLIP_FFV1_422, path, err)
+            rc = yuv ? augment_frame_yuv(&w, &p, &chunk, !strcmp(meta.rgb_range, "pc"), codec,
+                                         path, err)
                      : augment_frame(&w, &p, chunk.data + (size_t)i * chunk.frame_bytes,
                                      chunk.width, chunk.height, written, chunk.pts[i], err);
             written++;

@@ -97,7 +97,7 @@ static const struct vl_param_spec augment_params[] = {
 
 const struct vl_action_def vl_action_augment = {
     .name = "augment",
-    .version = 5,
+    .version = 6,
     .summary = "write one randomly augmented clip of a video (Matroska, FFV1 or H.264)",
     .params = augment_params,
     .min_inputs = 1,

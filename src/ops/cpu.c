@@ -133,6 +133,27 @@ static int yuv_crop_flip_map(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *
     return 0;
 }
 
+static int yuv10_jitter_tables(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *src, int x,
+                               int y, int w, int h, const struct vl_color_jitter *j,
+                               uint16_t ylut[1024], uint16_t clut[1024], struct vl_error *err)
+{
+    (void)ctx;
+    if (host_only("yuv10_jitter_tables", src->mem, VL_MEM_HOST, err) < 0) return -1;
+    vl_cpu_yuv10_jitter_tables(src, x, y, w, h, j, ylut, clut);
+    return 0;
+}
+
+static int yuv10_crop_flip_map(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *src, int x,
+                               int y, int flip, const uint16_t ylut[1024],
+                               const uint16_t clut[1024], struct vl_yuv_frame *dst,
+                               struct vl_error *err)
+{
+    (void)ctx;
+    if (host_only("yuv10_crop_flip_map", src->mem, dst->mem, err) < 0) return -1;
+    vl_cpu_yuv10_crop_flip_map(src, x, y, flip, ylut, clut, dst);
+    return 0;
+}
+
 static int gaussian_noise(struct vl_ops_ctx *ctx, struct vl_frame *f, double sigma, uint64_t seed,
                           struct vl_error *err)
 {
@@ -216,4 +237,14 @@ static const struct vl_ops cpu_ops = {
 const struct vl_ops *vl_ops_cpu(void)
 {
     return &cpu_ops;
+}
+
+static const struct vl_ops_yuv10 cpu_yuv10 = {
+    .jitter_tables = yuv10_jitter_tables,
+    .crop_flip_map = yuv10_crop_flip_map,
+};
+
+const struct vl_ops_yuv10 *vl_ops_yuv10_of(const struct vl_ops *ops)
+{
+    return ops == &cpu_ops ? &cpu_yuv10 : NULL;
 }

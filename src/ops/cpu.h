@@ -34,6 +34,12 @@ void vl_cpu_yuv_jitter_tables(const struct vl_yuv_frame *src, int x, int y, int 
 void vl_cpu_yuv_crop_flip_map(const struct vl_yuv_frame *src, int x, int y, int flip,
                               const uint8_t ylut[256], const uint8_t clut[256],
                               struct vl_yuv_frame *dst);
+void vl_cpu_yuv10_jitter_tables(const struct vl_yuv_frame *src, int x, int y, int w, int h,
+                                const struct vl_color_jitter *j, uint16_t ylut[1024],
+                                uint16_t clut[1024]);
+void vl_cpu_yuv10_crop_flip_map(const struct vl_yuv_frame *src, int x, int y, int flip,
+                                const uint16_t ylut[1024], const uint16_t clut[1024],
+                                struct vl_yuv_frame *dst);
 void vl_cpu_gaussian_noise(struct vl_frame *f, double sigma, uint64_t seed);
 int vl_cpu_gaussian_blur(struct vl_ops_ctx *ctx, struct vl_frame *f, double sigma,
                          struct vl_error *err);

@@ -113,49 +113,86 @@ static inline int64_t round_q12(int64_t t)
     return t >= 0 ? (t + 2048) >> 12 : -((-t + 2048) >> 12);
 }
 
-void vl_cpu_yuv_jitter_tables(const struct vl_yuv_frame *src, int x, int y, int w, int h,
-                              const struct vl_color_jitter *j, uint8_t ylut[256],
-                              uint8_t clut[256])
+/* v clamped to 0..max */
+static inline int clamp_to(int v, int max)
 {
-    /* brightness: (Y - black) * b and (C - 128) * b, as v * b in RGB */
-    int by[256], bc[256], black = src->full_range ? 0 : 16;
+    return v < 0 ? 0 : v > max ? max : v;
+}
+
+/* Sample i of a row of bits-deep samples (16-bit ones little-endian). */
+static inline int sample_at(const uint8_t *row, int i, int bits)
+{
+    return bits == 8 ? row[i] : (row[2 * i] | row[2 * i + 1] << 8) & ((1 << bits) - 1);
+}
+
+/* The tables of a jitter at bits per sample (8 or 10) into ylut and clut
+ * (1 << bits entries each): the 8-bit arithmetic with black, neutral
+ * chroma and the maximum scaled by 1 << (bits - 8), so 8 bits give the
+ * bytes they always gave. */
+static void jitter_tables(const struct vl_yuv_frame *src, int x, int y, int w, int h,
+                          const struct vl_color_jitter *j, int bits, int *ylut, int *clut)
+{
+    int levels = 1 << bits, max = levels - 1, scale = 1 << (bits - 8);
+    int mid = 128 * scale, black = src->full_range ? 0 : 16 * scale;
+    /* brightness: (Y - black) * b and (C - mid) * b, as v * b in RGB */
+    int by[1024], bc[1024];
     int64_t bq = llround(j->brightness * 4096.0);
-    for (int v = 0; v < 256; v++) {
-        by[v] = clamp255((int)(black + round_q12(bq * (v - black))));
-        bc[v] = clamp255((int)(128 + round_q12(bq * (v - 128))));
+    for (int v = 0; v < levels; v++) {
+        by[v] = clamp_to((int)(black + round_q12(bq * (v - black))), max);
+        bc[v] = clamp_to((int)(mid + round_q12(bq * (v - mid))), max);
     }
     /* contrast: blend Y with the window's mean Y after brightness (a
      * histogram, four of them interleaved so that increments do not wait
-     * on each other); U and V scale about 128 */
+     * on each other); U and V scale about mid */
     int64_t cq = llround(j->contrast * 4096.0);
     int64_t offset = 0;
     if (cq != 4096) {
-        uint32_t hist[4][256] = {{0}};
+        uint32_t hist[4][1024] = {{0}};
+        int step = bits == 8 ? 1 : 2;
         for (int r = 0; r < h; r++) {
-            const uint8_t *p = src->plane[0] + (size_t)(y + r) * src->stride[0] + x;
+            const uint8_t *p = src->plane[0] + (size_t)(y + r) * src->stride[0] + (size_t)x * step;
             int i = 0;
-            for (; i + 4 <= w; i += 4) {
-                hist[0][p[i]]++, hist[1][p[i + 1]]++;
-                hist[2][p[i + 2]]++, hist[3][p[i + 3]]++;
-            }
-            for (; i < w; i++) hist[0][p[i]]++;
+            if (bits == 8)
+                for (; i + 4 <= w; i += 4) {
+                    hist[0][p[i]]++, hist[1][p[i + 1]]++;
+                    hist[2][p[i + 2]]++, hist[3][p[i + 3]]++;
+                }
+            for (; i < w; i++) hist[i & 3][sample_at(p, i, bits)]++;
         }
         uint64_t sum = 0, n = (uint64_t)w * h;
-        for (int v = 0; v < 256; v++)
+        for (int v = 0; v < levels; v++)
             sum += (uint64_t)(hist[0][v] + hist[1][v] + hist[2][v] + hist[3][v]) * by[v];
         double mean = n ? (double)sum / (double)n : 0;
         offset = llround((1.0 - j->contrast) * mean * 4096.0);
     }
     int64_t sq = llround(j->saturation * 4096.0);
-    for (int v = 0; v < 256; v++) {
+    for (int v = 0; v < levels; v++) {
         int64_t t = cq * by[v] + offset;
-        t = t < 0 ? 0 : t > 255 * 4096 ? 255 * 4096 : t;
-        ylut[v] = (uint8_t)((t + 2048) >> 12);
-        int64_t c = round_q12(cq * (bc[v] - 128));
-        c = c < -128 ? -128 : c > 127 ? 127 : c;
+        t = t < 0 ? 0 : t > (int64_t)max * 4096 ? (int64_t)max * 4096 : t;
+        ylut[v] = (int)((t + 2048) >> 12);
+        int64_t c = round_q12(cq * (bc[v] - mid));
+        c = c < -mid ? -mid : c > mid - 1 ? mid - 1 : c;
         c = round_q12(sq * c);
-        clut[v] = (uint8_t)clamp255((int)(128 + c));
+        clut[v] = clamp_to((int)(mid + c), max);
     }
+}
+
+void vl_cpu_yuv_jitter_tables(const struct vl_yuv_frame *src, int x, int y, int w, int h,
+                              const struct vl_color_jitter *j, uint8_t ylut[256],
+                              uint8_t clut[256])
+{
+    int yl[256], cl[256];
+    jitter_tables(src, x, y, w, h, j, 8, yl, cl);
+    for (int v = 0; v < 256; v++) ylut[v] = (uint8_t)yl[v], clut[v] = (uint8_t)cl[v];
+}
+
+void vl_cpu_yuv10_jitter_tables(const struct vl_yuv_frame *src, int x, int y, int w, int h,
+                                const struct vl_color_jitter *j, uint16_t ylut[1024],
+                                uint16_t clut[1024])
+{
+    int yl[1024], cl[1024];
+    jitter_tables(src, x, y, w, h, j, 10, yl, cl);
+    for (int v = 0; v < 1024; v++) ylut[v] = (uint16_t)yl[v], clut[v] = (uint16_t)cl[v];
 }
 
 /* One row: n samples of s (read backwards when flip) through lut into d. */
@@ -224,21 +261,59 @@ static void map_row(const uint8_t *restrict s, int n, int flip, const uint8_t *r
 #endif
 }
 
-void vl_cpu_yuv_crop_flip_map(const struct vl_yuv_frame *src, int x, int y, int flip,
-                              const uint8_t ylut[256], const uint8_t clut[256],
-                              struct vl_yuv_frame *dst)
+/* One row of n samples through a table, mirrored when flip. */
+typedef void row_map_fn(const uint8_t *restrict s, int n, int flip, const void *restrict lut,
+                        uint8_t *restrict d);
+
+static void map_row8(const uint8_t *restrict s, int n, int flip, const void *restrict lut,
+                     uint8_t *restrict d)
+{
+    map_row(s, n, flip, lut, d);
+}
+
+/* One row of 16-bit little-endian samples: n of s (read backwards when
+ * flip) through lut (1024 uint16_t, the sample's low 10 bits) into d. */
+static void map_row16(const uint8_t *restrict s, int n, int flip, const void *restrict lut,
+                      uint8_t *restrict d)
+{
+    const uint16_t *t = lut;
+    for (int i = 0; i < n; i++) {
+        int k = flip ? n - 1 - i : i;
+        unsigned v = t[(s[2 * k] | s[2 * k + 1] << 8) & 1023];
+        d[2 * i] = (uint8_t)v, d[2 * i + 1] = (uint8_t)(v >> 8);
+    }
+}
+
+/* The window at (x, y) of src into dst, every row through row (Y with
+ * ylut, U and V with clut), samples of bytes each. */
+static void map_window(const struct vl_yuv_frame *src, int x, int y, int flip, const void *ylut,
+                       const void *clut, struct vl_yuv_frame *dst, size_t bytes, row_map_fn *row)
 {
     /* 4:2:2 chroma has a row per luma row, 4:2:0 one per two */
     int full = src->chroma_full_height;
     int cw = (dst->width + 1) / 2, ch = full ? dst->height : (dst->height + 1) / 2;
     int cy = full ? y : y / 2;
     for (int r = 0; r < dst->height; r++)
-        map_row(src->plane[0] + (size_t)(y + r) * src->stride[0] + x, dst->width, flip, ylut,
-                dst->plane[0] + (size_t)r * dst->stride[0]);
+        row(src->plane[0] + (size_t)(y + r) * src->stride[0] + (size_t)x * bytes, dst->width,
+            flip, ylut, dst->plane[0] + (size_t)r * dst->stride[0]);
     for (int p = 1; p < 3; p++)
         for (int r = 0; r < ch; r++)
-            map_row(src->plane[p] + (size_t)(cy + r) * src->stride[p] + x / 2, cw, flip, clut,
-                    dst->plane[p] + (size_t)r * dst->stride[p]);
+            row(src->plane[p] + (size_t)(cy + r) * src->stride[p] + (size_t)(x / 2) * bytes, cw,
+                flip, clut, dst->plane[p] + (size_t)r * dst->stride[p]);
+}
+
+void vl_cpu_yuv_crop_flip_map(const struct vl_yuv_frame *src, int x, int y, int flip,
+                              const uint8_t ylut[256], const uint8_t clut[256],
+                              struct vl_yuv_frame *dst)
+{
+    map_window(src, x, y, flip, ylut, clut, dst, 1, map_row8);
+}
+
+void vl_cpu_yuv10_crop_flip_map(const struct vl_yuv_frame *src, int x, int y, int flip,
+                                const uint16_t ylut[1024], const uint16_t clut[1024],
+                                struct vl_yuv_frame *dst)
+{
+    map_window(src, x, y, flip, ylut, clut, dst, 2, map_row16);
 }
 
 void vl_cpu_gaussian_noise(struct vl_frame *f, double sigma, uint64_t seed)

@@ -1,5 +1,5 @@
 /* clipwriter.c - augmented clips: Matroska with FFV1 (lossless RGB), FFV1
- * in yuv420p or yuv422p, or H.264 (libx264, crf), through the one encoding path of
+ * in yuv420p, yuv422p, yuv420p10le or yuv422p10le, or H.264 (libx264, crf), through the one encoding path of
  * videowriter.c, which writes to "<path>.vltmp.<pid>.<thread>" and renames
  * on close.  The encoder's time base is Matroska's millisecond, so a time
  * given in seconds is rounded once. */
@@ -28,6 +28,19 @@ static int64_t frame_ms(struct vl_clipwriter *w, double pts)
     return ms;
 }
 
+/* The encoder's format for the codec: NULL lets videowriter choose
+ * (yuv420p, yuv444p at odd sides, bgr0 for RGB FFV1). */
+static const char *clip_pix_fmt(const struct vl_clipwriter_opts *o)
+{
+    int odd_w = o->width & 1, odd = odd_w || o->height & 1;
+    switch (o->codec) {
+    case VL_CLIP_FFV1_422: return odd_w ? "yuv444p" : "yuv422p";
+    case VL_CLIP_FFV1_420_10: return odd ? "yuv444p10le" : "yuv420p10le";
+    case VL_CLIP_FFV1_422_10: return odd_w ? "yuv444p10le" : "yuv422p10le";
+    default: return NULL;
+    }
+}
+
 int vl_clipwriter_open(const char *path, const struct vl_clipwriter_opts *o,
                        struct vl_clipwriter **out, struct vl_error *err)
 {
@@ -44,7 +57,7 @@ int vl_clipwriter_open(const char *path, const struct vl_clipwriter_opts *o,
         .preset = h264 ? (o->preset ? o->preset : "medium") : NULL,
         .threads = o->threads,
         .lossless_rgb = o->codec == VL_CLIP_FFV1,
-        .pix_fmt = o->codec != VL_CLIP_FFV1_422 ? NULL : o->width & 1 ? "yuv444p" : "yuv422p",
+        .pix_fmt = clip_pix_fmt(o),
         .time_base_num = 1,
         .time_base_den = 1000,
     };

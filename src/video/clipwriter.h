@@ -4,7 +4,8 @@
  * decodes back to the exact same bytes.  FFV1 in 4:2:0 stores them as
  * yuv420p (yuv444p when a side is odd): lossless coding of a lossy colour
  * conversion, about half the encoding work; FFV1 in 4:2:2 likewise as yuv422p
- * (yuv444p at an odd width).  H.264 (libx264, crf) stores 4:2:0
+ * (yuv444p at an odd width); the _10 codecs likewise in yuv420p10le and
+ * yuv422p10le (yuv444p10le at odd sides).  H.264 (libx264, crf) stores 4:2:0
  * (4:4:4 when a side is odd, which 4:2:0 cannot hold).  The YUV clips carry
  * the colour tags given (and are converted from RGB by them); RGB clips are
  * untagged.  Frames are timed in milliseconds, Matroska's unit: one after
@@ -17,7 +18,14 @@
 
 #include "util/error.h"
 
-enum vl_clip_codec { VL_CLIP_FFV1, VL_CLIP_H264, VL_CLIP_FFV1_420, VL_CLIP_FFV1_422 };
+enum vl_clip_codec {
+    VL_CLIP_FFV1,
+    VL_CLIP_H264,
+    VL_CLIP_FFV1_420,
+    VL_CLIP_FFV1_422,
+    VL_CLIP_FFV1_420_10, /* 10-bit: yuv420p10le */
+    VL_CLIP_FFV1_422_10, /* 10-bit: yuv422p10le */
+};
 
 struct vl_clipwriter_opts {
     enum vl_clip_codec codec;
@@ -26,7 +34,7 @@ struct vl_clipwriter_opts {
     int crf;              /* H.264 quality, 0-51 (0: lossless luma); -1: 18 */
     const char *preset;   /* libx264 preset; NULL: "medium" */
     int threads;          /* encoder threads; 0: 1 */
-    /* colour tags of the YUV clips (FFV1_420, FFV1_422, H264), libavutil's names; NULL
+    /* colour tags of the YUV clips (all but FFV1), libavutil's names; NULL
      * or "unknown": untagged (BT.601 limited range); ignored for FFV1 (RGB) */
     const char *matrix, *primaries, *transfer, *range;
 };
@@ -45,8 +53,9 @@ int vl_clipwriter_write(struct vl_clipwriter *w, const uint8_t *rgb, struct vl_e
  * (Matroska cannot hold two frames at one time). */
 int vl_clipwriter_write_at(struct vl_clipwriter *w, const uint8_t *rgb, double pts,
                            struct vl_error *err);
-/* The planes (Y, U, V) of the next frame of a 4:2:0 clip (FFV1_420 at even
- * sizes) or a 4:2:2 clip (FFV1_422 at an even width), to fill and pass on
+/* The planes (Y, U, V) of the next frame of a 4:2:0 clip (FFV1_420 or
+ * FFV1_420_10 at even sizes) or a 4:2:2 clip (FFV1_422 or FFV1_422_10 at
+ * an even width; 10-bit samples 16-bit little-endian), to fill and pass on
  * with vl_clipwriter_submit: no RGB, no copy. */
 int vl_clipwriter_next_planes(struct vl_clipwriter *w, uint8_t *plane[3], int stride[3],
                               struct vl_error *err);

@@ -369,26 +369,27 @@ static void plan_geometry(struct vl_reader *r, const AVFrame *f)
 }
 
 /* 1 when VL_FRAMES_YUV_REF hands out frames of this format. */
-static int planar_yuv8(int format)
+static int planar_yuv_ref(int format)
 {
     return format == AV_PIX_FMT_YUV420P || format == AV_PIX_FMT_YUVJ420P ||
-           format == AV_PIX_FMT_YUV422P || format == AV_PIX_FMT_YUVJ422P;
+           format == AV_PIX_FMT_YUV422P || format == AV_PIX_FMT_YUVJ422P ||
+           format == AV_PIX_FMT_YUV420P10LE || format == AV_PIX_FMT_YUV422P10LE;
 }
 
 /* Copies the decoded yuv420p planes into chunk slot n, or keeps the frame
- * itself (VL_FRAMES_YUV_REF: any planar 8-bit format of planar_yuv8, every
+ * itself (VL_FRAMES_YUV_REF: any format of planar_yuv_ref, every
  * frame in the first one's). */
 static int copy_yuv420p(struct vl_reader *r, AVFrame *f, int n, struct vl_error *err)
 {
     int any = r->held != NULL;
-    if (any && r->held_format < 0 && planar_yuv8(f->format)) r->held_format = f->format;
+    if (any && r->held_format < 0 && planar_yuv_ref(f->format)) r->held_format = f->format;
     int want = any ? r->held_format : AV_PIX_FMT_YUV420P;
     if (f->format != want || f->width != r->out_w || f->height != r->out_h)
         return vl_error_set(err, "%s: a %dx%d %s frame where %dx%d %s was expected", r->path,
                             f->width, f->height, av_get_pix_fmt_name((enum AVPixelFormat)f->format),
                             r->out_w, r->out_h,
                             want >= 0 ? av_get_pix_fmt_name((enum AVPixelFormat)want)
-                                      : "yuv420p, yuvj420p, yuv422p or yuvj422p");
+                                      : "yuv420p, yuvj420p, yuv422p, yuvj422p, yuv420p10le or yuv422p10le");
     if (r->held) {
         av_frame_unref(r->held);
         av_frame_move_ref(r->held, f);
@@ -688,8 +689,12 @@ static int fill_chunk(struct vl_reader *r, struct vl_chunk *chunk, int n)
     if (r->held && n) {
         for (int p = 0; p < 3; p++)
             chunk->plane[p] = r->held->data[p], chunk->stride[p] = r->held->linesize[p];
-        int full = r->held->format == AV_PIX_FMT_YUV422P || r->held->format == AV_PIX_FMT_YUVJ422P;
+        int fmt = r->held->format;
+        int full = fmt == AV_PIX_FMT_YUV422P || fmt == AV_PIX_FMT_YUVJ422P ||
+                   fmt == AV_PIX_FMT_YUV422P10LE;
         chunk->chroma_height = full ? r->out_h : (r->out_h + 1) / 2;
+        chunk->sample_bytes =
+            fmt == AV_PIX_FMT_YUV420P10LE || fmt == AV_PIX_FMT_YUV422P10LE ? 2 : 1;
     }
     chunk->pts = r->pts;
     chunk->index = r->index;

@@ -3,8 +3,8 @@
  * A reader decodes the best video stream of a file and hands out chunks of
  * frames, display-ready: turned by the display matrix, converted to RGB24
  * (or planar float32 in [0,1]) and optionally scaled; or, for yuv420p
- * (and, by reference, yuvj420p and 4:2:2) sources, the decoded planes as
- * they are.  A chunk holds as
+ * (and, by reference, yuvj420p, 4:2:2 and their 10-bit yuv420p10le and
+ * yuv422p10le) sources, the decoded planes as they are.  A chunk holds as
  * many frames as fit the budget in bytes (at least one), so memory does not
  * grow with resolution or length.  When told to deliver only some frame
  * indices, it converts only those and seeks over long gaps. */
@@ -39,11 +39,12 @@ enum vl_frame_layout {
     VL_FRAMES_YUV420P,     /* the decoded yuv420p planes as they are: [H][W] Y, then U and V
                               of [(H+1)/2][(W+1)/2]; only for yuv420p sources, not scaled or
                               turned (a frame in another format is an error) */
-    VL_FRAMES_YUV_REF,     /* the planes of a yuv420p, yuvj420p, yuv422p or yuvj422p source
-                              not copied: the decoder's own frame, one a chunk, in
-                              chunk.plane, chunk.stride and chunk.chroma_height (data is
-                              NULL); not scaled or turned; every frame must be in the
-                              first one's format */
+    VL_FRAMES_YUV_REF,     /* the planes of a yuv420p, yuvj420p, yuv422p, yuvj422p,
+                              yuv420p10le or yuv422p10le source not copied: the decoder's
+                              own frame, one a chunk, in chunk.plane, chunk.stride,
+                              chunk.chroma_height and chunk.sample_bytes (data is NULL);
+                              not scaled or turned; every frame must be in the first
+                              one's format */
 };
 
 struct vl_reader_opts {
@@ -75,6 +76,8 @@ struct vl_chunk {
     int stride[3];
     int chroma_height;           /* VL_FRAMES_YUV_REF: rows of U and V ((height+1)/2 for 4:2:0,
                                     height for 4:2:2) */
+    int sample_bytes;            /* VL_FRAMES_YUV_REF: 1 (8-bit), or 2 (10-bit: 16-bit
+                                    little-endian samples, strides in bytes) */
 };
 
 struct vl_reader_stats {

@@ -3,7 +3,7 @@
  * or comes from the final path's extension; the pixel format is the
  * encoder's first (yuv420p for libx264, mpeg4, ffv1 and vpx), yuv444p for
  * libx264 and ffv1 at odd sizes, bgr0 for lossless RGB FFV1, or the format
- * named (clipwriter's FFV1 of yuv422p); converted with
+ * named (clipwriter's FFV1 of yuv422p, yuv420p10le, yuv422p10le); converted with
  * swscale (full chroma interpolation) by the matrix and range of the colour
  * tags asked for (untagged: BT.601 limited, swscale's default), which go into
  * the stream.  Frames are timed one after the other at the rate given, or at
@@ -280,9 +280,13 @@ int vl_videowriter_write(struct vl_videowriter *w, const uint8_t *rgb, struct vl
 int vl_videowriter_next_planes(struct vl_videowriter *w, uint8_t *plane[3], int stride[3],
                                struct vl_error *err)
 {
-    if (w->enc->pix_fmt != AV_PIX_FMT_YUV420P && w->enc->pix_fmt != AV_PIX_FMT_YUV422P)
-        return vl_error_set(err, "%s: the encoder takes %s, not yuv420p or yuv422p planes", w->path,
-                            av_get_pix_fmt_name(w->enc->pix_fmt));
+    enum AVPixelFormat f = w->enc->pix_fmt;
+    if (f != AV_PIX_FMT_YUV420P && f != AV_PIX_FMT_YUV422P && f != AV_PIX_FMT_YUV420P10LE &&
+        f != AV_PIX_FMT_YUV422P10LE)
+        return vl_error_set(err,
+                            "%s: the encoder takes %s, not yuv420p, yuv422p, yuv420p10le or "
+                            "yuv422p10le planes",
+                            w->path, av_get_pix_fmt_name(f));
     if (av_frame_make_writable(w->frame) < 0) abort();
     for (int p = 0; p < 3; p++) plane[p] = w->frame->data[p], stride[p] = w->frame->linesize[p];
     return 0;

@@ -47,8 +47,9 @@ int vl_videowriter_write(struct vl_videowriter *w, const uint8_t *rgb, struct vl
  * later than the previous frame's: an earlier or equal one is an error. */
 int vl_videowriter_write_at(struct vl_videowriter *w, const uint8_t *rgb, int64_t pts,
                             struct vl_error *err);
-/* The planes of the next frame of a yuv420p or yuv422p encoder (Y, U, V;
- * the frame's own buffers), to fill and then pass on with
+/* The planes of the next frame of a yuv420p, yuv422p, yuv420p10le or
+ * yuv422p10le encoder (Y, U, V; the frame's own buffers; 10-bit samples
+ * 16-bit little-endian, strides in bytes), to fill and then pass on with
  * vl_videowriter_submit; an encoder of another format is an error. */
 int vl_videowriter_next_planes(struct vl_videowriter *w, uint8_t *plane[3], int stride[3],
                                struct vl_error *err);

@@ -16,6 +16,7 @@
 struct clip {
     int n, width, height;
     uint8_t *data; /* n frames, RGB24 (or yuv420p planes: read_planes) */
+    int sample_bytes; /* read_yuv: 1, or 2 for 10-bit (16-bit little-endian samples) */
 };
 
 static const char *dir;
@@ -64,6 +65,9 @@ static const uint8_t *frame_at(const struct clip *c, int i)
     return c->data + (size_t)i * c->width * c->height * 3;
 }
 
+/* The log of the last augment() run (its plan: codec, YUV or RGB path). */
+static char last_log[1024];
+
 /* Runs augment on input -> output with a space-separated parameter list. */
 static int augment(const char *input, const char *output, const char *params, int copy,
                    uint64_t budget, const atomic_int *cancel, struct vl_error *err)
@@ -86,6 +90,7 @@ static int augment(const char *input, const char *output, const char *params, in
                                 .device = -1, .log = &log, .cancel = cancel};
     unlink(output);
     int rc = def->run(&job, err);
+    snprintf(last_log, sizeof last_log, "%s", log.len ? log.buf : "");
     vl_strbuf_release(&log);
     vl_params_release(&p);
     return rc;
@@ -544,9 +549,9 @@ static int clip_format(const char *src, const char *out, const char *params,
 }
 
 /* Where the default cannot keep the source's chroma format it writes
- * lossless RGB FFV1: 4:4:4 and 10-bit sources, an odd `size` (an odd width
- * for 4:2:2); without `size` an odd crop is rounded down to even sides and
- * stays yuv420p. */
+ * lossless RGB FFV1: 4:4:4 sources, an odd `size` (an odd width for 4:2:2);
+ * without `size` an odd crop is rounded down to even sides and stays
+ * yuv420p. */
 static void test_default_falls_back_to_rgb_ffv1(void)
 {
     char src[512], out[512];
@@ -555,18 +560,18 @@ static void test_default_falls_back_to_rgb_ffv1(void)
     struct vl_video_meta m;
     tagged_source(src, "yuv444p", "bt709", "tv", 64, 48, 4);
     CHECK(clip_format(src, out, "hflip=1", &m) && !strcmp(m.pix_fmt, "bgr0"));
-    /* 10-bit stays on the RGB path (docs/transforms.md); the reader does
-     * not hand its planes out as 8-bit ones */
-    tagged_source(src, "yuv420p10le", "bt709", "tv", 64, 48, 4);
-    CHECK(clip_format(src, out, "hflip=1", &m) && !strcmp(m.pix_fmt, "bgr0"));
+    /* the reader does not hand out 4:4:4 planes as if they were 4:2:0 */
     struct vl_reader_opts ro = {.layout = VL_FRAMES_YUV_REF};
     struct vl_reader *r = NULL;
     struct vl_chunk ch;
     struct vl_error err = {{0}};
     CHECK(vl_reader_open(src, &ro, &r, &err) == 0 && vl_reader_next_chunk(r, &ch, &err) == -1);
     CHECK_CONTAINS(err.msg, "yuv444.mkv");
-    CHECK_CONTAINS(err.msg, "yuv420p10le frame where");
+    CHECK_CONTAINS(err.msg, "yuv444p frame where");
     vl_reader_close(r);
+    /* an odd `size` of a 10-bit source goes to RGB as an 8-bit one's does */
+    tagged_source(src, "yuv420p10le", "bt709", "tv", 64, 48, 4);
+    CHECK(clip_format(src, out, "hflip=1 size=33x24", &m) && !strcmp(m.pix_fmt, "bgr0"));
     /* 4:2:2 keeps an odd height, not an odd width given by `size` */
     tagged_source(src, "yuv422p", "bt709", "tv", 64, 48, 4);
     CHECK(clip_format(src, out, "hflip=1 size=32x25", &m) && !strcmp(m.pix_fmt, "yuv422p"));
@@ -610,8 +615,9 @@ static void test_default_is_the_size_of_the_yuv_clip(void)
     CHECK(sa <= sb * 1.02 && sa < sc * 0.7);
 }
 
-/* Every frame of a yuv420p, yuvj420p, yuv422p or yuvj422p file as its
- * planes, packed (Y, then U and V of (width+1)/2 x *chroma_rows each). */
+/* Every frame of a yuv420p, yuvj420p, yuv422p, yuvj422p, yuv420p10le or
+ * yuv422p10le file as its planes, packed (Y, then U and V of (width+1)/2 x
+ * *chroma_rows each; samples of c.sample_bytes). */
 static struct clip read_yuv(const char *path, int *chroma_rows)
 {
     struct clip c = {0};
@@ -626,12 +632,13 @@ static struct clip read_yuv(const char *path, int *chroma_rows)
     }
     while (vl_reader_next_chunk(r, &ch, &err) > 0) {
         int w = ch.width, h = ch.height, cw = (w + 1) / 2, crows = ch.chroma_height;
-        size_t bytes = (size_t)w * h + 2 * (size_t)cw * crows;
-        c.width = w, c.height = h, *chroma_rows = crows;
+        int sb = ch.sample_bytes;
+        size_t bytes = ((size_t)w * h + 2 * (size_t)cw * crows) * sb;
+        c.width = w, c.height = h, *chroma_rows = crows, c.sample_bytes = sb;
         c.data = realloc(c.data, (size_t)(c.n + 1) * bytes);
         uint8_t *d = c.data + (size_t)c.n * bytes;
         for (int p = 0; p < 3; p++) {
-            int pw = p ? cw : w, ph = p ? crows : h;
+            int pw = (p ? cw : w) * sb, ph = p ? crows : h;
             for (int y = 0; y < ph; y++, d += pw)
                 memcpy(d, ch.plane[p] + (size_t)y * ch.stride[p], (size_t)pw);
         }
@@ -648,22 +655,24 @@ static int planes_window(const struct clip *in, int irows, int x, int y, int fli
                          const struct clip *out, int orows)
 {
     int iw = in->width, ow = out->width, icw = (iw + 1) / 2, ocw = (ow + 1) / 2;
-    int full = irows == in->height;
-    size_t ib = (size_t)iw * in->height + 2 * (size_t)icw * irows;
-    size_t ob = (size_t)ow * out->height + 2 * (size_t)ocw * orows;
-    if (in->n != out->n || in->n == 0) return 0;
+    int full = irows == in->height, sb = in->sample_bytes;
+    size_t ib = ((size_t)iw * in->height + 2 * (size_t)icw * irows) * sb;
+    size_t ob = ((size_t)ow * out->height + 2 * (size_t)ocw * orows) * sb;
+    if (in->n != out->n || in->n == 0 || out->sample_bytes != sb) return 0;
     for (int i = 0; i < in->n; i++)
         for (int p = 0; p < 3; p++) {
             const uint8_t *a = in->data + i * ib, *b = out->data + i * ob;
             int w = ow, h = out->height, as = iw, px = x, py = y;
             if (p > 0) {
-                a += (size_t)iw * in->height + (p - 1) * (size_t)icw * irows;
-                b += (size_t)ow * out->height + (p - 1) * (size_t)ocw * orows;
+                a += ((size_t)iw * in->height + (p - 1) * (size_t)icw * irows) * sb;
+                b += ((size_t)ow * out->height + (p - 1) * (size_t)ocw * orows) * sb;
                 w = ocw, h = orows, as = icw, px = x / 2, py = full ? y : y / 2;
             }
             for (int r = 0; r < h; r++)
                 for (int c = 0; c < w; c++)
-                    if (b[(size_t)r * w + c] != a[(size_t)(py + r) * as + px + (flip ? w - 1 - c : c)])
+                    if (memcmp(b + ((size_t)r * w + c) * sb,
+                               a + ((size_t)(py + r) * as + px + (flip ? w - 1 - c : c)) * sb,
+                               (size_t)sb))
                         return 0;
         }
     return 1;
@@ -798,6 +807,106 @@ static void test_default_keeps_yuvj_and_422(void)
     }
 }
 
+/* A bit-exact 10-bit FFV1 fixture of 96x64, 6 frames, tagged matrix and
+ * range (bars over the gradient when bars, else the gradient). */
+static int ten_bit_source(const char *path, const char *pix_fmt, const char *matrix,
+                          const char *range, int bars)
+{
+    struct vl_testgen_opts o = {.format = "matroska", .codec = "ffv1", .pix_fmt = pix_fmt,
+                                .width = 96, .height = 64, .frames = 6, .fps = 25, .bars = bars,
+                                .matrix = matrix, .primaries = matrix, .transfer = "bt709",
+                                .range = range, .bitexact = 1};
+    if (!strcmp(matrix, "bt2020nc")) o.primaries = "bt2020";
+    struct vl_error err = {{0}};
+    if (vl_testgen_write(path, &o, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* Samples of a 10-bit clip's planes that an 8-bit one cannot hold (low
+ * two bits not 0). */
+static size_t finer_than_8_bits(const struct clip *c, int chroma_rows)
+{
+    size_t n = ((size_t)c->width * c->height + 2 * (size_t)((c->width + 1) / 2) * chroma_rows) *
+               (size_t)c->n, finer = 0;
+    for (size_t i = 0; c->sample_bytes == 2 && i < n; i++) finer += c->data[2 * i] & 3;
+    return finer;
+}
+
+/* The default keeps yuv420p10le and yuv422p10le sources in their format
+ * and colour tags on the YUV path: a crop and flip are the source's
+ * samples exactly (all 10 bits), decoded to RGB the clip is the RGB
+ * clip's within 0.5 levels (and a brightening within 1.2, the RGB path
+ * clipping at 8 bits), ffmpeg decodes the flipped clip to its own flip of
+ * the source, a rotation goes through RGB into the same 10-bit format,
+ * and the clip is smaller than the RGB one. */
+static void test_default_keeps_10_bit(void)
+{
+    static const char *const fmts[][3] = {{"yuv420p10le", "bt2020nc", "tv"},
+                                          {"yuv422p10le", "bt709", "pc"}};
+    char src[512], out[512], rgb[512];
+    int have_ffmpeg = system("ffmpeg -version > /dev/null 2>&1") == 0;
+    if (!have_ffmpeg) printf("no ffmpeg command: the comparisons with its 10-bit flip skipped\n");
+    path_of(src, sizeof src, "ten_src.mkv");
+    path_of(out, sizeof out, "ten_out.mkv");
+    path_of(rgb, sizeof rgb, "ten_rgb.mkv");
+    struct vl_error err = {{0}};
+    for (size_t f = 0; f < sizeof fmts / sizeof *fmts; f++) {
+        int full422 = strstr(fmts[f][0], "422") != NULL;
+        const char *t[] = {"hflip=1 crop=0.36:0.36 ratio=1.5:1.5 seed=9", "hflip=1 seed=9",
+                           "hflip=1 rotate=5 seed=4", "brightness=0.5 contrast=0.3 seed=5"};
+        for (size_t k = 0; k < 4; k++) {
+            if (ten_bit_source(src, fmts[f][0], fmts[f][1], fmts[f][2], k != 3) < 0) {
+                CHECK(0);
+                continue;
+            }
+            struct vl_video_meta in, m;
+            CHECK(vl_probe_file(src, &in, &err) == 0);
+            CHECK_STR(in.pix_fmt, fmts[f][0]);
+            char params[256];
+            CHECK(augment(src, out, t[k], 0, 0, NULL, &err) == 0);
+            CHECK_CONTAINS(last_log, k == 2 ? "(RGB path)" : "(yuv path)");
+            snprintf(params, sizeof params, "%s codec=ffv1", t[k]);
+            CHECK(augment(src, rgb, params, 0, 0, NULL, &err) == 0);
+            CHECK(vl_probe_file(out, &m, &err) == 0);
+            CHECK_STR(m.codec, "ffv1");
+            CHECK_STR(m.pix_fmt, fmts[f][0]);
+            CHECK_STR(m.matrix, in.matrix);
+            CHECK_STR(m.primaries, in.primaries);
+            CHECK_STR(m.transfer, in.transfer);
+            CHECK_STR(m.range, fmts[f][2]);
+            double far, diff = rgb_difference(out, rgb, &far);
+            printf("%s, %s: %.2f levels from the RGB clip, %.1f%% over 8\n", fmts[f][0], t[k],
+                   diff, 100 * far);
+            if (k > 0) CHECK(diff >= 0 && diff < (k == 2 ? 6.5 : k == 3 ? 1.2 : 0.5));
+            if (k > 0) CHECK(far < (k == 2 ? 0.16 : k == 3 ? 0.05 : 0.01));
+            if (k == 1 && have_ffmpeg) CHECK(ffmpeg_agrees(src, "hflip", out));
+            if (k == 0) { /* 58x38: the source's samples, mirrored, with their 10 bits */
+                int irows, orows;
+                struct clip a = read_yuv(src, &irows), b = read_yuv(out, &orows);
+                CHECK(a.sample_bytes == 2 && b.sample_bytes == 2);
+                CHECK(b.width == 58 && b.height == 38 && orows == (full422 ? 38 : 19));
+                int fx = -1;
+                for (int y = 0; y + b.height <= a.height && fx < 0; y += full422 ? 1 : 2)
+                    for (int x = 0; x + b.width <= a.width && fx < 0; x += 2)
+                        if (planes_window(&a, irows, x, y, 1, &b, orows)) fx = x;
+                size_t finer = finer_than_8_bits(&b, orows);
+                printf("%s: crop found at x %d; %zu samples finer than 8 bits\n", fmts[f][0], fx,
+                       finer);
+                CHECK(fx >= 0 && finer > 0);
+                free(a.data), free(b.data);
+            }
+        }
+        CHECK(augment(src, out, "hflip=1", 0, 0, NULL, &err) == 0);
+        CHECK(augment(src, rgb, "hflip=1 codec=ffv1", 0, 0, NULL, &err) == 0);
+        long sa = file_size(out), sr = file_size(rgb);
+        printf("%s clip sizes: default %ld, ffv1 (RGB) %ld bytes\n", fmts[f][0], sa, sr);
+        CHECK(sa > 0 && sa < sr);
+    }
+}
+
 int main(void)
 {
     dir = fixture_dir("augment");
@@ -827,6 +936,7 @@ int main(void)
     test_default_falls_back_to_rgb_ffv1();
     test_default_is_the_size_of_the_yuv_clip();
     test_default_keeps_yuvj_and_422();
+    test_default_keeps_10_bit();
     free(in.data);
     TEST_DONE();
 }

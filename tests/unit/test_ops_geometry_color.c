@@ -251,8 +251,92 @@ static void test_yuv_brightness_scales_from_the_range_black(void)
     CHECK(ylut[0] == 0 && ylut[16] == 8 && ylut[100] == 50 && ylut[255] == 128 && clut[200] == 164);
 }
 
+/* The 10-bit tables are the 8-bit arithmetic scaled by 4: black 64
+ * (limited) or 0 (full), neutral chroma 512, clamped to 1023; no jitter is
+ * the identity on all 1024 levels, and each level is close to four times
+ * the 8-bit table at a quarter of it (the 8-bit chain rounds up to three
+ * times, by up to half a level, 2 at 10 bits, each). */
+static void test_yuv10_tables_are_the_8_bit_ones_scaled(void)
+{
+    uint16_t y[4 * 2] = {0, 64, 400, 1023, 0, 64, 400, 1023}, u[2] = {512, 800}, v[2] = {512, 240};
+    struct vl_yuv_frame tv = {{(uint8_t *)y, (uint8_t *)u, (uint8_t *)v}, {8, 4, 4}, 4, 2, 0,
+                              VL_MEM_HOST, 0};
+    struct vl_color_jitter none = {1, 1, 1, 0}, half = {0.5, 1, 1, 0}, bright = {1.5, 1, 1, 0};
+    uint16_t ylut[1024], clut[1024];
+    vl_cpu_yuv10_jitter_tables(&tv, 0, 0, 4, 2, &none, ylut, clut);
+    int identity = 1;
+    for (int i = 0; i < 1024; i++) identity &= ylut[i] == i && clut[i] == i;
+    CHECK(identity);
+    vl_cpu_yuv10_jitter_tables(&tv, 0, 0, 4, 2, &half, ylut, clut);
+    CHECK(ylut[64] == 64 && ylut[464] == 264 && ylut[0] == 32 && clut[512] == 512 &&
+          clut[800] == 656);
+    vl_cpu_yuv10_jitter_tables(&tv, 0, 0, 4, 2, &bright, ylut, clut);
+    CHECK(ylut[1023] == 1023 && ylut[900] == 1023 && clut[1023] == 1023 && clut[0] == 0);
+    struct vl_yuv_frame pc = tv;
+    pc.full_range = 1;
+    vl_cpu_yuv10_jitter_tables(&pc, 0, 0, 4, 2, &half, ylut, clut);
+    CHECK(ylut[0] == 0 && ylut[64] == 32 && ylut[1023] == 512);
+    /* against the 8-bit tables of the same jitter, contrast and saturation included */
+    uint8_t y8[8] = {0, 16, 100, 255, 0, 16, 100, 255}, u8[2] = {128, 200}, v8[2] = {128, 60};
+    for (size_t i = 0; i < 8; i++) y[i] = (uint16_t)(4 * y8[i]);
+    struct vl_yuv_frame t8 = {{y8, u8, v8}, {4, 2, 2}, 4, 2, 0, VL_MEM_HOST, 0};
+    struct vl_color_jitter mix = {1.2, 0.7, 1.4, 0};
+    uint8_t l8[256], c8[256];
+    int worst = 0;
+    for (int full = 0; full < 2; full++) {
+        t8.full_range = tv.full_range = full;
+        vl_cpu_yuv_jitter_tables(&t8, 0, 0, 4, 2, &mix, l8, c8);
+        vl_cpu_yuv10_jitter_tables(&tv, 0, 0, 4, 2, &mix, ylut, clut);
+        for (int i = 0; i < 256; i++) {
+            int dy = abs(ylut[4 * i] - 4 * l8[i]), dc = abs(clut[4 * i] - 4 * c8[i]);
+            worst = dy > worst ? dy : dc > worst ? dc : worst;
+        }
+    }
+    printf("10-bit tables: at most %d from four times the 8-bit ones\n", worst);
+    CHECK(worst <= 7); /* 6 here: three 8-bit roundings of 2, and the 10-bit ones */
+}
+
+/* The 10-bit crop/flip/table pass against its definition: 16-bit
+ * little-endian samples, 4:2:2 (chroma rows = luma rows), the top 6 bits
+ * of a sample ignored by the table. */
+static void test_yuv10_crop_flip_map_matches_the_definition(void)
+{
+    enum { SW = 40, SH = 6 };
+    struct vl_rng rng;
+    vl_rng_seed(&rng, 12);
+    uint16_t y[SW * SH], u[SW / 2 * SH], v[SW / 2 * SH], ylut[1024], clut[1024];
+    for (size_t i = 0; i < SW * SH; i++) y[i] = (uint16_t)vl_rng_next(&rng);
+    for (size_t i = 0; i < SW / 2 * SH; i++)
+        u[i] = (uint16_t)vl_rng_next(&rng), v[i] = (uint16_t)vl_rng_next(&rng);
+    for (int i = 0; i < 1024; i++)
+        ylut[i] = (uint16_t)(vl_rng_next(&rng) & 1023), clut[i] = (uint16_t)(vl_rng_next(&rng) & 1023);
+    struct vl_yuv_frame src = {{(uint8_t *)y, (uint8_t *)u, (uint8_t *)v}, {2 * SW, SW, SW}, SW,
+                               SH, 0, VL_MEM_HOST, 1};
+    uint16_t dy[30 * 4], du[15 * 4], dv[15 * 4];
+    int bad = 0;
+    for (int w = 1; w <= 30; w++)
+        for (int flip = 0; flip < 2; flip++) {
+            int cw = (w + 1) / 2, x = 2 * (w % 5), top = 1;
+            struct vl_yuv_frame dst = {{(uint8_t *)dy, (uint8_t *)du, (uint8_t *)dv},
+                                       {2 * w, 2 * cw, 2 * cw}, w, 4, 0, VL_MEM_HOST, 1};
+            vl_cpu_yuv10_crop_flip_map(&src, x, top, flip, ylut, clut, &dst);
+            for (int r = 0; r < 4; r++) {
+                for (int c = 0; c < w; c++)
+                    bad += dy[r * w + c] != ylut[y[(top + r) * SW + x + (flip ? w - 1 - c : c)] & 1023];
+                for (int c = 0; c < cw; c++) {
+                    int sc = (top + r) * (SW / 2) + x / 2 + (flip ? cw - 1 - c : c);
+                    bad += du[r * cw + c] != clut[u[sc] & 1023];
+                    bad += dv[r * cw + c] != clut[v[sc] & 1023];
+                }
+            }
+        }
+    CHECK(bad == 0);
+}
+
 int main(void)
 {
+    test_yuv10_tables_are_the_8_bit_ones_scaled();
+    test_yuv10_crop_flip_map_matches_the_definition();
     test_yuv_brightness_scales_from_the_range_black();
     test_flip_mirrors_a_gradient();
     test_crop_takes_the_window();
