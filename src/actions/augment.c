@@ -292,15 +292,15 @@ static enum vl_clip_codec clip_codec(const struct vl_action_job *job,
  * encoder: FFV1 in the source's chroma format (kept_codec; any colour tags:
  * the clip carries them), not turned, and a transform of crop (even width;
  * even height for 4:2:0), flip and brightness/contrast/saturation only;
- * 10-bit only where the table ops has 10-bit entries (the CPU's).  The
- * crop's corner then moves to the chroma grid (at most one pixel left, and
- * for 4:2:0 up). */
+ * 10-bit only where the table ops has the optional 10-bit entries (the
+ * CPU's).  The crop's corner then moves to the chroma grid (at most one
+ * pixel left, and for 4:2:0 up). */
 static int yuv_path(enum vl_clip_codec codec, const struct vl_video_meta *meta,
                     const struct vl_ops *ops, struct plan *p)
 {
     int rows = half_rows(codec);
     int ok = codec != VL_CLIP_FFV1 && codec == kept_codec(meta->pix_fmt) &&
-             (!ten_bit(codec) || vl_ops_yuv10_of(ops)) &&
+             (!ten_bit(codec) || (ops->yuv10_jitter_tables && ops->yuv10_crop_flip_map)) &&
              meta->rotation == 0 && p->angle == 0 && p->jitter.hue == 0 && p->blur_sigma <= 0 &&
              p->noise_sigma <= 0 && p->out_w == p->crop_w && p->out_h == p->crop_h &&
              !(p->crop_w & 1) && !(rows && p->crop_h & 1);
@@ -351,13 +351,12 @@ static int augment_frame_yuv(struct work *w, const struct plan *p, const struct 
     static const struct vl_color_jitter none = {1, 1, 1, 0};
     const struct vl_color_jitter *j = p->do_jitter ? &p->jitter : &none;
     if (bytes == 2) {
-        const struct vl_ops_yuv10 *ten = vl_ops_yuv10_of(w->ops);
         uint16_t ylut[1024], clut[1024];
-        if (ten->jitter_tables(w->ctx, &src, p->crop_x, p->crop_y, p->crop_w, p->crop_h, j, ylut,
-                               clut, err) < 0 ||
+        if (w->ops->yuv10_jitter_tables(w->ctx, &src, p->crop_x, p->crop_y, p->crop_w,
+                                        p->crop_h, j, ylut, clut, err) < 0 ||
             w->ops->sync(w->ctx, err) < 0 ||
-            ten->crop_flip_map(w->ctx, &src, p->crop_x, p->crop_y, p->flip, ylut, clut, &dst,
-                               err) < 0 ||
+            w->ops->yuv10_crop_flip_map(w->ctx, &src, p->crop_x, p->crop_y, p->flip, ylut, clut,
+                                        &dst, err) < 0 ||
             w->ops->sync(w->ctx, err) < 0)
             return -1;
         return vl_clipwriter_submit_at(w->writer, c->pts[0], err);

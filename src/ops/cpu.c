@@ -225,6 +225,8 @@ static const struct vl_ops cpu_ops = {
     .color_jitter = color_jitter,
     .yuv_jitter_tables = yuv_jitter_tables,
     .yuv_crop_flip_map = yuv_crop_flip_map,
+    .yuv10_jitter_tables = yuv10_jitter_tables,
+    .yuv10_crop_flip_map = yuv10_crop_flip_map,
     .gaussian_noise = gaussian_noise,
     .gaussian_blur = gaussian_blur,
     .hsv_histogram = hsv_histogram,
@@ -237,14 +239,4 @@ static const struct vl_ops cpu_ops = {
 const struct vl_ops *vl_ops_cpu(void)
 {
     return &cpu_ops;
-}
-
-static const struct vl_ops_yuv10 cpu_yuv10 = {
-    .jitter_tables = yuv10_jitter_tables,
-    .crop_flip_map = yuv10_crop_flip_map,
-};
-
-const struct vl_ops_yuv10 *vl_ops_yuv10_of(const struct vl_ops *ops)
-{
-    return ops == &cpu_ops ? &cpu_yuv10 : NULL;
 }

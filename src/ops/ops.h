@@ -14,6 +14,9 @@
  * upload and download move a frame between the host and the device, and
  * the CPU table, which has no device, refuses device frames with an error.
  *
+ * Every entry is required (non-NULL in every table) except those marked
+ * optional: the 10-bit YUV entries, NULL where a table lacks them.
+ *
  * Every entry takes the per-job context and returns 0, or -1 with a message
  * in err.  Entries enqueue: a device table may return before the work is
  * done, so frames written and scalar results (the out-pointers of the
@@ -44,8 +47,8 @@ struct vl_frame {
 /* A yuv420p (or yuv422p) picture as decoded: plane 0 is Y of width x
  * height, planes 1 and 2 are U and V of (width+1)/2 x (height+1)/2, or of
  * (width+1)/2 x height when chroma_full_height (4:2:2); limited range
- * (black at Y 16) unless full_range (black at Y 0).  struct vl_ops_yuv10
- * takes the same layout in yuv420p10le / yuv422p10le: each sample two bytes,
+ * (black at Y 16) unless full_range (black at Y 0).  The yuv10_ entries
+ * take the same layout in yuv420p10le / yuv422p10le: each sample two bytes,
  * little-endian, 0..1023 (strides stay in bytes; black at Y 64 limited). */
 struct vl_yuv_frame {
     uint8_t *plane[3];
@@ -141,6 +144,20 @@ struct vl_ops {
     int (*yuv_crop_flip_map)(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *src, int x,
                              int y, int flip, const uint8_t ylut[256], const uint8_t clut[256],
                              struct vl_yuv_frame *dst, struct vl_error *err);
+    /* -- yuv420p10le/yuv422p10le (16-bit samples): optional, NULL where the
+     * table lacks them (the CUDA table); the caller then goes through RGB -- */
+    /* yuv_jitter_tables with 1024-entry tables: the 8-bit arithmetic
+     * scaled by 4 (black 64, or 0 for full range; neutral chroma 512;
+     * results clamped to 0..1023). */
+    int (*yuv10_jitter_tables)(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *src, int x,
+                               int y, int w, int h, const struct vl_color_jitter *j,
+                               uint16_t ylut[1024], uint16_t clut[1024], struct vl_error *err);
+    /* yuv_crop_flip_map of 16-bit samples (the top 6 bits of a sample are
+     * ignored when it goes through its table). */
+    int (*yuv10_crop_flip_map)(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *src, int x,
+                               int y, int flip, const uint16_t ylut[1024],
+                               const uint16_t clut[1024], struct vl_yuv_frame *dst,
+                               struct vl_error *err);
     /* Adds Gaussian noise of standard deviation sigma (in 0..255 units),
      * drawn from seed (the same seed gives the same noise everywhere). */
     int (*gaussian_noise)(struct vl_ops_ctx *ctx, struct vl_frame *f, double sigma,
@@ -172,29 +189,6 @@ struct vl_ops {
 
 /* The CPU implementation of every operation (static, never freed). */
 const struct vl_ops *vl_ops_cpu(void);
-
-/* yuv_jitter_tables and yuv_crop_flip_map of 10-bit yuv420p10le and
- * yuv422p10le frames (16-bit samples).  A table of its own beside struct
- * vl_ops, not entries of it: the CUDA table initialises struct vl_ops by
- * position, and entries it does not have would not compile there. */
-struct vl_ops_yuv10 {
-    /* yuv_jitter_tables with 1024-entry tables: the 8-bit arithmetic
-     * scaled by 4 (black 64, or 0 for full range; neutral chroma 512;
-     * results clamped to 0..1023). */
-    int (*jitter_tables)(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *src, int x, int y,
-                         int w, int h, const struct vl_color_jitter *j, uint16_t ylut[1024],
-                         uint16_t clut[1024], struct vl_error *err);
-    /* yuv_crop_flip_map of 16-bit samples (the top 6 bits of a sample are
-     * ignored when it goes through its table). */
-    int (*crop_flip_map)(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *src, int x, int y,
-                         int flip, const uint16_t ylut[1024], const uint16_t clut[1024],
-                         struct vl_yuv_frame *dst, struct vl_error *err);
-};
-
-/* The 10-bit YUV entries of the table ops (static, never freed), or NULL
- * where it has none (today every table but the CPU's): the caller then
- * goes through RGB. */
-const struct vl_ops_yuv10 *vl_ops_yuv10_of(const struct vl_ops *ops);
 
 struct vl_action_job;
 
