@@ -85,6 +85,11 @@ struct vl_action_def {
     int (*check_inputs)(const struct vl_params *params, const char *const *paths, size_t n,
                         struct vl_error *err);
     int (*run)(struct vl_action_job *job, struct vl_error *err);
+    /* for an action with a `device` parameter: NULL where it has a GPU
+     * implementation, else why not ("GPU training is not built yet"):
+     * device=auto then stays on the CPU and device=gpu stops the plan with
+     * this reason (gpu/device_choice.h) */
+    const char *gpu_missing;
 };
 
 struct vl_action_job {

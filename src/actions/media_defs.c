@@ -321,6 +321,7 @@ static const struct vl_param_spec train_params[] = {
     {"patch", VL_PARAM_INT, "0", 0, 256, NULL, "vit models: patch side; 0: the default (8)"},
     {"heads", VL_PARAM_INT, "0", 0, 64, NULL, "vit models: attention heads; 0: the default"},
     {"dropout", VL_PARAM_FLOAT, "0", 0, 0.9, NULL, "neural models: dropout probability"},
+    VL_PARAM_DEVICE_SPEC,
     {0},
 };
 
@@ -396,4 +397,5 @@ const struct vl_action_def vl_action_train = {
     .check = check_train,
     .check_inputs = check_annotations,
     .run = run_in_module,
+    .gpu_missing = "GPU training is not built yet",
 };

@@ -36,11 +36,14 @@ int vl_action_train_run(struct vl_action_job *job, struct vl_error *err)
     if (vl_dataset_open(job->inputs, job->input_hashes, job->input_origins, job->n_inputs, &dc,
                         &ds, job->log, err) < 0)
         return -1;
-    /* the configuration as a JSON object of canonical texts, for checkpoints */
+    /* the configuration as a JSON object of canonical texts, for checkpoints:
+     * the parameters the action key takes, so a CPU run's config has no
+     * `device` and its checkpoint is that of a build before the parameter */
     struct vl_strbuf config = VL_STRBUF_INIT;
     vl_strbuf_addch(&config, '{');
     for (size_t i = 0; i < p->len; i++) {
-        if (i) vl_strbuf_addch(&config, ',');
+        if (!vl_param_in_key(&p->values[i])) continue;
+        if (config.len > 1) vl_strbuf_addch(&config, ',');
         vl_strbuf_add_json_string(&config, p->values[i].spec->name);
         vl_strbuf_addch(&config, ':');
         vl_strbuf_add_json_string(&config, p->values[i].text);

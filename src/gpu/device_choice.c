@@ -62,8 +62,20 @@ int vl_device_resolve_rules(struct vl_rules *rules, const struct vl_gpu_devices 
         for (size_t k = 0; k < r->values.len; k++)
             if (!strcmp(r->values.values[k].spec->name, "device")) v = &r->values.values[k];
         if (!v || !strcmp(v->text, "cpu")) continue;
-        int in_gpu_pool = r->pool.text && !strcmp(r->pool.text, "gpu");
         int asked = !strcmp(v->text, "gpu");
+        /* an action without a GPU implementation is as a module without
+         * verified operations: auto stays on the CPU, gpu cannot run */
+        if (r->def->gpu_missing) {
+            if (asked)
+                return vl_error_set(err,
+                                    "%s:%d:%d: rule %s: device=gpu, but %s (%s has no GPU "
+                                    "implementation); use device=auto or device=cpu",
+                                    r->loc.path, r->loc.line, r->loc.col, r->name,
+                                    r->def->gpu_missing, r->def->name);
+            set_text(v, "cpu");
+            continue;
+        }
+        int in_gpu_pool = r->pool.text && !strcmp(r->pool.text, "gpu");
         if (in_gpu_pool) find_usable(&u, devices);
         /* auto takes the GPU only where it has verified operations to run: a
          * module without a table, or with an experimental one, leaves auto

@@ -9,6 +9,9 @@
  * operations table, else the CPU, silently: a module without kernels
  * leaves auto rules on the CPU, and a `device=gpu` job on it fails when it
  * runs, saying the GPU path is not built (ops/ops.h, vl_ops_for_job).
+ * An action with no GPU implementation at all (struct vl_action_def's
+ * gpu_missing, as `train` today) keeps auto on the CPU without loading the
+ * module, and device=gpu on it stops the plan, giving that reason.
  *
  * The parameter's text is replaced by the answer, "cpu" or "gpu", so the
  * job reads it (ops/ops.h, vl_ops_for_job) and the action key takes it:
@@ -24,9 +27,9 @@
 
 /* Resolves the device parameter of every rule of rules that has one, given
  * the build's device list (NULL: none).  The CUDA module is loaded and
- * probed only when a rule in the gpu pool asks for auto or gpu.  Errors:
- * device=gpu where it cannot run, naming the rule (path:line:col) and the
- * reason. */
+ * probed only when a rule in the gpu pool asks for auto or gpu of an action
+ * with a GPU implementation.  Errors: device=gpu where it cannot run,
+ * naming the rule (path:line:col) and the reason. */
 int vl_device_resolve_rules(struct vl_rules *rules, const struct vl_gpu_devices *devices,
                             struct vl_error *err);
 

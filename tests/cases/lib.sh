@@ -103,3 +103,33 @@ rule train
     out  build/model.txt
 RULES
 }
+
+# synth_rules COPIES SIZE FRAMES CLASS:SEED...: prints, for each CLASS, a
+# rule named CLASS that makes COPIES MPEG-4 synth clips of that class
+# (SIZE, FRAMES frames, seed SEED) as data/CLASS/{copy}.mp4: the labelled
+# dataset of the training cases (MPEG-4, as libx264's bytes vary with the
+# other encoders run in the same process, docs/video.md)
+synth_rules() {
+    local copies="$1" size="$2" frames="$3" class_seed
+    shift 3
+    for class_seed in "$@"; do
+        cat <<RULES
+rule ${class_seed%%:*}
+    do     synth class=${class_seed%%:*} size=$size frames=$frames codec=mpeg4 seed=${class_seed#*:}
+    copies $copies
+    out    data/${class_seed%%:*}/{copy}.mp4
+RULES
+    done
+}
+
+# folder_labels_rule INPUT...: prints rule `labels`, which writes
+# data/labels.csv (file,label) labelling each file of the INPUT sets with
+# the name of its folder
+folder_labels_rule() {
+    cat <<RULES
+rule labels
+    in     $*
+    run    { echo file,label; for f in \$in; do echo "\$f,\$(basename "\$(dirname "\$f")")"; done; } > \$out
+    out    data/labels.csv
+RULES
+}

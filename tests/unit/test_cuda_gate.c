@@ -11,32 +11,17 @@
 #include <unistd.h>
 
 #include "gpu/cuda_loader.h"
-#include "gpu/device_choice.h"
-#include "parse/rules.h"
 #include "test.h"
+#include "test_device_resolve.h"
 
-/* the device text of rule `name` after resolution, or NULL after an error */
+/* the device text of rule `name` after resolution on device 0, or NULL
+ * after an error */
 static const char *resolve(const char *name, struct vl_error *err)
 {
-    static char text[16];
-    const char *rules_text = "rule a\n    do features\n    in x.npy\n    out a.npy\n    pool gpu\n"
-                             "rule g\n    do features device=gpu\n    in x.npy\n    out g.npy\n"
-                             "    pool gpu\n";
-    struct vl_rules rules = {0};
-    struct vl_gpu_devices devs = {0};
-    CHECK(vl_rules_parse_string(&rules, "t.rules", rules_text, NULL, 0, err) == 0);
-    CHECK(vl_gpu_devices_parse("0", "--gpu-devices", &devs, err) == 0);
-    const char *got = NULL;
-    if (vl_device_resolve_rules(&rules, &devs, err) == 0)
-        for (size_t i = 0; i < rules.n_rules; i++)
-            if (!strcmp(rules.rules[i]->name, name)) {
-                snprintf(text, sizeof text, "%s",
-                         vl_params_get(&rules.rules[i]->values, "device")->text);
-                got = text;
-            }
-    vl_gpu_devices_release(&devs);
-    vl_rules_release(&rules);
-    return got;
+    return test_resolve_device(
+        "rule a\n    do features\n    in x.npy\n    out a.npy\n    pool gpu\n"
+        "rule g\n    do features device=gpu\n    in x.npy\n    out g.npy\n    pool gpu\n",
+        "0", name, err);
 }
 
 int main(void)
