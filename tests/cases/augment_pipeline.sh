@@ -6,21 +6,13 @@
 # (docs/video.md), and the byte-identity check below is augment's, not x264's.
 source "$(dirname "$0")/lib.sh"
 
-cat >vlbuild.rules <<'RULES'
-rule left
-    do     synth class=left size=48x32 frames=8 codec=mpeg4 seed=1
-    copies 2
-    out    data/left/{copy}.mp4
-
-rule up
-    do     synth class=up size=48x32 frames=8 codec=mpeg4 seed=1
-    copies 2
-    out    data/up/{copy}.mp4
-
-rule labels
-    in     left up
-    run    { echo file,label; for f in $in; do echo "$f,$(basename "$(dirname "$f")")"; done; } > $out
-    out    data/labels.csv
+{
+    synth_rules 2 48x32 8 left:1
+    echo
+    synth_rules 2 48x32 8 up:1
+    echo
+    folder_labels_rule left up
+    cat <<'RULES'
 
 rule aug
     each v in left up
@@ -28,6 +20,7 @@ rule aug
     copies 2
     out    build/aug/{v.dir}/{v.stem}.{copy}.mkv
 RULES
+} >vlbuild.rules
 
 vl -j 2
 expect_rc 0

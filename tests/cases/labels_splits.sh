@@ -12,16 +12,10 @@
 #    of their path picks, and evaluate split=test with the same test and
 #    seed scores exactly those.
 . "$(dirname "$0")/lib.sh"
-cat >vlbuild.rules <<'RULES'
-source labels = data/labels.csv
-rule left
-    do     synth class=left size=16x16 frames=4 codec=mpeg4 seed=1
-    copies 4
-    out    data/left/{copy}.mp4
-rule right
-    do     synth class=right size=16x16 frames=4 codec=mpeg4 seed=2
-    copies 4
-    out    data/right/{copy}.mp4
+{
+    echo 'source labels = data/labels.csv'
+    synth_rules 4 16x16 4 left:1 right:2
+    cat <<'RULES'
 rule tests
     do     synth class=left size=16x16 frames=4 codec=mpeg4 seed=3
     copies 2
@@ -48,6 +42,7 @@ rule score
     do     evaluate split=test
     out    build/metrics.json
 RULES
+} >vlbuild.rules
 mkdir -p data
 printf 'data/left/0.mp4,left\n' >data/labels.csv
 vl -n
@@ -81,16 +76,10 @@ PY
 # the hash test split: train and evaluate pick the same videos
 rm -rf build models .vlbuild
 mkdir -p hash && cd hash
-cat >vlbuild.rules <<'RULES'
-source labels = labels.csv
-rule left
-    do     synth class=left size=16x16 frames=4 codec=mpeg4 seed=1
-    copies 10
-    out    data/left/{copy}.mp4
-rule right
-    do     synth class=right size=16x16 frames=4 codec=mpeg4 seed=2
-    copies 10
-    out    data/right/{copy}.mp4
+{
+    echo 'source labels = labels.csv'
+    synth_rules 10 16x16 4 left:1 right:2
+    cat <<'RULES'
 rule feat
     each v in left right
     do     features
@@ -109,6 +98,7 @@ rule score
     do     evaluate split=test test=0.3 seed=5
     out    build/metrics.json
 RULES
+} >vlbuild.rules
 { echo "file,label"; for i in $(seq 0 9); do echo "data/left/$i.mp4,left"; echo "data/right/$i.mp4,right"; done; } >labels.csv
 vl -v
 expect_rc 0

@@ -6,19 +6,10 @@
 
 write_rules() {
     mkdir -p "$1"
-    cat >"$1/vlbuild.rules" <<'RULES'
-rule left
-    do     synth class=left size=16x16 frames=4 codec=mpeg4 seed=1
-    copies 4
-    out    data/left/{copy}.mp4
-rule right
-    do     synth class=right size=16x16 frames=4 codec=mpeg4 seed=2
-    copies 4
-    out    data/right/{copy}.mp4
-rule labels
-    in     left right
-    run    { echo file,label; for f in $in; do echo "$f,$(basename "$(dirname "$f")")"; done; } > $out
-    out    data/labels.csv
+    {
+        synth_rules 4 16x16 4 left:1 right:2
+        folder_labels_rule left right
+        cat <<'RULES'
 rule clips
     each v in left right
     do     scale size=16x16 frames=4
@@ -28,6 +19,7 @@ rule model
     do     train model=vit_gru epochs=400 batch=4 val=0.25 seed=1
     out    models/m.safetensors models/m.jsonl
 RULES
+    } >"$1/vlbuild.rules"
 }
 
 write_rules ref
