@@ -29,7 +29,7 @@ done
 # (their debug information names the sources, as debug information does, and
 # so do a sanitized build's reports: source files, not folders it reads)
 sanitized=0
-readelf -d "$prefix/bin/vlbuild" | grep -qE 'lib(asan|ubsan|tsan)' && sanitized=1
+grep -qE 'lib(asan|ubsan|tsan)' <<<"$(readelf -d "$prefix/bin/vlbuild")" && sanitized=1
 for f in bin/vlbuild lib/vlbuild/vlbuild-media.so lib/vlbuild/vlbuild-http.so; do
     objcopy --strip-debug "$prefix/$f" "$away/stripped"
     for tree in "$source_dir" "$build"; do
@@ -70,13 +70,13 @@ options=$("$VLBUILD" --help | sed -n '/^options:/,$p' | grep -oE '(^|[ ,])--?[a-
     tr -d ' ,' | sort -u)
 [ "$(printf '%s\n' "$options" | wc -l)" -ge 20 ] || fail "found too few options in --help: $options"
 for o in $options; do
-    printf '%s\n' "$man_text" | grep -qF -- "$o" || fail "the man page does not mention $o"
+    grep -qF -- "$o" <<<"$man_text" || fail "the man page does not mention $o"
 done
 # and so does the shell completion
 completion=$(cat "$prefix/share/bash-completion/completions/vlbuild")
 for o in $options; do
     case "$o" in -h) continue ;; esac # --help is offered
-    printf '%s\n' "$completion" | grep -qE -- "(^|[ \"])$o( |\"|\)|$)" ||
+    grep -qE -- "(^|[ \"])$o( |\"|\)|$)" <<<"$completion" ||
         fail "the shell completion does not offer $o"
 done
 if command -v groff >/dev/null; then
@@ -105,7 +105,7 @@ if [ -z "$deb" ]; then
 else
     info=$(dpkg-deb -I "$deb")
     depends=$(printf '%s\n' "$info" | sed -n 's/^ Depends: //p')
-    printf '%s\n' "$info" | grep -q '^ Package: vlbuild$' || fail "the package is not named vlbuild: $info"
+    grep -q '^ Package: vlbuild$' <<<"$info" || fail "the package is not named vlbuild: $info"
     for f in bin/vlbuild lib/vlbuild/vlbuild-media.so lib/vlbuild/vlbuild-http.so; do
         for lib in $(readelf -d "$prefix/$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
             case "$lib" in libasan* | libubsan* | libtsan*) continue ;; esac
@@ -119,7 +119,7 @@ else
     for f in bin/vlbuild lib/vlbuild/vlbuild-media.so lib/vlbuild/vlbuild-http.so \
         share/vlbuild/rules/std.rules share/bash-completion/completions/vlbuild \
         share/man/man1/vlbuild.1; do
-        printf '%s\n' "$contents" | grep -q " \./usr/$f\$" || fail "the .deb lacks /usr/$f"
+        grep -q " \./usr/$f\$" <<<"$contents" || fail "the .deb lacks /usr/$f"
     done
 fi
 finish

@@ -40,12 +40,12 @@ expect_rc() {
 }
 
 expect_output() {
-    printf '%s\n' "$out" | grep -qF -- "$1" ||
+    grep -qF -- "$1" <<<"$out" ||
         fail "line ${BASH_LINENO[0]}: expected output to contain '$1'"$'\n'"$out"
 }
 
 expect_no_output() {
-    if printf '%s\n' "$out" | grep -qF -- "$1"; then
+    if grep -qF -- "$1" <<<"$out"; then
         fail "line ${BASH_LINENO[0]}: expected output not to contain '$1'"$'\n'"$out"
     fi
 }

@@ -49,7 +49,7 @@ sanitizer_report <(printf '%s\n' "$out") && fail "sanitizer report"$'\n'"$out"
 failed=$(printf '%s\n' "$out" | sed -n 's/^FAILED: clip //p')
 [ -n "$failed" ] || fail "no clip failed"
 for f in $failed; do
-    printf '%s\n' "$out" | grep -A 3 "^FAILED: clip $f" | grep -q "$f" || fail "the error does not name $f"
+    grep -q "$f" <<<"$(grep -A 3 "^FAILED: clip $f" <<<"$out" || true)" || fail "the error does not name $f"
     expect_no_file "$f"
 done
 diff -r ../meta.before build/meta || fail "earlier outputs changed"
@@ -72,7 +72,7 @@ sed -i 's/frames=0/frames=8/' vlbuild.rules
 vl -j 2 -k 0
 expect_rc 1
 expect_output "Read-only file system"
-printf '%s\n' "$out" | grep -q '^FAILED: clip build/clips/v1.npy' || fail "the clip of v1 did not fail"$'\n'"$out"
+grep -q '^FAILED: clip build/clips/v1.npy' <<<"$out" || fail "the clip of v1 did not fail"$'\n'"$out"
 diff -r ../build.before build || fail "outputs on the read-only folder changed"
 integrity_ok .vlbuild/state.db || fail "state.db damaged after EROFS"
 mount -o remount,rw "$mnt"
@@ -105,7 +105,7 @@ expect_output "No space left on device"
 expect_no_output "double free"
 sanitizer_report <(printf '%s\n' "$out") && fail "sanitizer report"$'\n'"$out"
 for f in build/feat/v1.npy build/feat/v2.npy build/feat/v3.npy build/aug/v1.mkv build/aug/v2.mkv build/aug/v3.mkv; do
-    printf '%s\n' "$out" | grep -A 3 "^FAILED: .* $f" | grep -q "$f.*No space left on device" ||
+    grep -q "$f.*No space left on device" <<<"$(grep -A 3 "^FAILED: .* $f" <<<"$out" || true)" ||
         fail "the failure of $f does not name it and ENOSPC"$'\n'"$out"
     expect_no_file "$f"
 done

@@ -11,7 +11,7 @@ for case in "$dir"/*.rules; do
     vl -n
     name=$(basename "$case")
     [ "$rc" -eq 2 ] || fail "$name: expected exit status 2, got $rc: $out"
-    printf '%s\n' "$out" | grep -qF -- "$expect" || fail "$name: expected '$expect', got: $out"
+    grep -qF -- "$expect" <<<"$out" || fail "$name: expected '$expect', got: $out"
     n=$((n + 1))
 done
 [ "$n" -ge 30 ] || fail "only $n error cases found in $dir"

@@ -27,7 +27,7 @@ failed() {
     log=$(printf '%s\n' "$out" | awk -v head="FAILED: $1 " \
         'index($0, head) == 1 { on = 1; print; next } /^FAILED: |^vlbuild: .* ran, / { on = 0 } on')
     [ -n "$log" ] || { fail "line ${BASH_LINENO[0]}: no failure of rule $1"$'\n'"$out"; return; }
-    printf '%s\n' "$log" | grep -qF -- "$2" ||
+    grep -qF -- "$2" <<<"$log" ||
         fail "line ${BASH_LINENO[0]}: the log of rule $1 does not say '$2':"$'\n'"$log"
 }
 
