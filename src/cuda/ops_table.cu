@@ -36,6 +36,7 @@ extern "C" {
 #include "ops/kern/geometry.h"
 #include "ops/kern/jitter.h"
 #include "ops/kern/resample.h"
+#include "ops/kern/tables.h"
 }
 
 #define THREADS 256
@@ -128,14 +129,14 @@ __global__ static void k_noise(uint8_t *p, size_t n, int64_t k, uint64_t seed)
 
 /* the CPU's two sweeps per element (ops_bodies.h) */
 __global__ static void k_blur_rows(const uint8_t *in, uint8_t *out, int w, int h,
-                                   struct vl_cuda_blur_kernel b)
+                                   struct vl_kern_blur_kernel b)
 {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i < (size_t)w * h * 3) out[i] = vl_cuda_blur_row_at(in, w, i, &b);
 }
 
 __global__ static void k_blur_columns(const uint8_t *in, uint8_t *out, int w, int h,
-                                      struct vl_cuda_blur_kernel b)
+                                      struct vl_kern_blur_kernel b)
 {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i < (size_t)w * h * 3) out[i] = vl_cuda_blur_column_at(in, w, h, i, &b);
@@ -282,7 +283,7 @@ __global__ static void k_dct(const uint8_t *grey, int w, int bw, int bh, struct 
 
 #define MAX_BINS 256
 
-/* the per-pixel HSV bins (ops_bodies.h), counted with integer atomics */
+/* the per-pixel HSV bins (kern/features.h), counted with integer atomics */
 __global__ static void k_hsv(const uint8_t *p, size_t n, int bins, unsigned *counts)
 {
     __shared__ unsigned local[3 * MAX_BINS];
@@ -291,7 +292,7 @@ __global__ static void k_hsv(const uint8_t *p, size_t n, int bins, unsigned *cou
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n;
          i += (size_t)gridDim.x * blockDim.x) {
         int bin[3];
-        vl_cuda_hsv_bins(p[3 * i], p[3 * i + 1], p[3 * i + 2], bins, bin);
+        vl_kern_hsv_bins(p[3 * i], p[3 * i + 1], p[3 * i + 2], bins, bin);
         atomicAdd(&local[bin[0]], 1u);
         atomicAdd(&local[bins + bin[1]], 1u);
         atomicAdd(&local[2 * bins + bin[2]], 1u);
@@ -403,7 +404,7 @@ static int rotate(struct vl_ops_ctx *ctx, const struct vl_frame *src, struct vl_
     uint8_t *out = in ? vl_cuda_frame_in(ctx, dst, 0, VL_SCRATCH_OUT, "rotate", err) : NULL;
     if (!out) return -1;
     int64_t c, s;
-    vl_cuda_fixed_cos_sin(degrees, &c, &s);
+    vl_kern_fixed_cos_sin(degrees, &c, &s);
     struct vl_kern_rotation r;
     vl_kern_rotation_init(&r, src->width, src->height, c, s);
     k_rotate<<<blocks_for((size_t)src->width * src->height), THREADS, 0, ctx->compute>>>(r, in,
@@ -445,7 +446,12 @@ static int color_jitter(struct vl_ops_ctx *ctx, struct vl_frame *f, const struct
             vl_cuda_read_back(ctx, counts, hist, sizeof hist, err) < 0)
             return -1;
     }
-    if (tone) vl_cuda_tone_lut(hist, n, j, lut.v);
+    if (tone) {
+        uint64_t wide[3][256]; /* kern/tables.h counts in 64 bits */
+        for (int c = 0; c < 3; c++)
+            for (int v = 0; v < 256; v++) wide[c][v] = j->contrast != 1.0 ? hist[c][v] : 0;
+        vl_kern_tone_lut((const uint64_t(*)[256])wide, n, j, lut.v);
+    }
     if (sq == 4096 && !shift && !tone) return vl_cuda_frame_out(ctx, p, f, err);
     k_jitter<<<blocks_for(n), THREADS, 0, ctx->compute>>>(p, n, lut, tone, sq, shift);
     if (launched("color_jitter", err) < 0) return -1;
@@ -465,10 +471,10 @@ static int yuv_jitter_tables(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *
                              uint8_t clut[256], struct vl_error *err)
 {
     if (vl_cuda_enter(ctx, err) < 0) return -1;
-    /* the CPU's tables (ops_bodies.h); only the window's Y histogram, for
+    /* the CPU's tables (kern/tables.h); only the window's Y histogram, for
      * the contrast, comes from the device */
-    unsigned hist[256];
-    if (llround(j->contrast * 4096.0) != 4096) {
+    uint32_t hist[256];
+    if (vl_kern_yuv_tables_need_hist(j)) {
         if (x < 0 || y < 0 || w <= 0 || h <= 0 || x + w > src->width || y + h > src->height)
             return fail(err, "yuv_jitter_tables: the %dx%d window at %d,%d is outside the %dx%d "
                              "frame", w, h, x, y, src->width, src->height);
@@ -489,7 +495,9 @@ static int yuv_jitter_tables(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *
             vl_cuda_read_back(ctx, counts, hist, sizeof hist, err) < 0)
             return -1;
     }
-    vl_cuda_yuv_tables(hist, (uint64_t)w * h, src->full_range, j, ylut, clut);
+    int yl[256], cl[256];
+    vl_kern_yuv_tables(hist, (uint64_t)w * h, src->full_range, j, 8, yl, cl);
+    for (int v = 0; v < 256; v++) ylut[v] = (uint8_t)yl[v], clut[v] = (uint8_t)cl[v];
     return 0;
 }
 
@@ -553,8 +561,8 @@ static int gaussian_blur(struct vl_ops_ctx *ctx, struct vl_frame *f, double sigm
     if (vl_cuda_enter(ctx, err) < 0) return -1;
     if (sigma <= 0) return 0;
     if (sigma > 20) return fail(err, "blur sigma %g is above 20 pixels", sigma);
-    struct vl_cuda_blur_kernel b;
-    vl_cuda_blur_kernel_of(sigma, &b);
+    struct vl_kern_blur_kernel b;
+    vl_kern_blur_kernel_of(sigma, &b);
     uint8_t *p = vl_cuda_frame_in(ctx, f, 1, VL_SCRATCH_IN, "gaussian_blur", err);
     size_t n = (size_t)f->width * f->height * 3;
     uint8_t *mid = p ? (uint8_t *)vl_cuda_scratch(ctx, VL_SCRATCH_TMP, n, "gaussian_blur", err)
@@ -720,7 +728,7 @@ static int dct_high_ratio(struct vl_ops_ctx *ctx, const struct vl_frame *f, doub
                      : NULL;
     if (!res) return -1;
     struct cosines cs;
-    vl_cuda_dct_cosines(cs.c);
+    vl_kern_dct_cosines(cs.c);
     k_dct<<<blocks_for(nb), THREADS, 0, ctx->compute>>>(g, w, bw, bh, cs, (int64_t *)res,
                                                         (float *)(res + nb * 8));
     if (ctx->host_result_cap < bytes) {

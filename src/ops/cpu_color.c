@@ -28,63 +28,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/kern/blur.h"
 #include "ops/kern/jitter.h"
+#include "ops/kern/tables.h"
 #include "util/rng.h"
 
 /* Blur scratch kept between frames: the kernel of the last sigma and the
  * intermediate rows, grown as needed. */
 struct vl_cpu_filter_state {
-    double sigma;
-    int radius;
-    uint32_t weights[128];  /* 2 * radius + 1 taps, sum 65536 */
-    uint8_t *horizontal;    /* the frame after the horizontal pass */
-    uint8_t *padded;        /* one row extended by radius pixels each side */
-    uint32_t *acc;          /* one row of accumulators */
+    double sigma;                      /* the sigma of kernel */
+    struct vl_kern_blur_kernel kernel; /* kern/blur.h */
+    uint8_t *horizontal;               /* the frame after the horizontal pass */
+    uint8_t *padded;                   /* one row extended by radius pixels each side */
+    uint32_t *acc;                     /* one row of accumulators */
     size_t frame_cap, pad_cap, acc_cap;
 };
 
-#define GREY_R VL_KERN_GREY_R
-#define GREY_G VL_KERN_GREY_G
-#define GREY_B VL_KERN_GREY_B
-
-static inline int clamp255(int v)
-{
-    return vl_kern_clamp255(v);
-}
-
-/* The brightness-then-contrast table of this frame. */
+/* The brightness-then-contrast table of this frame (kern/tables.h), from
+ * its channel histograms when the contrast needs the mean grey. */
 static void tone_table(const struct vl_frame *f, const struct vl_color_jitter *j, uint8_t lut[256])
 {
-    int bright[256];
-    for (int v = 0; v < 256; v++) bright[v] = clamp255((int)lround(v * j->brightness));
-    if (j->contrast == 1.0) {
-        for (int v = 0; v < 256; v++) lut[v] = (uint8_t)bright[v];
-        return;
-    }
-    /* The mean grey after brightness: grey is linear, so it is the weighted
-     * sum of the channel means; the channel sums come from histograms. */
     uint64_t hist[3][256] = {{0}};
     size_t n = (size_t)f->width * f->height;
-    const uint8_t *p = f->rgb;
-    for (size_t i = 0; i < n; i++, p += 3) {
-        hist[0][p[0]]++;
-        hist[1][p[1]]++;
-        hist[2][p[2]]++;
+    if (j->contrast != 1.0) {
+        const uint8_t *p = f->rgb;
+        for (size_t i = 0; i < n; i++, p += 3) {
+            hist[0][p[0]]++;
+            hist[1][p[1]]++;
+            hist[2][p[2]]++;
+        }
     }
-    uint64_t sum[3] = {0};
-    for (int c = 0; c < 3; c++)
-        for (int v = 0; v < 256; v++) sum[c] += hist[c][v] * (uint64_t)bright[v];
-    /* mean * 65536 * n, exact in 64 bits for frames below 2^32 pixels */
-    uint64_t weighted = GREY_R * sum[0] + GREY_G * sum[1] + GREY_B * sum[2];
-    double mean = n ? (double)weighted / 65536.0 / (double)n : 0;
-    /* c * v + (1 - c) * mean in 1/4096 steps */
-    int64_t cq = llround(j->contrast * 4096.0);
-    int64_t offset = llround((1.0 - j->contrast) * mean * 4096.0);
-    for (int v = 0; v < 256; v++) {
-        int64_t t = cq * bright[v] + offset;
-        t = t < 0 ? 0 : t > 255 * 4096 ? 255 * 4096 : t;
-        lut[v] = (uint8_t)((t + 2048) >> 12);
-    }
+    vl_kern_tone_lut((const uint64_t(*)[256])hist, n, j, lut);
 }
 
 void vl_cpu_color_jitter(struct vl_frame *f, const struct vl_color_jitter *j)
@@ -107,18 +81,6 @@ void vl_cpu_color_jitter(struct vl_frame *f, const struct vl_color_jitter *j)
     for (size_t i = 0; i < n; i++) vl_kern_jitter_pixel(p + 3 * i, lut, tone, sq, shift);
 }
 
-/* t / 4096 rounded half away from zero */
-static inline int64_t round_q12(int64_t t)
-{
-    return t >= 0 ? (t + 2048) >> 12 : -((-t + 2048) >> 12);
-}
-
-/* v clamped to 0..max */
-static inline int clamp_to(int v, int max)
-{
-    return v < 0 ? 0 : v > max ? max : v;
-}
-
 /* Sample i of a row of bits-deep samples (16-bit ones little-endian). */
 static inline int sample_at(const uint8_t *row, int i, int bits)
 {
@@ -126,27 +88,14 @@ static inline int sample_at(const uint8_t *row, int i, int bits)
 }
 
 /* The tables of a jitter at bits per sample (8 or 10) into ylut and clut
- * (1 << bits entries each): the 8-bit arithmetic with black, neutral
- * chroma and the maximum scaled by 1 << (bits - 8), so 8 bits give the
- * bytes they always gave. */
+ * (1 << bits entries each; kern/tables.h), the window's Y histogram counted
+ * when the contrast needs its mean: four histograms interleaved so that
+ * increments do not wait on each other. */
 static void jitter_tables(const struct vl_yuv_frame *src, int x, int y, int w, int h,
                           const struct vl_color_jitter *j, int bits, int *ylut, int *clut)
 {
-    int levels = 1 << bits, max = levels - 1, scale = 1 << (bits - 8);
-    int mid = 128 * scale, black = src->full_range ? 0 : 16 * scale;
-    /* brightness: (Y - black) * b and (C - mid) * b, as v * b in RGB */
-    int by[1024], bc[1024];
-    int64_t bq = llround(j->brightness * 4096.0);
-    for (int v = 0; v < levels; v++) {
-        by[v] = clamp_to((int)(black + round_q12(bq * (v - black))), max);
-        bc[v] = clamp_to((int)(mid + round_q12(bq * (v - mid))), max);
-    }
-    /* contrast: blend Y with the window's mean Y after brightness (a
-     * histogram, four of them interleaved so that increments do not wait
-     * on each other); U and V scale about mid */
-    int64_t cq = llround(j->contrast * 4096.0);
-    int64_t offset = 0;
-    if (cq != 4096) {
+    uint32_t yhist[1024] = {0};
+    if (vl_kern_yuv_tables_need_hist(j)) {
         uint32_t hist[4][1024] = {{0}};
         int step = bits == 8 ? 1 : 2;
         for (int r = 0; r < h; r++) {
@@ -159,22 +108,10 @@ static void jitter_tables(const struct vl_yuv_frame *src, int x, int y, int w, i
                 }
             for (; i < w; i++) hist[i & 3][sample_at(p, i, bits)]++;
         }
-        uint64_t sum = 0, n = (uint64_t)w * h;
-        for (int v = 0; v < levels; v++)
-            sum += (uint64_t)(hist[0][v] + hist[1][v] + hist[2][v] + hist[3][v]) * by[v];
-        double mean = n ? (double)sum / (double)n : 0;
-        offset = llround((1.0 - j->contrast) * mean * 4096.0);
+        for (int v = 0; v < 1 << bits; v++)
+            yhist[v] = hist[0][v] + hist[1][v] + hist[2][v] + hist[3][v];
     }
-    int64_t sq = llround(j->saturation * 4096.0);
-    for (int v = 0; v < levels; v++) {
-        int64_t t = cq * by[v] + offset;
-        t = t < 0 ? 0 : t > (int64_t)max * 4096 ? (int64_t)max * 4096 : t;
-        ylut[v] = (int)((t + 2048) >> 12);
-        int64_t c = round_q12(cq * (bc[v] - mid));
-        c = c < -mid ? -mid : c > mid - 1 ? mid - 1 : c;
-        c = round_q12(sq * c);
-        clut[v] = clamp_to((int)(mid + c), max);
-    }
+    vl_kern_yuv_tables(yhist, (uint64_t)w * h, src->full_range, j, bits, ylut, clut);
 }
 
 void vl_cpu_yuv_jitter_tables(const struct vl_yuv_frame *src, int x, int y, int w, int h,
@@ -337,23 +274,6 @@ void vl_cpu_gaussian_noise(struct vl_frame *f, double sigma, uint64_t seed)
     }
 }
 
-/* Fills the kernel of sigma into s (weights sum to exactly 65536). */
-static void make_kernel(struct vl_cpu_filter_state *s, double sigma)
-{
-    int radius = (int)ceil(3.0 * sigma);
-    if (radius < 1) radius = 1;
-    if (radius > 63) radius = 63;
-    double w[127], total = 0;
-    for (int i = -radius; i <= radius; i++)
-        total += w[i + radius] = exp(-(double)(i * i) / (2.0 * sigma * sigma));
-    uint32_t sum = 0;
-    for (int i = 0; i <= 2 * radius; i++)
-        sum += s->weights[i] = (uint32_t)llround(w[i] / total * 65536.0);
-    s->weights[radius] += 65536u - sum; /* the rounding remainder goes to the centre tap */
-    s->radius = radius;
-    s->sigma = sigma;
-}
-
 static void grow(void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap) return;
@@ -373,13 +293,13 @@ int vl_cpu_gaussian_blur(struct vl_ops_ctx *ctx, struct vl_frame *f, double sigm
         if (!ctx->filter) abort();
     }
     struct vl_cpu_filter_state *s = ctx->filter;
-    if (s->sigma != sigma) make_kernel(s, sigma);
-    int w = f->width, h = f->height, r = s->radius;
+    if (s->sigma != sigma) vl_kern_blur_kernel_of(sigma, &s->kernel), s->sigma = sigma;
+    int w = f->width, h = f->height, r = s->kernel.radius;
     size_t row = (size_t)w * 3;
     grow((void **)&s->horizontal, &s->frame_cap, row * h, 1);
     grow((void **)&s->padded, &s->pad_cap, row + (size_t)2 * r * 3, 1);
     grow((void **)&s->acc, &s->acc_cap, row, sizeof *s->acc);
-    const uint32_t *wt = s->weights;
+    const uint32_t *wt = s->kernel.weights;
     uint32_t *acc = s->acc;
     uint8_t *pad = s->padded;
     /* horizontal: each row extended by r edge pixels a side, then one

@@ -50,10 +50,7 @@ static struct vl_cpu_feature_state *state(struct vl_ops_ctx *ctx, size_t pixels)
     struct vl_cpu_feature_state *s = ctx->feature;
     if (!s) {
         if (!(s = ctx->feature = calloc(1, sizeof *s))) abort();
-        for (int u = 0; u < 8; u++)
-            for (int x = 0; x < 8; x++)
-                s->cosines[u][x] = (float)((u ? sqrt(2.0 / 8) : sqrt(1.0 / 8)) *
-                                           cos((2 * x + 1) * u * M_PI / 16));
+        vl_kern_dct_cosines(s->cosines);
     }
     if (pixels > s->capacity) { /* grows with the largest frame seen, not per frame */
         free(s->grey_a);
@@ -79,26 +76,11 @@ void vl_cpu_hsv_histogram(const struct vl_frame *f, int bins, float *out)
     if (bins < 1 || bins > MAX_BINS) return;
     memset(out, 0, 3 * (size_t)bins * sizeof *out);
     if (n == 0) return;
-    uint32_t *hue = counts, *sat = counts + bins, *val = counts + 2 * bins;
     const uint8_t *p = f->rgb;
     for (size_t i = 0; i < n; i++, p += 3) {
-        int r = p[0], g = p[1], b = p[2];
-        int max = r > g ? (r > b ? r : b) : (g > b ? g : b);
-        int min = r < g ? (r < b ? r : b) : (g < b ? g : b);
-        int delta = max - min;
-        val[(max * bins) >> 8]++;
-        int s = max ? delta * bins / max : 0;
-        sat[s < bins ? s : bins - 1]++;
-        int h = 0;
-        if (delta) {
-            /* hue in sixths of a turn: sextant * delta + numerator over 6 delta */
-            int sixths = max == r ? (g >= b ? g - b : 6 * delta + g - b)
-                         : max == g ? 2 * delta + b - r
-                                    : 4 * delta + r - g;
-            h = (int)((int64_t)sixths * bins / (6 * delta));
-            if (h >= bins) h = bins - 1;
-        }
-        hue[h]++;
+        int bin[3];
+        vl_kern_hsv_bins(p[0], p[1], p[2], bins, bin);
+        counts[bin[0]]++, counts[bins + bin[1]]++, counts[2 * bins + bin[2]]++;
     }
     for (int c = 0; c < 3 * bins; c++) out[c] = (float)((double)counts[c] / (double)n);
 }

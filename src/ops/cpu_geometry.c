@@ -31,28 +31,11 @@ void vl_cpu_flip_horizontal(struct vl_frame *f)
     }
 }
 
-/* cos and sin of degrees in 16.16 fixed point; exact at multiples of 90. */
-static void fixed_cos_sin(double degrees, int64_t *c, int64_t *s)
-{
-    double turns = fmod(degrees, 360.0);
-    if (turns < 0) turns += 360.0;
-    if (turns == 0 || turns == 90 || turns == 180 || turns == 270) {
-        static const int64_t cs[4][2] = {{1, 0}, {0, 1}, {-1, 0}, {0, -1}};
-        int q = (int)(turns / 90);
-        *c = cs[q][0] * 65536;
-        *s = cs[q][1] * 65536;
-        return;
-    }
-    double rad = turns * (3.14159265358979323846 / 180.0);
-    *c = llround(cos(rad) * 65536.0);
-    *s = llround(sin(rad) * 65536.0);
-}
-
 void vl_cpu_rotate(const struct vl_frame *src, struct vl_frame *dst, double degrees)
 {
     int w = src->width, h = src->height;
     int64_t c, s;
-    fixed_cos_sin(degrees, &c, &s);
+    vl_kern_fixed_cos_sin(degrees, &c, &s);
     /* the picture turns counter-clockwise on screen (y down); the pixel's
      * arithmetic is the one a device runs (kern/geometry.h) */
     struct vl_kern_rotation r;

@@ -1,21 +1,26 @@
 /* test_cuda_bodies_host.c - the CUDA table's own bodies and host pieces
  * (src/cuda/ops_bodies.h) run on the host, element by element as the
  * kernels run them, against the CPU table, on 1x1 to 1920x1080 frames:
- * rotate (its 16.16 cos/sin), blur (kernel and both sweeps), colour jitter
- * (tone table from channel histograms, then the per-pixel body), the yuv
- * jitter tables (from the window's Y histogram), the DCT ratio (per-block
- * coefficients summed in the CPU's order) and the HSV histogram (per-pixel
- * bins, counted), all bit-exact; the counter-based noise: the same seed
- * gives the same bytes, its mean and standard deviation on flat grey are
- * those of the CPU's distribution.  Runs everywhere (no GPU needed): what
- * it cannot check is the device's own execution (test_cuda_ops). */
+ * blur (both per-element sweeps of the shared kernel), the DCT ratio
+ * (per-block coefficients summed in the CPU's order), all bit-exact; the
+ * counter-based noise: the same seed gives the same bytes, its mean and
+ * standard deviation on flat grey are those of the CPU's distribution.
+ * With them the CUDA table's other host-side flows, on pieces it shares
+ * with the CPU (src/ops/kern/): rotate per pixel, colour jitter from
+ * channel histograms then the per-pixel body, the yuv tables from the
+ * window's Y histogram, the HSV histogram from per-pixel bins, counted.
+ * Runs everywhere (no GPU needed): what it cannot check is the device's
+ * own execution (test_cuda_ops). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cuda/ops_bodies.h"
+#include "ops/kern/features.h"
 #include "ops/kern/geometry.h"
+#include "ops/kern/jitter.h"
+#include "ops/kern/tables.h"
 #include "test.h"
 
 static const struct vl_ops *cpu;
@@ -42,7 +47,7 @@ static void rotate_check(struct vl_frame *f, uint8_t *got, uint8_t *want)
     for (size_t a = 0; a < sizeof angles / sizeof *angles; a++) {
         CHECK(cpu->rotate(ctx, f, &dst, angles[a], &err) == 0);
         int64_t c, s;
-        vl_cuda_fixed_cos_sin(angles[a], &c, &s);
+        vl_kern_fixed_cos_sin(angles[a], &c, &s);
         struct vl_kern_rotation r;
         vl_kern_rotation_init(&r, f->width, f->height, c, s);
         for (int y = 0; y < f->height; y++)
@@ -62,8 +67,8 @@ static void blur_check(struct vl_frame *f, uint8_t *got, uint8_t *want)
         memcpy(want, f->rgb, n);
         struct vl_frame dst = {want, f->width, f->height, VL_MEM_HOST};
         CHECK(cpu->gaussian_blur(ctx, &dst, sigmas[k], &err) == 0);
-        struct vl_cuda_blur_kernel b;
-        vl_cuda_blur_kernel_of(sigmas[k], &b);
+        struct vl_kern_blur_kernel b;
+        vl_kern_blur_kernel_of(sigmas[k], &b);
         for (size_t i = 0; i < n; i++) mid[i] = vl_cuda_blur_row_at(f->rgb, f->width, i, &b);
         for (size_t i = 0; i < n; i++)
             got[i] = vl_cuda_blur_column_at(mid, f->width, f->height, i, &b);
@@ -77,7 +82,7 @@ static void jitter_check(struct vl_frame *f, uint8_t *got, uint8_t *want)
     static const struct vl_color_jitter js[] = {
         {1.2, 1, 1, 0}, {0.8, 1.3, 0.6, 0.1}, {1, 0.7, 1, -0.25}, {1, 1, 1.4, 0}, {1, 1, 1, 0}};
     size_t n = (size_t)f->width * f->height;
-    unsigned hist[3][256] = {{0}};
+    uint64_t hist[3][256] = {{0}};
     for (size_t i = 0; i < n; i++)
         for (int c = 0; c < 3; c++) hist[c][f->rgb[3 * i + c]]++;
     for (size_t k = 0; k < sizeof js / sizeof *js; k++) {
@@ -90,7 +95,7 @@ static void jitter_check(struct vl_frame *f, uint8_t *got, uint8_t *want)
         int sq = (int)llround(j->saturation * 4096.0), shift = (int)llround(j->hue * 6.0 * 4096.0);
         uint8_t lut[256];
         for (int v = 0; v < 256; v++) lut[v] = (uint8_t)v;
-        if (tone) vl_cuda_tone_lut((const unsigned(*)[256])hist, n, j, lut);
+        if (tone) vl_kern_tone_lut((const uint64_t(*)[256])hist, n, j, lut);
         if (tone || sq != 4096 || shift)
             for (size_t i = 0; i < n; i++) {
                 uint8_t *p = got + 3 * i;
@@ -110,13 +115,16 @@ static void yuv_tables_check(int w, int h, uint64_t seed)
         for (size_t k = 0; k < 2; k++) {
             src.full_range = full;
             int x = w >= 4 ? 2 : 0, yy = h >= 4 ? 2 : 0, ww = w - x, hh = h - yy;
-            uint8_t ya[256], ca[256], yb[256], cb[256];
+            uint8_t ya[256], ca[256];
+            int yb[256], cb[256];
             CHECK(cpu->yuv_jitter_tables(ctx, &src, x, yy, ww, hh, &js[k], ya, ca, &err) == 0);
-            unsigned hist[256] = {0};
+            uint32_t hist[256] = {0};
             for (int r = 0; r < hh; r++)
                 for (int i = 0; i < ww; i++) hist[y[(size_t)(yy + r) * 3 * w + x + i]]++;
-            vl_cuda_yuv_tables(hist, (uint64_t)ww * hh, full, &js[k], yb, cb);
-            CHECK(!memcmp(ya, yb, 256) && !memcmp(ca, cb, 256));
+            vl_kern_yuv_tables(hist, (uint64_t)ww * hh, full, &js[k], 8, yb, cb);
+            int same = 1;
+            for (int v = 0; v < 256; v++) same &= ya[v] == yb[v] && ca[v] == cb[v];
+            CHECK(same);
         }
     free(y);
 }
@@ -135,7 +143,7 @@ static void features_check(struct vl_frame *f)
         if (!grey || !ac || !coef) abort();
         for (size_t i = 0; i < n; i++) grey[i] = vl_kern_grey(f->rgb + 3 * i);
         float cs[8][8];
-        vl_cuda_dct_cosines(cs);
+        vl_kern_dct_cosines(cs);
         for (size_t b = 0; b < nb; b++)
             ac[b] = vl_cuda_dct_coefs(grey + (b / bw) * 8 * (size_t)w + (b % bw) * 8, (size_t)w,
                                       (const float(*)[8])cs, coef + b * VL_CUDA_DCT_HIGH);
@@ -153,7 +161,7 @@ static void features_check(struct vl_frame *f)
         CHECK(cpu->hsv_histogram(ctx, f, bins, want, &err) == 0);
         for (size_t i = 0; i < n; i++) {
             int b[3];
-            vl_cuda_hsv_bins(f->rgb[3 * i], f->rgb[3 * i + 1], f->rgb[3 * i + 2], bins, b);
+            vl_kern_hsv_bins(f->rgb[3 * i], f->rgb[3 * i + 1], f->rgb[3 * i + 2], bins, b);
             counts[b[0]]++, counts[bins + b[1]]++, counts[2 * bins + b[2]]++;
         }
         for (int c = 0; c < 3 * bins; c++) got[c] = (float)((double)counts[c] / (double)n);

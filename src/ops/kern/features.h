@@ -1,11 +1,14 @@
 /* features.h - per-pixel and per-block bodies of the features (definitions
- * at the top of src/ops/cpu_features.c): the integer grey of a pixel and the
- * DCT energies of one 8x8 block.  The CPU table runs these same bodies, and
+ * at the top of src/ops/cpu_features.c): the integer grey of a pixel, the
+ * HSV bins of a pixel, the DCT-II basis (host only) and the DCT energies of
+ * one 8x8 block.  The CPU table runs these same bodies, and
  * every floating-point operation of the block is rounded once (VL_FMUL,
  * VL_FADD, VL_DMUL, VL_DADD),
  * so a device computes the same bits. */
 #ifndef VL_OPS_KERN_FEATURES_H
 #define VL_OPS_KERN_FEATURES_H
+
+#include <math.h>
 
 #include "ops/kern/hd.h"
 
@@ -13,6 +16,34 @@
 VL_HD static inline uint8_t vl_kern_grey(const uint8_t *rgb)
 {
     return (uint8_t)((4899 * rgb[0] + 9617 * rgb[1] + 1868 * rgb[2] + 8192) >> 14);
+}
+
+/* The H, S and V bins of pixel (r, g, b) among bins per channel, in out[3]. */
+VL_HD static inline void vl_kern_hsv_bins(int r, int g, int b, int bins, int out[3])
+{
+    int max = r > g ? (r > b ? r : b) : (g > b ? g : b);
+    int min = r < g ? (r < b ? r : b) : (g < b ? g : b);
+    int delta = max - min;
+    int s = max ? delta * bins / max : 0;
+    int hue = 0;
+    if (delta) {
+        /* hue in sixths of a turn: sextant * delta + numerator over 6 delta */
+        int sixths = max == r ? (g >= b ? g - b : 6 * delta + g - b)
+                     : max == g ? 2 * delta + b - r
+                                : 4 * delta + r - g;
+        hue = (int)((int64_t)sixths * bins / (6 * delta));
+        if (hue >= bins) hue = bins - 1;
+    }
+    out[0] = hue, out[1] = s < bins ? s : bins - 1, out[2] = (max * bins) >> 8;
+}
+
+/* The orthonormal DCT-II basis cosines[u][x] in float (host only). */
+static inline void vl_kern_dct_cosines(float cosines[8][8])
+{
+    for (int u = 0; u < 8; u++)
+        for (int x = 0; x < 8; x++)
+            cosines[u][x] = (float)((u ? sqrt(2.0 / 8) : sqrt(1.0 / 8)) *
+                                    cos((2 * x + 1) * u * M_PI / 16));
 }
 
 /* One 8x8 block of a grey image (rows stride bytes apart): 64 x its AC

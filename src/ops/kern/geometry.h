@@ -3,11 +3,33 @@
  *
  * The CPU table (src/ops/cpu_geometry.c) rotates through
  * vl_kern_rotate_pixel, so host and device give the same bytes; crop and
- * flip on the CPU are memcpy and swaps, tested against these maps. */
+ * flip on the CPU are memcpy and swaps, tested against these maps.  The
+ * rotation's 16.16 cos/sin is host-only: both tables compute it once per
+ * frame on the host. */
 #ifndef VL_OPS_KERN_GEOMETRY_H
 #define VL_OPS_KERN_GEOMETRY_H
 
+#include <math.h>
+
 #include "ops/kern/hd.h"
+
+/* cos and sin of degrees in 16.16 fixed point; exact at multiples of 90
+ * (host only). */
+static inline void vl_kern_fixed_cos_sin(double degrees, int64_t *c, int64_t *s)
+{
+    double turns = fmod(degrees, 360.0);
+    if (turns < 0) turns += 360.0;
+    if (turns == 0 || turns == 90 || turns == 180 || turns == 270) {
+        static const int64_t cs[4][2] = {{1, 0}, {0, 1}, {-1, 0}, {0, -1}};
+        int q = (int)(turns / 90);
+        *c = cs[q][0] * 65536;
+        *s = cs[q][1] * 65536;
+        return;
+    }
+    double rad = turns * (3.14159265358979323846 / 180.0);
+    *c = llround(cos(rad) * 65536.0);
+    *s = llround(sin(rad) * 65536.0);
+}
 
 /* The byte offset in a src_w-wide source of pixel (x, y) of the window at
  * (crop_x, crop_y), mirrored left to right within a w-wide window when flip. */
