@@ -7,12 +7,12 @@
 #include <unistd.h>
 
 #include "test.h"
+#include "test_files.h"
 #include "train/dataset.h"
 #include "train/labels.h"
 #include "util/fs.h"
 #include "video/npy.h"
 
-static char dir[4096];
 
 /* what datasets borrow, freed at the end */
 static void *kept[4096];
@@ -22,21 +22,6 @@ static void *keep(void *p)
 {
     if (n_kept < sizeof kept / sizeof *kept) kept[n_kept++] = p;
     return p;
-}
-
-static char *path_of(const char *name)
-{
-    char *p = malloc(strlen(dir) + strlen(name) + 2);
-    sprintf(p, "%s/%s", dir, name);
-    return p;
-}
-
-static void write_text(const char *name, const char *text)
-{
-    struct vl_error err;
-    char *p = path_of(name);
-    if (vl_write_file_atomic(p, text, strlen(text), &err) < 0) abort();
-    free(p);
 }
 
 static void write_feat(const char *name, int d, float v)
@@ -285,17 +270,12 @@ static void test_errors(void)
 
 int main(void)
 {
-    const char *base = getenv("VL_TEST_TMP") ? getenv("VL_TEST_TMP") : "/tmp";
-    snprintf(dir, sizeof dir, "%s/test_train_dataset.%d", base, (int)getpid());
-    struct vl_error err;
-    if (vl_mkdir_p(dir, &err) < 0) abort();
+    test_dir_make("test_train_dataset");
     test_labels_csv();
     test_split_by_source();
     test_class_order();
     test_errors();
     for (size_t i = 0; i < n_kept; i++) free(kept[i]);
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    test_dir_remove();
     TEST_DONE();
 }

@@ -8,27 +8,12 @@
 #include <unistd.h>
 
 #include "test.h"
+#include "test_files.h"
 #include "train/dataset.h"
 #include "train/labels.h"
 #include "util/fs.h"
 #include "video/npy.h"
 
-static char dir[4096];
-
-static char *path_of(const char *name)
-{
-    char *p = malloc(strlen(dir) + strlen(name) + 2);
-    sprintf(p, "%s/%s", dir, name);
-    return p;
-}
-
-static void write_text(const char *name, const char *text)
-{
-    struct vl_error err;
-    char *p = path_of(name);
-    if (vl_write_file_atomic(p, text, strlen(text), &err) < 0) abort();
-    free(p);
-}
 
 /* Reads the named files as one set in fmt; returns vl_labels_read_set's rc. */
 static int read_set(const char *const *names, size_t n, enum vl_labels_format fmt,
@@ -329,9 +314,7 @@ static void test_index_orders_classes(void)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/vl-test-labels-formats-%d", (int)getpid());
-    struct vl_error err;
-    if (vl_mkdir_p(dir, &err) < 0) abort();
+    test_dir_make("test_train_labels_formats");
     test_csv_aliases_and_tsv();
     test_kinetics();
     test_list();
@@ -340,8 +323,6 @@ int main(void)
     test_sthsth();
     test_test_split_never_read();
     test_index_orders_classes();
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) return 1;
+    if (test_dir_remove() < 0) return 1;
     TEST_DONE();
 }
