@@ -22,6 +22,7 @@
 
 #include "nn/layers.h"
 #include "nn/tensor.h"
+#include "util/error.h"
 
 /* The geometry of one 2-D convolution (conv1d is the case h = kh = 1). */
 struct vl_nn_conv_geom {
@@ -65,6 +66,16 @@ struct vl_nn_backend {
     void (*download)(struct vl_nn_ctx *ctx, void *dst, const void *src, size_t bytes);
     /* Returns when every entry called so far has finished. */
     void (*sync)(struct vl_nn_ctx *ctx);
+    /* Bytes of the backend's memory free now and in all (the CPU reports 0
+     * and 0: no limit it knows of); what decides whether a dataset is
+     * uploaded whole. */
+    void (*mem_info)(struct vl_nn_ctx *ctx, size_t *free_bytes, size_t *total_bytes);
+    /* Entries cannot fail one by one (a device runs them later): the first
+     * failure since the last check is kept, and check returns it: 0, or -1
+     * with the message (what failed, and for memory the bytes asked and
+     * free) in err, and the state cleared.  out_of_memory (may be NULL)
+     * is set to 1 when that failure was an allocation.  The CPU never fails. */
+    int (*check)(struct vl_nn_ctx *ctx, struct vl_error *err, int *out_of_memory);
 
     /* -- element-wise and reductions -- */
 

@@ -68,6 +68,21 @@ static void cpu_sync(struct vl_nn_ctx *ctx)
     (void)ctx;
 }
 
+static void cpu_mem_info(struct vl_nn_ctx *ctx, size_t *free_bytes, size_t *total_bytes)
+{
+    (void)ctx;
+    *free_bytes = 0;
+    *total_bytes = 0;
+}
+
+static int cpu_check(struct vl_nn_ctx *ctx, struct vl_error *err, int *out_of_memory)
+{
+    (void)ctx;
+    (void)err;
+    if (out_of_memory) *out_of_memory = 0;
+    return 0;
+}
+
 /* -- element-wise and reductions -- */
 
 static void cpu_add(struct vl_nn_ctx *ctx, size_t rows, size_t cols, const float *a, size_t lda,
@@ -328,6 +343,8 @@ static const struct vl_nn_backend cpu_backend = {
     .upload = cpu_transfer,
     .download = cpu_transfer,
     .sync = cpu_sync,
+    .mem_info = cpu_mem_info,
+    .check = cpu_check,
     .add = cpu_add,
     .axpy = cpu_axpy,
     .scale = cpu_scale,

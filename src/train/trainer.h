@@ -26,6 +26,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "gpu/cuda_nn_module.h"
 #include "nn/optim.h"
 #include "train/dataset.h"
 #include "train/model.h"
@@ -51,6 +52,13 @@ struct vl_train_options {
     const char *log_path;   /* the metrics log, or NULL */
     const char *resume_path;
     const char *config_json; /* the parameters, canonical, for checkpoints */
+    /* The backend: gpu NULL trains on the CPU; else gpu->attach puts the
+     * training context on device gpu_device (an ordinal of vlbuild's visible
+     * set) at precision (VL_CUDA_NN_PRECISION_*) and the run goes there (the
+     * CUDA training module's, or a test's stand-in). */
+    const struct vl_cuda_nn_module *gpu;
+    int gpu_device;
+    int precision;
     const atomic_int *cancel;
     void (*progress)(void *ctx, const char *text);
     void *progress_ctx;
