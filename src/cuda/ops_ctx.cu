@@ -207,7 +207,7 @@ int vl_cuda_ctx_new(const struct vl_ops_ctx_opts *opts, struct vl_ops_ctx **out,
         vl_cuda_ctx_free(c);
         return -1;
     }
-    c->taps_key[0] = -1;
+    for (int t = 0; t < VL_TAPS_N; t++) c->taps_key[t][0] = -1;
     *out = c;
     return 0;
 }

@@ -30,10 +30,20 @@ enum vl_cuda_scratch {
     VL_SCRATCH_OUT,    /* a staged output frame */
     VL_SCRATCH_TMP,    /* an intermediate pass (blur, resize) */
     VL_SCRATCH_GREY,   /* grey images */
-    VL_SCRATCH_TAPS,   /* resize taps */
+    VL_SCRATCH_TAPS,   /* resize taps, one buffer per enum vl_cuda_taps (in its order) */
+    VL_SCRATCH_TAPS_LUMA,
+    VL_SCRATCH_TAPS_CHROMA,
     VL_SCRATCH_RESULT, /* reduction partials, histograms */
+    VL_SCRATCH_PLANE0, /* a staged host picture's planes (convert) */
+    VL_SCRATCH_PLANE1,
+    VL_SCRATCH_PLANE2,
+    VL_SCRATCH_CONVERT, /* convert's 8-bit planes: the window's and the scaled ones */
     VL_SCRATCH_N
 };
+
+/* The resize geometries a context keeps taps for at once: the resize
+ * entry's, and convert's luma and chroma planes. */
+enum vl_cuda_taps { VL_TAPS_RESIZE, VL_TAPS_LUMA, VL_TAPS_CHROMA, VL_TAPS_N };
 
 struct vl_ops_ctx {
     int device;
@@ -43,9 +53,8 @@ struct vl_ops_ctx {
     size_t pinned_in_cap, pinned_out_cap;
     void *scratch[VL_SCRATCH_N];
     size_t scratch_cap[VL_SCRATCH_N];
-    /* resize taps of the last geometry, on the device in VL_SCRATCH_TAPS */
-    int taps_key[5], taps_ntx, taps_nty;
-    size_t taps_off_wx, taps_off_fy, taps_off_wy;
+    /* the geometry whose taps are on the device in VL_SCRATCH_TAPS + t */
+    int taps_key[VL_TAPS_N][5];
     /* host copies of small results */
     void *host_result;
     size_t host_result_cap;
@@ -94,6 +103,23 @@ uint8_t *vl_cuda_frame_in(struct vl_ops_ctx *ctx, const struct vl_frame *f, int 
  * into f when f is a host frame. */
 int vl_cuda_frame_out(struct vl_ops_ctx *ctx, const uint8_t *d, const struct vl_frame *f,
                       struct vl_error *err);
+
+/* Resizes src_w x src_h pixels of channels interleaved bytes (3: RGB24,
+ * 1: a plane) at device address in into dst_w x dst_h at out (the resize
+ * entry's arithmetic, kern/resample.h), enqueued on compute, with the taps
+ * kept in slot taps; errors name entry. */
+int vl_cuda_resize_device(struct vl_ops_ctx *ctx, const uint8_t *in, int src_w, int src_h,
+                          int channels, uint8_t *out, int dst_w, int dst_h, enum vl_interp interp,
+                          enum vl_cuda_taps taps, const char *entry, struct vl_error *err);
+
+/* The convert entries (convert.cu). */
+int vl_cuda_convert_new(struct vl_ops_ctx *ctx, int out_w, int out_h, enum vl_interp interp,
+                        struct vl_ops_convert **out, struct vl_error *err);
+int vl_cuda_convert_takes(struct vl_ops_ctx *ctx, enum vl_picture_format format, enum vl_mem mem);
+int vl_cuda_convert(struct vl_ops_ctx *ctx, struct vl_ops_convert *c, const struct vl_picture *pic,
+                    const int crop[4], const int place[4], struct vl_frame *dst,
+                    struct vl_error *err);
+void vl_cuda_convert_free(struct vl_ops_ctx *ctx, struct vl_ops_convert *c);
 
 /* Allocates / frees the pixels of a device frame of f->width x f->height. */
 int vl_cuda_frame_alloc(struct vl_ops_ctx *ctx, struct vl_frame *f, struct vl_error *err);

@@ -170,21 +170,25 @@ __global__ static void k_plane_hist(const uint8_t *p, size_t pitch, int w, int h
 
 /* -- kernels: resize (kern/resample.h) -- */
 
-__global__ static void k_resize_rows(const uint8_t *src, int src_w, int h, int dst_w,
+/* one thread per value of pass one: channel c of output column x of row y */
+__global__ static void k_resize_rows(const uint8_t *src, int src_w, int h, int channels, int dst_w,
                                      const int32_t *first, const int32_t *weight, int ntaps,
                                      int32_t *out)
 {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= (size_t)dst_w * h * 3) return;
-    int c = (int)(i % 3), x = (int)(i / 3 % dst_w), y = (int)(i / 3 / dst_w);
-    out[i] = vl_kern_resample_row(src + (size_t)y * src_w * 3, src_w, first, weight, ntaps, x, c);
+    if (i >= (size_t)dst_w * h * channels) return;
+    int c = (int)(i % channels), x = (int)(i / channels % dst_w),
+        y = (int)(i / channels / dst_w);
+    out[i] = vl_kern_resample_row(src + (size_t)y * src_w * channels, src_w, channels, first,
+                                  weight, ntaps, x, c);
 }
 
-__global__ static void k_resize_columns(const int32_t *in, int src_h, int dst_w, int dst_h,
-                                        const int32_t *first, const int32_t *weight, int ntaps,
-                                        uint8_t *out)
+/* one thread per output byte */
+__global__ static void k_resize_columns(const int32_t *in, int src_h, int channels, int dst_w,
+                                        int dst_h, const int32_t *first, const int32_t *weight,
+                                        int ntaps, uint8_t *out)
 {
-    size_t row = (size_t)dst_w * 3, i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    size_t row = (size_t)dst_w * channels, i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= row * dst_h) return;
     int y = (int)(i / row);
     out[i] = vl_kern_resample_column(in + i % row, row, src_h, first, weight, ntaps, y);
@@ -310,59 +314,65 @@ static int ctx_new(const struct vl_ops_ctx_opts *opts, struct vl_ops_ctx **out,
     return vl_cuda_ctx_new(opts, out, err);
 }
 
+int vl_cuda_resize_device(struct vl_ops_ctx *ctx, const uint8_t *in, int src_w, int src_h,
+                          int channels, uint8_t *out, int dst_w, int dst_h, enum vl_interp interp,
+                          enum vl_cuda_taps slot, const char *entry, struct vl_error *err)
+{
+    if (src_w <= 0 || src_h <= 0 || dst_w <= 0 || dst_h <= 0)
+        return fail(err, "%s: bad frame size %dx%d -> %dx%d", entry, src_w, src_h, dst_w, dst_h);
+    if (src_w == dst_w && src_h == dst_h) /* as the CPU: the bytes */
+        return vl_cuda_check(cudaMemcpyAsync(out, in, (size_t)src_w * src_h * channels,
+                                             cudaMemcpyDeviceToDevice, ctx->compute),
+                             entry, err);
+    int kind = interp == VL_INTERP_AREA ? VL_KERN_AREA
+               : interp == VL_INTERP_BILINEAR ? VL_KERN_BILINEAR
+                                              : VL_KERN_BICUBIC;
+    int ntx = vl_kern_resample_ntaps(kind, src_w, dst_w);
+    int nty = vl_kern_resample_ntaps(kind, src_h, dst_h);
+    if (ntx > VL_KERN_MAX_TAPS || nty > VL_KERN_MAX_TAPS)
+        return fail(err, "%s: %dx%d to %dx%d shrinks more than the cuda table's %d taps allow",
+                    entry, src_w, src_h, dst_w, dst_h, VL_KERN_MAX_TAPS);
+    /* the taps of this geometry, on the device, rebuilt only when it changes */
+    int key[5] = {kind, src_w, src_h, dst_w, dst_h};
+    size_t fx = 0, wx = (size_t)dst_w, fy = wx + (size_t)dst_w * ntx, wy = fy + (size_t)dst_h,
+           total = wy + (size_t)dst_h * nty;
+    int32_t *taps = (int32_t *)vl_cuda_scratch(
+        ctx, (enum vl_cuda_scratch)(VL_SCRATCH_TAPS + slot), total * 4, entry, err);
+    if (!taps) return -1;
+    if (memcmp(key, ctx->taps_key[slot], sizeof key)) {
+        int32_t *host = (int32_t *)malloc(total * 4);
+        if (!host) abort();
+        vl_kern_resample_taps(kind, src_w, dst_w, ntx, host + fx, host + wx);
+        vl_kern_resample_taps(kind, src_h, dst_h, nty, host + fy, host + wy);
+        int rc = vl_cuda_check(cudaStreamSynchronize(ctx->compute), entry, err);
+        if (rc == 0)
+            rc = vl_cuda_check(cudaMemcpy(taps, host, total * 4, cudaMemcpyHostToDevice), entry,
+                               err);
+        free(host);
+        if (rc < 0) return -1;
+        memcpy(ctx->taps_key[slot], key, sizeof key);
+    }
+    size_t mid_n = (size_t)dst_w * src_h * channels;
+    int32_t *mid = (int32_t *)vl_cuda_scratch(ctx, VL_SCRATCH_TMP, mid_n * 4, entry, err);
+    if (!mid) return -1;
+    k_resize_rows<<<blocks_for(mid_n), THREADS, 0, ctx->compute>>>(
+        in, src_w, src_h, channels, dst_w, taps + fx, taps + wx, ntx, mid);
+    size_t out_n = (size_t)dst_w * dst_h * channels;
+    k_resize_columns<<<blocks_for(out_n), THREADS, 0, ctx->compute>>>(
+        mid, src_h, channels, dst_w, dst_h, taps + fy, taps + wy, nty, out);
+    return launched(entry, err);
+}
+
 static int resize(struct vl_ops_ctx *ctx, const struct vl_frame *src, struct vl_frame *dst,
                   enum vl_interp interp, struct vl_error *err)
 {
     if (vl_cuda_enter(ctx, err) < 0) return -1;
-    if (src->width <= 0 || src->height <= 0 || dst->width <= 0 || dst->height <= 0)
-        return fail(err, "resize: bad frame size %dx%d -> %dx%d", src->width, src->height,
-                    dst->width, dst->height);
-    int kind = interp == VL_INTERP_AREA ? VL_KERN_AREA
-               : interp == VL_INTERP_BILINEAR ? VL_KERN_BILINEAR
-                                              : VL_KERN_BICUBIC;
-    int ntx = vl_kern_resample_ntaps(kind, src->width, dst->width);
-    int nty = vl_kern_resample_ntaps(kind, src->height, dst->height);
-    if (ntx > VL_KERN_MAX_TAPS || nty > VL_KERN_MAX_TAPS)
-        return fail(err, "resize: %dx%d to %dx%d shrinks more than the cuda table's %d taps allow",
-                    src->width, src->height, dst->width, dst->height, VL_KERN_MAX_TAPS);
     uint8_t *in = vl_cuda_frame_in(ctx, src, 1, VL_SCRATCH_IN, "resize", err);
     uint8_t *out = in ? vl_cuda_frame_in(ctx, dst, 0, VL_SCRATCH_OUT, "resize", err) : NULL;
-    if (!out) return -1;
-    if (src->width == dst->width && src->height == dst->height) { /* as the CPU: the bytes */
-        if (vl_cuda_check(cudaMemcpyAsync(out, in, (size_t)src->width * src->height * 3,
-                                          cudaMemcpyDeviceToDevice, ctx->compute),
-                          "resize (copy)", err) < 0)
-            return -1;
-        return vl_cuda_frame_out(ctx, out, dst, err);
-    }
-    /* the taps of this geometry, on the device, rebuilt only when it changes */
-    int key[5] = {kind, src->width, src->height, dst->width, dst->height};
-    size_t fx = 0, wx = (size_t)dst->width, fy = wx + (size_t)dst->width * ntx,
-           wy = fy + (size_t)dst->height, total = wy + (size_t)dst->height * nty;
-    int32_t *taps = (int32_t *)vl_cuda_scratch(ctx, VL_SCRATCH_TAPS, total * 4, "resize", err);
-    if (!taps) return -1;
-    if (memcmp(key, ctx->taps_key, sizeof key)) {
-        int32_t *host = (int32_t *)malloc(total * 4);
-        if (!host) abort();
-        vl_kern_resample_taps(kind, src->width, dst->width, ntx, host + fx, host + wx);
-        vl_kern_resample_taps(kind, src->height, dst->height, nty, host + fy, host + wy);
-        int rc = vl_cuda_check(cudaStreamSynchronize(ctx->compute), "resize (taps)", err);
-        if (rc == 0)
-            rc = vl_cuda_check(cudaMemcpy(taps, host, total * 4, cudaMemcpyHostToDevice),
-                               "resize (taps)", err);
-        free(host);
-        if (rc < 0) return -1;
-        memcpy(ctx->taps_key, key, sizeof key);
-    }
-    size_t mid_n = (size_t)dst->width * src->height * 3;
-    int32_t *mid = (int32_t *)vl_cuda_scratch(ctx, VL_SCRATCH_TMP, mid_n * 4, "resize", err);
-    if (!mid) return -1;
-    k_resize_rows<<<blocks_for(mid_n), THREADS, 0, ctx->compute>>>(
-        in, src->width, src->height, dst->width, taps + fx, taps + wx, ntx, mid);
-    size_t out_n = (size_t)dst->width * dst->height * 3;
-    k_resize_columns<<<blocks_for(out_n), THREADS, 0, ctx->compute>>>(
-        mid, src->height, dst->width, dst->height, taps + fy, taps + wy, nty, out);
-    if (launched("resize", err) < 0) return -1;
+    if (!out ||
+        vl_cuda_resize_device(ctx, in, src->width, src->height, 3, out, dst->width, dst->height,
+                              interp, VL_TAPS_RESIZE, "resize", err) < 0)
+        return -1;
     return vl_cuda_frame_out(ctx, out, dst, err);
 }
 
@@ -766,6 +776,10 @@ extern "C" const struct vl_ops vl_cuda_ops = {
     .yuv_crop_flip_map = yuv_crop_flip_map,
     .gaussian_noise = gaussian_noise,
     .gaussian_blur = gaussian_blur,
+    .convert_new = vl_cuda_convert_new,
+    .convert_takes = vl_cuda_convert_takes,
+    .convert = vl_cuda_convert,
+    .convert_free = vl_cuda_convert_free,
     .hsv_histogram = hsv_histogram,
     .motion = motion,
     .laplacian_variance = laplacian_variance,

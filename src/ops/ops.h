@@ -59,7 +59,40 @@ struct vl_yuv_frame {
     int chroma_full_height; /* 0: 4:2:0, 1: 4:2:2 */
 };
 
+/* What a host frame given to convert must have writable past its end (the
+ * CPU converter's SIMD rows overrun a little; video/convert.h). */
+#define VL_OPS_CONVERT_SLACK(out_w) ((size_t)(out_w) * 3 + 256)
+
 enum vl_interp { VL_INTERP_AREA, VL_INTERP_BILINEAR, VL_INTERP_BICUBIC };
+
+/* The layouts of a decoded picture that a table's converter may take. */
+enum vl_picture_format {
+    VL_PICTURE_OTHER,     /* only `decoded` describes it: the CPU table converts any format */
+    VL_PICTURE_YUV420P,   /* 8-bit planar 4:2:0 (yuv420p, yuvj420p): Y, U, V */
+    VL_PICTURE_YUV420P10, /* 16-bit little-endian samples 0..1023, planar 4:2:0: Y, U, V */
+    VL_PICTURE_NV12,      /* 8-bit 4:2:0: Y, then U and V interleaved (NVDEC's 8-bit output) */
+    VL_PICTURE_P016,      /* 16-bit samples in the high bits (P010, P016), Y then UV
+                             interleaved (NVDEC's 10- and 12-bit output) */
+};
+
+/* A decoded picture as a converter takes it: its planes (host or device
+ * memory), size as stored and colour tags already resolved (the matrix as
+ * an AVCOL_SPC_* / SWS_CS_* number, the range limited or full), and the
+ * libavutil AVFrame it came from when there is one on the host (the CPU
+ * converter reads that; a table without FFmpeg reads the planes). */
+struct vl_picture {
+    enum vl_picture_format format;
+    const uint8_t *plane[3];
+    int stride[3]; /* bytes */
+    int width, height;
+    int matrix;
+    int full_range;
+    enum vl_mem mem;
+    const void *decoded; /* const AVFrame *, host, or NULL */
+};
+
+/* A table's converter state (made by convert_new). */
+struct vl_ops_convert;
 
 /* Colour jitter factors, as torchvision's ColorJitter applies them: each
  * factor 1 (hue 0) leaves the frame unchanged. */
@@ -165,6 +198,24 @@ struct vl_ops {
     /* Blurs in place with a Gaussian of standard deviation sigma pixels. */
     int (*gaussian_blur)(struct vl_ops_ctx *ctx, struct vl_frame *f, double sigma,
                          struct vl_error *err);
+
+    /* -- decoded pictures to RGB24 (scale's converter, the reader's when given a table) -- */
+    /* A converter to out_w x out_h RGB24 with interp; *out freed by
+     * convert_free.  Errors: a size below 1. */
+    int (*convert_new)(struct vl_ops_ctx *ctx, int out_w, int out_h, enum vl_interp interp,
+                       struct vl_ops_convert **out, struct vl_error *err);
+    /* 1 when the table converts pictures of this layout in this memory (the
+     * caller converts elsewhere, or moves the picture, when 0). */
+    int (*convert_takes)(struct vl_ops_ctx *ctx, enum vl_picture_format format, enum vl_mem mem);
+    /* Converts the crop window (x, y, w, h of the stored picture; its
+     * corner rounded down to the chroma grid) of pic, scaled into the
+     * place rectangle of dst (out_w x out_h, black around it), by pic's
+     * matrix and range into full-range RGB24.  A host dst needs
+     * VL_OPS_CONVERT_SLACK(out_w) writable bytes past its end. */
+    int (*convert)(struct vl_ops_ctx *ctx, struct vl_ops_convert *conv,
+                   const struct vl_picture *pic, const int crop[4], const int place[4],
+                   struct vl_frame *dst, struct vl_error *err);
+    void (*convert_free)(struct vl_ops_ctx *ctx, struct vl_ops_convert *conv);
 
     /* -- features (results in host memory, valid after sync) -- */
     /* HSV histogram: bins per channel, out[3*bins] (H, then S, then V),

@@ -23,9 +23,10 @@
 
 #include <libavutil/frame.h>
 
+#include "ops/ops.h"
 #include "util/error.h"
 
-#define VL_CONVERT_SLACK(out_w) ((size_t)(out_w) * 3 + 256)
+#define VL_CONVERT_SLACK(out_w) VL_OPS_CONVERT_SLACK(out_w)
 
 /* The interpolation when the output size differs from the crop's; the
  * values are the reader's enum vl_reader_interp. */

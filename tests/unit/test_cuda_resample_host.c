@@ -10,33 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops/kern/resample.h"
-#include "ops/ops.h"
-
-/* the device's two passes, run on the host */
-static void emulate(const struct vl_frame *src, struct vl_frame *dst, int kind)
-{
-    int ntx = vl_kern_resample_ntaps(kind, src->width, dst->width);
-    int nty = vl_kern_resample_ntaps(kind, src->height, dst->height);
-    int32_t *fx = malloc(sizeof(int32_t) * dst->width), *fy = malloc(sizeof(int32_t) * dst->height);
-    int32_t *wx = malloc(sizeof(int32_t) * dst->width * ntx);
-    int32_t *wy = malloc(sizeof(int32_t) * dst->height * nty);
-    size_t row = (size_t)dst->width * 3;
-    int32_t *mid = malloc(sizeof(int32_t) * row * src->height);
-    if (!fx || !fy || !wx || !wy || !mid) abort();
-    vl_kern_resample_taps(kind, src->width, dst->width, ntx, fx, wx);
-    vl_kern_resample_taps(kind, src->height, dst->height, nty, fy, wy);
-    for (int y = 0; y < src->height; y++)
-        for (size_t i = 0; i < row; i++)
-            mid[y * row + i] =
-                vl_kern_resample_row(src->rgb + (size_t)y * src->width * 3, src->width, fx, wx,
-                                     ntx, (int)(i / 3), (int)(i % 3));
-    for (int y = 0; y < dst->height; y++)
-        for (size_t i = 0; i < row; i++)
-            dst->rgb[y * row + i] =
-                vl_kern_resample_column(mid + i, row, src->height, fy, wy, nty, y);
-    free(fx), free(fy), free(wx), free(wy), free(mid);
-}
+#include "resample_emulate.h"
 
 /* picture-like content: smooth gradients, a hard-edged box and mild noise */
 static void fill(uint8_t *p, int w, int h, uint64_t seed)
@@ -86,19 +60,10 @@ int main(void)
                 fprintf(stderr, "FAIL: cpu resize: %s\n", err.msg);
                 return 1;
             }
-            emulate(&src, &got, kind);
-            size_t n = (size_t)dw * dh * 3, hist[256] = {0};
-            double sum = 0;
-            int max = 0;
-            for (size_t i = 0; i < n; i++) {
-                int d = abs((int)want.rgb[i] - (int)got.rgb[i]);
-                hist[d]++, sum += d;
-                if (d > max) max = d;
-            }
-            size_t seen = 0;
-            int p999 = 0;
-            while (p999 < 255 && (seen += hist[p999]) < n - n / 1000) p999++;
-            double mean = sum / (double)n;
+            vl_test_resample_emulate(&src, &got, kind);
+            double mean;
+            int max, p999;
+            vl_test_diff_stats(want.rgb, got.rgb, (size_t)dw * dh * 3, &mean, &max, &p999);
             int t = sw > 64 * dw || sh > 64 * dh;
             int ok = mean <= tol_mean[t] && max <= tol_max[t] && p999 <= tol_p999[t];
             printf("%-8s %4dx%-4d -> %4dx%-4d mean %.3f max %3d p99.9 %3d %s\n", names[kind], sw,

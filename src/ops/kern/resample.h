@@ -90,9 +90,10 @@ static inline void vl_kern_resample_taps(int kind, int src_n, int dst_n, int nta
     free(w);
 }
 
-/* Pass one: channel c of output column x of one source row (src_w pixels),
- * in 1/128 steps. */
-VL_HD static inline int32_t vl_kern_resample_row(const uint8_t *row, int src_w,
+/* Pass one: channel c of output column x of one source row (src_w pixels
+ * of channels interleaved bytes: 3 for RGB24, 1 for a plane), in 1/128
+ * steps. */
+VL_HD static inline int32_t vl_kern_resample_row(const uint8_t *row, int src_w, int channels,
                                                  const int32_t *first, const int32_t *weight,
                                                  int ntaps, int x, int c)
 {
@@ -101,7 +102,7 @@ VL_HD static inline int32_t vl_kern_resample_row(const uint8_t *row, int src_w,
     for (int t = 0; t < ntaps; t++) {
         int j = first[x] + t;
         j = j < 0 ? 0 : j >= src_w ? src_w - 1 : j;
-        acc += (int64_t)w[t] * row[(size_t)j * 3 + c];
+        acc += (int64_t)w[t] * row[(size_t)j * channels + c];
     }
     return (int32_t)((acc + (1 << 6)) >> 7);
 }
