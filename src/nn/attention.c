@@ -55,8 +55,8 @@ int vl_nn_attention_forward(struct vl_nn_ctx *ctx, struct vl_nn_attention *l,
     struct vl_nn_tensor *qkv;
     if (vl_nn_linear_forward(ctx, &l->in_proj, x, &qkv, err) < 0) return -1;
     int pshape[4] = {n, nh, len, len};
-    if (vl_nn_tensor_resize(&l->probs, 4, pshape, err) < 0 ||
-        vl_nn_tensor_resize(&l->heads, 3, x->shape, err) < 0)
+    if (vl_nn_tensor_resize_ctx(ctx, &l->probs, 4, pshape, err) < 0 ||
+        vl_nn_tensor_resize_ctx(ctx, &l->heads, 3, x->shape, err) < 0)
         return -1;
     float scale = 1.0f / sqrtf((float)d);
     const struct vl_nn_backend *be = ctx->backend;
@@ -86,8 +86,8 @@ int vl_nn_attention_backward(struct vl_nn_ctx *ctx, struct vl_nn_attention *l,
     struct vl_nn_tensor *dheads;
     if (vl_nn_linear_backward(ctx, &l->out_proj, dy, &dheads, err) < 0) return -1;
     int qshape[3] = {n, len, 3 * e}, pshape[3] = {nh, len, len};
-    if (vl_nn_tensor_resize(&l->dqkv, 3, qshape, err) < 0 ||
-        vl_nn_tensor_resize(&l->dprobs, 3, pshape, err) < 0)
+    if (vl_nn_tensor_resize_ctx(ctx, &l->dqkv, 3, qshape, err) < 0 ||
+        vl_nn_tensor_resize_ctx(ctx, &l->dprobs, 3, pshape, err) < 0)
         return -1;
     float scale = 1.0f / sqrtf((float)d);
     const struct vl_nn_backend *be = ctx->backend;
@@ -207,7 +207,7 @@ int vl_nn_patch_embed_forward(struct vl_nn_ctx *ctx, struct vl_nn_patch_embed *l
     if (vl_nn_conv2d_forward(ctx, &l->proj, x, &conv, err) < 0) return -1;
     int n = x->shape[0], e = l->embed_dim, np = l->grid_h * l->grid_w, tokens = np + l->cls;
     int shape[3] = {n, tokens, e};
-    if (vl_nn_tensor_resize(&l->y, 3, shape, err) < 0) return -1;
+    if (vl_nn_tensor_resize_ctx(ctx, &l->y, 3, shape, err) < 0) return -1;
     ctx->backend->patch_tokens_forward(ctx, n, np, e, l->cls, conv->data,
                                        l->cls ? l->cls_token->value.data : NULL,
                                        l->pos_embed->value.data, l->y.data);
@@ -223,7 +223,7 @@ int vl_nn_patch_embed_backward(struct vl_nn_ctx *ctx, struct vl_nn_patch_embed *
     if (!vl_nn_tensor_same_shape(dy, &l->y))
         return vl_error_set(err, "patch_embed: gradient shape differs from the output's");
     int n = dy->shape[0], e = l->embed_dim, np = l->grid_h * l->grid_w;
-    if (vl_nn_tensor_resize(&l->dconv, 4, l->proj.y.shape, err) < 0) return -1;
+    if (vl_nn_tensor_resize_ctx(ctx, &l->dconv, 4, l->proj.y.shape, err) < 0) return -1;
     ctx->backend->patch_tokens_backward(ctx, n, np, e, l->cls, dy->data, l->dconv.data,
                                         l->pos_embed->grad.data,
                                         l->cls ? l->cls_token->grad.data : NULL);

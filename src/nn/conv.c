@@ -208,7 +208,7 @@ int vl_nn_conv2d_forward(struct vl_nn_ctx *ctx, struct vl_nn_conv2d *l,
     struct vl_nn_conv_geom g;
     if (conv2d_geom(l, x, &g, err) < 0) return -1;
     int shape[4] = {g.n, g.k, g.oh, g.ow};
-    if (vl_nn_tensor_resize(&l->y, 4, shape, err) < 0) return -1;
+    if (vl_nn_tensor_resize_ctx(ctx, &l->y, 4, shape, err) < 0) return -1;
     ctx->backend->conv2d_forward(ctx, &g, x->data, l->weight->value.data,
                                  l->bias ? l->bias->value.data : NULL, l->y.data);
     l->x = x;
@@ -225,7 +225,7 @@ int vl_nn_conv2d_backward(struct vl_nn_ctx *ctx, struct vl_nn_conv2d *l,
     if (conv2d_geom(l, l->x, &g, err) < 0) return -1;
     if (!vl_nn_tensor_same_shape(dy, &l->y))
         return vl_error_set(err, "conv2d: gradient shape differs from the output's");
-    if (dx && vl_nn_tensor_resize(&l->dx, 4, l->x->shape, err) < 0) return -1;
+    if (dx && vl_nn_tensor_resize_ctx(ctx, &l->dx, 4, l->x->shape, err) < 0) return -1;
     ctx->backend->conv2d_backward(ctx, &g, l->x->data, l->weight->value.data, dy->data,
                                   dx ? l->dx.data : NULL, l->weight->grad.data,
                                   l->bias ? l->bias->grad.data : NULL);
@@ -290,7 +290,7 @@ int vl_nn_conv1d_forward(struct vl_nn_ctx *ctx, struct vl_nn_conv1d *l,
     struct vl_nn_conv_geom g;
     if (conv1d_geom(l, x, &g, err) < 0) return -1;
     int shape[3] = {g.n, g.k, g.ow};
-    if (vl_nn_tensor_resize(&l->y, 3, shape, err) < 0) return -1;
+    if (vl_nn_tensor_resize_ctx(ctx, &l->y, 3, shape, err) < 0) return -1;
     ctx->backend->conv2d_forward(ctx, &g, x->data, l->weight->value.data,
                                  l->bias ? l->bias->value.data : NULL, l->y.data);
     l->x = x;
@@ -307,7 +307,7 @@ int vl_nn_conv1d_backward(struct vl_nn_ctx *ctx, struct vl_nn_conv1d *l,
     if (conv1d_geom(l, l->x, &g, err) < 0) return -1;
     if (!vl_nn_tensor_same_shape(dy, &l->y))
         return vl_error_set(err, "conv1d: gradient shape differs from the output's");
-    if (dx && vl_nn_tensor_resize(&l->dx, 3, l->x->shape, err) < 0) return -1;
+    if (dx && vl_nn_tensor_resize_ctx(ctx, &l->dx, 3, l->x->shape, err) < 0) return -1;
     ctx->backend->conv2d_backward(ctx, &g, l->x->data, l->weight->value.data, dy->data,
                                   dx ? l->dx.data : NULL, l->weight->grad.data,
                                   l->bias ? l->bias->grad.data : NULL);

@@ -41,7 +41,7 @@ int vl_nn_encoder_block_init(struct vl_nn_encoder_block *l, struct vl_nn_params 
 static int add(struct vl_nn_ctx *ctx, struct vl_nn_tensor *out, const struct vl_nn_tensor *a,
                const struct vl_nn_tensor *b, struct vl_error *err)
 {
-    if (vl_nn_tensor_resize(out, a->ndim, a->shape, err) < 0) return -1;
+    if (vl_nn_tensor_resize_ctx(ctx, out, a->ndim, a->shape, err) < 0) return -1;
     ctx->backend->add(ctx, 1, a->size, a->data, a->size, b->data, b->size, out->data, out->size);
     return 0;
 }

@@ -45,10 +45,10 @@ int vl_nn_gru_forward(struct vl_nn_ctx *ctx, struct vl_nn_gru *l, const struct v
                             l->input_size);
     int n = x->shape[0], t = x->shape[1], hs = l->hidden_size, h3 = 3 * hs, in = l->input_size;
     int gshape[3] = {n, t, h3}, yshape[3] = {n, t, hs};
-    if (vl_nn_tensor_resize(&l->gi, 3, gshape, err) < 0 ||
-        vl_nn_tensor_resize(&l->gh, 3, gshape, err) < 0 ||
-        vl_nn_tensor_resize(&l->gates, 3, gshape, err) < 0 ||
-        vl_nn_tensor_resize(&l->y, 3, yshape, err) < 0)
+    if (vl_nn_tensor_resize_ctx(ctx, &l->gi, 3, gshape, err) < 0 ||
+        vl_nn_tensor_resize_ctx(ctx, &l->gh, 3, gshape, err) < 0 ||
+        vl_nn_tensor_resize_ctx(ctx, &l->gates, 3, gshape, err) < 0 ||
+        vl_nn_tensor_resize_ctx(ctx, &l->y, 3, yshape, err) < 0)
         return -1;
     const struct vl_nn_backend *be = ctx->backend;
     be->copy(ctx, (size_t)n * t, (size_t)h3, l->bias_ih->value.data, 0, l->gi.data, (size_t)h3);
@@ -79,9 +79,9 @@ int vl_nn_gru_backward(struct vl_nn_ctx *ctx, struct vl_nn_gru *l, const struct 
     int n = l->x->shape[0], t = l->x->shape[1], hs = l->hidden_size, h3 = 3 * hs;
     int in = l->input_size, ldg = t * h3, ldy = t * hs;
     int hshape[3] = {2, n, hs};
-    if (vl_nn_tensor_resize(&l->dgi, 3, l->gi.shape, err) < 0 ||
-        vl_nn_tensor_resize(&l->dgh, 3, l->gh.shape, err) < 0 ||
-        vl_nn_tensor_resize(&l->dh, 3, hshape, err) < 0)
+    if (vl_nn_tensor_resize_ctx(ctx, &l->dgi, 3, l->gi.shape, err) < 0 ||
+        vl_nn_tensor_resize_ctx(ctx, &l->dgh, 3, l->gh.shape, err) < 0 ||
+        vl_nn_tensor_resize_ctx(ctx, &l->dh, 3, hshape, err) < 0)
         return -1;
     const struct vl_nn_backend *be = ctx->backend;
     be->fill(ctx, l->dh.size, 0.0f, l->dh.data);
@@ -107,7 +107,7 @@ int vl_nn_gru_backward(struct vl_nn_ctx *ctx, struct vl_nn_gru *l, const struct 
     be->gemm(ctx, 1, 0, h3, in, rows, 1.0f, l->dgi.data, h3, l->x->data, in, 1.0f,
              l->weight_ih->grad.data, in);
     if (dx) {
-        if (vl_nn_tensor_resize(&l->dx, 3, l->x->shape, err) < 0) return -1;
+        if (vl_nn_tensor_resize_ctx(ctx, &l->dx, 3, l->x->shape, err) < 0) return -1;
         be->gemm(ctx, 0, 0, rows, in, h3, 1.0f, l->dgi.data, h3, l->weight_ih->value.data, in, 0.0f,
                  l->dx.data, in);
         *dx = &l->dx;

@@ -39,7 +39,7 @@ int vl_nn_linear_forward(struct vl_nn_ctx *ctx, struct vl_nn_linear *l,
     int shape[VL_NN_MAX_DIMS];
     memcpy(shape, x->shape, sizeof shape);
     shape[x->ndim - 1] = l->out_features;
-    if (vl_nn_tensor_resize(&l->y, x->ndim, shape, err) < 0) return -1;
+    if (vl_nn_tensor_resize_ctx(ctx, &l->y, x->ndim, shape, err) < 0) return -1;
     int rows = (int)(x->size / (size_t)l->in_features), out = l->out_features;
     if (l->bias)
         ctx->backend->copy(ctx, (size_t)rows, (size_t)out, l->bias->value.data, 0, l->y.data,
@@ -67,7 +67,7 @@ int vl_nn_linear_backward(struct vl_nn_ctx *ctx, struct vl_nn_linear *l,
     if (l->bias)
         ctx->backend->bias_grad(ctx, (size_t)rows, out, (size_t)out, dy->data, l->bias->grad.data);
     if (dx) {
-        if (vl_nn_tensor_resize(&l->dx, l->x->ndim, l->x->shape, err) < 0) return -1;
+        if (vl_nn_tensor_resize_ctx(ctx, &l->dx, l->x->ndim, l->x->shape, err) < 0) return -1;
         ctx->backend->gemm(ctx, 0, 0, rows, in, out, 1.0f, dy->data, out, l->weight->value.data, in,
                            0.0f, l->dx.data, in);
         *dx = &l->dx;
@@ -91,7 +91,7 @@ int vl_nn_activation_forward(struct vl_nn_ctx *ctx, struct vl_nn_activation *l,
                              const struct vl_nn_tensor *x, struct vl_nn_tensor **y,
                              struct vl_error *err)
 {
-    if (vl_nn_tensor_resize(&l->y, x->ndim, x->shape, err) < 0) return -1;
+    if (vl_nn_tensor_resize_ctx(ctx, &l->y, x->ndim, x->shape, err) < 0) return -1;
     ctx->backend->activation_forward(ctx, l->kind, x->size, x->data, l->y.data);
     l->x = x;
     *y = &l->y;
@@ -106,7 +106,7 @@ int vl_nn_activation_backward(struct vl_nn_ctx *ctx, struct vl_nn_activation *l,
     if (dy->size != l->x->size)
         return vl_error_set(err, "activation: gradient shape differs from the output's");
     if (!dx) return 0;
-    if (vl_nn_tensor_resize(&l->dx, l->x->ndim, l->x->shape, err) < 0) return -1;
+    if (vl_nn_tensor_resize_ctx(ctx, &l->dx, l->x->ndim, l->x->shape, err) < 0) return -1;
     ctx->backend->activation_backward(ctx, l->kind, dy->size, l->x->data, dy->data, l->dx.data);
     *dx = &l->dx;
     return 0;

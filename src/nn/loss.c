@@ -25,7 +25,7 @@ static int check_logits(const char *what, const struct vl_nn_tensor *logits, con
 int vl_nn_softmax(struct vl_nn_ctx *ctx, const struct vl_nn_tensor *logits,
                   struct vl_nn_tensor *probs, struct vl_error *err)
 {
-    if (vl_nn_tensor_resize(probs, logits->ndim, logits->shape, err) < 0) return -1;
+    if (vl_nn_tensor_resize_ctx(ctx, probs, logits->ndim, logits->shape, err) < 0) return -1;
     ctx->backend->copy(ctx, 1, logits->size, logits->data, 0, probs->data, 0);
     int cols = logits->shape[logits->ndim - 1];
     ctx->backend->softmax_rows(ctx, logits->size / (size_t)cols, cols, probs->data, NULL);
@@ -85,7 +85,7 @@ int vl_nn_cross_entropy(struct vl_nn_ctx *ctx, const struct vl_nn_tensor *logits
                         struct vl_error *err)
 {
     if (check_logits("cross_entropy", logits, labels, err) < 0) return -1;
-    if (dlogits && vl_nn_tensor_resize(dlogits, 2, logits->shape, err) < 0) return -1;
+    if (dlogits && vl_nn_tensor_resize_ctx(ctx, dlogits, 2, logits->shape, err) < 0) return -1;
     ctx->backend->cross_entropy(ctx, logits->shape[0], logits->shape[1], logits->data, labels,
                                 class_weight, loss, dlogits ? dlogits->data : NULL);
     return 0;
@@ -96,7 +96,7 @@ int vl_nn_hinge_loss(struct vl_nn_ctx *ctx, const struct vl_nn_tensor *logits, c
                      struct vl_nn_tensor *dlogits, struct vl_error *err)
 {
     if (check_logits("hinge_loss", logits, labels, err) < 0) return -1;
-    if (dlogits && vl_nn_tensor_resize(dlogits, 2, logits->shape, err) < 0) return -1;
+    if (dlogits && vl_nn_tensor_resize_ctx(ctx, dlogits, 2, logits->shape, err) < 0) return -1;
     ctx->backend->hinge_loss(ctx, logits->shape[0], logits->shape[1], logits->data, labels,
                              class_weight, margin, loss, dlogits ? dlogits->data : NULL);
     return 0;
@@ -107,7 +107,7 @@ int vl_nn_squared_hinge_ovr(struct vl_nn_ctx *ctx, const struct vl_nn_tensor *lo
                             struct vl_error *err)
 {
     if (check_logits("squared_hinge_ovr", logits, labels, err) < 0) return -1;
-    if (dlogits && vl_nn_tensor_resize(dlogits, 2, logits->shape, err) < 0) return -1;
+    if (dlogits && vl_nn_tensor_resize_ctx(ctx, dlogits, 2, logits->shape, err) < 0) return -1;
     ctx->backend->squared_hinge_ovr(ctx, logits->shape[0], logits->shape[1], logits->data, labels,
                                     loss, dlogits ? dlogits->data : NULL);
     return 0;

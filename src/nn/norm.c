@@ -179,9 +179,9 @@ int vl_nn_batchnorm_forward(struct vl_nn_ctx *ctx, struct vl_nn_batchnorm *l,
     if (batchnorm_dims(l, x, &n, &s, err) < 0) return -1;
     if ((size_t)n * s < 2 && ctx->training)
         return vl_error_set(err, "batchnorm: training needs more than one value per channel");
-    if (vl_nn_tensor_resize(&l->y, x->ndim, x->shape, err) < 0 ||
-        vl_nn_tensor_resize(&l->mean, 1, &c, err) < 0 ||
-        vl_nn_tensor_resize(&l->invstd, 1, &c, err) < 0)
+    if (vl_nn_tensor_resize_ctx(ctx, &l->y, x->ndim, x->shape, err) < 0 ||
+        vl_nn_tensor_resize_ctx(ctx, &l->mean, 1, &c, err) < 0 ||
+        vl_nn_tensor_resize_ctx(ctx, &l->invstd, 1, &c, err) < 0)
         return -1;
     ctx->backend->batchnorm_forward(ctx, n, c, s, x->data, l->weight->value.data,
                                     l->bias->value.data, l->running_mean->value.data,
@@ -202,7 +202,7 @@ int vl_nn_batchnorm_backward(struct vl_nn_ctx *ctx, struct vl_nn_batchnorm *l,
     if (batchnorm_dims(l, l->x, &n, &s, err) < 0) return -1;
     if (!vl_nn_tensor_same_shape(dy, &l->y))
         return vl_error_set(err, "batchnorm: gradient shape differs from the output's");
-    if (dx && vl_nn_tensor_resize(&l->dx, l->x->ndim, l->x->shape, err) < 0) return -1;
+    if (dx && vl_nn_tensor_resize_ctx(ctx, &l->dx, l->x->ndim, l->x->shape, err) < 0) return -1;
     ctx->backend->batchnorm_backward(
         ctx, n, l->channels, s, l->x->data, l->weight->value.data, l->mean.data, l->invstd.data,
         l->batch_stats, dy->data, dx ? l->dx.data : NULL, l->weight->grad.data, l->bias->grad.data);
@@ -237,9 +237,9 @@ int vl_nn_layernorm_forward(struct vl_nn_ctx *ctx, struct vl_nn_layernorm *l,
         return vl_error_set(err, "layernorm: input %s does not end in %d",
                             vl_nn_shape_str(x, b, sizeof b), l->dim);
     int rows = (int)(x->size / (size_t)l->dim);
-    if (vl_nn_tensor_resize(&l->y, x->ndim, x->shape, err) < 0 ||
-        vl_nn_tensor_resize(&l->mean, 1, &rows, err) < 0 ||
-        vl_nn_tensor_resize(&l->invstd, 1, &rows, err) < 0)
+    if (vl_nn_tensor_resize_ctx(ctx, &l->y, x->ndim, x->shape, err) < 0 ||
+        vl_nn_tensor_resize_ctx(ctx, &l->mean, 1, &rows, err) < 0 ||
+        vl_nn_tensor_resize_ctx(ctx, &l->invstd, 1, &rows, err) < 0)
         return -1;
     ctx->backend->layernorm_forward(ctx, (size_t)rows, l->dim, x->data, l->weight->value.data,
                                     l->bias->value.data, l->eps, l->y.data, l->mean.data,
@@ -256,7 +256,7 @@ int vl_nn_layernorm_backward(struct vl_nn_ctx *ctx, struct vl_nn_layernorm *l,
     if (!l->x) return vl_error_set(err, "layernorm: backward before forward");
     if (!vl_nn_tensor_same_shape(dy, &l->y))
         return vl_error_set(err, "layernorm: gradient shape differs from the output's");
-    if (dx && vl_nn_tensor_resize(&l->dx, l->x->ndim, l->x->shape, err) < 0) return -1;
+    if (dx && vl_nn_tensor_resize_ctx(ctx, &l->dx, l->x->ndim, l->x->shape, err) < 0) return -1;
     ctx->backend->layernorm_backward(
         ctx, l->x->size / (size_t)l->dim, l->dim, l->x->data, l->weight->value.data, l->mean.data,
         l->invstd.data, dy->data, dx ? l->dx.data : NULL, l->weight->grad.data, l->bias->grad.data);

@@ -245,6 +245,27 @@ static int pool_geom(const struct vl_nn_pool2d *l, const int *shape, struct vl_n
     return 0;
 }
 
+/* Grows the argmax indices to y's size where y lives: y and argmax are made
+ * by the same forward on the same context, so y's owner frees both. */
+static int argmax_grow(struct vl_nn_ctx *ctx, struct vl_nn_pool2d *l, struct vl_error *err)
+{
+    size_t bytes = l->y.size * sizeof *l->argmax;
+    if (l->y.mem == VL_NN_MEM_DEVICE) {
+        ctx->backend->free(ctx, l->argmax);
+        l->argmax_cap = 0;
+        l->argmax = ctx->backend->alloc(ctx, bytes);
+        if (!l->argmax)
+            return vl_error_set(err, "pool: out of %s memory for %zu bytes of indices",
+                                ctx->backend->name, bytes);
+    } else {
+        free(l->argmax);
+        l->argmax = malloc(bytes);
+        if (!l->argmax) abort();
+    }
+    l->argmax_cap = l->y.size;
+    return 0;
+}
+
 int vl_nn_pool2d_forward(struct vl_nn_ctx *ctx, struct vl_nn_pool2d *l,
                          const struct vl_nn_tensor *x, struct vl_nn_tensor **y,
                          struct vl_error *err)
@@ -256,13 +277,9 @@ int vl_nn_pool2d_forward(struct vl_nn_ctx *ctx, struct vl_nn_pool2d *l,
                             vl_nn_shape_str(x, b, sizeof b));
     if (pool_geom(l, x->shape, &g, err) < 0) return -1;
     int shape[4] = {g.n, g.c, g.oh, g.ow};
-    if (vl_nn_tensor_resize(&l->y, 4, shape, err) < 0) return -1;
-    if (l->kind == VL_NN_POOL_MAX && l->y.size > l->argmax_cap) {
-        free(l->argmax);
-        l->argmax = malloc(l->y.size * sizeof *l->argmax);
-        if (!l->argmax) abort();
-        l->argmax_cap = l->y.size;
-    }
+    if (vl_nn_tensor_resize_ctx(ctx, &l->y, 4, shape, err) < 0) return -1;
+    if (l->kind == VL_NN_POOL_MAX && l->y.size > l->argmax_cap && argmax_grow(ctx, l, err) < 0)
+        return -1;
     ctx->backend->pool2d_forward(ctx, &g, x->data, l->y.data, l->argmax);
     memcpy(l->in_shape, x->shape, sizeof l->in_shape);
     *y = &l->y;
@@ -279,7 +296,7 @@ int vl_nn_pool2d_backward(struct vl_nn_ctx *ctx, struct vl_nn_pool2d *l,
         return vl_error_set(err, "pool: gradient shape differs from the output's");
     if (!dx) return 0;
     if (pool_geom(l, l->in_shape, &g, err) < 0) return -1;
-    if (vl_nn_tensor_resize(&l->dx, 4, l->in_shape, err) < 0) return -1;
+    if (vl_nn_tensor_resize_ctx(ctx, &l->dx, 4, l->in_shape, err) < 0) return -1;
     ctx->backend->pool2d_backward(ctx, &g, dy->data, l->argmax, l->dx.data);
     *dx = &l->dx;
     return 0;
@@ -287,7 +304,10 @@ int vl_nn_pool2d_backward(struct vl_nn_ctx *ctx, struct vl_nn_pool2d *l,
 
 void vl_nn_pool2d_free(struct vl_nn_pool2d *l)
 {
-    free(l->argmax);
+    if (l->y.mem == VL_NN_MEM_DEVICE)
+        l->y.owner->backend->free(l->y.owner, l->argmax);
+    else
+        free(l->argmax);
     l->argmax = NULL;
     l->argmax_cap = 0;
     vl_nn_tensor_free(&l->y);
@@ -333,7 +353,7 @@ int vl_nn_mean_forward(struct vl_nn_ctx *ctx, struct vl_nn_mean *l, const struct
     if (mean_split(l, x->ndim, x->shape, &first, &last, &outer, &len, &inner, err) < 0) return -1;
     for (int i = 0; i < x->ndim; i++)
         if (i < first || i > last) shape[nd++] = x->shape[i];
-    if (vl_nn_tensor_resize(&l->y, nd, shape, err) < 0) return -1;
+    if (vl_nn_tensor_resize_ctx(ctx, &l->y, nd, shape, err) < 0) return -1;
     ctx->backend->mean_forward(ctx, outer, len, inner, x->data, l->y.data);
     l->in_ndim = x->ndim;
     memcpy(l->in_shape, x->shape, sizeof l->in_shape);
@@ -351,7 +371,7 @@ int vl_nn_mean_backward(struct vl_nn_ctx *ctx, struct vl_nn_mean *l, const struc
         return vl_error_set(err, "mean: gradient shape differs from the output's");
     if (!dx) return 0;
     if (mean_split(l, l->in_ndim, l->in_shape, &first, &last, &outer, &len, &inner, err) < 0 ||
-        vl_nn_tensor_resize(&l->dx, l->in_ndim, l->in_shape, err) < 0)
+        vl_nn_tensor_resize_ctx(ctx, &l->dx, l->in_ndim, l->in_shape, err) < 0)
         return -1;
     ctx->backend->mean_backward(ctx, outer, len, inner, dy->data, l->dx.data);
     *dx = &l->dx;
@@ -378,12 +398,12 @@ int vl_nn_dropout_forward(struct vl_nn_ctx *ctx, struct vl_nn_dropout *l,
 {
     if (!(l->p >= 0.0f && l->p < 1.0f))
         return vl_error_set(err, "dropout: probability %g is outside [0, 1)", l->p);
-    if (vl_nn_tensor_resize(&l->y, x->ndim, x->shape, err) < 0) return -1;
+    if (vl_nn_tensor_resize_ctx(ctx, &l->y, x->ndim, x->shape, err) < 0) return -1;
     l->active = ctx->training && l->p > 0.0f;
     if (!l->active) {
         ctx->backend->copy(ctx, 1, x->size, x->data, 0, l->y.data, 0);
     } else {
-        if (vl_nn_tensor_resize(&l->mask, x->ndim, x->shape, err) < 0) return -1;
+        if (vl_nn_tensor_resize_ctx(ctx, &l->mask, x->ndim, x->shape, err) < 0) return -1;
         ctx->backend->dropout_forward(ctx, x->size, l->p, x->data, l->mask.data, l->y.data);
     }
     *y = &l->y;
@@ -397,7 +417,7 @@ int vl_nn_dropout_backward(struct vl_nn_ctx *ctx, struct vl_nn_dropout *l,
     if (!vl_nn_tensor_same_shape(dy, &l->y))
         return vl_error_set(err, "dropout: gradient shape differs from the output's");
     if (!dx) return 0;
-    if (vl_nn_tensor_resize(&l->dx, dy->ndim, dy->shape, err) < 0) return -1;
+    if (vl_nn_tensor_resize_ctx(ctx, &l->dx, dy->ndim, dy->shape, err) < 0) return -1;
     if (l->active)
         ctx->backend->mul(ctx, dy->size, dy->data, l->mask.data, l->dx.data);
     else

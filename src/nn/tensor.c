@@ -27,24 +27,94 @@ static int shape_size(int ndim, const int *shape, size_t *size)
     return 0;
 }
 
+/* Grows a device tensor's buffer to n elements through its owner's backend:
+ * the old buffer is freed first (contents are unspecified), so a growth
+ * never holds both. */
+static int grow_device(struct vl_nn_tensor *t, size_t n, struct vl_error *err)
+{
+    const struct vl_nn_backend *be = t->owner->backend;
+    be->free(t->owner, t->data);
+    t->data = NULL;
+    t->cap = 0;
+    t->data = be->alloc(t->owner, n * sizeof *t->data);
+    if (!t->data) {
+        t->ndim = 0;
+        t->size = 0;
+        return vl_error_set(err, "out of %s memory for a tensor of %zu bytes", be->name,
+                            n * sizeof *t->data);
+    }
+    t->cap = n;
+    return 0;
+}
+
 int vl_nn_tensor_resize(struct vl_nn_tensor *t, int ndim, const int *shape, struct vl_error *err)
 {
     size_t n;
     if (shape_size(ndim, shape, &n) < 0) return vl_error_set(err, "bad tensor shape");
-    if (t->mem != VL_NN_MEM_HOST && n > t->cap)
-        return vl_error_set(err, "a device tensor grows through its backend, not tensor.c");
     if (n > t->cap) {
         if (!t->cap && t->data) return vl_error_set(err, "a tensor view cannot grow");
-        float *p = realloc(t->data, n * sizeof *p);
-        if (!p) abort();
-        t->data = p;
-        t->cap = n;
+        if (t->mem != VL_NN_MEM_HOST) {
+            if (!t->owner) return vl_error_set(err, "a device tensor without an owner cannot grow");
+            if (grow_device(t, n, err) < 0) return -1;
+        } else {
+            float *p = realloc(t->data, n * sizeof *p);
+            if (!p) abort();
+            t->data = p;
+            t->cap = n;
+        }
     }
     t->ndim = ndim;
     for (int i = 0; i < VL_NN_MAX_DIMS; i++)
         t->shape[i] = i < ndim ? shape[i] : 0;
     t->size = n;
     return 0;
+}
+
+int vl_nn_tensor_resize_ctx(struct vl_nn_ctx *ctx, struct vl_nn_tensor *t, int ndim,
+                            const int *shape, struct vl_error *err)
+{
+    if (ctx && ctx->mem == VL_NN_MEM_DEVICE && !t->cap && !t->data) {
+        t->mem = VL_NN_MEM_DEVICE;
+        t->owner = ctx;
+    }
+    return vl_nn_tensor_resize(t, ndim, shape, err);
+}
+
+int vl_nn_tensor_place(struct vl_nn_ctx *ctx, struct vl_nn_tensor *t, struct vl_error *err)
+{
+    if (!ctx || ctx->mem != VL_NN_MEM_DEVICE || t->mem == VL_NN_MEM_DEVICE) return 0;
+    if (!t->cap && t->data) return vl_error_set(err, "a tensor view cannot move");
+    float *p = NULL;
+    if (t->cap) {
+        p = ctx->backend->alloc(ctx, t->cap * sizeof *p);
+        if (!p)
+            return vl_error_set(err, "out of %s memory for a tensor of %zu bytes",
+                                ctx->backend->name, t->cap * sizeof *p);
+        ctx->backend->upload(ctx, p, t->data, t->size * sizeof *p);
+        free(t->data);
+    }
+    t->data = p;
+    t->mem = VL_NN_MEM_DEVICE;
+    t->owner = ctx;
+    return 0;
+}
+
+void vl_nn_tensor_read(const struct vl_nn_tensor *t, float *out)
+{
+    if (!t->size) return;
+    if (t->mem == VL_NN_MEM_DEVICE)
+        t->owner->backend->download(t->owner, out, t->data, t->size * sizeof *out);
+    else
+        memcpy(out, t->data, t->size * sizeof *out);
+}
+
+void vl_nn_tensor_write(struct vl_nn_tensor *t, const float *in)
+{
+    if (!t->size) return;
+    if (t->mem == VL_NN_MEM_DEVICE)
+        t->owner->backend->upload(t->owner, t->data, in, t->size * sizeof *in);
+    else
+        memcpy(t->data, in, t->size * sizeof *in);
 }
 
 int vl_nn_tensor_zeros(struct vl_nn_tensor *t, int ndim, const int *shape, struct vl_error *err)
@@ -64,6 +134,7 @@ struct vl_nn_tensor vl_nn_tensor_view(const struct vl_nn_tensor *t, int ndim, co
     (void)bad;
     v.data = t->data;
     v.mem = t->mem;
+    v.owner = t->owner;
     v.ndim = ndim;
     for (int i = 0; i < ndim; i++)
         v.shape[i] = shape[i];
@@ -150,8 +221,10 @@ const char *vl_nn_shape_str(const struct vl_nn_tensor *t, char *buf, size_t n)
 
 void vl_nn_tensor_free(struct vl_nn_tensor *t)
 {
-    assert(t->mem == VL_NN_MEM_HOST || !t->cap); /* a device buffer is its backend's to free */
-    if (t->cap) free(t->data);
+    if (t->cap && t->mem == VL_NN_MEM_DEVICE)
+        t->owner->backend->free(t->owner, t->data);
+    else if (t->cap)
+        free(t->data);
     vl_nn_tensor_init(t);
 }
 
@@ -219,6 +292,17 @@ void vl_nn_params_zero_grad_ctx(struct vl_nn_ctx *ctx, struct vl_nn_params *p)
         struct vl_nn_tensor *g = &p->items[i]->grad;
         if (p->items[i]->trainable) ctx->backend->fill(ctx, g->size, 0.0f, g->data);
     }
+}
+
+int vl_nn_params_place(struct vl_nn_ctx *ctx, struct vl_nn_params *p, struct vl_error *err)
+{
+    for (size_t i = 0; i < p->count; i++) {
+        struct vl_nn_param *q = p->items[i];
+        if (vl_nn_tensor_place(ctx, &q->value, err) < 0 ||
+            vl_nn_tensor_place(ctx, &q->grad, err) < 0)
+            return vl_error_prefix(err, "parameter %s", q->name);
+    }
+    return 0;
 }
 
 size_t vl_nn_params_trainable_count(const struct vl_nn_params *p)

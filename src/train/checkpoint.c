@@ -21,6 +21,31 @@ static void state_name(char *buf, size_t n, char which, const char *name)
     snprintf(buf, n, "optimizer.%c.%s", which, name);
 }
 
+/* Floats of the device tensors among what a checkpoint writes. */
+static size_t device_floats(const struct vl_nn_params *params, const struct vl_nn_optim *optim)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < params->count; i++) {
+        if (params->items[i]->value.mem == VL_NN_MEM_DEVICE) n += params->items[i]->value.size;
+        for (int k = 0; optim && i < optim->count && k < 2; k++) {
+            const struct vl_nn_tensor *s = k ? &optim->state[i].v : &optim->state[i].m;
+            if (s->mem == VL_NN_MEM_DEVICE) n += s->size;
+        }
+    }
+    return n;
+}
+
+/* t's data readable by the host: itself, or (a device tensor) downloaded to
+ * *at, which moves past it. */
+static const float *host_data(const struct vl_nn_tensor *t, float **at)
+{
+    if (t->mem != VL_NN_MEM_DEVICE) return t->data;
+    float *p = *at;
+    vl_nn_tensor_read(t, p);
+    *at += t->size;
+    return p;
+}
+
 int vl_checkpoint_write(const char *path, const struct vl_nn_params *params,
                         const struct vl_nn_optim *optim, const struct vl_checkpoint_info *info,
                         struct vl_error *err)
@@ -30,11 +55,17 @@ int vl_checkpoint_write(const char *path, const struct vl_nn_params *params,
     char **names = calloc(2 * params->count + 1, sizeof *names);
     if (!names) abort();
     size_t n_names = 0;
+    /* device tensors are downloaded whole before the file is written, and
+     * the writer is atomic: a failure leaves no half-written checkpoint */
+    size_t on_device = device_floats(params, optim);
+    float *copies = on_device ? malloc(on_device * sizeof *copies) : NULL, *at = copies;
+    if (on_device && !copies) abort();
     for (size_t i = 0; i < params->count && rc == 0; i++) {
         const struct vl_nn_param *p = params->items[i];
         uint64_t shape[VL_NN_MAX_DIMS];
         shape_of(&p->value, shape);
-        rc = vl_st_add(&f, p->name, VL_ST_F32, shape, p->value.ndim, p->value.data, err);
+        rc = vl_st_add(&f, p->name, VL_ST_F32, shape, p->value.ndim, host_data(&p->value, &at),
+                       err);
     }
     for (size_t i = 0; optim && i < params->count && i < optim->count && rc == 0; i++) {
         const struct vl_nn_param *p = params->items[i];
@@ -47,7 +78,8 @@ int vl_checkpoint_write(const char *path, const struct vl_nn_params *params,
             names[n_names] = strdup(name);
             uint64_t shape[VL_NN_MAX_DIMS];
             shape_of(st[k], shape);
-            rc = vl_st_add(&f, names[n_names++], VL_ST_F32, shape, st[k]->ndim, st[k]->data, err);
+            rc = vl_st_add(&f, names[n_names++], VL_ST_F32, shape, st[k]->ndim,
+                           host_data(st[k], &at), err);
         }
     }
     if (rc == 0) {
@@ -74,6 +106,7 @@ int vl_checkpoint_write(const char *path, const struct vl_nn_params *params,
     for (size_t i = 0; i < n_names; i++) free(names[i]);
     free(names);
     vl_st_free(&f);
+    free(copies);
     return rc;
 }
 
@@ -134,12 +167,12 @@ int vl_checkpoint_resume(const char *path, struct vl_nn_params *params, struct v
         at = buf;
         for (size_t i = 0; i < params->count; i++) {
             struct vl_nn_param *p = params->items[i];
-            memcpy(p->value.data, at, p->value.size * sizeof *at);
+            vl_nn_tensor_write(&p->value, at); /* an upload where the model is on a device */
             at += p->value.size;
             for (int k = 0; optim && k < 2 && p->trainable; k++) {
                 struct vl_nn_tensor *s = k ? &optim->state[i].v : &optim->state[i].m;
                 if (s->size == 0) continue;
-                memcpy(s->data, at, s->size * sizeof *at);
+                vl_nn_tensor_write(s, at);
                 at += s->size;
             }
         }

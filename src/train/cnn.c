@@ -204,7 +204,7 @@ static int masked_pool(struct vl_nn_ctx *ctx, struct cnn *c, const struct vl_nn_
                        struct vl_error *err)
 {
     int shape[4] = {x->shape[0], x->shape[1], GRID, GRID};
-    if (vl_nn_tensor_resize(&c->grid, 4, shape, err) < 0) return -1;
+    if (vl_nn_tensor_resize_ctx(ctx, &c->grid, 4, shape, err) < 0) return -1;
     struct vl_nn_area_geom g = area_geom(c, x);
     ctx->backend->area_pool_forward(ctx, &g, x->data, c->grid.data);
     c->pooled_from = x;
@@ -215,7 +215,7 @@ static int masked_pool_backward(struct vl_nn_ctx *ctx, struct cnn *c,
                                 const struct vl_nn_tensor *dgrid, struct vl_error *err)
 {
     const struct vl_nn_tensor *x = c->pooled_from;
-    if (vl_nn_tensor_resize(&c->dgrid_in, 4, x->shape, err) < 0) return -1;
+    if (vl_nn_tensor_resize_ctx(ctx, &c->dgrid_in, 4, x->shape, err) < 0) return -1;
     struct vl_nn_area_geom g = area_geom(c, x);
     ctx->backend->area_pool_backward(ctx, &g, dgrid->data, c->dgrid_in.data);
     return 0;

@@ -49,7 +49,7 @@ static int forward(struct vl_model *m, struct vl_nn_ctx *ctx, const struct vl_ba
                    struct vl_nn_tensor **logits, struct vl_error *err)
 {
     struct linear_model *lm = m->impl;
-    if (vl_nn_tensor_resize(&lm->xs, 2, b->x->shape, err) < 0) return -1;
+    if (vl_nn_tensor_resize_ctx(ctx, &lm->xs, 2, b->x->shape, err) < 0) return -1;
     ctx->backend->standardize(ctx, (size_t)b->n, b->x->shape[1], b->x->data, lm->mean->value.data,
                               lm->scale->value.data, lm->xs.data);
     return vl_nn_linear_forward(ctx, &lm->fc, &lm->xs, logits, err);

@@ -60,7 +60,7 @@ static int select_token(struct vl_nn_ctx *ctx, const struct vl_nn_tensor *x, int
 {
     int A = x->shape[0], L = x->shape[1], E = x->shape[2];
     int shape[2] = {A, E};
-    if (vl_nn_tensor_resize(y, 2, shape, err) < 0) return -1;
+    if (vl_nn_tensor_resize_ctx(ctx, y, 2, shape, err) < 0) return -1;
     ctx->backend->copy(ctx, (size_t)A, (size_t)E, x->data + (size_t)index * E, (size_t)L * E,
                        y->data, (size_t)E);
     return 0;
@@ -72,7 +72,7 @@ static int select_token_backward(struct vl_nn_ctx *ctx, const struct vl_nn_tenso
 {
     int A = dy->shape[0], E = dy->shape[1];
     int shape[3] = {A, L, E};
-    if (vl_nn_tensor_resize(dx, 3, shape, err) < 0) return -1;
+    if (vl_nn_tensor_resize_ctx(ctx, dx, 3, shape, err) < 0) return -1;
     ctx->backend->fill(ctx, dx->size, 0.0f, dx->data);
     ctx->backend->copy(ctx, (size_t)A, (size_t)E, dy->data, (size_t)E, dx->data + (size_t)index * E,
                        (size_t)L * E);
@@ -155,7 +155,7 @@ static int forward(struct vl_model *m, struct vl_nn_ctx *ctx, const struct vl_ba
     int E = t->shape[2], L = t->shape[1];
     if (!v->gru_mode) { /* [N*G, P, E] + temporal embedding -> [N, G*P, E] */
         int shape[3] = {N, groups * L, E};
-        if (vl_nn_tensor_resize(&v->tokens, 3, shape, err) < 0) return -1;
+        if (vl_nn_tensor_resize_ctx(ctx, &v->tokens, 3, shape, err) < 0) return -1;
         ctx->backend->group_embed_forward(ctx, N, groups, L, E, t->data,
                                           v->temporal_embed->value.data, v->tokens.data);
         t = &v->tokens;
