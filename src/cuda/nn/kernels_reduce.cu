@@ -75,10 +75,36 @@ static void be_bias_grad(struct vl_nn_ctx *ctx, size_t rows, int cols, size_t ld
     col_sum(ST(ctx), "bias grad", 1, rows, (size_t)cols, rows, ld, 0, 0, dy, db, 0, 1.0, 1);
 }
 
+/* The mean of each of outer contiguous runs of len values (mean_forward
+ * with inner 1, global average pooling's case): grid ceil(outer / 8), block
+ * 256, warp w of block b owning run b 8 + w; lane l adds values l, l + 32,
+ * ... in order in double, the warp's fixed tree joins the lanes, and lane 0
+ * writes (float)(sum / len). */
+__global__ static void k_run_mean(size_t outer, size_t len, const float *x, float *y)
+{
+    size_t o = (size_t)blockIdx.x * (VL_KERN_THREADS / 32) + threadIdx.x / 32;
+    int lane = threadIdx.x % 32;
+    if (o >= outer) return; /* the whole warp leaves together */
+    double s = 0.0;
+    for (size_t i = lane; i < len; i += 32)
+        s += x[o * len + i];
+    s = vl_cuda_nn_kern_warp_sum(s);
+    if (lane == 0) y[o] = (float)(s / (double)len);
+}
+
+/* inner 1 by runs (one warp each), else by columns (k_col_sum). */
 static void be_mean_forward(struct vl_nn_ctx *ctx, size_t outer, size_t len, size_t inner,
                             const float *x, float *y)
 {
-    col_sum(ST(ctx), "mean forward", outer, len, inner, len, inner, 0, len * inner, x, y, inner,
+    struct vl_cuda_nn_state *st = ST(ctx);
+    if (inner == 1 && outer) {
+        size_t per = VL_KERN_THREADS / 32;
+        k_run_mean<<<(unsigned)((outer + per - 1) / per), VL_KERN_THREADS, 0, st->stream>>>(
+            outer, len, x, y);
+        vl_cuda_nn_kern_launched(st, "mean forward");
+        return;
+    }
+    col_sum(st, "mean forward", outer, len, inner, len, inner, 0, len * inner, x, y, inner,
             (double)len, 0);
 }
 
