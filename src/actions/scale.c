@@ -219,12 +219,21 @@ int vl_action_scale_run(struct vl_action_job *job, struct vl_error *err)
     struct vl_reader *r = NULL;
     struct vl_npy_writer *w = NULL;
     int64_t repeated = 0;
-    /* the reader converts on the CPU; a job resolved to the GPU stops here
-     * (vl_ops_for_job says why) until the device converter exists */
+    /* the job's table converts: the CPU's is the reader's own converter;
+     * on a GPU, NVDEC decodes and the CUDA table converts on the device */
     struct vl_ops_ctx_opts ctx_opts;
-    if (!vl_ops_for_job(job, &ctx_opts, err)) return -1;
+    struct vl_ops_ctx *ops_ctx = NULL;
+    const struct vl_ops *ops = vl_ops_for_job(job, &ctx_opts, err);
+    if (!ops) return -1;
+    int on_device = ops != vl_ops_cpu();
+    if (on_device && ops->ctx_new(&ctx_opts, &ops_ctx, err) < 0)
+        return vl_error_prefix(err, "scale: %s", job->inputs[0]);
     int rc = input_meta(job, &meta, err);
     if (rc == 0) rc = make_plan(job, &meta, &p, err);
+    if (rc == 0 && on_device) {
+        p.opts.ops = ops, p.opts.ops_ctx = ops_ctx;
+        p.opts.hw_decode = 1, p.opts.hw_device = ctx_opts.device;
+    }
     if (rc == 0) rc = vl_reader_open(job->inputs[0], &p.opts, &r, err);
     if (rc == 0) {
         uint64_t shape[4] = {(uint64_t)p.n_slots, (uint64_t)p.height, (uint64_t)p.width, 3};
@@ -239,6 +248,12 @@ int vl_action_scale_run(struct vl_action_job *job, struct vl_error *err)
             vl_strbuf_addf(job->log, "%s: decoded %lld of %lld frames; the last one is repeated\n",
                            job->inputs[0], (long long)(p.n_slots - repeated),
                            (long long)p.n_slots);
+        if (on_device && st.hw_note[0])
+            vl_strbuf_addf(job->log, "%s: %s\n", job->inputs[0], st.hw_note);
+        if (st.cpu_converted)
+            vl_strbuf_addf(job->log, "%s: %lld frames converted on the CPU (the cuda table has "
+                                     "no converter for their pixel format)\n",
+                           job->inputs[0], (long long)st.cpu_converted);
         if (st.lost) /* known on linear reads; after a seek, errors are expected */
             vl_strbuf_addf(job->log, "%s: %lld frames lost to damaged data\n", job->inputs[0],
                            (long long)st.lost);
@@ -256,6 +271,7 @@ int vl_action_scale_run(struct vl_action_job *job, struct vl_error *err)
     }
     vl_npy_abort(w);
     vl_reader_close(r);
+    if (ops_ctx) ops->ctx_free(ops_ctx);
     plan_release(&p);
     return rc;
 }

@@ -2,8 +2,7 @@
  * CUDA module's when the job's `device` parameter resolved to the GPU at
  * plan time (src/gpu/device_choice.h).  A GPU job never falls back to the
  * CPU table: its action key says GPU, so CPU bytes under it would put
- * CPU outputs in a GPU cache entry (hence scale, whose conversion has no
- * device path, fails on the GPU even where the module has a table). */
+ * CPU outputs in a GPU cache entry. */
 #include "ops/ops.h"
 
 #include <string.h>
@@ -31,15 +30,6 @@ const struct vl_ops *vl_ops_for_job(const struct vl_action_job *job, struct vl_o
     const struct vl_cuda_module *m = vl_cuda_load(&why);
     if (!m) {
         vl_error_set(err, "%s: device=gpu, but %s", name, why.msg);
-        return NULL;
-    }
-    /* scale converts in the reader (src/video/convert.h), on the CPU: the
-     * table has no YUV converter yet, so its job would write CPU bytes
-     * under a GPU key */
-    if (!strcmp(name, "scale")) {
-        vl_error_set(err,
-                     "scale: device=gpu: scale is not implemented on the GPU yet (it converts "
-                     "in the reader, and the CUDA table has no YUV converter); use device=cpu");
         return NULL;
     }
     if (!m->ops) {

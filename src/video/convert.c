@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libavutil/hwcontext.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
@@ -292,4 +293,31 @@ void vl_convert_free(struct vl_convert *c)
     sws_freeContext(c->sws_whole);
     free(c->planes), free(c->rows), free(c->whole);
     free(c);
+}
+
+void vl_convert_picture(const AVFrame *f, struct vl_picture *pic)
+{
+    memset(pic, 0, sizeof *pic);
+    enum AVPixelFormat fmt = (enum AVPixelFormat)f->format;
+    pic->mem = VL_MEM_HOST;
+    if (fmt == AV_PIX_FMT_CUDA && f->hw_frames_ctx) {
+        fmt = ((const AVHWFramesContext *)(const void *)f->hw_frames_ctx->data)->sw_format;
+        pic->mem = VL_MEM_DEVICE;
+    } else {
+        pic->decoded = f;
+    }
+    pic->format = fmt == AV_PIX_FMT_YUV420P || fmt == AV_PIX_FMT_YUVJ420P ? VL_PICTURE_YUV420P
+                  : fmt == AV_PIX_FMT_YUV420P10LE                         ? VL_PICTURE_YUV420P10
+                  : fmt == AV_PIX_FMT_NV12                                ? VL_PICTURE_NV12
+                  : fmt == AV_PIX_FMT_P010LE || fmt == AV_PIX_FMT_P016LE  ? VL_PICTURE_P016
+                                                                          : VL_PICTURE_OTHER;
+    for (int i = 0; i < 3; i++) pic->plane[i] = f->data[i], pic->stride[i] = f->linesize[i];
+    pic->width = f->width, pic->height = f->height;
+    /* set_colour's choices */
+    pic->matrix = vl_probe_rgb_matrix(f->colorspace);
+    pic->full_range = f->color_range != AVCOL_RANGE_UNSPECIFIED
+                          ? f->color_range == AVCOL_RANGE_JPEG
+                          : fmt == AV_PIX_FMT_YUVJ420P || fmt == AV_PIX_FMT_YUVJ422P ||
+                                fmt == AV_PIX_FMT_YUVJ444P || fmt == AV_PIX_FMT_YUVJ440P ||
+                                fmt == AV_PIX_FMT_YUVJ411P;
 }

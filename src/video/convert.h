@@ -57,6 +57,12 @@ int vl_convert_frame(struct vl_convert *c, const AVFrame *f, uint8_t *dst, const
 /* 1 when the plan scales through planar GBR then interleaves (the same
  * bytes as packed RGB24, faster; docs/transforms.md, "Planar detour"). */
 int vl_convert_planar(const struct vl_convert *c);
+/* Describes decoded frame f for an operations table's converter (ops.h):
+ * its layout (a CUDA hardware frame's by its frames context, in device
+ * memory), planes, and the matrix and range this converter would use for
+ * it (its colour tags, else the defaults above); `decoded` is f for a host
+ * frame. */
+void vl_convert_picture(const AVFrame *f, struct vl_picture *pic);
 /* Frees everything (NULL is fine). */
 void vl_convert_free(struct vl_convert *c);
 

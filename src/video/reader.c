@@ -35,11 +35,13 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/hwcontext.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
 
@@ -70,6 +72,11 @@ struct vl_reader {
     AVFrame *held;                /* VL_FRAMES_YUV_REF: the frame handed out */
     int held_format;              /* VL_FRAMES_YUV_REF: the first frame's format, -1 before */
     struct vl_convert *conv;      /* to RGB24 at conv_w x conv_h (video/convert.h) */
+    struct vl_ops_convert *tconv; /* opts.ops's converter to the same, or NULL */
+    int crop[4], place[4];        /* the plan in stored coordinates (plan_geometry) */
+    int plan_key[3];              /* width, height, format the plan is for; -1 before one */
+    AVBufferRef *hw;              /* opts.hw_decode's cuda device, or NULL */
+    AVFrame *sw_frame;            /* a device frame copied to the host, when it must be */
     int place_shown[4];           /* where the picture lies in the output, display coordinates */
     int rotation;
     AVRational sar;               /* sample aspect ratio, 1:1 when unknown */
@@ -186,6 +193,66 @@ static int build_pts_table(struct vl_reader *r, struct vl_error *err)
     return 0;
 }
 
+/* libavcodec's choice of output format: the cuda hwaccel's when offered,
+ * else the first software format (and the reader notes why) */
+static enum AVPixelFormat pick_format(AVCodecContext *dec, const enum AVPixelFormat *fmts)
+{
+    struct vl_reader *r = dec->opaque;
+    for (const enum AVPixelFormat *p = fmts; *p != AV_PIX_FMT_NONE; p++)
+        if (*p == AV_PIX_FMT_CUDA) return *p;
+    for (const enum AVPixelFormat *p = fmts; *p != AV_PIX_FMT_NONE; p++) {
+        const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(*p);
+        if (d && !(d->flags & AV_PIX_FMT_FLAG_HWACCEL)) {
+            if (!r->stats.hw_note[0])
+                snprintf(r->stats.hw_note, sizeof r->stats.hw_note,
+                         "NVDEC cannot decode this stream's %s %s; decoding on the CPU",
+                         avcodec_get_name(dec->codec_id), av_get_pix_fmt_name(*p));
+            return *p;
+        }
+    }
+    return AV_PIX_FMT_NONE;
+}
+
+/* Sets up NVDEC decoding on opts.hw_device when the codec has a cuda
+ * hwaccel and the device opens; otherwise notes why and leaves the decoder
+ * on the CPU.  Before avcodec_open2. */
+static void setup_hw(struct vl_reader *r, const AVCodec *codec)
+{
+    int has = 0;
+    for (int i = 0;; i++) {
+        const AVCodecHWConfig *c = avcodec_get_hw_config(codec, i);
+        if (!c) break;
+        if (c->device_type == AV_HWDEVICE_TYPE_CUDA &&
+            (c->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX))
+            has = 1;
+    }
+    if (!has) {
+        snprintf(r->stats.hw_note, sizeof r->stats.hw_note,
+                 "this FFmpeg has no NVDEC decoder for %s; decoding on the CPU", codec->name);
+        return;
+    }
+    char device[16];
+    snprintf(device, sizeof device, "%d", r->opts.hw_device);
+    AVDictionary *o = NULL;
+    av_dict_set(&o, "primary_ctx", "1", 0); /* the CUDA runtime's context: one per device */
+    int e = av_hwdevice_ctx_create(&r->hw, AV_HWDEVICE_TYPE_CUDA, device, o, 0);
+    av_dict_free(&o);
+    if (e < 0) {
+        char buf[AV_ERROR_MAX_STRING_SIZE];
+        av_strerror(e, buf, sizeof buf);
+        snprintf(r->stats.hw_note, sizeof r->stats.hw_note,
+                 "cannot open cuda device %d for NVDEC (%s); decoding on the CPU",
+                 r->opts.hw_device, buf);
+        return;
+    }
+    if (!(r->dec->hw_device_ctx = av_buffer_ref(r->hw))) abort();
+    r->dec->opaque = r;
+    r->dec->get_format = pick_format;
+    r->dec->extra_hw_frames = 4; /* the frame converted, plus the decoder's reorder slack */
+    r->opts.threads = 1;         /* frame threads need 29 + threads surfaces */
+    r->opts.overlap = 0;
+}
+
 int vl_reader_open(const char *path, const struct vl_reader_opts *opts, struct vl_reader **out,
                    struct vl_error *err)
 {
@@ -225,6 +292,8 @@ int vl_reader_open(const char *path, const struct vl_reader_opts *opts, struct v
     r->frame = av_frame_alloc();
     if (!r->dec || !r->pkt || !r->frame) abort();
     avcodec_parameters_to_context(r->dec, r->st->codecpar);
+    r->plan_key[0] = -1;
+    if (r->opts.hw_decode) setup_hw(r, codec);
     r->dec->thread_count = r->opts.threads;
     r->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
     r->dec->pkt_timebase = r->st->time_base;
@@ -259,6 +328,16 @@ int vl_reader_open(const char *path, const struct vl_reader_opts *opts, struct v
         vl_convert_create(r->conv_w, r->conv_h, (enum vl_convert_interp)r->opts.interp, &r->conv,
                           err) < 0)
         goto fail;
+    if (!planes && r->opts.ops) {
+        enum vl_interp ti = r->opts.interp == VL_READER_AREA       ? VL_INTERP_AREA
+                            : r->opts.interp == VL_READER_BILINEAR ? VL_INTERP_BILINEAR
+                                                                   : VL_INTERP_BICUBIC;
+        if (r->opts.ops->convert_new(r->opts.ops_ctx, r->conv_w, r->conv_h, ti, &r->tconv, err) <
+            0) {
+            vl_error_prefix(err, "%s", path);
+            goto fail;
+        }
+    }
     uint64_t cap = r->opts.memory_budget / r->frame_bytes;
     r->capacity = cap < 1 ? 1 : cap > 1 << 20 ? 1 << 20 : (int)cap;
     r->held_format = -1;
@@ -362,10 +441,11 @@ static void plan_geometry(struct vl_reader *r, const AVFrame *f)
         place[3] = r->opts.place_h < h ? r->opts.place_h : h;
     }
     memcpy(r->place_shown, place, sizeof place);
-    int stored_crop[4], stored_place[4];
-    unturn_rect(crop, r->rotation, f->width, f->height, stored_crop);
-    unturn_rect(place, r->rotation, r->conv_w, r->conv_h, stored_place);
-    vl_convert_plan(r->conv, f, stored_crop, stored_place);
+    unturn_rect(crop, r->rotation, f->width, f->height, r->crop);
+    unturn_rect(place, r->rotation, r->conv_w, r->conv_h, r->place);
+    r->plan_key[0] = f->width, r->plan_key[1] = f->height, r->plan_key[2] = f->format;
+    /* a device frame's CPU plan waits for its host copy (convert_picture) */
+    if (f->format != AV_PIX_FMT_CUDA) vl_convert_plan(r->conv, f, r->crop, r->place);
 }
 
 /* 1 when VL_FRAMES_YUV_REF hands out frames of this format. */
@@ -404,11 +484,55 @@ static int copy_yuv420p(struct vl_reader *r, AVFrame *f, int n, struct vl_error 
     return 0;
 }
 
+/* Converts f into the RGB24 picture at base: through opts.ops's converter
+ * when it takes the picture, else on the CPU (a device frame copied to the
+ * host first). */
+static int convert_picture(struct vl_reader *r, AVFrame *f, uint8_t *base, struct vl_error *err)
+{
+    struct vl_picture pic;
+    vl_convert_picture(f, &pic);
+    if (r->tconv && pic.format != VL_PICTURE_OTHER &&
+        r->opts.ops->convert_takes(r->opts.ops_ctx, pic.format, pic.mem)) {
+        struct vl_frame dst = {base, r->conv_w, r->conv_h, VL_MEM_HOST};
+        if (r->opts.ops->convert(r->opts.ops_ctx, r->tconv, &pic, r->crop, r->place, &dst,
+                                 err) < 0 ||
+            r->opts.ops->sync(r->opts.ops_ctx, err) < 0)
+            return vl_error_prefix(err, "%s", r->path);
+        return 0;
+    }
+    if (pic.mem == VL_MEM_DEVICE) { /* to the host for the CPU converter */
+        if (!r->sw_frame && !(r->sw_frame = av_frame_alloc())) abort();
+        av_frame_unref(r->sw_frame);
+        int e = av_hwframe_transfer_data(r->sw_frame, f, 0);
+        if (e < 0) return av_fail(err, r->path, "cannot copy a decoded frame from the device", e);
+        av_frame_copy_props(r->sw_frame, f);
+        f = r->sw_frame;
+        if (vl_convert_needs_plan(r->conv, f)) vl_convert_plan(r->conv, f, r->crop, r->place);
+    }
+    if (r->tconv) r->stats.cpu_converted++;
+    if (vl_convert_frame(r->conv, f, base, r->path, err) < 0) return -1;
+    if (vl_convert_planar(r->conv)) r->stats.planar++;
+    return 0;
+}
+
 /* Converts decoded frame f into chunk slot n. */
 static int convert(struct vl_reader *r, AVFrame *f, int n, struct vl_error *err)
 {
+    if (f->format == AV_PIX_FMT_CUDA) r->stats.hw_frames++;
+    if ((r->opts.layout == VL_FRAMES_YUV420P || r->held) && f->format == AV_PIX_FMT_CUDA) {
+        /* planes are handed out on the host */
+        if (!r->sw_frame && !(r->sw_frame = av_frame_alloc())) abort();
+        av_frame_unref(r->sw_frame);
+        int e = av_hwframe_transfer_data(r->sw_frame, f, 0);
+        if (e < 0) return av_fail(err, r->path, "cannot copy a decoded frame from the device", e);
+        av_frame_copy_props(r->sw_frame, f);
+        av_frame_unref(f);
+        av_frame_move_ref(f, r->sw_frame);
+    }
     if (r->opts.layout == VL_FRAMES_YUV420P || r->held) return copy_yuv420p(r, f, n, err);
-    if (vl_convert_needs_plan(r->conv, f)) plan_geometry(r, f);
+    if (r->plan_key[0] != f->width || r->plan_key[1] != f->height || r->plan_key[2] != f->format ||
+        (f->format != AV_PIX_FMT_CUDA && vl_convert_needs_plan(r->conv, f)))
+        plan_geometry(r, f);
     uint8_t *slot = r->data + (size_t)n * r->frame_bytes;
     int direct = r->rotation == 0 && r->opts.layout == VL_FRAMES_RGB24;
     int is_float = r->opts.layout == VL_FRAMES_F32_PLANAR;
@@ -419,8 +543,7 @@ static int convert(struct vl_reader *r, AVFrame *f, int n, struct vl_error *err)
         !(r->rgb = malloc(rgb_bytes * (r->rotation && is_float ? 2 : 1) + SWS_SLACK(r))))
         abort();
     uint8_t *base = direct ? slot : r->rgb;
-    if (vl_convert_frame(r->conv, f, base, r->path, err) < 0) return -1;
-    if (vl_convert_planar(r->conv)) r->stats.planar++;
+    if (convert_picture(r, f, base, err) < 0) return -1;
     if (direct) return 0;
     const uint8_t *rgb = r->rgb;
     if (r->rotation) {
@@ -819,6 +942,9 @@ void vl_reader_close(struct vl_reader *r)
         pthread_cond_destroy(&r->cv);
     }
     vl_convert_free(r->conv);
+    if (r->tconv) r->opts.ops->convert_free(r->opts.ops_ctx, r->tconv);
+    av_frame_free(&r->sw_frame);
+    av_buffer_unref(&r->hw);
     av_frame_free(&r->frame);
     av_frame_free(&r->held);
     av_packet_free(&r->pkt);

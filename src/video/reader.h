@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ops/ops.h"
 #include "util/error.h"
 
 #define VL_READER_DEFAULT_BUDGET (256ull << 20)
@@ -63,6 +64,20 @@ struct vl_reader_opts {
     enum vl_reader_fit fit;
     int place_w, place_h;        /* STRETCH: the picture fills only the top-left place_w x
                                     place_h of the output, black elsewhere; 0: all of it */
+    /* RGB24 and float layouts: convert through this operations table's
+     * converter (ops/ops.h; its context ops_ctx, the caller's) instead of
+     * the reader's own CPU converter; the frames still land in host chunk
+     * memory.  A picture the table does not take is converted on the CPU
+     * (stats.cpu_converted counts them). */
+    const struct vl_ops *ops;
+    struct vl_ops_ctx *ops_ctx;
+    /* 1: decode on CUDA device hw_device (an ordinal of the process's
+     * visible devices) through libavcodec's cuda hwaccel (NVDEC), one
+     * decoder thread, frames left in device memory for the table above;
+     * where the codec, the profile or the machine has no NVDEC the reader
+     * decodes on the CPU and says why in stats.hw_note */
+    int hw_decode;
+    int hw_device;
 };
 
 struct vl_chunk {
@@ -89,6 +104,9 @@ struct vl_reader_stats {
     int64_t seeks;
     int64_t missing;        /* requested indices past the end of the stream */
     int64_t planar;         /* frames scaled through planar GBR (the fast, same-bytes path) */
+    int64_t hw_frames;      /* frames decoded on the device (opts.hw_decode) */
+    int64_t cpu_converted;  /* frames opts.ops did not take, converted on the CPU */
+    char hw_note[192];      /* why opts.hw_decode decoded on the CPU ("" when it did not) */
 };
 
 struct vl_reader;
