@@ -42,7 +42,18 @@ struct vl_param_spec {
     double min, max;           /* for numbers, sizes and ranges */
     const char *choices;       /* for enums and lists: "a|b|c" */
     const char *help;
+    /* optional: the canonical texts, "a|b" as choices, that leave the
+     * parameter out of the action key (and of train's checkpoint config), so
+     * that adding a parameter at such a value changes no existing key:
+     * device's "auto|cpu" (the plan resolves auto first), precision's
+     * "fp32"; NULL: it always enters */
+    const char *key_omit;
 };
+
+/* Specs are tables written by position, and nearly all of them leave the
+ * optional key_omit out: -Wextra's missing-field warning would flag every
+ * one of them, as it would the CUDA table's optional entries. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 /* One parameter after validation, in spec order, defaults filled in. */
 struct vl_param_value {
@@ -57,11 +68,13 @@ struct vl_params {
 };
 
 /* The `device` parameter of the actions that may run on a GPU, resolved at
- * plan time to "cpu" or "gpu" (gpu/device_choice.h). */
+ * plan time to "cpu" or "gpu" (gpu/device_choice.h); it enters the key only
+ * as "gpu". */
 #define VL_PARAM_DEVICE_SPEC                                                                   \
     {"device", VL_PARAM_ENUM, "auto", 0, 0, "auto|cpu|gpu",                                     \
      "where it runs: auto (the GPU for a rule in the gpu pool where a device and the CUDA "    \
-     "module are usable, else the CPU), cpu, or gpu (an error where there is none)"}
+     "module are usable, else the CPU), cpu, or gpu (an error where there is none)",          \
+     "auto|cpu"}
 
 struct vl_action_job;
 
@@ -90,6 +103,10 @@ struct vl_action_def {
      * device=auto then stays on the CPU and device=gpu stops the plan with
      * this reason (gpu/device_choice.h) */
     const char *gpu_missing;
+    /* non-zero when its GPU implementation is the CUDA training module
+     * (gpu/cuda_nn_module.h, as train's) rather than the video operations
+     * module: device= is then resolved against that one */
+    int gpu_nn;
 };
 
 struct vl_action_job {
@@ -144,11 +161,13 @@ void vl_params_release(struct vl_params *p);
 /* Returns the validated value of parameter name; aborts if def has no such
  * parameter (a programming error, not a user error). */
 const struct vl_param_value *vl_params_get(const struct vl_params *p, const char *name);
-/* 1 when the value enters the action key: every one but a `device` that
- * did not resolve to "gpu" (CPU keys stay those from before the parameter). */
+/* 1 when the value enters the action key: every one but those whose text
+ * is among their spec's key_omit (a `device` that is not "gpu", a
+ * `precision` of "fp32"), so CPU keys stay those from before the parameters
+ * existed. */
 int vl_param_in_key(const struct vl_param_value *v);
-/* Appends the canonical "name=value" list that enters the action key; a
- * `device` parameter enters only when it resolved to "gpu". */
+/* Appends the canonical "name=value" list of the values that enter the
+ * action key (vl_param_in_key), in spec order. */
 void vl_params_canonical(const struct vl_params *p, struct vl_strbuf *out);
 
 #endif

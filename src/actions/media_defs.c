@@ -283,6 +283,12 @@ static int check_train(const struct vl_params *p, struct vl_error *err)
     if (num(p, "warmup") >= vl_train_epochs(p))
         return vl_error_set(err, "warmup (%g epochs) must be shorter than epochs (%d)",
                             num(p, "warmup"), vl_train_epochs(p));
+    /* bf16 asks for the GPU outright: device=auto could land on the CPU,
+     * which would then train in fp32 under a bf16 key */
+    const char *precision = vl_params_get(p, "precision")->text;
+    if (strcmp(precision, "fp32") && strcmp(vl_params_get(p, "device")->text, "gpu"))
+        return vl_error_set(err, "precision=%s needs device=gpu (the CPU trains in fp32 only)",
+                            precision);
     return 0;
 }
 
@@ -322,6 +328,10 @@ static const struct vl_param_spec train_params[] = {
     {"heads", VL_PARAM_INT, "0", 0, 64, NULL, "vit models: attention heads; 0: the default"},
     {"dropout", VL_PARAM_FLOAT, "0", 0, 0.9, NULL, "neural models: dropout probability"},
     VL_PARAM_DEVICE_SPEC,
+    {"precision", VL_PARAM_ENUM, "fp32", 0, 0, "fp32|bf16",
+     "device=gpu: fp32, or bf16 matrix operands with fp32 accumulation and fp32 master weights "
+     "(the CPU trains in fp32 only)",
+     "fp32"},
     {0},
 };
 
@@ -397,5 +407,5 @@ const struct vl_action_def vl_action_train = {
     .check = check_train,
     .check_inputs = check_annotations,
     .run = run_in_module,
-    .gpu_missing = "GPU training is not built yet",
+    .gpu_nn = 1,
 };

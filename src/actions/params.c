@@ -265,9 +265,7 @@ const struct vl_param_value *vl_params_get(const struct vl_params *p, const char
 
 int vl_param_in_key(const struct vl_param_value *v)
 {
-    /* device enters only as "gpu" (gpu/device_choice.h): CPU keys stay
-     * those of builds before the parameter existed */
-    return strcmp(v->spec->name, "device") || !strcmp(v->text, "gpu");
+    return !v->spec->key_omit || !in_choices(v->spec->key_omit, v->text, strlen(v->text));
 }
 
 void vl_params_canonical(const struct vl_params *p, struct vl_strbuf *out)

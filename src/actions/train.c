@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpu/cuda_loader.h"
 #include "train/dataset.h"
 #include "train/labels.h"
 #include "train/model.h"
@@ -20,10 +21,28 @@ static double num(const struct vl_params *p, const char *name)
     return vl_params_get(p, name)->num;
 }
 
+/* The training module for a job whose device resolved to "gpu", else NULL
+ * (the CPU); -1 with the reason when the GPU cannot be had. */
+static int gpu_of(const struct vl_action_job *job, const struct vl_cuda_nn_module **gpu,
+                  struct vl_error *err)
+{
+    *gpu = NULL;
+    if (strcmp(vl_params_get(job->params, "device")->text, "gpu")) return 0;
+    /* the plan resolved device=gpu only in the gpu pool, where the job
+     * holds a slot bound to a device, and with the module loaded */
+    if (job->device < 0)
+        return vl_error_set(err, "device=gpu, but the job holds no gpu slot (the rule is not in "
+                                 "the gpu pool)");
+    *gpu = vl_cuda_nn_load(err);
+    return *gpu ? 0 : -1;
+}
+
 int vl_action_train_run(struct vl_action_job *job, struct vl_error *err)
 {
     const struct vl_params *p = job->params;
     const struct vl_model_def *model = vl_model_find(vl_params_get(p, "model")->text);
+    const struct vl_cuda_nn_module *gpu;
+    if (gpu_of(job, &gpu, err) < 0) return -1;
     struct vl_dataset_config dc = {
         .kind = model->kind,
         .variable_size = model->variable_size,
@@ -38,7 +57,8 @@ int vl_action_train_run(struct vl_action_job *job, struct vl_error *err)
         return -1;
     /* the configuration as a JSON object of canonical texts, for checkpoints:
      * the parameters the action key takes, so a CPU run's config has no
-     * `device` and its checkpoint is that of a build before the parameter */
+     * `device` or `precision` and its checkpoint is that of a build before
+     * them, and a GPU run's names device (and precision unless fp32) */
     struct vl_strbuf config = VL_STRBUF_INIT;
     vl_strbuf_addch(&config, '{');
     for (size_t i = 0; i < p->len; i++) {
@@ -74,6 +94,11 @@ int vl_action_train_run(struct vl_action_job *job, struct vl_error *err)
         .log_path = job->n_outputs > 1 ? job->outputs[1] : NULL,
         .resume_path = resume,
         .config_json = config.buf,
+        .gpu = gpu,
+        .gpu_device = gpu ? job->device : -1,
+        .precision = !strcmp(vl_params_get(p, "precision")->text, "bf16")
+                         ? VL_CUDA_NN_PRECISION_BF16
+                         : VL_CUDA_NN_PRECISION_FP32,
         .cancel = job->cancel,
         .progress = job->progress,
         .progress_ctx = job->progress_ctx,

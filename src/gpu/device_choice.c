@@ -9,14 +9,16 @@
 #include "actions/action.h"
 #include "gpu/cuda_loader.h"
 
-/* Whether a GPU job can run here, found once per resolution. */
+/* Whether GPU jobs on one of the two CUDA modules can run here, found once
+ * per resolution. */
 struct usable {
     int known, yes;
-    int has_ops;            /* the module has a verified operations table */
+    int verified;           /* the module's GPU path is verified: auto takes it */
     char why[VL_ERROR_MAX]; /* when not: the reason */
 };
 
-static void find_usable(struct usable *u, const struct vl_gpu_devices *devices)
+/* u for the video operations module (nn 0) or the training module (nn 1) */
+static void find_usable(struct usable *u, int nn, const struct vl_gpu_devices *devices)
 {
     if (u->known) return;
     u->known = 1;
@@ -27,20 +29,34 @@ static void find_usable(struct usable *u, const struct vl_gpu_devices *devices)
         return;
     }
     struct vl_error e;
-    const struct vl_cuda_module *m = vl_cuda_load(&e);
-    if (!m) {
-        snprintf(u->why, sizeof u->why, "%s", e.msg);
-        return;
+    int (*probe)(char *why, size_t n);
+    int verified;
+    /* the verified gate: an experimental table or backend (not yet checked
+     * on a GPU by scripts/gpu-check.sh) is for device=gpu only */
+    if (nn) {
+        const struct vl_cuda_nn_module *m = vl_cuda_nn_load(&e);
+        if (!m) {
+            snprintf(u->why, sizeof u->why, "%s", e.msg);
+            return;
+        }
+        probe = m->probe;
+        verified = !m->experimental;
+    } else {
+        const struct vl_cuda_module *m = vl_cuda_load(&e);
+        if (!m) {
+            snprintf(u->why, sizeof u->why, "%s", e.msg);
+            return;
+        }
+        probe = m->probe;
+        verified = m->ops != NULL && !m->ops_experimental;
     }
     char reason[256] = "";
-    if (m->probe(reason, sizeof reason) <= 0) {
+    if (probe(reason, sizeof reason) <= 0) {
         snprintf(u->why, sizeof u->why, "%s", reason[0] ? reason : "no usable cuda device");
         return;
     }
     u->yes = 1;
-    /* the verified gate: an experimental table (not yet checked on a GPU by
-     * scripts/gpu-check.sh) is for device=gpu only */
-    u->has_ops = m->ops != NULL && !m->ops_experimental;
+    u->verified = verified;
 }
 
 static void set_text(struct vl_param_value *v, const char *text)
@@ -54,7 +70,7 @@ static void set_text(struct vl_param_value *v, const char *text)
 int vl_device_resolve_rules(struct vl_rules *rules, const struct vl_gpu_devices *devices,
                             struct vl_error *err)
 {
-    struct usable u = {0};
+    struct usable modules[2] = {{0}}; /* the operations module's, the training module's */
     for (size_t i = 0; i < rules->n_rules; i++) {
         struct vl_rule_decl *r = rules->rules[i];
         if (r->kind != VL_RULE_DO) continue;
@@ -76,11 +92,12 @@ int vl_device_resolve_rules(struct vl_rules *rules, const struct vl_gpu_devices 
             continue;
         }
         int in_gpu_pool = r->pool.text && !strcmp(r->pool.text, "gpu");
-        if (in_gpu_pool) find_usable(&u, devices);
-        /* auto takes the GPU only where it has verified operations to run: a
-         * module without a table, or with an experimental one, leaves auto
-         * rules on the CPU */
-        if (in_gpu_pool && u.yes && (asked || u.has_ops)) {
+        struct usable *u = &modules[r->def->gpu_nn ? 1 : 0];
+        if (in_gpu_pool) find_usable(u, r->def->gpu_nn, devices);
+        /* auto takes the GPU only where it has verified code to run: an
+         * operations module without a table, or an experimental table or
+         * training backend, leaves auto rules on the CPU */
+        if (in_gpu_pool && u->yes && (asked || u->verified)) {
             set_text(v, "gpu");
             continue;
         }
@@ -89,7 +106,7 @@ int vl_device_resolve_rules(struct vl_rules *rules, const struct vl_gpu_devices 
                                 "%s:%d:%d: rule %s: device=gpu, but %s; use device=auto or "
                                 "device=cpu",
                                 r->loc.path, r->loc.line, r->loc.col, r->name,
-                                in_gpu_pool ? u.why
+                                in_gpu_pool ? u->why
                                             : "the rule is not in the gpu pool (add `pool gpu`: "
                                               "a GPU job holds a gpu slot)");
         set_text(v, "cpu");

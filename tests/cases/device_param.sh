@@ -7,8 +7,8 @@
 # operations; then the key changes and the cached CPU output is not
 # restored under it.  device=gpu on a module without kernels fails when it
 # runs, saying the GPU path is not built; where it cannot run at all it
-# fails before anything runs, saying why.  train takes the parameter but
-# has no GPU implementation: auto is the CPU, gpu a plan error.
+# fails before anything runs, saying why.  train's device is resolved
+# against the training module, not this one (case train_device_gpu).
 . "$(dirname "$0")/lib.sh"
 : "${VL_FAKE_CUDA_MODULE:?VL_FAKE_CUDA_MODULE must name the fake CUDA module}"
 write_rules() { # $1: the features rule's device word, $2: its pool line
@@ -112,43 +112,4 @@ VLBUILD_CUDA_MODULE="$VL_FAKE_CUDA_MODULE" vl --no-cache --gpu-devices 0
 expect_rc 2
 expect_output "rule feat: device=gpu, but the rule is not in the gpu pool"
 expect_no_file build/a.mp4
-
-# train has no GPU implementation: auto in the gpu pool stays on the CPU
-# even where the module has verified operations, with the key (and the
-# checkpoint, whose config names no device) of device=cpu; device=gpu
-# stops the plan, saying GPU training is not built
-mkdir -p train && cd train
-write_train_rules() { # $1: the train rule's device word
-    {
-        synth_rules 2 16x16 4 left:1 right:2
-        folder_labels_rule left right
-        cat <<RULES
-rule feat
-    each v in left right
-    do     features set=hist
-    out    build/feat/{v.dir}/{v.stem}.npy
-rule model
-    in     feat labels
-    do     train model=logreg epochs=2 val=0 seed=1 $1
-    out    models/m.safetensors
-    pool   gpu
-RULES
-    } >vlbuild.rules
-}
-write_train_rules "device=cpu"
-vl --cache-dir "$cache" --gpu-devices ''
-expect_rc 0
-expect_file models/m.safetensors
-grep -q '"device"' models/m.safetensors && fail "a CPU checkpoint's config names the device"
-cp models/m.safetensors cpu.safetensors
-write_train_rules ""
-VL_FAKE_CUDA_OPS=1 VLBUILD_CUDA_MODULE="$VL_FAKE_CUDA_MODULE" vl --cache-dir "$cache" --gpu-devices 0
-expect_rc 0
-expect_summary 0 10 0
-cmp -s models/m.safetensors cpu.safetensors || fail "train device=auto changed the CPU checkpoint"
-write_train_rules "device=gpu"
-VL_FAKE_CUDA_OPS=1 VLBUILD_CUDA_MODULE="$VL_FAKE_CUDA_MODULE" vl --cache-dir "$cache" --gpu-devices 0
-expect_rc 2
-expect_output "vlbuild.rules:17:6: rule model: device=gpu, but GPU training is not built yet (train has no GPU implementation); use device=auto or device=cpu"
-expect_no_output "ran, "
 finish
