@@ -1,6 +1,7 @@
 /* test_cuda_nn_cache.c - the CUDA backend's shape cache (src/cuda/nn/shape_cache.h), the store of
  * gemm.cu's cuBLASLt plans and conv.cu's cuDNN plans, on the host: lookups by key bytes, least
- * recently used eviction handing the value back, draining. */
+ * recently used eviction handing the value back, draining, and the find-or-make lookup the
+ * backend uses. */
 #include <stdint.h>
 #include <string.h>
 
@@ -98,11 +99,67 @@ static void test_keys_compare_all_their_bytes(void)
     CHECK(vl_cuda_nn_cache_find(&cache, b) == &values[1]);
 }
 
+/* make and destroy for vl_cuda_nn_cache_get: values[] handed out in turn, -1 making nothing */
+struct maker {
+    int next, made, destroyed;
+    void *last_destroyed;
+};
+
+static void *make_value(void *context, const void *key)
+{
+    struct maker *mk = (struct maker *)context;
+    (void)key;
+    if (mk->next < 0) return NULL;
+    mk->made++;
+    return &values[mk->next++];
+}
+
+static struct maker *destroying; /* destroy takes no context: the test's maker */
+
+static void destroy_value(void *value)
+{
+    destroying->destroyed++;
+    destroying->last_destroyed = value;
+}
+
+static void test_get_makes_once_and_destroys_what_it_evicts(void)
+{
+    struct maker mk = {0, 0, 0, NULL};
+    destroying = &mk;
+    vl_cuda_nn_cache_init(&cache, sizeof(struct shape), 2);
+    struct shape a = shape_of(1, 1, 1, 0), b = shape_of(2, 1, 1, 0), c = shape_of(3, 1, 1, 0);
+    CHECK(vl_cuda_nn_cache_get(&cache, &a, make_value, destroy_value, &mk) == &values[0]);
+    CHECK(vl_cuda_nn_cache_get(&cache, &a, make_value, destroy_value, &mk) == &values[0]);
+    CHECK(mk.made == 1);
+    CHECK(vl_cuda_nn_cache_get(&cache, &b, make_value, destroy_value, &mk) == &values[1]);
+    CHECK(mk.destroyed == 0);
+    /* a used after b: c evicts b */
+    CHECK(vl_cuda_nn_cache_get(&cache, &a, make_value, destroy_value, &mk) == &values[0]);
+    CHECK(vl_cuda_nn_cache_get(&cache, &c, make_value, destroy_value, &mk) == &values[2]);
+    CHECK(mk.destroyed == 1 && mk.last_destroyed == &values[1]);
+    CHECK(mk.made == 3);
+}
+
+static void test_get_stores_nothing_when_make_fails(void)
+{
+    struct maker mk = {-1, 0, 0, NULL};
+    destroying = &mk;
+    vl_cuda_nn_cache_init(&cache, sizeof(struct shape), 2);
+    struct shape a = shape_of(1, 2, 3, 1);
+    CHECK(vl_cuda_nn_cache_get(&cache, &a, make_value, destroy_value, &mk) == NULL);
+    CHECK(cache.count == 0);
+    mk.next = 4;
+    CHECK(vl_cuda_nn_cache_get(&cache, &a, make_value, destroy_value, &mk) == &values[4]);
+    CHECK(mk.made == 1 && mk.destroyed == 0);
+}
+
 int main(void)
 {
     test_find_returns_what_was_put();
     test_full_cache_evicts_least_recently_used();
     test_pop_drains_every_value_once();
     test_keys_compare_all_their_bytes();
+    test_get_makes_once_and_destroys_what_it_evicts();
+    test_get_stores_nothing_when_make_fails();
     TEST_DONE();
 }

@@ -364,18 +364,23 @@ static int plan_search(struct build *b, struct conv_plan *plan, cudnnBackendHeur
     return b->failed ? -1 : found;
 }
 
-/* Frees plan and every descriptor of it made so far (NULL is ignored). */
-static void plan_free(struct conv_plan *plan)
+/* Frees a struct conv_plan and every descriptor of it made so far (NULL is
+ * ignored); void * for the cache. */
+static void plan_free(void *value)
 {
+    struct conv_plan *plan = (struct conv_plan *)value;
     if (!plan) return;
     for (int i = D_COUNT - 1; i >= 0; i--)
         if (plan->desc[i]) (void)cudnnBackendDestroyDescriptor(plan->desc[i]);
     free(plan);
 }
 
-/* A new plan for key, or NULL (recorded). */
-static struct conv_plan *plan_make(struct vl_cuda_nn_state *st, const struct conv_key *key)
+/* A new plan for the struct conv_key at key_bytes on the state context, or
+ * NULL (recorded); void * for the cache. */
+static void *plan_make(void *context, const void *key_bytes)
 {
+    struct vl_cuda_nn_state *st = (struct vl_cuda_nn_state *)context;
+    const struct conv_key *key = (const struct conv_key *)key_bytes;
     struct conv_plan *plan = (struct conv_plan *)calloc(1, sizeof *plan);
     if (!plan) {
         vl_cuda_nn_fail(st, 0, "conv2d: out of host memory");
@@ -417,13 +422,10 @@ static struct conv_plan *plan_for(struct vl_cuda_nn_state *st, const struct conv
         vl_cuda_nn_fail(st, 0, "conv2d: the backend was not initialised");
         return NULL;
     }
-    struct conv_plan *plan = (struct conv_plan *)vl_cuda_nn_cache_find(&st->convs->plans, key);
-    if (plan) return plan;
-    plan = plan_make(st, key);
     /* an enqueued execution holds what it needs, so an evicted plan can go
      * while it is in flight */
-    if (plan) plan_free((struct conv_plan *)vl_cuda_nn_cache_put(&st->convs->plans, key, plan));
-    return plan;
+    return (struct conv_plan *)vl_cuda_nn_cache_get(&st->convs->plans, key, plan_make, plan_free,
+                                                    st);
 }
 
 /* Grows st->dnn_workspace to at least bytes; the old one is freed on the
@@ -636,7 +638,7 @@ void vl_cuda_nn_conv_free(struct vl_cuda_nn_state *st)
     if (st->convs) {
         void *plan;
         while ((plan = vl_cuda_nn_cache_pop(&st->convs->plans)) != NULL)
-            plan_free((struct conv_plan *)plan);
+            plan_free(plan);
         free(st->convs);
         st->convs = NULL;
     }

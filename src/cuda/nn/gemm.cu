@@ -101,9 +101,11 @@ static int lt_check(struct vl_cuda_nn_state *st, cublasStatus_t rc, const char *
     return -1;
 }
 
-/* Frees plan and whatever of it was made (NULL is ignored). */
-static void plan_free(struct gemm_plan *plan)
+/* Frees a struct gemm_plan and whatever of it was made (NULL is ignored);
+ * void * for the cache. */
+static void plan_free(void *value)
 {
+    struct gemm_plan *plan = (struct gemm_plan *)value;
     if (!plan) return;
     if (plan->lt_a) (void)cublasLtMatrixLayoutDestroy(plan->lt_a);
     if (plan->lt_b) (void)cublasLtMatrixLayoutDestroy(plan->lt_b);
@@ -199,9 +201,12 @@ static int plan_choose_algo(struct vl_cuda_nn_state *st, const struct gemm_key *
     return 0;
 }
 
-/* A new plan for key, or NULL (recorded). */
-static struct gemm_plan *plan_make(struct vl_cuda_nn_state *st, const struct gemm_key *key)
+/* A new plan for the struct gemm_key at key_bytes on the state context, or
+ * NULL (recorded); void * for the cache. */
+static void *plan_make(void *context, const void *key_bytes)
 {
+    struct vl_cuda_nn_state *st = (struct vl_cuda_nn_state *)context;
+    const struct gemm_key *key = (const struct gemm_key *)key_bytes;
     struct gemm_plan *plan = (struct gemm_plan *)calloc(1, sizeof *plan);
     if (!plan) {
         vl_cuda_nn_fail(st, 0, "gemm: out of host memory");
@@ -243,13 +248,10 @@ static struct gemm_plan *plan_for(struct vl_cuda_nn_state *st, const struct gemm
         vl_cuda_nn_fail(st, 0, "gemm: the backend was not initialised");
         return NULL;
     }
-    struct gemm_plan *plan = (struct gemm_plan *)vl_cuda_nn_cache_find(&st->gemms->plans, key);
-    if (plan) return plan;
-    plan = plan_make(st, key);
     /* cuBLASLt reads descriptors when a call is enqueued, so an evicted plan
      * can go while work that used it is still in flight */
-    if (plan) plan_free((struct gemm_plan *)vl_cuda_nn_cache_put(&st->gemms->plans, key, plan));
-    return plan;
+    return (struct gemm_plan *)vl_cuda_nn_cache_get(&st->gemms->plans, key, plan_make, plan_free,
+                                                    st);
 }
 
 /* c_i = beta c_i over rows x cols (row stride ld) of batch matrices stride
@@ -381,7 +383,7 @@ void vl_cuda_nn_gemm_free(struct vl_cuda_nn_state *st)
     if (st->gemms) {
         void *plan;
         while ((plan = vl_cuda_nn_cache_pop(&st->gemms->plans)) != NULL)
-            plan_free((struct gemm_plan *)plan);
+            plan_free(plan);
         free(st->gemms);
         st->gemms = NULL;
     }

@@ -9,7 +9,9 @@
  * bytes.  Values are the caller's (never NULL); the cache only holds them.
  * When it is full, storing a new key evicts the least recently used entry
  * and hands its value back for the caller to destroy: a training step's
- * shapes fit, so eviction only costs a rebuild, never a wrong plan. */
+ * shapes fit, so eviction only costs a rebuild, never a wrong plan.
+ * vl_cuda_nn_cache_get is the lookup the backend uses: find, or make and
+ * store. */
 #ifndef VL_CUDA_NN_SHAPE_CACHE_H
 #define VL_CUDA_NN_SHAPE_CACHE_H
 
@@ -97,6 +99,22 @@ static inline void *vl_cuda_nn_cache_put(struct vl_cuda_nn_cache *c, const void 
     slot->value = value;
     memcpy(slot->key, key, c->key_bytes);
     return evicted;
+}
+
+/* The value stored under key, or else the one make(context, key) returns,
+ * stored (the value it evicts, if any, goes to destroy); NULL, with nothing
+ * stored, when make returns NULL. */
+static inline void *vl_cuda_nn_cache_get(struct vl_cuda_nn_cache *c, const void *key,
+                                         void *(*make)(void *context, const void *key),
+                                         void (*destroy)(void *value), void *context)
+{
+    void *value = vl_cuda_nn_cache_find(c, key);
+    if (value) return value;
+    value = make(context, key);
+    if (!value) return NULL;
+    void *evicted = vl_cuda_nn_cache_put(c, key, value);
+    if (evicted) destroy(evicted);
+    return value;
 }
 
 /* Removes one entry and returns its value, or NULL when c is empty: what a
