@@ -119,6 +119,12 @@ int vl_cuda_convert(struct vl_ops_ctx *ctx, struct vl_ops_convert *c, const stru
                                  "%d,%d %dx%d in %dx%d is out of bounds",
                             win[0], win[1], win[2], win[3], pic->width, pic->height, place[0],
                             place[1], place[2], place[3], c->out_w, c->out_h);
+    /* NVDEC's frames are copied out by FFmpeg on the legacy default stream,
+     * which the non-blocking compute stream does not wait for by itself */
+    if (pic->mem == VL_MEM_DEVICE &&
+        (vl_cuda_check(cudaEventRecord(ctx->decoded, cudaStreamLegacy), "convert", err) < 0 ||
+         vl_cuda_check(cudaStreamWaitEvent(ctx->compute, ctx->decoded, 0), "convert", err) < 0))
+        return -1;
     /* the planes on the device: a device picture's own, a host one's staged */
     const uint8_t *plane[3] = {NULL, NULL, NULL};
     int stride[3] = {0, 0, 0};

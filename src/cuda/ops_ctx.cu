@@ -1,7 +1,18 @@
 /* ops_ctx.cu - the CUDA operations table's per-job context: streams,
  * events, pinned staging and device scratch buffers, and the upload,
  * download and sync entries (see ops_cuda.h).  Compiled into
- * vlbuild-cuda.so only; never run on a GPU yet. */
+ * vlbuild-cuda.so only; never run on a GPU yet.
+ *
+ * Contexts are kept per lane: a job's context, once freed, waits for the
+ * next job of the same gpu slot (device, lane) with its streams, pinned
+ * buffers, scratch and taps, so only a lane's first job pays for them (no
+ * two jobs hold one slot, so a kept context has one user at a time).
+ *
+ * A device-wide fault (an error that leaves the device's context unusable:
+ * an illegal address, a launch failure, an ECC error...) marks the device
+ * failed for the rest of the build: its later jobs fail at once, naming
+ * the first fault, and jobs on other devices and the CPU go on. */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,10 +32,58 @@ int vl_cuda_fail(struct vl_error *err, const char *fmt, ...)
     return -1;
 }
 
+/* -- kept contexts and failed devices (under pool_lock) -- */
+
+#define POOL_DEVICES 16
+#define POOL_LANES 32
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct vl_ops_ctx *kept[POOL_DEVICES][POOL_LANES];
+static char failed[POOL_DEVICES][256]; /* the first device-wide fault, "" while none */
+
+/* 1 for the errors after which the device's context is unusable (CUDA's
+ * "sticky" errors: every later call in the process fails too) */
+static int device_wide(cudaError_t rc)
+{
+    switch (rc) {
+    case cudaErrorIllegalAddress:
+    case cudaErrorLaunchFailure:
+    case cudaErrorHardwareStackError:
+    case cudaErrorIllegalInstruction:
+    case cudaErrorMisalignedAddress:
+    case cudaErrorInvalidAddressSpace:
+    case cudaErrorInvalidPc:
+    case cudaErrorECCUncorrectable:
+    case cudaErrorLaunchTimeout:
+    case cudaErrorDevicesUnavailable:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Marks the current device failed by rc (the first fault is kept). */
+static void mark_failed(cudaError_t rc, const char *what)
+{
+    int d = -1;
+    if (cudaGetDevice(&d) != cudaSuccess || d < 0 || d >= POOL_DEVICES) return;
+    pthread_mutex_lock(&pool_lock);
+    if (!failed[d][0])
+        snprintf(failed[d], sizeof failed[d], "%s: %s (%s)", what, cudaGetErrorString(rc),
+                 cudaGetErrorName(rc));
+    pthread_mutex_unlock(&pool_lock);
+}
+
 int vl_cuda_check(cudaError_t rc, const char *what, struct vl_error *err)
 {
     if (rc == cudaSuccess) return 0;
     (void)cudaGetLastError(); /* clear a non-sticky error so the context stays usable */
+    if (device_wide(rc)) {
+        mark_failed(rc, what);
+        return fail(err, "cuda ops: %s: %s (%s); the device is unusable for the rest of this "
+                         "build (its other jobs fail, the CPU's go on)",
+                    what, cudaGetErrorString(rc), cudaGetErrorName(rc));
+    }
     return fail(err, "cuda ops: %s: %s (%s)", what, cudaGetErrorString(rc), cudaGetErrorName(rc));
 }
 
@@ -190,9 +249,26 @@ int vl_cuda_ctx_new(const struct vl_ops_ctx_opts *opts, struct vl_ops_ctx **out,
         return fail(err, "cuda ops: device %d is not usable here (%d cuda devices)", opts->device,
                     count);
     }
+    int pooled = opts->device < POOL_DEVICES && opts->lane >= 0 && opts->lane < POOL_LANES;
+    if (pooled) {
+        pthread_mutex_lock(&pool_lock);
+        char why[sizeof failed[0]];
+        snprintf(why, sizeof why, "%s", failed[opts->device]);
+        struct vl_ops_ctx *c = why[0] ? NULL : kept[opts->device][opts->lane];
+        kept[opts->device][opts->lane] = NULL;
+        pthread_mutex_unlock(&pool_lock);
+        if (why[0])
+            return fail(err, "cuda ops: device %d failed earlier in this build (%s)",
+                        opts->device, why);
+        if (c) { /* the lane's context, as its last job left it */
+            *out = c;
+            return 0;
+        }
+    }
     struct vl_ops_ctx *c = (struct vl_ops_ctx *)calloc(1, sizeof *c);
     if (!c) abort();
     c->device = opts->device;
+    c->lane = pooled ? opts->lane : -1;
     if (vl_cuda_enter(c, err) < 0 ||
         vl_cuda_check(cudaStreamCreateWithFlags(&c->compute, cudaStreamNonBlocking),
                       "cudaStreamCreate", err) < 0 ||
@@ -203,6 +279,8 @@ int vl_cuda_ctx_new(const struct vl_ops_ctx_opts *opts, struct vl_ops_ctx **out,
         vl_cuda_check(cudaEventCreateWithFlags(&c->computed, cudaEventDisableTiming),
                       "cudaEventCreate", err) < 0 ||
         vl_cuda_check(cudaEventCreateWithFlags(&c->in_free, cudaEventDisableTiming),
+                      "cudaEventCreate", err) < 0 ||
+        vl_cuda_check(cudaEventCreateWithFlags(&c->decoded, cudaEventDisableTiming),
                       "cudaEventCreate", err) < 0) {
         vl_cuda_ctx_free(c);
         return -1;
@@ -216,14 +294,24 @@ void vl_cuda_ctx_free(struct vl_ops_ctx *ctx)
 {
     if (!ctx) return;
     (void)cudaSetDevice(ctx->device);
-    if (ctx->compute) cudaStreamSynchronize(ctx->compute);
-    if (ctx->copy) cudaStreamSynchronize(ctx->copy);
+    cudaError_t a = ctx->compute ? cudaStreamSynchronize(ctx->compute) : cudaSuccess;
+    cudaError_t b = ctx->copy ? cudaStreamSynchronize(ctx->copy) : cudaSuccess;
+    if (device_wide(a) || device_wide(b)) mark_failed(device_wide(a) ? a : b, "a job's last work");
+    (void)cudaGetLastError();
+    if (ctx->lane >= 0) { /* kept for the lane's next job, unless the device failed */
+        pthread_mutex_lock(&pool_lock);
+        int keep = !failed[ctx->device][0] && !kept[ctx->device][ctx->lane];
+        if (keep) kept[ctx->device][ctx->lane] = ctx;
+        pthread_mutex_unlock(&pool_lock);
+        if (keep) return;
+    }
     for (int i = 0; i < VL_SCRATCH_N; i++) cudaFree(ctx->scratch[i]);
     cudaFreeHost(ctx->pinned_in);
     cudaFreeHost(ctx->pinned_out);
     if (ctx->staged) cudaEventDestroy(ctx->staged);
     if (ctx->computed) cudaEventDestroy(ctx->computed);
     if (ctx->in_free) cudaEventDestroy(ctx->in_free);
+    if (ctx->decoded) cudaEventDestroy(ctx->decoded);
     if (ctx->compute) cudaStreamDestroy(ctx->compute);
     if (ctx->copy) cudaStreamDestroy(ctx->copy);
     (void)cudaGetLastError();

@@ -1,7 +1,8 @@
 /* ops_cuda.h - the CUDA operations table's per-job context and the memory
  * helpers its entries share (ops_ctx.cu), private to the CUDA module.
  *
- * A context belongs to one job on one device (cudaSetDevice at ctx_new and
+ * A context belongs to one job at a time on one device, and is kept for
+ * the next job of its gpu slot (ops_ctx.cu) (cudaSetDevice at ctx_new and
  * again on every entry: libuv's threads are shared and the current device
  * is per thread).  It holds two non-blocking streams, `compute` for kernels
  * and `copy` for transfers, ordered by events; two pinned staging buffers
@@ -47,8 +48,10 @@ enum vl_cuda_taps { VL_TAPS_RESIZE, VL_TAPS_LUMA, VL_TAPS_CHROMA, VL_TAPS_N };
 
 struct vl_ops_ctx {
     int device;
+    int lane; /* the gpu slot's lane it is kept for (ops_ctx.cu), -1: not kept */
     cudaStream_t compute, copy;
     cudaEvent_t staged, computed, in_free; /* in_free: the pinned input buffer may be refilled */
+    cudaEvent_t decoded; /* FFmpeg's copies of NVDEC frames (the legacy stream) before convert */
     void *pinned_in, *pinned_out;
     size_t pinned_in_cap, pinned_out_cap;
     void *scratch[VL_SCRATCH_N];

@@ -7,6 +7,9 @@
  *   floats compared by their bytes);
  * - resize: within docs/gpu.md's tolerance of swscale (mean 1.0, max 8,
  *   p99.9 4 levels; factors above 64: 8, 16, 16);
+ * - convert: the device's bytes are the host emulation's of its steps
+ *   (convert_emulate.h) bit for bit, and within test_cuda_convert_host's
+ *   tolerance of the CPU converter (mean 1.0, max 4, p99.9 3 scaled);
  * - noise: other draws than the CPU's (counter-based generator): the same
  *   seed gives the same bytes twice, another seed others, and on a flat
  *   grey frame the noise has mean within 0.05 sigma of 0 and standard
@@ -18,6 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libavutil/pixdesc.h>
+
+#include "convert_emulate.h"
 #include "gpu/cuda_loader.h"
 #include "ops/ops.h"
 
@@ -215,6 +221,58 @@ static void yuv_checks(int w, int h)
     free(planes), free(pa), free(pb);
 }
 
+/* the converter: host pictures (yuv420p, NV12, yuv420p10le) converted by
+ * the device equal the host emulation of its steps bit for bit
+ * (convert_emulate.h), and stay within test_cuda_convert_host's tolerance
+ * of the CPU table's swscale converter */
+static void convert_checks(int w, int h)
+{
+    static const enum AVPixelFormat fmts[] = {AV_PIX_FMT_YUV420P, AV_PIX_FMT_NV12,
+                                              AV_PIX_FMT_YUV420P10LE};
+    static const enum vl_picture_format pics[] = {VL_PICTURE_YUV420P, VL_PICTURE_NV12,
+                                                  VL_PICTURE_YUV420P10};
+    if (w < 2 || h < 2) return;
+    for (size_t k = 0; k < sizeof fmts / sizeof *fmts; k++) {
+        AVFrame *f = av_frame_alloc();
+        if (!f) abort();
+        f->format = fmts[k], f->width = w, f->height = h;
+        f->colorspace = AVCOL_SPC_BT709, f->color_range = AVCOL_RANGE_MPEG;
+        if (av_frame_get_buffer(f, 0) < 0) abort();
+        vl_test_fill_picture(f, (uint64_t)k + 1);
+        struct vl_picture pic = {pics[k], {f->data[0], f->data[1], f->data[2]},
+                                 {f->linesize[0], f->linesize[1], f->linesize[2]}, w, h, 1, 0,
+                                 VL_MEM_HOST, f};
+        static const int to[][2] = {{224, 224}, {64, 48}};
+        for (size_t t = 0; t < sizeof to / sizeof *to; t++) {
+            int dw = to[t][0], dh = to[t][1];
+            int crop[4] = {w / 8, h / 9, w - w / 4, h - h / 5}, place[4] = {0, dh / 8, dw, dh - dh / 4};
+            if (crop[2] < 1 || crop[3] < 1) continue;
+            struct vl_frame want = frame(dw, dh), got = frame(dw, dh), cpu_f = frame(dw, dh);
+            memset(got.rgb, 0xa5, (size_t)dw * dh * 3); /* poisoned */
+            struct vl_ops_convert *gconv, *cconv;
+            if (gpu->convert_new(gc, dw, dh, VL_INTERP_AREA, &gconv, &err) < 0 ||
+                cpu->convert_new(cc, dw, dh, VL_INTERP_AREA, &cconv, &err) < 0) {
+                ran(-1, "convert_new");
+                continue;
+            }
+            vl_test_convert_emulate(&pic, crop, place, VL_INTERP_AREA, &want);
+            if (ran(gpu->convert(gc, gconv, &pic, crop, place, &got, &err), "convert"))
+                check(same(&want, &got), "convert (the emulated steps)", w, h);
+            if (cpu->convert(cc, cconv, &pic, crop, place, &cpu_f, &err) == 0) {
+                double mean;
+                int max, p999;
+                vl_test_diff_stats(cpu_f.rgb, got.rgb, (size_t)dw * dh * 3, &mean, &max, &p999);
+                printf("convert %s %dx%d to %dx%d: mean %.3f max %d p99.9 %d\n",
+                       av_get_pix_fmt_name(fmts[k]), w, h, dw, dh, mean, max, p999);
+                check(mean <= 1.0 && max <= 4 && p999 <= 3, "convert (tolerance)", w, h);
+            }
+            gpu->convert_free(gc, gconv), cpu->convert_free(cc, cconv);
+            free(want.rgb), free(got.rgb), free(cpu_f.rgb);
+        }
+        av_frame_free(&f);
+    }
+}
+
 /* device frames: upload, crop + flip + rotate + jitter + blur on the
  * device, download; against the CPU's chain */
 static void device_chain_checks(const struct vl_cuda_module *m, const struct vl_frame *src)
@@ -296,6 +354,7 @@ int main(int argc, char **argv)
         noise_checks(w, h);
         feature_checks(&f, &g);
         yuv_checks(w, h);
+        convert_checks(w, h);
         device_chain_checks(m, &f);
         free(f.rgb), free(g.rgb);
     }
