@@ -47,13 +47,16 @@ fi
 
 # what goes into bin/: the executable, its modules, the tests gpu-check runs
 bins=("$build/vlbuild" "$build"/vlbuild-*.so)
-for t in test_cuda_kern test_cuda_ops test_cuda_nn_kern test_nn_kern test_cuda_resample_host test_cuda_bodies_host test_cuda_loader test_ops_kern test_ops_geometry_color test_ops_resize_features; do
+for t in test_cuda_kern test_cuda_ops test_cuda_nn_kern test_nn_kern test_cuda_resample_host test_cuda_convert_host test_video_reader_table test_cuda_bodies_host test_cuda_loader test_ops_kern test_ops_geometry_color test_ops_resize_features; do
     [ -x "$build/tests/$t" ] && bins+=("$build/tests/$t")
 done
 
-# 0 for a library that stays behind: the driver's, glibc's, the compiler's runtime
+# 0 for a library that stays behind: the driver's, glibc's, the compiler's
+# runtime, and cuDNN and cuBLAS (hundreds of MB: the GPU machine's own are
+# used, under /usr/local/cuda and its PyTorch's nvidia wheels)
 bundled() {
     case "$(basename "$1")" in
+    libcudnn*.so* | libcublas*.so* | \
     libcuda.so* | libnvcuvid.so* | libnvidia-* | ld-linux* | linux-vdso* | libc.so* | libm.so* | \
         libpthread.so* | libdl.so* | librt.so* | libresolv.so* | libutil.so* | libanl.so* | \
         libnss_* | libmvec.so* | libgcc_s.so* | libstdc++.so*) return 1 ;;

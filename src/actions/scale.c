@@ -231,8 +231,10 @@ int vl_action_scale_run(struct vl_action_job *job, struct vl_error *err)
     int rc = input_meta(job, &meta, err);
     if (rc == 0) rc = make_plan(job, &meta, &p, err);
     if (rc == 0 && on_device) {
+        /* VLBUILD_NVDEC=0 (a diagnostic): CPU decoding, the GPU converting */
+        const char *nvdec = getenv("VLBUILD_NVDEC");
         p.opts.ops = ops, p.opts.ops_ctx = ops_ctx;
-        p.opts.hw_decode = 1, p.opts.hw_device = ctx_opts.device;
+        p.opts.hw_decode = !(nvdec && !strcmp(nvdec, "0")), p.opts.hw_device = ctx_opts.device;
     }
     if (rc == 0) rc = vl_reader_open(job->inputs[0], &p.opts, &r, err);
     if (rc == 0) {
@@ -250,6 +252,9 @@ int vl_action_scale_run(struct vl_action_job *job, struct vl_error *err)
                            (long long)p.n_slots);
         if (on_device && st.hw_note[0])
             vl_strbuf_addf(job->log, "%s: %s\n", job->inputs[0], st.hw_note);
+        if (st.hw_frames)
+            vl_strbuf_addf(job->log, "%s: %lld frames decoded with NVDEC\n", job->inputs[0],
+                           (long long)st.hw_frames);
         if (st.cpu_converted)
             vl_strbuf_addf(job->log, "%s: %lld frames converted on the CPU (the cuda table has "
                                      "no converter for their pixel format)\n",
