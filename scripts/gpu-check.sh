@@ -284,7 +284,20 @@ if [ $device = 1 ]; then
     run_stage 120 "$testdir/test_cuda_kern" --bench
     bench_rows=$(sed -n '/^== .*test_cuda_kern --bench/,$p' "$log" | grep -E '^\| (pinned|pageable)')
     [ -n "$bench_rows" ] && ok "copy bandwidth measured (results.md)" || skip "copy bandwidth: not reported"
-    skip "fused YUV->RGB + resize vs PyTorch: not built (the converter is five launches, not fused; no benchmark of it yet)"
+    # the converter against PyTorch's float conversion + antialiased resize
+    run_stage 60 "$testdir/test_cuda_ops" --bench
+    conv_row=$(sed -n '/^== .*test_cuda_ops --bench/,$p' "$log" | grep -E '^\| convert ' | head -n 1)
+    run_stage 120 python3 "$root/bench/gpu/torch_convert.py"
+    torch_row=$(sed -n '/^== .*torch_convert.py/,$p' "$log" | grep -E '^\| torch' | head -n 1)
+    bench_rows+=$'\n'"$conv_row"$'\n'"$torch_row"
+    ours=$(awk -F'|' '{print $3+0}' <<<"$conv_row") theirs=$(awk -F'|' '{print $3+0}' <<<"$torch_row")
+    if [ -n "$conv_row" ] && [ -n "$torch_row" ] && awk -v a="$ours" 'BEGIN { exit !(a > 0) }'; then
+        ratio=$(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.1f", b / a }')
+        met=$(awk -v r="$ratio" 'BEGIN { print (r >= 5 ? "met" : "not met") }')
+        ok "YUV->RGB + resize vs PyTorch: ${ratio}x PyTorch's speed (target 5x: $met)"
+    else
+        skip "YUV->RGB + resize vs PyTorch: a side did not report (log.txt)"
+    fi
 else
     skip "copy bandwidth, fused YUV->RGB + resize vs PyTorch: no device ($why)"
 fi

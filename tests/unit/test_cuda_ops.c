@@ -14,12 +14,14 @@
  *   seed gives the same bytes twice, another seed others, and on a flat
  *   grey frame the noise has mean within 0.05 sigma of 0 and standard
  *   deviation within 2 % of sigma.
- * --small stops at 641x359 (for compute-sanitizer).  Label gpu: skips,
+ * --small stops at 641x359 (for compute-sanitizer); --bench times the
+ * converter instead (one table row, nothing asserted).  Label gpu: skips,
  * saying why, without CUDA or without a usable device. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libavutil/pixdesc.h>
 
@@ -273,6 +275,54 @@ static void convert_checks(int w, int h)
     }
 }
 
+/* --bench: the converter on a device-resident 1080p NV12 picture (as NVDEC
+ * leaves it) to 224x224 RGB24 on the device, area, 200 frames after 10
+ * warm-ups, wall time around the enqueues and one sync; prints one table
+ * row for scripts/gpu-check.sh (no figure is asserted) */
+static int convert_bench(const struct vl_cuda_module *m)
+{
+    enum { W = 1920, H = 1080, DW = 224, DH = 224, WARM = 10, N = 200 };
+    size_t bytes = (size_t)W * H * 3 / 2;
+    /* device memory for the planes: a device frame of at least that size */
+    struct vl_frame host = frame(W, (int)((bytes + W * 3 - 1) / (W * 3)));
+    struct vl_frame planes = {NULL, host.width, host.height, VL_MEM_DEVICE};
+    struct vl_frame out = {NULL, DW, DH, VL_MEM_DEVICE};
+    for (size_t i = 0; i < bytes; i++) host.rgb[i] = (uint8_t)(16 + (i * 2654435761u >> 24) % 220);
+    struct vl_ops_convert *conv = NULL;
+    if (m->frame_alloc(gc, &planes, &err) < 0 || m->frame_alloc(gc, &out, &err) < 0 ||
+        gpu->upload(gc, &host, &planes, &err) < 0 ||
+        gpu->convert_new(gc, DW, DH, VL_INTERP_AREA, &conv, &err) < 0) {
+        fprintf(stderr, "FAIL: convert bench: %s\n", err.msg);
+        return 1;
+    }
+    struct vl_picture pic = {VL_PICTURE_NV12, {planes.rgb, planes.rgb + (size_t)W * H, NULL},
+                             {W, W, 0}, W, H, 1, 0, VL_MEM_DEVICE, NULL};
+    int crop[4] = {0, 0, W, H}, place[4] = {0, 0, DW, DH};
+    int rc = 0;
+    struct timespec t0, t1;
+    for (int i = 0; i < WARM + N && rc == 0; i++) {
+        if (i == WARM) {
+            rc = gpu->sync(gc, &err);
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+        }
+        if (rc == 0) rc = gpu->convert(gc, conv, &pic, crop, place, &out, &err);
+    }
+    if (rc == 0) rc = gpu->sync(gc, &err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (rc < 0) {
+        fprintf(stderr, "FAIL: convert bench: %s\n", err.msg);
+        return 1;
+    }
+    double us = ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / 1e3 / N;
+    printf("| convert nv12 1920x1080 -> 224x224 area, device-resident | %.1f us/frame | "
+           "%.0f frames/s | %.1f GB/s of picture read |\n",
+           us, 1e6 / us, bytes / us / 1e3);
+    gpu->convert_free(gc, conv);
+    m->frame_free(gc, &planes), m->frame_free(gc, &out);
+    free(host.rgb);
+    return 0;
+}
+
 /* device frames: upload, crop + flip + rotate + jitter + blur on the
  * device, download; against the CPU's chain */
 static void device_chain_checks(const struct vl_cuda_module *m, const struct vl_frame *src)
@@ -337,6 +387,11 @@ int main(int argc, char **argv)
     if (cpu->ctx_new(&opts, &cc, &err) < 0 || gpu->ctx_new(&opts, &gc, &err) < 0) {
         fprintf(stderr, "FAIL: ctx_new: %s\n", err.msg);
         return 1;
+    }
+    if (argc > 1 && !strcmp(argv[1], "--bench")) {
+        int brc = convert_bench(m);
+        gpu->ctx_free(gc), cpu->ctx_free(cc);
+        return brc;
     }
     static const int sizes[][2] = {{1, 1},     {3, 5},      {17, 9},     {37, 23},
                                    {641, 359}, {1920, 1080}, {4095, 2161}};
