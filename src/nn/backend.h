@@ -223,9 +223,9 @@ struct vl_nn_backend {
     void (*activation_backward)(struct vl_nn_ctx *ctx, enum vl_nn_act_kind kind, size_t n,
                                 const float *x, const float *dy, float *dx);
 
-    /* Row softmax of rows x cols, in place; mask (cols bytes, shared by all
-     * rows, or NULL): nonzero columns get probability 0; a row with every
-     * column masked becomes all zeros. */
+    /* Row softmax of rows x cols, in place; mask (cols bytes in the
+     * backend's memory, shared by all rows, or NULL): nonzero columns get
+     * probability 0; a row with every column masked becomes all zeros. */
     void (*softmax_rows)(struct vl_nn_ctx *ctx, size_t rows, int cols, float *x,
                          const uint8_t *mask);
     /* dx = p * (dp - sum(dp * p)) per row; dx may alias dp. */
