@@ -50,11 +50,6 @@ struct vl_param_spec {
     const char *key_omit;
 };
 
-/* Specs are tables written by position, and nearly all of them leave the
- * optional key_omit out: -Wextra's missing-field warning would flag every
- * one of them, as it would the CUDA table's optional entries. */
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-
 /* One parameter after validation, in spec order, defaults filled in. */
 struct vl_param_value {
     const struct vl_param_spec *spec;
