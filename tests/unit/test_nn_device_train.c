@@ -13,7 +13,7 @@
  * Since the arithmetic is the CPU's, each clip model and logreg trained for
  * two epochs on it writes the same checkpoint bytes as the plain CPU run,
  * with the data uploaded whole and staged batch by batch, and resumed after
- * an interruption.  With an
+ * an interruption; a diverging run names the CPU's first bad batch.  With an
  * allocation limit that the full batch exceeds and half a batch fits, the
  * run halves its micro-batch, says so in the log, and (naive_cnn: no batch
  * norm, no dropout) ends within 1e-5 of the full-batch CPU run; with a limit
@@ -453,7 +453,7 @@ struct run_result {
 /* Trains model on ds for two epochs (batch 4 unless batch) into out, on the
  * guarded device when device, else on the CPU. */
 static void train_run(const char *model, struct vl_dataset *ds, int device, int batch, int sgd,
-                      const char *out, struct tt_run *progress, struct run_result *res)
+                      double lr, const char *out, struct tt_run *progress, struct run_result *res)
 {
     const struct vl_model_def *def = vl_model_find(model);
     char *resume = vl_train_resume_path(out);
@@ -463,6 +463,7 @@ static void train_run(const char *model, struct vl_dataset *ds, int device, int 
         .model_config = {.hidden = 8, .patch = 4, .heads = 2, .dropout = vit ? 0.2 : 0},
         .epochs = 2,
         .batch = batch ? batch : 4,
+        .lr = lr,
         .optimizer = sgd || def->kind == VL_DATA_FEATURES ? VL_NN_SGD : VL_NN_ADAMW,
         .momentum = 0.9,
         .weight_decay = 0.01,
@@ -482,14 +483,13 @@ static void train_run(const char *model, struct vl_dataset *ds, int device, int 
     res->log = (struct vl_strbuf)VL_STRBUF_INIT;
     memset(&res->err, 0, sizeof res->err);
     res->rc = vl_train_run(ds, &o, &res->err);
-    if (res->rc < 0 && device < 2) fprintf(stderr, "%s: %s\n", model, res->err.msg);
     free(resume);
 }
 
 static void train(const char *model, struct vl_dataset *ds, int device, int batch, int sgd,
                   const char *out, struct run_result *res)
 {
-    train_run(model, ds, device, batch, sgd, out, NULL, res);
+    train_run(model, ds, device, batch, sgd, 0, out, NULL, res);
 }
 
 /* Every tensor of a and b (checkpoints of one model) within rel, relative
@@ -526,6 +526,14 @@ static int close_checkpoints(const char *a, const char *b, double rel, double *w
     vl_st_free(&fa);
     vl_st_free(&fb);
     return ok;
+}
+
+/* 1 when both runs went well; else says why. */
+static int both_ok(const struct run_result *cpu_run, const struct run_result *dev_run)
+{
+    if (cpu_run->rc < 0) fprintf(stderr, "the cpu run failed: %s\n", cpu_run->err.msg);
+    if (dev_run->rc < 0) fprintf(stderr, "the device run failed: %s\n", dev_run->err.msg);
+    return cpu_run->rc == 0 && dev_run->rc == 0;
 }
 
 /* One model's CPU run and device run over one set, their checkpoints. */
@@ -567,7 +575,7 @@ static void same_bytes(const char *model, const struct tt_set *set, int upload)
     guarded_reset(0, upload ? ARENA_BYTES : 0);
     int before = attached;
     train(model, &p.ds, 1, 0, 0, p.got, &p.dev);
-    CHECK(p.cpu.rc == 0 && p.dev.rc == 0 && attached == before + 1);
+    CHECK(both_ok(&p.cpu, &p.dev) && attached == before + 1);
     CHECK(tt_same_file(p.want, p.got));
     if (!tt_same_file(p.want, p.got)) fprintf(stderr, "%s: other bytes on the device\n", model);
     CHECK_CONTAINS(p.dev.log.buf, upload ? "data: all " : "data: staged batch by batch");
@@ -586,16 +594,33 @@ static void resume_on_device(const struct tt_set *set)
     train("vit_gru", &p.ds, 0, 0, 0, p.want, &p.cpu);
     struct tt_run stop = {.cancel_at_epoch = 2};
     guarded_reset(0, 0);
-    train_run("vit_gru", &p.ds, 2, 0, 0, p.got, &stop, &p.dev);
+    train_run("vit_gru", &p.ds, 2, 0, 0, 0, p.got, &stop, &p.dev);
     CHECK(p.dev.rc < 0 && access(resume, F_OK) == 0 && access(p.got, F_OK) != 0);
     CHECK(!detached_with_live && G.live == 0);
     vl_strbuf_release(&p.dev.log);
     guarded_reset(0, 0);
     train("vit_gru", &p.ds, 1, 0, 0, p.got, &p.dev);
-    CHECK(p.cpu.rc == 0 && p.dev.rc == 0);
+    CHECK(both_ok(&p.cpu, &p.dev));
     CHECK_CONTAINS(p.dev.log.buf, "resuming from");
     CHECK(tt_same_file(p.want, p.got));
     free(resume);
+    pair_close(&p);
+}
+
+/* A learning rate that makes logreg diverge: on the device the losses come
+ * back after the epoch, and the error names the same first bad batch as the
+ * CPU's check after each step. */
+static void divergence(const struct tt_set *set)
+{
+    struct pair p;
+    pair_open(&p, "logreg", set, "diverge");
+    train_run("logreg", &p.ds, 0, 0, 0, 3e38, p.want, NULL, &p.cpu);
+    guarded_reset(0, 0);
+    train_run("logreg", &p.ds, 2, 0, 0, 3e38, p.got, NULL, &p.dev);
+    CHECK(p.cpu.rc < 0 && p.dev.rc < 0);
+    CHECK_CONTAINS(p.cpu.err.msg, "the loss diverged");
+    CHECK_STR(p.dev.err.msg, p.cpu.err.msg);
+    CHECK(access(p.want, F_OK) != 0 && access(p.got, F_OK) != 0);
     pair_close(&p);
 }
 
@@ -609,7 +634,7 @@ static void micro_batches(const struct tt_set *set)
     /* the largest tensor: conv1's output [8 * 4 frames, 8, 8, 8] floats, 64 KiB */
     guarded_reset(48 << 10, 0);
     train("naive_cnn", &p.ds, 1, 8, 1, p.got, &p.dev);
-    CHECK(p.cpu.rc == 0 && p.dev.rc == 0);
+    CHECK(both_ok(&p.cpu, &p.dev));
     CHECK_CONTAINS(p.dev.log.buf, "warning: out of device memory at epoch 1 batch 1 (guarded: "
                                   "cannot allocate 65536 bytes");
     CHECK_CONTAINS(p.dev.log.buf, "micro-batches of 4 from now on");
@@ -677,6 +702,7 @@ int main(void)
         same_bytes("vit_transformer", &clips, upload);
     }
     resume_on_device(&clips);
+    divergence(&features);
     micro_batches(&clips);
     nothing_fits(&clips);
     tt_set_free(&features);
