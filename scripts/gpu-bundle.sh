@@ -47,7 +47,7 @@ fi
 
 # what goes into bin/: the executable, its modules, the tests gpu-check runs
 bins=("$build/vlbuild" "$build"/vlbuild-*.so)
-for t in test_cuda_kern test_cuda_ops test_cuda_nn_kern test_nn_kern test_cuda_resample_host test_cuda_convert_host test_video_reader_table test_cuda_bodies_host test_cuda_loader test_ops_kern test_ops_geometry_color test_ops_resize_features; do
+for t in test_cuda_kern test_cuda_ops test_cuda_nn_kern test_cuda_nn_models test_nn_kern test_cuda_resample_host test_cuda_convert_host test_video_reader_table test_cuda_bodies_host test_cuda_loader test_ops_kern test_ops_geometry_color test_ops_resize_features; do
     [ -x "$build/tests/$t" ] && bins+=("$build/tests/$t")
 done
 

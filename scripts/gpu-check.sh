@@ -132,7 +132,7 @@ for t in test_ops_kern test_ops_geometry_color test_ops_resize_features test_cud
 done
 
 # -- device: kernels against the host bodies --
-parity_rows="" ops_rows=""
+parity_rows="" ops_rows="" nn_parity_rows="" nn_repeat_rows="" nn_rows=""
 if [ $device = 1 ]; then
     run_stage 120 "$testdir/test_cuda_kern"
     rc=$?
@@ -158,6 +158,67 @@ if [ $device = 1 ]; then
     77) bad "nn kernels vs host bodies: the module finds no device although nvidia-smi does" ;;
     *) bad "nn kernels vs host bodies (test_cuda_nn_kern): failed (log.txt)" ;;
     esac
+    # every model of the zoo: one step on the CUDA backend against the CPU's
+    # (logits and loss 1e-5, gradients 1e-4, the step 1e-5), 20 steps repeated
+    # bit for bit; then the step's time beside PyTorch's (90 s in all)
+    run_stage 25 "$testdir/test_cuda_nn_models"
+    rc=$?
+    nn_parity_rows=$(sed -n '/^== .*test_cuda_nn_models$/,$p' "$log" | grep -E '^\| parity ')
+    nn_repeat_rows=$(sed -n '/^== .*test_cuda_nn_models$/,$p' "$log" | grep -E '^\| repeat ')
+    case $rc in
+    0) ok "models on the cuda backend vs the cpu (test_cuda_nn_models): one step within tolerance, 20 steps repeat bit for bit on $device_name" ;;
+    77) bad "models on the cuda backend vs the cpu: the test skipped although nvidia-smi finds a device ($(sed -n '/^== .*test_cuda_nn_models$/,$p' "$log" | grep -m 1 '^SKIP' | cut -c7-))" ;;
+    124) bad "models on the cuda backend vs the cpu (test_cuda_nn_models): over its 25 s (log.txt)" ;;
+    *) bad "models on the cuda backend vs the cpu (test_cuda_nn_models): rc $rc (log.txt: MISMATCH, DIFFERENT or FAILED rows)" ;;
+    esac
+    run_stage 40 "$testdir/test_cuda_nn_models" --bench
+    rc=$?
+    nn_rows=$(sed -n '/^== .*test_cuda_nn_models --bench/,$p' "$log" | grep -E '^\| vlbuild cuda step ')
+    run_stage 25 python3 "$root/bench/gpu/torch_nn_step.py"
+    trc=$?
+    nn_rows+=$'\n'$(sed -n '/^== .*torch_nn_step.py/,$p' "$log" | grep -E '^\| torch cuda step ')
+    [ $rc = 0 ] || bad "training step benchmark (test_cuda_nn_models --bench): rc $rc (log.txt)"
+    case $trc in
+    0) ;;
+    77) skip "training step in PyTorch (bench/gpu/torch_nn_step.py): $(sed -n '/^== .*torch_nn_step.py/,$p' "$log" | grep -m 1 '^SKIP' | cut -c7-)" ;;
+    *) bad "training step in PyTorch (bench/gpu/torch_nn_step.py): rc $trc (log.txt)" ;;
+    esac
+    # nn_ms WHO MODEL SHAPE PRECISION: the step's milliseconds in nn_rows ("" when not measured)
+    nn_ms() {
+        awk -F'|' -v key="$1 cuda step $2 $3 $4" '{ k = $2; gsub(/^ +| +$/, "", k) }
+            k == key && $3 ~ /^ *[0-9.]+ ms/ { print $3 + 0; exit }' <<<"$nn_rows"
+    }
+    # nn_target WHAT A B LIMIT SENSE: "met"/"not met" for A/B <= LIMIT (SENSE le)
+    # or B/A >= LIMIT (SENSE ge) as a verdict line; a skip when a side is missing
+    nn_target() {
+        local what=$1 a=$2 b=$3 limit=$4 sense=$5 r met
+        if [ -z "$a" ] || [ -z "$b" ] || ! awk -v a="$a" -v b="$b" 'BEGIN { exit !(a > 0 && b > 0) }'; then
+            skip "$what: a side did not report (log.txt)"
+            return
+        fi
+        if [ "$sense" = le ]; then
+            r=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }')
+            met=$(awk -v r="$r" -v l="$limit" 'BEGIN { print (r <= l ? "met" : "not met") }')
+            ok "$what: ${r}x PyTorch's step time ($a vs $b ms; target <= ${limit}x: $met)"
+        else
+            r=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b / a }')
+            met=$(awk -v r="$r" -v l="$limit" 'BEGIN { print (r >= l ? "met" : "not met") }')
+            ok "$what: ${r}x as fast as our fp32 ($a vs $b ms; target >= ${limit}x: $met)"
+        fi
+    }
+    for m in variable_ar_cnn vit_gru; do
+        nn_target "training step $m, batch 8 of 8x32x32, fp32 vs PyTorch" \
+            "$(nn_ms vlbuild $m batch8/8x32x32 fp32)" "$(nn_ms torch $m batch8/8x32x32 fp32)" 0.5 le
+        nn_target "training step $m, batch 256 of 16x112x112, fp32 vs PyTorch" \
+            "$(nn_ms vlbuild $m batch256/16x112x112 fp32)" "$(nn_ms torch $m batch256/16x112x112 fp32)" 1.25 le
+        bf16_row=$(grep -F "| vlbuild cuda step $m batch256/16x112x112 bf16 |" <<<"$nn_rows")
+        if grep -q "not implemented" <<<"$bf16_row"; then
+            ok "training step $m, batch 256 of 16x112x112, bf16 vs our fp32: bf16 $(awk -F'|' '{ gsub(/^ +| +$/, "", $3); print $3 }' <<<"$bf16_row") (target >= 1.5x: not met)"
+        else
+            nn_target "training step $m, batch 256 of 16x112x112, bf16 vs our fp32" \
+                "$(nn_ms vlbuild $m batch256/16x112x112 bf16)" "$(nn_ms vlbuild $m batch256/16x112x112 fp32)" 1.5 ge
+        fi
+    done
     sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
     if [ -n "$sanitizer" ]; then
         for t in test_cuda_kern "test_cuda_ops --small" test_cuda_nn_kern; do
@@ -175,6 +236,8 @@ else
     skip "kernels vs host bodies (test_cuda_kern): no device ($why)"
     skip "ops table vs cpu table (test_cuda_ops): no device ($why)"
     skip "nn kernels vs host bodies (test_cuda_nn_kern): no device ($why)"
+    skip "models on the cuda backend vs the cpu (test_cuda_nn_models): no device ($why)"
+    skip "training step vs PyTorch (test_cuda_nn_models --bench, bench/gpu/torch_nn_step.py; targets: <= 0.5x at batch 8, <= 1.25x at batch 256, bf16 >= 1.5x our fp32): no device ($why)"
     skip "compute-sanitizer memcheck: no device ($why)"
 fi
 
@@ -326,6 +389,18 @@ elapsed=$(($(date +%s) - start))
         echo "| --- | --- | --- |"
         echo "$parity_rows"
     fi
+    if [ -n "$nn_parity_rows" ]; then
+        echo
+        echo "| one step, cuda vs cpu (test_cuda_nn_models) | logits | loss | worst gradient | worst step | AdamW noise-level elements | verdict |"
+        echo "| --- | --- | --- | --- | --- | --- | --- |"
+        echo "$nn_parity_rows"
+    fi
+    if [ -n "$nn_repeat_rows" ]; then
+        echo
+        echo "| repeated on the gpu (test_cuda_nn_models) | steps | floats | parameters |"
+        echo "| --- | --- | --- | --- |"
+        echo "$nn_repeat_rows"
+    fi
     echo
     echo "| benchmark | figure |"
     echo "| --- | --- |"
@@ -333,6 +408,7 @@ elapsed=$(($(date +%s) - start))
     [ -n "$gpu_fps" ] && echo "| scale device=gpu, $size H.264 -> 224x224, one job (target 500) | $gpu_fps frames/s |"
     [ -n "$slots_fps" ] && echo "| scale device=gpu, 7 slots on one GPU (target 3000) | $slots_fps frames/s |"
     [ -n "$bench_rows" ] && echo "$bench_rows"
+    [ -n "$nn_rows" ] && grep -v '^$' <<<"$nn_rows"
 } >"$results"
 
 echo
