@@ -8,31 +8,8 @@
 
 #include "nn/cpu.h"
 #include "nn/kern/dropout.h"
+#include "nn/kern/pool.h"
 #include "nn/layers.h"
-
-/* The input window [y0, y1) x [x0, x1) of output (oy, ox) and its divisor. */
-static void pool_window(const struct vl_nn_pool_geom *g, int oy, int ox, int *y0, int *y1, int *x0,
-                        int *x1, int *div)
-{
-    if (g->kind == VL_NN_POOL_ADAPTIVE_AVG) {
-        *y0 = oy * g->h / g->oh;
-        *y1 = ((oy + 1) * g->h + g->oh - 1) / g->oh;
-        *x0 = ox * g->w / g->ow;
-        *x1 = ((ox + 1) * g->w + g->ow - 1) / g->ow;
-        *div = (*y1 - *y0) * (*x1 - *x0);
-        return;
-    }
-    int ys = oy * g->stride - g->padding, xs = ox * g->stride - g->padding;
-    int ye = ys + g->kernel, xe = xs + g->kernel;
-    /* PyTorch's count_include_pad divisor: the window clipped to the padded input */
-    int yp = ye < g->h + g->padding ? ye : g->h + g->padding;
-    int xp = xe < g->w + g->padding ? xe : g->w + g->padding;
-    *div = (yp - ys) * (xp - xs);
-    *y0 = ys < 0 ? 0 : ys;
-    *x0 = xs < 0 ? 0 : xs;
-    *y1 = ye < g->h ? ye : g->h;
-    *x1 = xe < g->w ? xe : g->w;
-}
 
 void vl_nn_cpu_pool2d_forward(struct vl_nn_ctx *ctx, const struct vl_nn_pool_geom *g,
                               const float *x, float *y, int *argmax)
@@ -45,26 +22,9 @@ void vl_nn_cpu_pool2d_forward(struct vl_nn_ctx *ctx, const struct vl_nn_pool_geo
         int *ap = argmax ? argmax + p * g->oh * g->ow : NULL;
         for (int oy = 0; oy < g->oh; oy++)
             for (int ox = 0; ox < g->ow; ox++) {
-                int y0, y1, x0, x1, div;
-                pool_window(g, oy, ox, &y0, &y1, &x0, &x1, &div);
-                if (g->kind == VL_NN_POOL_MAX) {
-                    float best = -INFINITY;
-                    int at = y0 * g->w + x0;
-                    for (int i = y0; i < y1; i++)
-                        for (int j = x0; j < x1; j++)
-                            if (xp[i * g->w + j] > best || isnan(xp[i * g->w + j])) {
-                                best = xp[i * g->w + j];
-                                at = i * g->w + j;
-                            }
-                    yp[oy * g->ow + ox] = best;
-                    ap[oy * g->ow + ox] = at;
-                } else {
-                    double s = 0.0;
-                    for (int i = y0; i < y1; i++)
-                        for (int j = x0; j < x1; j++)
-                            s += xp[i * g->w + j];
-                    yp[oy * g->ow + ox] = (float)(s / div);
-                }
+                int at;
+                yp[oy * g->ow + ox] = vl_nn_kern_pool_at(g, xp, oy, ox, &at);
+                if (g->kind == VL_NN_POOL_MAX) ap[oy * g->ow + ox] = at;
             }
     }
 }
@@ -87,7 +47,7 @@ void vl_nn_cpu_pool2d_backward(struct vl_nn_ctx *ctx, const struct vl_nn_pool_ge
                     continue;
                 }
                 int y0, y1, x0, x1, div;
-                pool_window(g, oy, ox, &y0, &y1, &x0, &x1, &div);
+                vl_nn_kern_pool_window(g, oy, ox, &y0, &y1, &x0, &x1, &div);
                 float share = d / (float)div;
                 for (int i = y0; i < y1; i++)
                     for (int j = x0; j < x1; j++)

@@ -3,10 +3,9 @@
  * over each frame's content area (struct vl_nn_area_geom), for a device that
  * computes one output or one input gradient per thread.
  *
- * The windows are those of nn/pool.c (pool_window, area_cell), written out
- * once more here because pool.c keeps its own static copies; the host test
- * test_nn_kern_rows checks these against the CPU table's entries bit for
- * bit.  The CPU's backward scatters each output's gradient into its window
+ * The CPU's forward runs through vl_nn_kern_pool_window and
+ * vl_nn_kern_pool_at itself (nn/pool.c); the host test test_nn_kern_rows
+ * checks the gathers below against the CPU table's entries bit for bit.  The CPU's backward scatters each output's gradient into its window
  * in output order; a device cannot scatter without float atomics, so the
  * bodies here gather instead: input element (iy, ix) visits the outputs
  * whose window holds it, in the same (oy, ox) order, and adds the same
@@ -20,7 +19,7 @@
 #include "ops/kern/hd.h"
 
 /* The input window [y0, y1) x [x0, x1) of output (oy, ox) and its divisor
- * (nn/pool.c's pool_window); the plane's geometry is g's h, w, oh, ow and
+ * (the CPU's too); the plane's geometry is g's h, w, oh, ow and
  * the kind's kernel, stride, padding (n and c unused). */
 VL_HD static inline void vl_nn_kern_pool_window(const struct vl_nn_pool_geom *g, int oy, int ox,
                                                 int *y0, int *y1, int *x0, int *x1, int *div)
