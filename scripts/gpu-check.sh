@@ -3,9 +3,13 @@
 # CUDA build's libraries load, runs the operations' kernels against the
 # host bodies they share (bit-exact), every entry of the CUDA operations
 # table against the CPU table (test_cuda_ops: bit-exact where claimed, else
-# within docs/gpu.md's tolerances), both under compute-sanitizer's memcheck
-# where it is installed, then the benchmarks, and prints a compact verdict
-# last.  Stays under 8 minutes (each stage has a time limit).
+# within docs/gpu.md's tolerances), the training backend against the CPU
+# one (test_cuda_nn_models: one step of each model, 20 steps repeated
+# bit for bit), these under compute-sanitizer's memcheck where it is
+# installed, scale device=gpu against device=cpu and NVDEC's planes against
+# the CPU decoder's, then the benchmarks beside PyTorch's on the same GPU,
+# and prints a compact verdict last.  Stays under 8 minutes (each stage
+# has a time limit).
 #
 #   scripts/gpu-check.sh [--dry-run] [--build-dir DIR [--no-build]] [--bundle DIR] [--out DIR]
 #
@@ -114,7 +118,7 @@ fi
 
 # -- libraries load (ldd -r resolves every symbol) --
 lib_bad=""
-for f in "$vlbuild" "$bin"/vlbuild-*.so "$testdir"/test_cuda_kern "$testdir"/test_cuda_ops "$testdir"/test_cuda_nn_kern "$testdir"/test_ops_kern; do
+for f in "$vlbuild" "$bin"/vlbuild-*.so "$testdir"/test_cuda_* "$testdir"/test_ops_kern "$testdir"/test_video_reader_table; do
     [ -e "$f" ] || { lib_bad+=" $(basename "$f") (missing)"; continue; }
     ldd -r "$f" >"$work/ldd.txt" 2>&1
     cat "$work/ldd.txt" >>"$log"
