@@ -394,12 +394,8 @@ static void make_clips(struct tt_set *s, const char *tag, int n, int variable)
 {
     struct vl_rng rng;
     vl_rng_seed(&rng, 7);
-    s->n = (size_t)n + 1;
-    s->inputs = calloc(s->n, sizeof *s->inputs);
-    s->origins = calloc(s->n, sizeof *s->origins);
-    s->hashes = calloc(s->n, sizeof *s->hashes);
-    struct vl_strbuf csv = VL_STRBUF_INIT;
-    vl_strbuf_adds(&csv, "file,label\n");
+    struct vl_strbuf csv;
+    tt_set_begin(s, n, "file", &csv);
     struct vl_error err;
     for (int i = 0; i < n; i++) {
         int T = 4, W = 8, H = variable && i % 2 ? 6 : 8, cls = i % 3;
@@ -419,12 +415,7 @@ static void make_clips(struct tt_set *s, const char *tag, int n, int variable)
         free(px);
         vl_strbuf_addf(&csv, "%s%03d.mp4,c%d\n", tag, i, cls);
     }
-    s->inputs[n] = tt_path("%slabels.csv", tag);
-    s->origins[n] = strdup(s->inputs[n]);
-    if (vl_write_file_atomic(s->inputs[n], csv.buf, csv.len, &err) < 0) abort();
-    for (size_t i = 0; i < s->n; i++)
-        if (vl_hash_file(s->inputs[i], &s->hashes[i], &err) < 0) abort();
-    vl_strbuf_release(&csv);
+    tt_set_finish(s, tag, &csv);
 }
 
 static void open_set(const struct tt_set *s, const struct vl_model_def *def,

@@ -62,6 +62,32 @@ static inline void tt_set_free(struct tt_set *s)
     free(s->hashes);
 }
 
+/* Starts s as n samples and a labels CSV: the arrays for the n inputs and
+ * the CSV, and csv with its header (key column named key). */
+static inline void tt_set_begin(struct tt_set *s, int n, const char *key, struct vl_strbuf *csv)
+{
+    s->n = (size_t)n + 1;
+    s->inputs = calloc(s->n, sizeof *s->inputs);
+    s->origins = calloc(s->n, sizeof *s->origins);
+    s->hashes = calloc(s->n, sizeof *s->hashes);
+    *csv = (struct vl_strbuf)VL_STRBUF_INIT;
+    vl_strbuf_addf(csv, "%s,label\n", key);
+}
+
+/* Ends s: csv written as its last input (TAGlabels.csv), every input
+ * hashed, csv released. */
+static inline void tt_set_finish(struct tt_set *s, const char *tag, struct vl_strbuf *csv)
+{
+    struct vl_error err;
+    size_t n = s->n - 1;
+    s->inputs[n] = tt_path("%slabels.csv", tag);
+    s->origins[n] = strdup(s->inputs[n]);
+    if (vl_write_file_atomic(s->inputs[n], csv->buf, csv->len, &err) < 0) abort();
+    for (size_t i = 0; i < s->n; i++)
+        if (vl_hash_file(s->inputs[i], &s->hashes[i], &err) < 0) abort();
+    vl_strbuf_release(csv);
+}
+
 /* n linearly separable points in dim dimensions (dim >= k) and k classes,
  * separable one class against the rest too (as a one-vs-rest SVM needs):
  * class c is centred on 8 e_c plus an offset, with noise truncated to
@@ -72,12 +98,8 @@ static inline void tt_make_separable(struct tt_set *s, const char *tag, int n, i
 {
     struct vl_rng rng;
     vl_rng_seed(&rng, seed);
-    s->n = (size_t)n + 1;
-    s->inputs = calloc(s->n, sizeof *s->inputs);
-    s->origins = calloc(s->n, sizeof *s->origins);
-    s->hashes = calloc(s->n, sizeof *s->hashes);
-    struct vl_strbuf csv = VL_STRBUF_INIT;
-    vl_strbuf_adds(&csv, "video,label\n");
+    struct vl_strbuf csv;
+    tt_set_begin(s, n, "video", &csv);
     struct vl_error err;
     float *x = malloc(sizeof(float) * (size_t)dim);
     for (int i = 0; i < n; i++) {
@@ -95,12 +117,7 @@ static inline void tt_make_separable(struct tt_set *s, const char *tag, int n, i
             abort();
         vl_strbuf_addf(&csv, "%s%04d.mp4,class%d\n", tag, i, label);
     }
-    s->inputs[n] = tt_path("%slabels.csv", tag);
-    s->origins[n] = strdup(s->inputs[n]);
-    if (vl_write_file_atomic(s->inputs[n], csv.buf, csv.len, &err) < 0) abort();
-    for (size_t i = 0; i < s->n; i++)
-        if (vl_hash_file(s->inputs[i], &s->hashes[i], &err) < 0) abort();
-    vl_strbuf_release(&csv);
+    tt_set_finish(s, tag, &csv);
     free(x);
 }
 
