@@ -3,18 +3,21 @@
  * `k<<<grid, block, shared, stream>>>(args)` were rewritten to
  * `emu_launch(k, grid, block, shared, stream, args)` (emu_launches.cmake).
  *
- * What it emulates (emu.cpp): every block of a launch in turn, every
- * thread of the block a fiber of its own with threadIdx, blockIdx,
- * blockDim and gridDim set while it runs; __syncthreads as a block
- * barrier and the warp shuffles (__shfl_sync, _up, _down, _xor, any width)
- * as barriers of the 32 lanes of a warp; __shared__ variables as statics;
- * the __fmul_rn family as the host's operations; the launch limits of a
+ * What it emulates (emu.cpp): every block of a launch in turn, every thread
+ * of the block in turn on a fiber (its own once it waits at a barrier) with
+ * threadIdx, blockIdx, blockDim and gridDim set while it runs; __syncthreads
+ * as a block barrier and the warp shuffles (__shfl_sync, _up, _down, _xor,
+ * any width) as barriers of the 32 lanes of a warp; __shared__ variables as
+ * statics; the __fmul_rn family as the host's operations; the integer
+ * atomicAdd (a plain add: one thread runs at a time); the launch limits of a
  * device (block of at most 1024 threads, grid y and z at most 65535) as a
- * launch error that cudaGetLastError returns.  It reports as a fault (the
- * next cudaGetLastError returns cudaErrorLaunchFailure, emu_faults counts
- * it, stderr says which kernel and block): a barrier some threads of the
- * block returned before, a full-mask shuffle in a warp some lanes left, a
- * warp split between a block barrier and a shuffle, and any other deadlock.
+ * launch error that cudaGetLastError returns; fresh device memory as
+ * poisoned bytes (0xa5), so a kernel reading what nothing wrote gives other
+ * results than the CPU.  It reports as a fault (the next cudaGetLastError
+ * returns cudaErrorLaunchFailure, emu_faults counts it, stderr says which
+ * kernel and block): a barrier some threads of the block returned before, a
+ * full-mask shuffle in a warp some lanes left, a warp split between a block
+ * barrier and a shuffle, and any other deadlock.
  *
  * What it cannot catch: data races (fibers run one at a time, each until it
  * waits, so a missing __syncthreads often still gives the right answer);
@@ -121,6 +124,28 @@ static inline double __dmul_rn(double a, double b)
 static inline double __dadd_rn(double a, double b)
 {
     return a + b;
+}
+
+/* the integer atomics: a thread runs alone until it waits, so a plain
+ * read-modify-write is atomic here (no float atomicAdd: its order, and so
+ * its sum, would differ from a device's) */
+static inline int atomicAdd(int *p, int v)
+{
+    int old = *p;
+    *p = old + v;
+    return old;
+}
+static inline unsigned atomicAdd(unsigned *p, unsigned v)
+{
+    unsigned old = *p;
+    *p = old + v;
+    return old;
+}
+static inline unsigned long long atomicAdd(unsigned long long *p, unsigned long long v)
+{
+    unsigned long long old = *p;
+    *p = old + v;
+    return old;
 }
 
 /* a launch: the arguments copied by value, as a device launch copies them */
