@@ -174,17 +174,14 @@ static int attach(struct vl_nn_ctx *ctx, int device, int precision, unsigned lon
         if (err) snprintf(err->msg, sizeof err->msg, "cuda nn: out of host memory");
         return -1;
     }
-    if (precision == VL_CUDA_NN_PRECISION_BF16) {
-        /* gemm.cu and conv.cu compute in fp32 only: a bf16 run would record
-         * bf16 while computing fp32 */
-        if (err) snprintf(err->msg, sizeof err->msg,
-                          "cuda nn: precision=bf16 is not implemented yet in the CUDA backend "
-                          "(its products and convolutions run in fp32); use precision=fp32");
+    if (precision != VL_CUDA_NN_PRECISION_FP32 && precision != VL_CUDA_NN_PRECISION_BF16) {
+        if (err) snprintf(err->msg, sizeof err->msg, "cuda nn: unknown precision %d", precision);
         free(st);
         return -1;
     }
     st->device = device;
-    st->precision = VL_CUDA_NN_FP32;
+    /* bf16: gemm.cu and conv.cu cast their operands, everything else is fp32 */
+    st->precision = precision == VL_CUDA_NN_PRECISION_BF16 ? VL_CUDA_NN_BF16 : VL_CUDA_NN_FP32;
     st->dropout_seed = seed;
     int ok = vl_cuda_nn_check_rt(st, cudaSetDevice(device), "select the device") == 0 &&
              vl_cuda_nn_check_rt(st, cudaStreamCreateWithFlags(&st->stream, cudaStreamNonBlocking),

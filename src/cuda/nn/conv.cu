@@ -7,17 +7,18 @@
  * on both sides (cuDNN's output size is then the CPU's floor
  * (h + 2 ph - kh) / sh + 1).
  *
- * One plan per (geometry, direction), made on first use and cached
- * (shape_cache.h): three tensor descriptors (unique ids 'x', 'w', 'y',
- * byte alignment 4 so any float pointer will do), the convolution
+ * One plan per (geometry, direction, precision), made on first use and
+ * cached (shape_cache.h): three tensor descriptors (unique ids 'x', 'w',
+ * 'y', byte alignment 4 so any float pointer will do), the convolution
  * descriptor, one operation (CONVOLUTION_FORWARD with alpha 1, beta 0;
  * BACKWARD_DATA with alpha 1, beta 0, dx overwritten; BACKWARD_FILTER with
  * alpha 1, beta 1, so dw accumulates), its operation graph, and the
  * execution plan of the first engine config the heuristics (CUDNN_HEUR_MODE_A,
  * then CUDNN_HEUR_MODE_FALLBACK if A leaves none) offer whose engine is
- * deterministic and, fp32 being TF32-free, has none of the TENSOR_CORE,
- * DOWN_CONVERT_INPUTS and REDUCED_PRECISION_REDUCTION numerical notes, that
- * finalizes, and that wants at most 1 GiB of workspace.
+ * deterministic and has none of the DOWN_CONVERT_INPUTS and
+ * REDUCED_PRECISION_REDUCTION numerical notes (accumulation stays fp32)
+ * nor, in fp32 (TF32-free), the TENSOR_CORE one, that finalizes, and that
+ * wants at most 1 GiB of workspace.
  * Determinism is judged on the engine: cuDNN states it there (the
  * NONDETERMINISTIC note), for whatever knob choices the heuristic made.
  * Every descriptor of a plan lives as long as the plan.  A call then makes
@@ -31,7 +32,19 @@
  * them to db sample after sample in float, as the CPU does (no atomics, so
  * the same bits every run).
  *
- * bf16 (VL_CUDA_NN_BF16) is not implemented yet: convolutions run in fp32.
+ * bf16 (VL_CUDA_NN_BF16): each entry casts the fp32 arrays its directions
+ * read (x, w, dy) once into bf16 copies in the cache's scratch (bf16.h:
+ * round to nearest even, grown by doubling, 256-byte aligned, so those
+ * tensors say alignment 16) and runs plans whose input tensors are
+ * CUDNN_DATA_BFLOAT16, the compute type CUDNN_DATA_FLOAT, and tensor-core
+ * engines allowed.  A plan first asks for its output (y, dx, dw) in fp32,
+ * written where the caller wants it (dw with beta 1, as in fp32).  Which
+ * engines take bf16 inputs with an fp32 output is cuDNN's to say per
+ * geometry (not every engine mixes types), so when that graph gets no
+ * engine, quietly, the plan is built again with the output in bf16 too:
+ * then the call's output goes to the scratch (beta 0) and a kernel widens
+ * it into y or dx, or adds it to dw in fp32.  The plan records which it
+ * got; the bias stays fp32 either way.
  * The handle reaches the graph and the plan through
  * CUDNN_ATTR_OPERATIONGRAPH_HANDLE and CUDNN_ATTR_EXECUTION_PLAN_HANDLE:
  * the 9.19 headers mark them deprecated in favour of device-property
@@ -43,6 +56,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cuda/nn/bf16.h"
 #include "cuda/nn/nn_cuda.h"
 #include "cuda/nn/shape_cache.h"
 
@@ -61,12 +75,13 @@ static const char *const direction_names[] = {"forward", "backward data", "backw
 enum { UID_X = 'x', UID_W = 'w', UID_Y = 'y' };
 
 /* One plan as the cache keys it: ints only (the geometry's fields, then
- * the direction), so no padding. */
+ * the direction and the precision), so no padding. */
 struct conv_key {
     struct vl_nn_conv_geom g;
     int direction;
+    int precision; /* enum vl_cuda_nn_precision */
 };
-static_assert(sizeof(struct conv_key) == sizeof(struct vl_nn_conv_geom) + sizeof(int),
+static_assert(sizeof(struct conv_key) == sizeof(struct vl_nn_conv_geom) + 2 * sizeof(int),
               "conv_key has padding");
 static_assert(sizeof(struct conv_key) <= VL_CUDA_NN_CACHE_KEY_MAX, "conv_key outgrew the cache");
 
@@ -76,10 +91,16 @@ enum { D_X, D_W, D_Y, D_CONV, D_OP, D_GRAPH, D_CFG, D_PLAN, D_COUNT };
 struct conv_plan {
     cudnnBackendDescriptor_t desc[D_COUNT];
     int64_t workspace_bytes;
+    int output_bf16; /* bf16 only: the output tensor is bf16, widened by the call */
 };
+
+/* The tensor role (D_X, D_W or D_Y) each direction writes; it reads the
+ * other two. */
+static const int output_roles[] = {D_Y, D_X, D_W};
 
 struct vl_cuda_nn_conv_cache {
     struct vl_cuda_nn_cache plans;
+    struct vl_cuda_nn_bf16_scratch operands; /* bf16: the copies and bf16 outputs */
 };
 
 /* g as text for a failure message. */
@@ -95,7 +116,8 @@ static void key_describe(const struct conv_key *key, char *out, size_t n)
 {
     char geometry[192];
     geometry_describe(&key->g, geometry, sizeof geometry);
-    snprintf(out, n, "conv2d %s %s", direction_names[key->direction], geometry);
+    snprintf(out, n, "conv2d %s %s %s", direction_names[key->direction],
+             key->precision == VL_CUDA_NN_BF16 ? "bf16" : "fp32", geometry);
 }
 
 /* Records rc, when it is an error, as what failed (for key, NULL at init)
@@ -121,12 +143,16 @@ struct build {
     struct vl_cuda_nn_state *st;
     const struct conv_key *key;
     int failed;
+    int quiet; /* a trial: a failure fails the build without being recorded */
 };
 
-/* Records rc for the build when it is its first error. */
+/* Records rc for the build when it is its first error (fails it unrecorded
+ * when quiet). */
 static void build_check(struct build *b, cudnnStatus_t rc, const char *what)
 {
-    if (!b->failed && dnn_check(b->st, b->key, rc, what) < 0) b->failed = 1;
+    if (b->failed || rc == CUDNN_STATUS_SUCCESS) return;
+    b->failed = 1;
+    if (!b->quiet) dnn_check(b->st, b->key, rc, what);
 }
 
 /* A new descriptor of type, or NULL (the build failed). */
@@ -158,15 +184,18 @@ static void build_finalize(struct build *b, cudnnBackendDescriptor_t d, const ch
 #define DNN_CREATE(b, type) build_create(b, type, "create " #type)
 #define DNN_FINALIZE(b, d, type) build_finalize(b, d, "finalize " #type)
 
-/* A packed NCHW fp32 tensor of dims n x c x h x w named uid. */
+/* A packed NCHW tensor of dims n x c x h x w named uid, fp32 or (bf16 set)
+ * bf16. */
 static cudnnBackendDescriptor_t tensor_make(struct build *b, int64_t uid, int64_t n, int64_t c,
-                                            int64_t h, int64_t w)
+                                            int64_t h, int64_t w, int bf16)
 {
     cudnnBackendDescriptor_t t = DNN_CREATE(b, CUDNN_BACKEND_TENSOR_DESCRIPTOR);
-    cudnnDataType_t type = CUDNN_DATA_FLOAT;
+    cudnnDataType_t type = bf16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
     int64_t dims[4] = {n, c, h, w};
     int64_t strides[4] = {c * h * w, h * w, w, 1};
-    int64_t alignment = 4; /* a float's: an operand may start anywhere in a tensor */
+    /* a float's: an fp32 operand may start anywhere in a tensor; a bf16 one
+     * is a scratch copy at a 256-byte boundary */
+    int64_t alignment = bf16 ? 16 : 4;
     DNN_SET(b, t, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &type);
     DNN_SET(b, t, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, 4, dims);
     DNN_SET(b, t, CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, 4, strides);
@@ -226,12 +255,14 @@ static const struct operation_kind operation_kinds[] = {
 /* The operation of key's direction on the plan's tensors and convolution
  * (desc[D_X .. D_CONV], in the kinds' role order): forward y = x * w,
  * backward data dx = dy *^T w (beta 0: overwritten), backward filter
- * dw += dy * x (beta 1). */
+ * dw += dy * x (beta 1), or dw = dy * x (beta 0) into a bf16 output
+ * (output_bf16), which the call adds to dw. */
 static cudnnBackendDescriptor_t operation_make(struct build *b, const struct conv_key *key,
-                                               cudnnBackendDescriptor_t *desc)
+                                               cudnnBackendDescriptor_t *desc, int output_bf16)
 {
     const struct operation_kind *kind = &operation_kinds[key->direction];
-    float alpha = 1.0f, beta = key->direction == CONV_BACKWARD_FILTER ? 1.0f : 0.0f;
+    float alpha = 1.0f;
+    float beta = key->direction == CONV_BACKWARD_FILTER && !output_bf16 ? 1.0f : 0.0f;
     cudnnBackendDescriptor_t op = build_create(b, kind->type, kind->type_name);
     for (int role = D_X; role <= D_CONV; role++)
         build_set(b, op, kind->attrs[role], CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &desc[role],
@@ -252,11 +283,11 @@ static cudnnBackendDescriptor_t graph_make(struct build *b, cudnnBackendDescript
     return g;
 }
 
-/* Whether cfg's engine may run: 1 when deterministic and free of the notes
- * fp32 excludes (TF32 tensor cores, down-converted inputs, reduced-precision
- * reductions); 0 when not; -1 when its notes cannot be read (then it is not
- * trusted either). */
-static int engine_allowed(cudnnBackendDescriptor_t cfg)
+/* Whether cfg's engine may run at precision: 1 when deterministic and free
+ * of the notes that lose precision (down-converted inputs, reduced-precision
+ * reductions) and, in fp32, of tensor cores (TF32); 0 when not; -1 when its
+ * notes cannot be read (then it is not trusted either). */
+static int engine_allowed(cudnnBackendDescriptor_t cfg, int precision)
 {
     cudnnBackendDescriptor_t engine = NULL;
     if (cudnnBackendCreateDescriptor(CUDNN_BACKEND_ENGINE_DESCRIPTOR, &engine) !=
@@ -275,7 +306,7 @@ static int engine_allowed(cudnnBackendDescriptor_t cfg)
     if (!readable) return -1;
     for (int64_t i = 0; i < count && i < CUDNN_NUMERICAL_NOTE_TYPE_COUNT; i++)
         if (notes[i] == CUDNN_NUMERICAL_NOTE_NONDETERMINISTIC ||
-            notes[i] == CUDNN_NUMERICAL_NOTE_TENSOR_CORE ||
+            (notes[i] == CUDNN_NUMERICAL_NOTE_TENSOR_CORE && precision != VL_CUDA_NN_BF16) ||
             notes[i] == CUDNN_NUMERICAL_NOTE_DOWN_CONVERT_INPUTS ||
             notes[i] == CUDNN_NUMERICAL_NOTE_REDUCED_PRECISION_REDUCTION)
             return 0;
@@ -333,7 +364,7 @@ static int plan_search(struct build *b, struct conv_plan *plan, cudnnBackendHeur
     int found = 0;
     for (int64_t i = 0; i < got && i < count && !found && !b->failed; i++) {
         tally->offered++;
-        if (engine_allowed(cfgs[i]) != 1) {
+        if (engine_allowed(cfgs[i], b->key->precision) != 1) {
             tally->by_notes++;
             continue;
         }
@@ -375,43 +406,65 @@ static void plan_free(void *value)
     free(plan);
 }
 
-/* A new plan for the struct conv_key at key_bytes on the state context, or
- * NULL (recorded); void * for the cache. */
-static void *plan_make(void *context, const void *key_bytes)
+/* A new plan for key whose output tensor is bf16 (output_bf16, bf16 only)
+ * or fp32, or NULL: recorded, unless quiet, when the build fails or finds
+ * no engine. */
+static struct conv_plan *plan_build(struct vl_cuda_nn_state *st, const struct conv_key *key,
+                                    int output_bf16, int quiet)
 {
-    struct vl_cuda_nn_state *st = (struct vl_cuda_nn_state *)context;
-    const struct conv_key *key = (const struct conv_key *)key_bytes;
     struct conv_plan *plan = (struct conv_plan *)calloc(1, sizeof *plan);
     if (!plan) {
         vl_cuda_nn_fail(st, 0, "conv2d: out of host memory");
         return NULL;
     }
-    struct build b = {st, key, 0};
-    plan->desc[D_X] = tensor_make(&b, UID_X, key->g.n, key->g.c, key->g.h, key->g.w);
-    plan->desc[D_W] = tensor_make(&b, UID_W, key->g.k, key->g.c, key->g.kh, key->g.kw);
-    plan->desc[D_Y] = tensor_make(&b, UID_Y, key->g.n, key->g.k, key->g.oh, key->g.ow);
+    plan->output_bf16 = output_bf16;
+    /* in bf16 the roles read are bf16, the one written as output_bf16 says */
+    int bf16[3] = {0, 0, 0};
+    for (int role = D_X; role <= D_Y; role++)
+        bf16[role] = key->precision == VL_CUDA_NN_BF16 &&
+                     (role != output_roles[key->direction] || output_bf16);
+    struct build b = {st, key, 0, quiet};
+    const struct vl_nn_conv_geom *g = &key->g;
+    plan->desc[D_X] = tensor_make(&b, UID_X, g->n, g->c, g->h, g->w, bf16[D_X]);
+    plan->desc[D_W] = tensor_make(&b, UID_W, g->k, g->c, g->kh, g->kw, bf16[D_W]);
+    plan->desc[D_Y] = tensor_make(&b, UID_Y, g->n, g->k, g->oh, g->ow, bf16[D_Y]);
     plan->desc[D_CONV] = convolution_make(&b, key);
-    plan->desc[D_OP] = operation_make(&b, key, plan->desc);
+    plan->desc[D_OP] = operation_make(&b, key, plan->desc, output_bf16);
     plan->desc[D_GRAPH] = graph_make(&b, plan->desc[D_OP]);
     struct search_tally tally = {0, 0, 0, 0};
     int found = b.failed ? -1 : plan_search(&b, plan, CUDNN_HEUR_MODE_A, &tally);
     if (found == 0) found = plan_search(&b, plan, CUDNN_HEUR_MODE_FALLBACK, &tally);
-    if (found == 0) {
+    if (found == 0 && !quiet) {
         char shape[256];
         key_describe(key, shape, sizeof shape);
         vl_cuda_nn_fail(st, 0,
-                        "%s: no deterministic fp32 engine without tensor cores: of the %d "
-                        "engine configs the heuristics offered, %d were turned away by their "
-                        "numerical notes, %d did not finalize and %d wanted over %lld MiB of "
-                        "workspace",
-                        shape, tally.offered, tally.by_notes, tally.not_finalized,
-                        tally.by_workspace, (long long)(CONV_MAX_WORKSPACE_BYTES >> 20));
+                        "%s: no deterministic %s engine: of the %d engine configs the "
+                        "heuristics offered, %d were turned away by their numerical notes, %d "
+                        "did not finalize and %d wanted over %lld MiB of workspace",
+                        shape,
+                        key->precision == VL_CUDA_NN_BF16
+                            ? "bf16 engine with fp32 accumulation (its output in fp32 or bf16)"
+                            : "fp32 engine without tensor cores",
+                        tally.offered, tally.by_notes, tally.not_finalized, tally.by_workspace,
+                        (long long)(CONV_MAX_WORKSPACE_BYTES >> 20));
     }
     if (found != 1) {
         plan_free(plan);
         return NULL;
     }
     return plan;
+}
+
+/* A new plan for the struct conv_key at key_bytes on the state context, or
+ * NULL (recorded); void * for the cache.  In bf16 an fp32 output is tried
+ * first, quietly, then a bf16 one (the top). */
+static void *plan_make(void *context, const void *key_bytes)
+{
+    struct vl_cuda_nn_state *st = (struct vl_cuda_nn_state *)context;
+    const struct conv_key *key = (const struct conv_key *)key_bytes;
+    if (key->precision != VL_CUDA_NN_BF16) return plan_build(st, key, 0, 0);
+    struct conv_plan *plan = plan_build(st, key, 0, 1);
+    return plan ? plan : plan_build(st, key, 1, 0);
 }
 
 /* The cached plan for key, made on a miss (the least recently used one
@@ -442,15 +495,16 @@ static int workspace_reserve(struct vl_cuda_nn_state *st, int64_t bytes)
 }
 
 /* Runs plan on the tensors named 'x', 'w' and 'y' in its graph (dx, dw, dy
- * in the backward directions), on st->stream. */
-static void plan_run(struct vl_cuda_nn_state *st, const struct conv_key *key,
-                     struct conv_plan *plan, const float *x, const float *w, const float *y)
+ * in the backward directions; fp32 or bf16 as the plan's tensors say), on
+ * st->stream.  0 or -1 (recorded). */
+static int plan_run(struct vl_cuda_nn_state *st, const struct conv_key *key, struct conv_plan *plan,
+                    const void *x, const void *w, const void *y)
 {
-    if (workspace_reserve(st, plan->workspace_bytes) < 0) return;
+    if (workspace_reserve(st, plan->workspace_bytes) < 0) return -1;
     int64_t uids[3] = {UID_X, UID_W, UID_Y};
     void *pointers[3] = {(void *)x, (void *)w, (void *)y};
     void *workspace = plan->workspace_bytes > 0 ? st->dnn_workspace : NULL;
-    struct build b = {st, key, 0};
+    struct build b = {st, key, 0, 0};
     cudnnBackendDescriptor_t pack = DNN_CREATE(&b, CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR);
     DNN_SET(&b, pack, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, 3, uids);
     DNN_SET(&b, pack, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, 3, pointers);
@@ -460,6 +514,7 @@ static void plan_run(struct vl_cuda_nn_state *st, const struct conv_key *key,
         build_check(&b, cudnnBackendExecute(st->dnn, plan->desc[D_PLAN], pack),
                     "cudnnBackendExecute");
     if (pack) (void)cudnnBackendDestroyDescriptor(pack);
+    return b.failed ? -1 : 0;
 }
 
 /* -- the bias -- */
@@ -524,23 +579,95 @@ static int geometry_check(struct vl_cuda_nn_state *st, const struct vl_nn_conv_g
     return -1;
 }
 
-/* The cache key of g in direction. */
-static struct conv_key key_of(const struct vl_nn_conv_geom *g, enum conv_direction direction)
+/* The cache key of g in direction at the state's precision. */
+static struct conv_key key_of(const struct vl_cuda_nn_state *st, const struct vl_nn_conv_geom *g,
+                              enum conv_direction direction)
 {
     struct conv_key key;
     memset(&key, 0, sizeof key);
     key.g = *g;
     key.direction = direction;
+    key.precision = st->precision;
     return key;
 }
 
-/* Runs direction's plan for g on x, w, y (the roles as in plan_run). */
+/* Runs direction's fp32 plan for g on x, w, y (the roles as in plan_run). */
 static void conv_run(struct vl_cuda_nn_state *st, const struct vl_nn_conv_geom *g,
                      enum conv_direction direction, const float *x, const float *w, const float *y)
 {
-    struct conv_key key = key_of(g, direction);
+    struct conv_key key = key_of(st, g, direction);
     struct conv_plan *plan = plan_for(st, &key);
     if (plan) plan_run(st, &key, plan, x, w, y);
+}
+
+/* The number of values of g's tensor in role (D_X, D_W or D_Y). */
+static int64_t role_count(const struct vl_nn_conv_geom *g, int role)
+{
+    if (role == D_X) return (int64_t)g->n * g->c * g->h * g->w;
+    if (role == D_W) return (int64_t)g->k * g->c * g->kh * g->kw;
+    return (int64_t)g->n * g->k * g->oh * g->ow;
+}
+
+/* Runs the count (1 or 2) directions of one entry for g in bf16, in order:
+ * the fp32 arrays they read (in[D_X], in[D_W], in[D_Y]: x, w and y or dy)
+ * cast once into the scratch, then each plan, its output outs[i] (y, dx or
+ * dw; dw accumulates) written by cuDNN or widened from the scratch. */
+static void conv_run_bf16(struct vl_cuda_nn_state *st, const struct vl_nn_conv_geom *g, int count,
+                          const enum conv_direction *directions, const float *const in[3],
+                          float *const *outs)
+{
+    if (!st->convs) {
+        vl_cuda_nn_fail(st, 0, "conv2d: the backend was not initialised");
+        return;
+    }
+    /* the second lookup cannot evict the first plan: it was just used and
+     * the cache holds more than one */
+    struct conv_key keys[2];
+    struct conv_plan *plans[2];
+    int reads[3] = {0, 0, 0};
+    size_t output_bytes = 0;
+    for (int i = 0; i < count; i++) {
+        keys[i] = key_of(st, g, directions[i]);
+        if (!(plans[i] = plan_for(st, &keys[i]))) return;
+        int out = output_roles[directions[i]];
+        for (int role = D_X; role <= D_Y; role++)
+            if (role != out) reads[role] = 1;
+        size_t bytes = vl_cuda_nn_bf16_bytes((size_t)role_count(g, out));
+        if (plans[i]->output_bf16 && bytes > output_bytes) output_bytes = bytes;
+    }
+    /* the scratch: a copy of each role read, then the bf16 output, if any */
+    size_t offsets[3] = {0, 0, 0}, total = 0;
+    for (int role = D_X; role <= D_Y; role++) {
+        offsets[role] = total;
+        if (reads[role]) total += vl_cuda_nn_bf16_bytes((size_t)role_count(g, role));
+    }
+    unsigned char *base = (unsigned char *)vl_cuda_nn_bf16_reserve(
+        st, &st->convs->operands, total + output_bytes, "conv2d bf16 operands");
+    if (!base) return;
+    __nv_bfloat16 *output = (__nv_bfloat16 *)(base + total);
+    static const char *const cast_names[] = {"conv2d: cast x to bf16", "conv2d: cast w to bf16",
+                                             "conv2d: cast dy to bf16"};
+    for (int role = D_X; role <= D_Y; role++) {
+        int64_t n = role_count(g, role);
+        if (reads[role] &&
+            vl_cuda_nn_bf16_cast(st, in[role], n, 0, (__nv_bfloat16 *)(base + offsets[role]), n, 0,
+                                 1, n, 1, cast_names[role]) < 0)
+            return;
+    }
+    for (int i = 0; i < count; i++) {
+        int out = output_roles[directions[i]];
+        const void *pointers[3];
+        for (int role = D_X; role <= D_Y; role++)
+            pointers[role] = base + offsets[role];
+        pointers[out] = plans[i]->output_bf16 ? (const void *)output : (const void *)outs[i];
+        if (plan_run(st, &keys[i], plans[i], pointers[D_X], pointers[D_W], pointers[D_Y]) < 0)
+            return;
+        if (plans[i]->output_bf16 &&
+            vl_cuda_nn_bf16_widen(st, output, outs[i], (size_t)role_count(g, out),
+                                  directions[i] == CONV_BACKWARD_FILTER,
+                                  "conv2d: widen the bf16 output") < 0)
+            return;
+    }
 }
 
 /* The backend's conv2d_forward: y = conv(x, w) + b (b may be NULL). */
@@ -557,6 +684,10 @@ static void be_conv2d_forward(struct vl_nn_ctx *ctx, const struct vl_nn_conv_geo
         if (vl_cuda_nn_check_rt(st, cudaMemsetAsync(y, 0, (size_t)outputs * sizeof *y, st->stream),
                                 "conv2d forward: clear y") < 0)
             return;
+    } else if (st->precision == VL_CUDA_NN_BF16) {
+        const enum conv_direction forward = CONV_FORWARD;
+        const float *const in[3] = {x, w, NULL};
+        conv_run_bf16(st, g, 1, &forward, in, &y);
     } else {
         conv_run(st, g, CONV_FORWARD, x, w, y);
     }
@@ -581,6 +712,20 @@ static void be_conv2d_backward(struct vl_nn_ctx *ctx, const struct vl_nn_conv_ge
         if (dx && inputs > 0)
             vl_cuda_nn_check_rt(st, cudaMemsetAsync(dx, 0, (size_t)inputs * sizeof *dx, st->stream),
                                 "conv2d backward: clear dx");
+    } else if (st->precision == VL_CUDA_NN_BF16) {
+        enum conv_direction directions[2];
+        float *outs[2];
+        int count = 0;
+        if (dx) {
+            directions[count] = CONV_BACKWARD_DATA;
+            outs[count++] = dx;
+        }
+        if (dw) {
+            directions[count] = CONV_BACKWARD_FILTER;
+            outs[count++] = dw;
+        }
+        const float *const in[3] = {x, w, dy};
+        if (count > 0) conv_run_bf16(st, g, count, directions, in, outs);
     } else {
         if (dx) conv_run(st, g, CONV_BACKWARD_DATA, dx, w, dy);
         if (dw) conv_run(st, g, CONV_BACKWARD_FILTER, x, dw, dy);
@@ -622,7 +767,7 @@ int vl_cuda_nn_conv_init(struct vl_cuda_nn_state *st)
     if (dnn_check(st, NULL, rc, "cudnnCreate") < 0 ||
         dnn_check(st, NULL, cudnnSetStream(st->dnn, st->stream), "cudnnSetStream") < 0)
         return -1;
-    st->convs = (struct vl_cuda_nn_conv_cache *)malloc(sizeof *st->convs);
+    st->convs = (struct vl_cuda_nn_conv_cache *)calloc(1, sizeof *st->convs);
     if (!st->convs) {
         vl_cuda_nn_fail(st, 0, "conv2d: out of host memory");
         return -1;
@@ -639,6 +784,7 @@ void vl_cuda_nn_conv_free(struct vl_cuda_nn_state *st)
         void *plan;
         while ((plan = vl_cuda_nn_cache_pop(&st->convs->plans)) != NULL)
             plan_free(plan);
+        vl_cuda_nn_bf16_scratch_free(st, &st->convs->operands);
         free(st->convs);
         st->convs = NULL;
     }

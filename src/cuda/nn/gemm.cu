@@ -26,10 +26,20 @@
  * aligned buffers unless told otherwise, and a convolution's or a head's
  * operand starts anywhere inside a tensor.
  *
- * Precision: CUBLAS_COMPUTE_32F (never _FAST_TF32), fp32 operands and
- * scalars, the state's fixed workspace and stream, so a given GPU model and
- * library version gives the same bits run after run.  bf16
- * (VL_CUDA_NN_BF16) is not implemented yet: its products run in fp32.
+ * Precision: CUBLAS_COMPUTE_32F (never _FAST_TF32), fp32 scalars, C and
+ * D, the state's fixed workspace and stream, so a given GPU model and
+ * library version gives the same bits run after run.  In fp32 a and b are
+ * read where they are.  In bf16 (VL_CUDA_NN_BF16) each call first casts a
+ * and b (the rows x cols it reads of each, at their strides) into bf16
+ * copies in the cache's scratch (bf16.h: round to nearest even, grown by
+ * doubling), packed with the row stride rounded up to 8 values (16 bytes,
+ * as tensor-core kernels want) and each matrix of a batch right after the
+ * last; cuBLASLt then multiplies CUDA_R_16BF A and B with fp32
+ * accumulation into the fp32 c, beta as in fp32.  The key holds the
+ * precision, so the two never share a plan, and in bf16 the alignments are
+ * the copies'.  The casts cost one pass over a and b per call: weights are
+ * cast again at every use (GPU.md's bf16 weight shadow, cast once per
+ * step, is not built).
  *
  * Zero sizes as the CPU's OpenBLAS: m or n == 0 does nothing; k == 0 or
  * alpha == 0 gives c = beta c (beta == 0 stores zeros, NaNs in c
@@ -40,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cuda/nn/bf16.h"
 #include "cuda/nn/nn_cuda.h"
 #include "cuda/nn/shape_cache.h"
 
@@ -53,8 +64,9 @@ struct gemm_key {
     int64_t trans_a, trans_b, m, n, k, lda, ldb, ldc;
     int64_t batch, stride_a, stride_b, stride_c;
     int64_t align_a, align_b, align_c; /* bytes, powers of two up to 256 */
+    int64_t precision;                 /* enum vl_cuda_nn_precision */
 };
-static_assert(sizeof(struct gemm_key) == 15 * sizeof(int64_t), "gemm_key has padding");
+static_assert(sizeof(struct gemm_key) == 16 * sizeof(int64_t), "gemm_key has padding");
 static_assert(sizeof(struct gemm_key) <= VL_CUDA_NN_CACHE_KEY_MAX, "gemm_key outgrew the cache");
 
 /* What cublasLtMatmul takes for one key. */
@@ -66,14 +78,48 @@ struct gemm_plan {
 
 struct vl_cuda_nn_gemm_cache {
     struct vl_cuda_nn_cache plans;
+    struct vl_cuda_nn_bf16_scratch operands; /* bf16: the copies of a and b */
 };
 
+/* One operand matrix as cuBLASLt reads it: rows x cols stored row-major
+ * with row stride ld, a batch of them stride elements apart. */
+struct operand {
+    int64_t rows, cols, ld, stride;
+};
+
+/* A bf16 copy's row stride: the row rounded up to 8 values (16 bytes). */
+static int64_t packed_ld(int64_t cols)
+{
+    return (cols + 7) & ~(int64_t)7;
+}
+
+/* Our a and b for key as cuBLASLt reads them: the caller's in fp32, the
+ * packed bf16 copies (bf16.h) in bf16. */
+static void operands_of(const struct gemm_key *key, struct operand *a, struct operand *b)
+{
+    a->rows = key->trans_a ? key->k : key->m;
+    a->cols = key->trans_a ? key->m : key->k;
+    b->rows = key->trans_b ? key->n : key->k;
+    b->cols = key->trans_b ? key->k : key->n;
+    a->ld = key->lda;
+    a->stride = key->stride_a;
+    b->ld = key->ldb;
+    b->stride = key->stride_b;
+    if (key->precision == VL_CUDA_NN_BF16) {
+        a->ld = packed_ld(a->cols);
+        b->ld = packed_ld(b->cols);
+        a->stride = key->batch > 1 ? a->rows * a->ld : 0;
+        b->stride = key->batch > 1 ? b->rows * b->ld : 0;
+    }
+}
+
 /* The largest power of two up to 256 dividing the address and, when there
- * are several matrices, the byte stride between them. */
-static int64_t alignment_of(const void *p, size_t stride, int batch)
+ * are several matrices, the byte stride (stride values of value_bytes)
+ * between them. */
+static int64_t alignment_of(const void *p, size_t stride, int batch, size_t value_bytes)
 {
     uintptr_t bits = (uintptr_t)p | 256;
-    if (batch > 1) bits |= (uintptr_t)(stride * sizeof(float)) | 256;
+    if (batch > 1) bits |= (uintptr_t)(stride * value_bytes) | 256;
     return (int64_t)(bits & (~bits + 1));
 }
 
@@ -82,11 +128,11 @@ static void key_describe(const struct gemm_key *key, char *out, size_t n)
 {
     snprintf(out, n,
              "gemm m %lld n %lld k %lld (trans_a %lld, trans_b %lld, lda %lld, ldb %lld, "
-             "ldc %lld, batch %lld, strides %lld %lld %lld)",
+             "ldc %lld, batch %lld, strides %lld %lld %lld, %s)",
              (long long)key->m, (long long)key->n, (long long)key->k, (long long)key->trans_a,
              (long long)key->trans_b, (long long)key->lda, (long long)key->ldb, (long long)key->ldc,
              (long long)key->batch, (long long)key->stride_a, (long long)key->stride_b,
-             (long long)key->stride_c);
+             (long long)key->stride_c, key->precision == VL_CUDA_NN_BF16 ? "bf16" : "fp32");
 }
 
 /* Records rc, when it is an error, as what failed for key; 0 or -1. */
@@ -114,14 +160,13 @@ static void plan_free(void *value)
     free(plan);
 }
 
-/* A column-major fp32 layout of rows x cols with leading dimension ld,
+/* A column-major layout of type of rows x cols with leading dimension ld,
  * batch of them stride elements apart; 0 or -1 (recorded). */
 static int layout_make(struct vl_cuda_nn_state *st, const struct gemm_key *key,
-                       cublasLtMatrixLayout_t *out, int64_t rows, int64_t cols, int64_t ld,
-                       int64_t stride, const char *what)
+                       cublasLtMatrixLayout_t *out, cudaDataType_t type, int64_t rows, int64_t cols,
+                       int64_t ld, int64_t stride, const char *what)
 {
-    if (lt_check(st,
-                 cublasLtMatrixLayoutCreate(out, CUDA_R_32F, (uint64_t)rows, (uint64_t)cols, ld),
+    if (lt_check(st, cublasLtMatrixLayoutCreate(out, type, (uint64_t)rows, (uint64_t)cols, ld),
                  what, key) < 0)
         return -1;
     if (key->batch <= 1) return 0;
@@ -214,6 +259,10 @@ static void *plan_make(void *context, const void *key_bytes)
     }
     cublasOperation_t op_a = key->trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
     cublasOperation_t op_b = key->trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
+    /* a row-major operand's layout is its transpose, column-major (the top) */
+    struct operand a, b;
+    operands_of(key, &a, &b);
+    cudaDataType_t operand_type = key->precision == VL_CUDA_NN_BF16 ? CUDA_R_16BF : CUDA_R_32F;
     int ok = lt_check(st, cublasLtMatmulDescCreate(&plan->op, CUBLAS_COMPUTE_32F, CUDA_R_32F),
                       "cublasLtMatmulDescCreate", key) == 0 &&
              lt_check(st,
@@ -224,13 +273,11 @@ static void *plan_make(void *context, const void *key_bytes)
                       cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_TRANSB, &op_b,
                                                      sizeof op_b),
                       "cublasLtMatmulDescSetAttribute(transb)", key) == 0 &&
-             layout_make(st, key, &plan->lt_a, key->trans_b ? key->k : key->n,
-                         key->trans_b ? key->n : key->k, key->ldb, key->stride_b,
+             layout_make(st, key, &plan->lt_a, operand_type, b.cols, b.rows, b.ld, b.stride,
                          "cublasLtMatrixLayoutCreate(b)") == 0 &&
-             layout_make(st, key, &plan->lt_b, key->trans_a ? key->m : key->k,
-                         key->trans_a ? key->k : key->m, key->lda, key->stride_a,
+             layout_make(st, key, &plan->lt_b, operand_type, a.cols, a.rows, a.ld, a.stride,
                          "cublasLtMatrixLayoutCreate(a)") == 0 &&
-             layout_make(st, key, &plan->lt_c, key->n, key->m, key->ldc, key->stride_c,
+             layout_make(st, key, &plan->lt_c, CUDA_R_32F, key->n, key->m, key->ldc, key->stride_c,
                          "cublasLtMatrixLayoutCreate(c)") == 0 &&
              plan_choose_algo(st, key, plan) == 0;
     if (!ok) {
@@ -268,6 +315,33 @@ __global__ static void scale_matrices(float *c, int64_t rows, int64_t cols, int6
     }
 }
 
+/* Casts key's a and b into bf16 copies in the cache's scratch, laid out as
+ * operands_of says, and points *a16 and *b16 at them; 0 or -1 (recorded). */
+static int operands_cast(struct vl_cuda_nn_state *st, const struct gemm_key *key, const float *a,
+                         const float *b, const __nv_bfloat16 **a16, const __nv_bfloat16 **b16)
+{
+    if (!st->gemms) {
+        vl_cuda_nn_fail(st, 0, "gemm: the backend was not initialised");
+        return -1;
+    }
+    struct operand oa, ob;
+    operands_of(key, &oa, &ob);
+    size_t bytes_a = vl_cuda_nn_bf16_bytes((size_t)(key->batch * oa.rows * oa.ld));
+    size_t bytes_b = vl_cuda_nn_bf16_bytes((size_t)(key->batch * ob.rows * ob.ld));
+    unsigned char *base = (unsigned char *)vl_cuda_nn_bf16_reserve(
+        st, &st->gemms->operands, bytes_a + bytes_b, "gemm bf16 operands");
+    if (!base) return -1;
+    __nv_bfloat16 *copy_a = (__nv_bfloat16 *)base, *copy_b = (__nv_bfloat16 *)(base + bytes_a);
+    if (vl_cuda_nn_bf16_cast(st, a, key->lda, key->stride_a, copy_a, oa.ld, oa.stride, oa.rows,
+                             oa.cols, key->batch, "gemm: cast a to bf16") < 0 ||
+        vl_cuda_nn_bf16_cast(st, b, key->ldb, key->stride_b, copy_b, ob.ld, ob.stride, ob.rows,
+                             ob.cols, key->batch, "gemm: cast b to bf16") < 0)
+        return -1;
+    *a16 = copy_a;
+    *b16 = copy_b;
+    return 0;
+}
+
 /* The product of key (the CPU's gemm, batched), on st->stream. */
 static void gemm_run(struct vl_cuda_nn_state *st, struct gemm_key *key, float alpha, const float *a,
                      const float *b, float beta, float *c)
@@ -298,15 +372,27 @@ static void gemm_run(struct vl_cuda_nn_state *st, struct gemm_key *key, float al
         vl_cuda_nn_check_rt(st, cudaPeekAtLastError(), "gemm: scale c by beta");
         return;
     }
-    key->align_a = alignment_of(a, (size_t)key->stride_a, (int)key->batch);
-    key->align_b = alignment_of(b, (size_t)key->stride_b, (int)key->batch);
-    key->align_c = alignment_of(c, (size_t)key->stride_c, (int)key->batch);
+    /* what cuBLASLt reads: a and b themselves, or their bf16 copies */
+    const void *read_a = a, *read_b = b;
+    size_t value_bytes = sizeof(float);
+    struct operand oa = {0, 0, 0, key->stride_a}, ob = {0, 0, 0, key->stride_b};
+    if (key->precision == VL_CUDA_NN_BF16) {
+        const __nv_bfloat16 *a16 = NULL, *b16 = NULL;
+        if (operands_cast(st, key, a, b, &a16, &b16) < 0) return;
+        read_a = a16;
+        read_b = b16;
+        value_bytes = sizeof(__nv_bfloat16);
+        operands_of(key, &oa, &ob);
+    }
+    key->align_a = alignment_of(read_a, (size_t)oa.stride, (int)key->batch, value_bytes);
+    key->align_b = alignment_of(read_b, (size_t)ob.stride, (int)key->batch, value_bytes);
+    key->align_c = alignment_of(c, (size_t)key->stride_c, (int)key->batch, sizeof(float));
     struct gemm_plan *plan = plan_for(st, key);
     if (!plan) return;
     /* our b is cuBLASLt's A and our a its B (the derivation at the top) */
     lt_check(st,
-             cublasLtMatmul(st->lt, plan->op, &alpha, b, plan->lt_a, a, plan->lt_b, &beta, c,
-                            plan->lt_c, c, plan->lt_c, &plan->algo, st->lt_workspace,
+             cublasLtMatmul(st->lt, plan->op, &alpha, read_b, plan->lt_a, read_a, plan->lt_b, &beta,
+                            c, plan->lt_c, c, plan->lt_c, &plan->algo, st->lt_workspace,
                             st->lt_workspace_bytes, st->stream),
              "cublasLtMatmul", key);
 }
@@ -329,6 +415,7 @@ static void be_gemm_batched(struct vl_nn_ctx *ctx, int trans_a, int trans_b, int
     key.ldb = ldb;
     key.ldc = ldc;
     key.batch = batch;
+    key.precision = vl_cuda_nn_state_of(ctx)->precision;
     /* one matrix has no stride: keyed as 0, so it shares the plain call's plan */
     if (batch > 1) {
         key.stride_a = (int64_t)stride_a;
@@ -368,7 +455,7 @@ int vl_cuda_nn_gemm_init(struct vl_cuda_nn_state *st)
     st->lt_workspace = vl_cuda_nn_alloc(st, GEMM_WORKSPACE_BYTES, "cublasLt workspace");
     if (!st->lt_workspace) return -1;
     st->lt_workspace_bytes = GEMM_WORKSPACE_BYTES;
-    st->gemms = (struct vl_cuda_nn_gemm_cache *)malloc(sizeof *st->gemms);
+    st->gemms = (struct vl_cuda_nn_gemm_cache *)calloc(1, sizeof *st->gemms);
     if (!st->gemms) {
         vl_cuda_nn_fail(st, 0, "gemm: out of host memory");
         return -1;
@@ -384,6 +471,7 @@ void vl_cuda_nn_gemm_free(struct vl_cuda_nn_state *st)
         void *plan;
         while ((plan = vl_cuda_nn_cache_pop(&st->gemms->plans)) != NULL)
             plan_free(plan);
+        vl_cuda_nn_bf16_scratch_free(st, &st->gemms->operands);
         free(st->gemms);
         st->gemms = NULL;
     }

@@ -33,7 +33,10 @@ extern "C" {
 
 enum vl_cuda_nn_precision {
     VL_CUDA_NN_FP32, /* operands and accumulation in fp32, TF32 off */
-    VL_CUDA_NN_BF16, /* bf16 operands of gemm and convolution, fp32 accumulation and masters */
+    /* gemm and convolution cast their fp32 operands into bf16 copies at each
+     * call (bf16.h) and accumulate in fp32 into fp32 results; masters, norms,
+     * softmax, losses and the optimiser stay fp32, no loss scaling */
+    VL_CUDA_NN_BF16,
 };
 
 struct vl_cuda_nn_gemm_cache; /* gemm.cu: cuBLASLt layouts and heuristics per shape */
