@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "cuda/ops_cuda.h"
+#include "cuda/probe.h"
 
 extern "C" {
 #include "gpu/cuda_module.h"
@@ -13,26 +14,10 @@ extern const struct vl_ops vl_cuda_ops; /* ops_table.cu */
 #define VL_STR2(x) #x
 #define VL_STR(x) VL_STR2(x)
 
-/* the usable devices; none on a machine without the driver or a device,
- * with the runtime's reason */
-static int probe(char *why, size_t n)
-{
-    int count = 0;
-    cudaError_t rc = cudaGetDeviceCount(&count);
-    if (rc != cudaSuccess) {
-        if (why && n) snprintf(why, n, "no usable cuda device: %s (%s)", cudaGetErrorString(rc),
-                               cudaGetErrorName(rc));
-        (void)cudaGetLastError();
-        return 0;
-    }
-    if (count == 0 && why && n) snprintf(why, n, "no usable cuda device: the driver reports none");
-    return count;
-}
-
 extern "C" __attribute__((visibility("default"))) const struct vl_cuda_module vl_cuda_module = {
     VL_CUDA_MODULE_ABI,
     "cuda runtime " VL_STR(CUDART_VERSION) " arch " VL_CUDA_ARCHS,
-    probe,
+    vl_cuda_probe,
     &vl_cuda_ops,
     1, /* experimental: never run on a GPU yet (scripts/gpu-check.sh verifies it) */
     vl_cuda_frame_alloc,

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cuda/nn/nn_cuda.h"
+#include "cuda/probe.h"
 
 extern "C" {
 #include "gpu/cuda_nn_module.h"
@@ -138,20 +139,6 @@ static void table_build(void)
 
 /* -- the module -- */
 
-static int probe(char *why, size_t n)
-{
-    int count = 0;
-    cudaError_t rc = cudaGetDeviceCount(&count);
-    if (rc != cudaSuccess) {
-        if (why && n) snprintf(why, n, "no usable cuda device: %s (%s)", cudaGetErrorString(rc),
-                               cudaGetErrorName(rc));
-        (void)cudaGetLastError();
-        return 0;
-    }
-    if (count == 0 && why && n) snprintf(why, n, "no usable cuda device: the driver reports none");
-    return count;
-}
-
 static void state_free(struct vl_cuda_nn_state *st)
 {
     if (!st) return;
@@ -214,7 +201,7 @@ extern "C" __attribute__((visibility("default"))) const struct vl_cuda_nn_module
         VL_CUDA_NN_MODULE_ABI,
         "cuda runtime " VL_STR(CUDART_VERSION) " cudnn " VL_STR(CUDNN_VERSION) " cublasLt " VL_STR(
             CUBLAS_VERSION) " arch " VL_CUDA_ARCHS,
-        probe,
+        vl_cuda_probe,
         attach,
         detach,
         1, /* experimental: never run on a GPU yet (scripts/gpu-check.sh verifies it) */
