@@ -66,6 +66,17 @@ struct vl_nn_backend {
     void (*download)(struct vl_nn_ctx *ctx, void *dst, const void *src, size_t bytes);
     /* Returns when every entry called so far has finished. */
     void (*sync)(struct vl_nn_ctx *ctx);
+    /* Host memory of bytes that upload copies from without waiting for the
+     * work queued before it (pinned on a device; plain malloc on the CPU);
+     * NULL when out of memory.  Such a buffer may be refilled only after a
+     * fence recorded behind its upload has been waited for. */
+    void *(*host_alloc)(struct vl_nn_ctx *ctx, size_t bytes);
+    void (*host_free)(struct vl_nn_ctx *ctx, void *p);
+    /* Records fence slot (0 or 1) behind every entry called so far;
+     * fence_wait returns once the entries before that record have finished
+     * (at once for a slot never recorded, and on the CPU). */
+    void (*fence)(struct vl_nn_ctx *ctx, int slot);
+    void (*fence_wait)(struct vl_nn_ctx *ctx, int slot);
     /* Bytes of the backend's memory free now and in all (the CPU reports 0
      * and 0: no limit it knows of); what decides whether a dataset is
      * uploaded whole. */

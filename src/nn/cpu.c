@@ -68,6 +68,25 @@ static void cpu_sync(struct vl_nn_ctx *ctx)
     (void)ctx;
 }
 
+static void *cpu_host_alloc(struct vl_nn_ctx *ctx, size_t bytes)
+{
+    (void)ctx;
+    return malloc(bytes ? bytes : 1);
+}
+
+static void cpu_host_free(struct vl_nn_ctx *ctx, void *p)
+{
+    (void)ctx;
+    free(p);
+}
+
+/* the CPU's entries have finished when they return: nothing to wait for */
+static void cpu_fence(struct vl_nn_ctx *ctx, int slot)
+{
+    (void)ctx;
+    (void)slot;
+}
+
 static void cpu_mem_info(struct vl_nn_ctx *ctx, size_t *free_bytes, size_t *total_bytes)
 {
     (void)ctx;
@@ -343,6 +362,10 @@ static const struct vl_nn_backend cpu_backend = {
     .upload = cpu_transfer,
     .download = cpu_transfer,
     .sync = cpu_sync,
+    .host_alloc = cpu_host_alloc,
+    .host_free = cpu_host_free,
+    .fence = cpu_fence,
+    .fence_wait = cpu_fence,
     .mem_info = cpu_mem_info,
     .check = cpu_check,
     .add = cpu_add,

@@ -4,7 +4,9 @@
  * vl_nn_ctx_init and detached in teardown, after every device tensor is
  * freed.  The model is built and initialised on the host, then its
  * parameters and the optimiser's moments move to the device.  Batches are
- * assembled on the host into one reused staging tensor and uploaded, or,
+ * assembled on the host into one reused staging tensor and uploaded from
+ * two pinned buffers in turn (the host assembles the next batch while the
+ * device computes), or,
  * when every sample's floats fit a quarter of the device's free memory,
  * uploaded once and gathered there per batch.  Labels and content sizes
  * stay host arrays.  Step losses stay where the logits are, one slot per
@@ -44,6 +46,10 @@ struct run {
     int on_device;
     int micro;                     /* samples per forward and backward, <= o->batch */
     struct vl_nn_tensor stage;     /* host: a batch assembled before its upload */
+    void *pinned[2];               /* staged runs: the batch copied here for its upload, the
+                                      two in turn (the backend's host_alloc, grown only) */
+    size_t pinned_cap[2];          /* bytes */
+    int turn;                      /* the pinned buffer of the last upload */
     struct vl_nn_tensor data;      /* device: every sample assembled, or empty (staged) */
     struct vl_nn_tensor losses;    /* [batches per epoch]: step losses, where the logits are */
     struct vl_nn_tensor loss_tmp;  /* [1]: a micro-batch's or a validation batch's loss */
@@ -83,7 +89,25 @@ static int assemble_device(struct run *r, const size_t *idx, int n, struct vl_ba
         if (vl_model_batch(ds, idx, n, &r->stage, r->content_h, r->content_w, b, err) < 0 ||
             vl_nn_tensor_resize_ctx(ctx, &r->x, r->stage.ndim, r->stage.shape, err) < 0)
             return -1;
-        ctx->backend->upload(ctx, r->x.data, r->stage.data, r->stage.size * sizeof(float));
+        /* through pinned memory, so that the upload is queued behind the
+         * previous step instead of waiting for it: the host assembles the
+         * next batch while the device computes this one; a buffer is
+         * refilled only once its last upload has run (its fence) */
+        const struct vl_nn_backend *be = ctx->backend;
+        size_t bytes = r->stage.size * sizeof(float);
+        int j = r->turn ^= 1;
+        be->fence_wait(ctx, j);
+        if (bytes > r->pinned_cap[j]) {
+            be->host_free(ctx, r->pinned[j]);
+            r->pinned_cap[j] = 0;
+            if (!(r->pinned[j] = be->host_alloc(ctx, bytes)))
+                return vl_error_set(err, "out of pinned host memory for a batch of %zu bytes",
+                                    bytes);
+            r->pinned_cap[j] = bytes;
+        }
+        memcpy(r->pinned[j], r->stage.data, bytes);
+        be->upload(ctx, r->x.data, r->pinned[j], bytes);
+        be->fence(ctx, j);
         b->x = &r->x;
         return 0;
     }
@@ -568,6 +592,13 @@ static void teardown(struct run *r)
     vl_nn_tensor_free(&r->data);
     vl_nn_tensor_free(&r->losses);
     vl_nn_tensor_free(&r->loss_tmp);
+    for (int i = 0; i < 2; i++) {
+        if (r->pinned[i]) {
+            r->ctx.backend->fence_wait(&r->ctx, i);
+            r->ctx.backend->host_free(&r->ctx, r->pinned[i]);
+        }
+        r->pinned[i] = NULL, r->pinned_cap[i] = 0;
+    }
     if (r->on_device) {
         r->o->gpu->detach(&r->ctx);
         r->ctx.backend = vl_nn_backend_cpu();

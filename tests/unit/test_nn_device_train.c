@@ -165,6 +165,38 @@ static void g_sync(struct vl_nn_ctx *ctx)
     (void)ctx;
 }
 
+/* pinned host memory: ordinary host memory, counted with the device's
+ * allocations (the trainer must free it before detach too); a fence has
+ * nothing to wait for on the host, but must be recorded before it is
+ * waited on for a buffer that an upload used */
+static int fenced[2];
+
+static void *g_host_alloc(struct vl_nn_ctx *ctx, size_t bytes)
+{
+    void *p = cpu->host_alloc(ctx, bytes);
+    if (p) G.live++;
+    return p;
+}
+
+static void g_host_free(struct vl_nn_ctx *ctx, void *p)
+{
+    if (p) G.live--;
+    cpu->host_free(ctx, p);
+}
+
+static void g_fence(struct vl_nn_ctx *ctx, int slot)
+{
+    (void)ctx;
+    CHECK(slot == 0 || slot == 1);
+    fenced[slot & 1] = 1;
+}
+
+static void g_fence_wait(struct vl_nn_ctx *ctx, int slot)
+{
+    (void)ctx;
+    CHECK(slot == 0 || slot == 1);
+}
+
 static void g_mem_info(struct vl_nn_ctx *ctx, size_t *free_bytes, size_t *total_bytes)
 {
     (void)ctx;
@@ -314,6 +346,8 @@ static void table_build(void)
     t->name = "guarded";
     t->alloc = g_alloc, t->free = g_free, t->upload = g_upload, t->download = g_download;
     t->sync = g_sync, t->mem_info = g_mem_info, t->check = g_check;
+    t->host_alloc = g_host_alloc, t->host_free = g_host_free;
+    t->fence = g_fence, t->fence_wait = g_fence_wait;
     t->add = g_add, t->axpy = g_axpy, t->scale = g_scale, t->copy = g_copy, t->fill = g_fill;
     t->swap_axes = g_swap_axes, t->mul = g_mul, t->standardize = g_standardize;
     t->sum_squares = g_sum_squares, t->bias_grad = g_bias_grad;
@@ -565,8 +599,11 @@ static void same_bytes(const char *model, const struct tt_set *set, int upload)
     train(model, &p.ds, 0, 0, 0, p.want, &p.cpu);
     guarded_reset(0, upload ? ARENA_BYTES : 0);
     int before = attached;
+    fenced[0] = fenced[1] = 0;
     train(model, &p.ds, 1, 0, 0, p.got, &p.dev);
     CHECK(both_ok(&p.cpu, &p.dev) && attached == before + 1);
+    /* staged: the batches went through both pinned buffers in turn, fenced */
+    if (!upload) CHECK(fenced[0] && fenced[1]);
     CHECK(tt_same_file(p.want, p.got));
     if (!tt_same_file(p.want, p.got)) fprintf(stderr, "%s: other bytes on the device\n", model);
     CHECK_CONTAINS(p.dev.log.buf, upload ? "data: all " : "data: staged batch by batch");

@@ -90,6 +90,38 @@ static void be_download(struct vl_nn_ctx *ctx, void *dst, const void *src, size_
         vl_cuda_nn_check_rt(st, cudaStreamSynchronize(st->stream), "download");
 }
 
+/* Pinned, so that an upload from it is queued without waiting for the
+ * stream (a pageable source makes cudaMemcpyAsync wait for the work before
+ * it, which would stall the host behind every step). */
+static void *be_host_alloc(struct vl_nn_ctx *ctx, size_t bytes)
+{
+    struct vl_cuda_nn_state *st = vl_cuda_nn_state_of(ctx);
+    void *p = NULL;
+    if (vl_cuda_nn_check_rt(st, cudaHostAlloc(&p, bytes ? bytes : 1, cudaHostAllocDefault),
+                            "pinned host memory") < 0)
+        return NULL;
+    return p;
+}
+
+static void be_host_free(struct vl_nn_ctx *ctx, void *p)
+{
+    if (p) (void)cudaFreeHost(p);
+}
+
+static void be_fence(struct vl_nn_ctx *ctx, int slot)
+{
+    struct vl_cuda_nn_state *st = vl_cuda_nn_state_of(ctx);
+    if (vl_cuda_nn_check_rt(st, cudaEventRecord(st->fences[slot & 1], st->stream), "fence") == 0)
+        st->fenced[slot & 1] = 1;
+}
+
+static void be_fence_wait(struct vl_nn_ctx *ctx, int slot)
+{
+    struct vl_cuda_nn_state *st = vl_cuda_nn_state_of(ctx);
+    if (st->fenced[slot & 1])
+        vl_cuda_nn_check_rt(st, cudaEventSynchronize(st->fences[slot & 1]), "fence wait");
+}
+
 static void be_sync(struct vl_nn_ctx *ctx)
 {
     struct vl_cuda_nn_state *st = vl_cuda_nn_state_of(ctx);
@@ -130,6 +162,10 @@ static void table_build(void)
     table.upload = be_upload;
     table.download = be_download;
     table.sync = be_sync;
+    table.host_alloc = be_host_alloc;
+    table.host_free = be_host_free;
+    table.fence = be_fence;
+    table.fence_wait = be_fence_wait;
     table.mem_info = be_mem_info;
     table.check = be_check;
     vl_cuda_nn_fill_kernels(&table);
@@ -148,6 +184,8 @@ static void state_free(struct vl_cuda_nn_state *st)
     vl_cuda_nn_kernels_free(st);
     if (st->stream) (void)cudaStreamDestroy(st->stream);
     if (st->copy_stream) (void)cudaStreamDestroy(st->copy_stream);
+    for (int i = 0; i < 2; i++)
+        if (st->fences[i]) (void)cudaEventDestroy(st->fences[i]);
     (void)cudaGetLastError();
     free(st);
 }
@@ -176,6 +214,10 @@ static int attach(struct vl_nn_ctx *ctx, int device, int precision, unsigned lon
              vl_cuda_nn_check_rt(st,
                                  cudaStreamCreateWithFlags(&st->copy_stream, cudaStreamNonBlocking),
                                  "create a stream") == 0 &&
+             vl_cuda_nn_check_rt(st, cudaEventCreateWithFlags(&st->fences[0], cudaEventDisableTiming),
+                                 "create an event") == 0 &&
+             vl_cuda_nn_check_rt(st, cudaEventCreateWithFlags(&st->fences[1], cudaEventDisableTiming),
+                                 "create an event") == 0 &&
              vl_cuda_nn_kernels_init(st) == 0 && vl_cuda_nn_gemm_init(st) == 0 &&
              vl_cuda_nn_conv_init(st) == 0;
     if (!ok || st->failed) {

@@ -47,7 +47,9 @@ struct vl_cuda_nn_state {
     int device;                  /* the ordinal in vlbuild's visible set */
     enum vl_cuda_nn_precision precision;
     cudaStream_t stream;         /* every entry's work */
-    cudaStream_t copy_stream;    /* uploads overlapped with compute (trainer's batches) */
+    cudaStream_t copy_stream;    /* reserved: uploads on their own stream (not used yet) */
+    cudaEvent_t fences[2];       /* the fence entries' slots */
+    int fenced[2];               /* 1 once a slot has been recorded */
 
     cublasLtHandle_t lt;
     void *lt_workspace;          /* cuBLASLt's, fixed size, allocated at init */
