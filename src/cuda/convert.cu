@@ -4,15 +4,18 @@
  * full-range RGB24 by its matrix and range, its crop window scaled into the
  * placement rectangle of a black frame.
  *
- * The steps of kern/picture.h, as swscale orders them: the crop window's
- * luma and chroma fetched as 8-bit planes (one thread per sample, odd last
- * rows and columns included), each plane resized with the resize entry's
- * arithmetic (vl_cuda_resize_device, kern/resample.h; luma to the
- * placement size, chroma to vl_kern_chroma_target's), then one thread per
- * output pixel converts.  Not fused yet (five launches and planes in
- * device scratch).  Within a tolerance of the CPU table's converter, not
- * equal (test_cuda_convert_host measures it on the host, docs/gpu.md has
- * the figures).  Never run on a GPU yet. */
+ * The steps of kern/picture.h, as swscale orders them (the crop window's
+ * luma and chroma planes resized, luma to the placement size and chroma
+ * to vl_kern_chroma_target's, then converted), fused into one launch: one
+ * thread per output pixel of the placement computes its luma and chroma
+ * from the picture's samples with the resize entry's taps and roundings
+ * (vl_kern_convert_pixel) and writes the RGB bytes; a memset makes the
+ * black around the placement.  No intermediate planes, no allocation per
+ * frame (the taps are rebuilt only when the geometry changes).  Within a
+ * tolerance of the CPU table's converter, not equal (test_cuda_convert_host
+ * measures it on the host and checks the fused body against the unfused
+ * steps bit for bit; docs/gpu.md has the figures).  Never run on a GPU
+ * yet. */
 #include <stdlib.h>
 
 #include "cuda/ops_cuda.h"
@@ -28,44 +31,22 @@ struct vl_ops_convert {
     enum vl_interp interp;
 };
 
-/* one thread per luma sample of the w x h window at (x0, y0) */
-__global__ static void k_window_luma(int format, const uint8_t *p0, const uint8_t *p1,
-                                     const uint8_t *p2, int s0, int s1, int s2, int x0, int y0,
-                                     int w, int h, uint8_t *out)
-{
-    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= (size_t)w * h) return;
-    const uint8_t *p[3] = {p0, p1, p2};
-    const int s[3] = {s0, s1, s2};
-    out[i] = (uint8_t)vl_kern_picture_luma(format, p, s, x0 + (int)(i % w), y0 + (int)(i / w));
-}
-
-/* one thread per chroma pair of the cw x ch chroma window at (cx0, cy0) */
-__global__ static void k_window_chroma(int format, const uint8_t *p0, const uint8_t *p1,
-                                       const uint8_t *p2, int s0, int s1, int s2, int cx0,
-                                       int cy0, int cw, int ch, uint8_t *u_out, uint8_t *v_out)
-{
-    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= (size_t)cw * ch) return;
-    const uint8_t *p[3] = {p0, p1, p2};
-    const int s[3] = {s0, s1, s2};
-    int u, v;
-    vl_kern_picture_chroma(format, p, s, cx0 + (int)(i % cw), cy0 + (int)(i / cw), &u, &v);
-    u_out[i] = (uint8_t)u, v_out[i] = (uint8_t)v;
-}
-
 /* one thread per pixel of the pw x ph placement at (px, py) of an out_w
- * wide frame: luma ys (pw x ph), chroma us, vs (tw x th) */
-__global__ static void k_planes_to_rgb(struct vl_kern_yuv_coeffs c, const uint8_t *ys,
-                                       const uint8_t *us, const uint8_t *vs, int pw, int ph,
-                                       int tw, int th, uint8_t *out, int out_w, int px, int py)
+ * wide frame: the window at (x0, y0) (chroma window at (cx0, cy0))
+ * resampled and converted */
+__global__ static void k_convert(struct vl_kern_yuv_coeffs c, int format, const uint8_t *p0,
+                                 const uint8_t *p1, const uint8_t *p2, int s0, int s1, int s2,
+                                 int x0, int y0, int cx0, int cy0, struct vl_kern_plane_taps tl,
+                                 struct vl_kern_plane_taps tc, uint8_t *out, int out_w, int px,
+                                 int py)
 {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= (size_t)pw * ph) return;
-    int x = (int)(i % pw), y = (int)(i / pw);
-    size_t ci = (size_t)(th < ph ? y >> 1 : y) * tw + (size_t)(tw < pw ? x >> 1 : x);
-    vl_kern_yuv_to_rgb(&c, ys[i], us[ci], vs[ci],
-                       out + ((size_t)(py + y) * out_w + px + x) * 3);
+    if (i >= (size_t)tl.dw * tl.dh) return;
+    const uint8_t *p[3] = {p0, p1, p2};
+    const int s[3] = {s0, s1, s2};
+    int x = (int)(i % tl.dw), y = (int)(i / tl.dw);
+    vl_kern_convert_pixel(&c, format, p, s, x0, y0, cx0, cy0, &tl, &tc, x, y,
+                          out + ((size_t)(py + y) * out_w + px + x) * 3);
 }
 
 static unsigned blocks_for(size_t n)
@@ -147,28 +128,13 @@ int vl_cuda_convert(struct vl_ops_ctx *ctx, struct vl_ops_convert *c, const stru
     int f = (int)pic->format, w = win[2], h = win[3], pw = place[2], ph = place[3], cwin[4], tw,
         th;
     vl_kern_chroma_window(win[0], win[1], w, h, pic->width, pic->height, cwin);
-    int cw = cwin[2], ch = cwin[3];
-    vl_kern_chroma_target(f, w != pw || h != ph, pw, ph, cw, ch, &tw, &th);
-    /* the planes in one scratch buffer: the window's, then the scaled ones */
-    size_t n_y = (size_t)w * h, n_c = (size_t)cw * ch, n_ys = (size_t)pw * ph,
-           n_cs = (size_t)tw * th;
-    uint8_t *yw = (uint8_t *)vl_cuda_scratch(ctx, VL_SCRATCH_CONVERT,
-                                             n_y + 2 * n_c + n_ys + 2 * n_cs, "convert", err);
-    uint8_t *out = yw ? vl_cuda_frame_in(ctx, dst, 0, VL_SCRATCH_OUT, "convert", err) : NULL;
-    if (!out) return -1;
-    uint8_t *uw = yw + n_y, *vw = uw + n_c, *ys = vw + n_c, *us = ys + n_ys, *vs = us + n_cs;
-    k_window_luma<<<blocks_for(n_y), THREADS, 0, ctx->compute>>>(
-        f, plane[0], plane[1], plane[2], stride[0], stride[1], stride[2], win[0], win[1], w, h, yw);
-    k_window_chroma<<<blocks_for(n_c), THREADS, 0, ctx->compute>>>(
-        f, plane[0], plane[1], plane[2], stride[0], stride[1], stride[2], cwin[0], cwin[1], cw,
-        ch, uw, vw);
-    if (vl_cuda_check(cudaGetLastError(), "convert", err) < 0 ||
-        vl_cuda_resize_device(ctx, yw, w, h, 1, ys, pw, ph, c->interp, VL_TAPS_LUMA, "convert",
-                              err) < 0 ||
-        vl_cuda_resize_device(ctx, uw, cw, ch, 1, us, tw, th, c->interp, VL_TAPS_CHROMA,
-                              "convert", err) < 0 ||
-        vl_cuda_resize_device(ctx, vw, cw, ch, 1, vs, tw, th, c->interp, VL_TAPS_CHROMA,
-                              "convert", err) < 0)
+    vl_kern_chroma_target(f, w != pw || h != ph, pw, ph, cwin[2], cwin[3], &tw, &th);
+    struct vl_kern_plane_taps tl, tc;
+    uint8_t *out = vl_cuda_frame_in(ctx, dst, 0, VL_SCRATCH_OUT, "convert", err);
+    if (!out ||
+        vl_cuda_taps(ctx, VL_TAPS_LUMA, c->interp, w, h, pw, ph, &tl, "convert", err) < 0 ||
+        vl_cuda_taps(ctx, VL_TAPS_CHROMA, c->interp, cwin[2], cwin[3], tw, th, &tc, "convert",
+                     err) < 0)
         return -1;
     int whole = place[0] == 0 && place[1] == 0 && pw == c->out_w && ph == c->out_h;
     if (!whole && vl_cuda_check(cudaMemsetAsync(out, 0, (size_t)c->out_w * c->out_h * 3,
@@ -177,9 +143,9 @@ int vl_cuda_convert(struct vl_ops_ctx *ctx, struct vl_ops_convert *c, const stru
         return -1;
     struct vl_kern_yuv_coeffs k;
     vl_kern_yuv_coeffs(pic->matrix, pic->full_range, &k);
-    k_planes_to_rgb<<<blocks_for(n_ys), THREADS, 0, ctx->compute>>>(k, ys, us, vs, pw, ph, tw, th,
-                                                                    out, c->out_w, place[0],
-                                                                    place[1]);
+    k_convert<<<blocks_for((size_t)pw * ph), THREADS, 0, ctx->compute>>>(
+        k, f, plane[0], plane[1], plane[2], stride[0], stride[1], stride[2], win[0], win[1],
+        cwin[0], cwin[1], tl, tc, out, c->out_w, place[0], place[1]);
     if (vl_cuda_check(cudaGetLastError(), "convert", err) < 0) return -1;
     return vl_cuda_frame_out(ctx, out, dst, err);
 }

@@ -21,6 +21,7 @@
 #include <cuda_runtime.h>
 
 extern "C" {
+#include "ops/kern/picture.h"
 #include "ops/ops.h"
 }
 
@@ -38,7 +39,6 @@ enum vl_cuda_scratch {
     VL_SCRATCH_PLANE0, /* a staged host picture's planes (convert) */
     VL_SCRATCH_PLANE1,
     VL_SCRATCH_PLANE2,
-    VL_SCRATCH_CONVERT, /* convert's 8-bit planes: the window's and the scaled ones */
     VL_SCRATCH_N
 };
 
@@ -114,6 +114,14 @@ int vl_cuda_frame_out(struct vl_ops_ctx *ctx, const uint8_t *d, const struct vl_
 int vl_cuda_resize_device(struct vl_ops_ctx *ctx, const uint8_t *in, int src_w, int src_h,
                           int channels, uint8_t *out, int dst_w, int dst_h, enum vl_interp interp,
                           enum vl_cuda_taps taps, const char *entry, struct vl_error *err);
+
+/* The taps of a resize of src_w x src_h to dst_w x dst_h with interp on
+ * the device, kept in slot taps (rebuilt only when the geometry changes),
+ * into *t (fx NULL for equal sizes: nothing to resample); errors name
+ * entry. */
+int vl_cuda_taps(struct vl_ops_ctx *ctx, enum vl_cuda_taps slot, enum vl_interp interp, int src_w,
+                 int src_h, int dst_w, int dst_h, struct vl_kern_plane_taps *t, const char *entry,
+                 struct vl_error *err);
 
 /* The convert entries (convert.cu). */
 int vl_cuda_convert_new(struct vl_ops_ctx *ctx, int out_w, int out_h, enum vl_interp interp,

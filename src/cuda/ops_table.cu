@@ -314,16 +314,14 @@ static int ctx_new(const struct vl_ops_ctx_opts *opts, struct vl_ops_ctx **out,
     return vl_cuda_ctx_new(opts, out, err);
 }
 
-int vl_cuda_resize_device(struct vl_ops_ctx *ctx, const uint8_t *in, int src_w, int src_h,
-                          int channels, uint8_t *out, int dst_w, int dst_h, enum vl_interp interp,
-                          enum vl_cuda_taps slot, const char *entry, struct vl_error *err)
+int vl_cuda_taps(struct vl_ops_ctx *ctx, enum vl_cuda_taps slot, enum vl_interp interp, int src_w,
+                 int src_h, int dst_w, int dst_h, struct vl_kern_plane_taps *t, const char *entry,
+                 struct vl_error *err)
 {
+    *t = (struct vl_kern_plane_taps){src_w, src_h, dst_w, dst_h, 0, 0, NULL, NULL, NULL, NULL};
     if (src_w <= 0 || src_h <= 0 || dst_w <= 0 || dst_h <= 0)
         return fail(err, "%s: bad frame size %dx%d -> %dx%d", entry, src_w, src_h, dst_w, dst_h);
-    if (src_w == dst_w && src_h == dst_h) /* as the CPU: the bytes */
-        return vl_cuda_check(cudaMemcpyAsync(out, in, (size_t)src_w * src_h * channels,
-                                             cudaMemcpyDeviceToDevice, ctx->compute),
-                             entry, err);
+    if (src_w == dst_w && src_h == dst_h) return 0; /* as the CPU: the bytes */
     int kind = interp == VL_INTERP_AREA ? VL_KERN_AREA
                : interp == VL_INTERP_BILINEAR ? VL_KERN_BILINEAR
                                               : VL_KERN_BICUBIC;
@@ -352,14 +350,29 @@ int vl_cuda_resize_device(struct vl_ops_ctx *ctx, const uint8_t *in, int src_w, 
         if (rc < 0) return -1;
         memcpy(ctx->taps_key[slot], key, sizeof key);
     }
+    t->ntx = ntx, t->nty = nty;
+    t->fx = taps + fx, t->wx = taps + wx, t->fy = taps + fy, t->wy = taps + wy;
+    return 0;
+}
+
+int vl_cuda_resize_device(struct vl_ops_ctx *ctx, const uint8_t *in, int src_w, int src_h,
+                          int channels, uint8_t *out, int dst_w, int dst_h, enum vl_interp interp,
+                          enum vl_cuda_taps slot, const char *entry, struct vl_error *err)
+{
+    struct vl_kern_plane_taps t;
+    if (vl_cuda_taps(ctx, slot, interp, src_w, src_h, dst_w, dst_h, &t, entry, err) < 0) return -1;
+    if (!t.fx) /* equal sizes: the bytes */
+        return vl_cuda_check(cudaMemcpyAsync(out, in, (size_t)src_w * src_h * channels,
+                                             cudaMemcpyDeviceToDevice, ctx->compute),
+                             entry, err);
     size_t mid_n = (size_t)dst_w * src_h * channels;
     int32_t *mid = (int32_t *)vl_cuda_scratch(ctx, VL_SCRATCH_TMP, mid_n * 4, entry, err);
     if (!mid) return -1;
     k_resize_rows<<<blocks_for(mid_n), THREADS, 0, ctx->compute>>>(
-        in, src_w, src_h, channels, dst_w, taps + fx, taps + wx, ntx, mid);
+        in, src_w, src_h, channels, dst_w, t.fx, t.wx, t.ntx, mid);
     size_t out_n = (size_t)dst_w * dst_h * channels;
     k_resize_columns<<<blocks_for(out_n), THREADS, 0, ctx->compute>>>(
-        mid, src_h, channels, dst_w, dst_h, taps + fy, taps + wy, nty, out);
+        mid, src_h, channels, dst_w, dst_h, t.fy, t.wy, t.nty, out);
     return launched(entry, err);
 }
 

@@ -87,4 +87,47 @@ static inline void vl_test_convert_emulate(const struct vl_picture *pic, const i
     free(yw), free(uw), free(vw), free(ys), free(us), free(vs);
 }
 
+/* Host taps for one plane (vl_kern_plane_taps), freed by the caller
+ * through taps->fx (one block). */
+static inline void vl_test_plane_taps(int kind, int sw, int sh, int dw, int dh,
+                                      struct vl_kern_plane_taps *t)
+{
+    *t = (struct vl_kern_plane_taps){sw, sh, dw, dh, 0, 0, NULL, NULL, NULL, NULL};
+    if (sw == dw && sh == dh) return;
+    t->ntx = vl_kern_resample_ntaps(kind, sw, dw), t->nty = vl_kern_resample_ntaps(kind, sh, dh);
+    int32_t *b = malloc(sizeof(int32_t) * ((size_t)dw * (1 + t->ntx) + (size_t)dh * (1 + t->nty)));
+    if (!b) abort();
+    int32_t *fx = b, *wx = fx + dw, *fy = wx + (size_t)dw * t->ntx, *wy = fy + dh;
+    vl_kern_resample_taps(kind, sw, dw, t->ntx, fx, wx);
+    vl_kern_resample_taps(kind, sh, dh, t->nty, fy, wy);
+    t->fx = fx, t->wx = wx, t->fy = fy, t->wy = wy;
+}
+
+/* The device's fused converter (vl_kern_convert_pixel, one call per output
+ * pixel) run on the host: the bytes the CUDA kernel writes. */
+static inline void vl_test_convert_fused(const struct vl_picture *pic, const int crop[4],
+                                         const int place[4], enum vl_interp interp,
+                                         struct vl_frame *dst)
+{
+    int f = (int)pic->format, x0 = crop[0] & ~1, y0 = crop[1] & ~1, w = crop[2], h = crop[3];
+    int pw = place[2], ph = place[3], cwin[4], tw, th;
+    vl_kern_chroma_window(x0, y0, w, h, pic->width, pic->height, cwin);
+    vl_kern_chroma_target(f, w != pw || h != ph, pw, ph, cwin[2], cwin[3], &tw, &th);
+    int kind = interp == VL_INTERP_AREA       ? VL_KERN_AREA
+               : interp == VL_INTERP_BILINEAR ? VL_KERN_BILINEAR
+                                              : VL_KERN_BICUBIC;
+    struct vl_kern_plane_taps tl, tc;
+    vl_test_plane_taps(kind, w, h, pw, ph, &tl);
+    vl_test_plane_taps(kind, cwin[2], cwin[3], tw, th, &tc);
+    struct vl_kern_yuv_coeffs k;
+    vl_kern_yuv_coeffs(pic->matrix, pic->full_range, &k);
+    memset(dst->rgb, 0, (size_t)dst->width * dst->height * 3);
+    for (int y = 0; y < ph; y++)
+        for (int x = 0; x < pw; x++)
+            vl_kern_convert_pixel(&k, f, pic->plane, pic->stride, x0, y0, cwin[0], cwin[1], &tl,
+                                  &tc, x, y,
+                                  dst->rgb + ((size_t)(place[1] + y) * dst->width + place[0] + x) * 3);
+    free((void *)tl.fx), free((void *)tc.fx);
+}
+
 #endif

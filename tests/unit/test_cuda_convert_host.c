@@ -6,8 +6,10 @@
  * and yuv420p10le, BT.709 limited and BT.601 full range, odd and 1080p
  * sizes, stretched, cropped and letterboxed.  The mean, largest and
  * 99.9th-percentile absolute differences stay within the tolerance
- * docs/gpu.md states.  It also checks the CPU entry itself: its output
- * equals video/convert.h's for the same plan.  Runs everywhere. */
+ * docs/gpu.md states.  The device's fused body (vl_kern_convert_pixel, one
+ * call per output pixel) gives the unfused steps' bytes exactly.  It also
+ * checks the CPU entry itself: its output equals video/convert.h's for the
+ * same plan.  Runs everywhere. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,8 +85,9 @@ int main(void)
                 struct vl_frame want = {malloc(bytes + VL_OPS_CONVERT_SLACK(G->dw)), G->dw, G->dh,
                                         VL_MEM_HOST};
                 struct vl_frame got = {malloc(bytes), G->dw, G->dh, VL_MEM_HOST};
+                struct vl_frame fused = {malloc(bytes), G->dw, G->dh, VL_MEM_HOST};
                 uint8_t *direct = malloc(bytes + VL_CONVERT_SLACK(G->dw));
-                if (!want.rgb || !got.rgb || !direct) abort();
+                if (!want.rgb || !got.rgb || !fused.rgb || !direct) abort();
                 for (int interp = 0; interp < 3; interp++) {
                     struct vl_ops_convert *conv;
                     CHECK(cpu->convert_new(ctx, G->dw, G->dh, (enum vl_interp)interp, &conv,
@@ -104,6 +107,9 @@ int main(void)
                     CHECK(memcmp(direct, want.rgb, bytes) == 0);
 
                     vl_test_convert_emulate(&pic, crop, place, (enum vl_interp)interp, &got);
+                    /* the device's fused body gives the steps' bytes */
+                    vl_test_convert_fused(&pic, crop, place, (enum vl_interp)interp, &fused);
+                    CHECK(memcmp(fused.rgb, got.rgb, bytes) == 0);
                     double mean;
                     int max, p999;
                     vl_test_diff_stats(want.rgb, got.rgb, bytes, &mean, &max, &p999);
@@ -125,7 +131,7 @@ int main(void)
                            ok ? "ok" : "OUT OF TOLERANCE");
                     out_of_tolerance += !ok;
                 }
-                free(want.rgb), free(got.rgb), free(direct);
+                free(want.rgb), free(got.rgb), free(fused.rgb), free(direct);
                 av_frame_free(&f);
             }
     cpu->ctx_free(ctx);

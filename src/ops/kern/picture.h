@@ -7,6 +7,8 @@
  *      planes to vl_kern_chroma_target's (kern/resample.h), as swscale
  *      scales planes before it converts;
  *   3. each output pixel goes through yuv.h's conversion.
+ * The device runs the three steps fused, one thread per output pixel
+ * (vl_kern_convert_pixel), with the same sums and roundings.
  *
  * 16-bit layouts are brought to 8 bits by rounding (a 10-bit value v to
  * (v + 2) >> 2, a P016 sample s to (s + 128) >> 8, clamped), then
@@ -18,6 +20,7 @@
 
 #include <stdint.h>
 
+#include "ops/kern/resample.h"
 #include "ops/kern/yuv.h"
 
 /* the layouts, numbered as ops.h's enum vl_picture_format */
@@ -130,6 +133,69 @@ VL_HD static inline void vl_kern_chroma_target(int format, int scaled, int pw, i
 {
     *tw = scaled ? pw : cw;
     *th = scaled || format != VL_KERN_PIC_YUV420P ? ph : ch;
+}
+
+/* The taps of one plane's resampling (resample.h): a sw x sh window of
+ * samples to dw x dh; fx NULL when the sizes are equal (the samples
+ * themselves, as the resize entry copies then). */
+struct vl_kern_plane_taps {
+    int sw, sh, dw, dh, ntx, nty;
+    const int32_t *fx, *wx, *fy, *wy;
+};
+
+/* Sample (x, y) of plane (0: Y, 1: U, 2: V) of the window at (x0, y0)
+ * (chroma coordinates for U and V), 8-bit. */
+VL_HD static inline int vl_kern_window_sample(int format, const uint8_t *const p[3],
+                                              const int s[3], int plane, int x0, int y0, int x,
+                                              int y)
+{
+    if (plane == 0) return vl_kern_picture_luma(format, p, s, x0 + x, y0 + y);
+    int u, v;
+    vl_kern_picture_chroma(format, p, s, x0 + x, y0 + y, &u, &v);
+    return plane == 1 ? u : v;
+}
+
+/* Output sample (ox, oy) of the window's plane resampled by t: resample.h's
+ * two passes, pass one computed for just the source rows this output
+ * reads, with the same sums and roundings, so the bytes are those of
+ * fetching the plane and resizing it (test_cuda_convert_host checks). */
+VL_HD static inline uint8_t vl_kern_plane_resampled(int format, const uint8_t *const p[3],
+                                                    const int s[3], int plane, int x0, int y0,
+                                                    const struct vl_kern_plane_taps *t, int ox,
+                                                    int oy)
+{
+    if (!t->fx) return (uint8_t)vl_kern_window_sample(format, p, s, plane, x0, y0, ox, oy);
+    const int32_t *wx = t->wx + (size_t)ox * t->ntx, *wy = t->wy + (size_t)oy * t->nty;
+    int64_t acc = 0;
+    for (int r = 0; r < t->nty; r++) {
+        int j = t->fy[oy] + r;
+        j = j < 0 ? 0 : j >= t->sh ? t->sh - 1 : j;
+        int64_t h = 0;
+        for (int c = 0; c < t->ntx; c++) {
+            int i = t->fx[ox] + c;
+            i = i < 0 ? 0 : i >= t->sw ? t->sw - 1 : i;
+            h += (int64_t)wx[c] * vl_kern_window_sample(format, p, s, plane, x0, y0, i, j);
+        }
+        acc += (int64_t)wy[r] * vl_kern_resample_round1(h);
+    }
+    return vl_kern_resample_round2(acc);
+}
+
+/* Output pixel (x, y) of the placement, fused: luma resampled by tl from
+ * the window at (x0, y0), chroma by tc from the chroma window at (cx0, cy0)
+ * at vl_kern_chroma_target's index (tw x th), converted by c into rgb. */
+VL_HD static inline void vl_kern_convert_pixel(const struct vl_kern_yuv_coeffs *c, int format,
+                                               const uint8_t *const p[3], const int s[3], int x0,
+                                               int y0, int cx0, int cy0,
+                                               const struct vl_kern_plane_taps *tl,
+                                               const struct vl_kern_plane_taps *tc, int x, int y,
+                                               uint8_t *rgb)
+{
+    int cx = tc->dw < tl->dw ? x >> 1 : x, cy = tc->dh < tl->dh ? y >> 1 : y;
+    int Y = vl_kern_plane_resampled(format, p, s, 0, x0, y0, tl, x, y);
+    int U = vl_kern_plane_resampled(format, p, s, 1, cx0, cy0, tc, cx, cy);
+    int V = vl_kern_plane_resampled(format, p, s, 2, cx0, cy0, tc, cx, cy);
+    vl_kern_yuv_to_rgb(c, Y, U, V, rgb);
 }
 
 /* The bytes of plane i's rows (the row count, bytes per row) of a w x h

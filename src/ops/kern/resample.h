@@ -90,6 +90,19 @@ static inline void vl_kern_resample_taps(int kind, int src_n, int dst_n, int nta
     free(w);
 }
 
+/* The roundings of the two passes: a pass-one sum of taps times bytes to
+ * 1/128 steps, a pass-two sum of taps times those to a clamped byte. */
+VL_HD static inline int32_t vl_kern_resample_round1(int64_t acc)
+{
+    return (int32_t)((acc + (1 << 6)) >> 7);
+}
+
+VL_HD static inline uint8_t vl_kern_resample_round2(int64_t acc)
+{
+    int64_t v = (acc + ((int64_t)1 << 20)) >> 21;
+    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
 /* Pass one: channel c of output column x of one source row (src_w pixels
  * of channels interleaved bytes: 3 for RGB24, 1 for a plane), in 1/128
  * steps. */
@@ -104,7 +117,7 @@ VL_HD static inline int32_t vl_kern_resample_row(const uint8_t *row, int src_w, 
         j = j < 0 ? 0 : j >= src_w ? src_w - 1 : j;
         acc += (int64_t)w[t] * row[(size_t)j * channels + c];
     }
-    return (int32_t)((acc + (1 << 6)) >> 7);
+    return vl_kern_resample_round1(acc);
 }
 
 /* Pass two: the byte at output row y of one column of pass one's values
@@ -120,8 +133,7 @@ VL_HD static inline uint8_t vl_kern_resample_column(const int32_t *column, size_
         j = j < 0 ? 0 : j >= src_h ? src_h - 1 : j;
         acc += (int64_t)w[t] * column[(size_t)j * step];
     }
-    int64_t v = (acc + ((int64_t)1 << 20)) >> 21;
-    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+    return vl_kern_resample_round2(acc);
 }
 
 #endif
