@@ -334,18 +334,26 @@ int vl_cuda_taps(struct vl_ops_ctx *ctx, enum vl_cuda_taps slot, enum vl_interp 
     int key[5] = {kind, src_w, src_h, dst_w, dst_h};
     size_t fx = 0, wx = (size_t)dst_w, fy = wx + (size_t)dst_w * ntx, wy = fy + (size_t)dst_h,
            total = wy + (size_t)dst_h * nty;
-    int32_t *taps = (int32_t *)vl_cuda_scratch(
-        ctx, (enum vl_cuda_scratch)(VL_SCRATCH_TAPS + slot), total * 4, entry, err);
+    enum vl_cuda_scratch which = (enum vl_cuda_scratch)(VL_SCRATCH_TAPS + slot);
+    /* a grown buffer has lost the taps it held, even if growing fails (a
+     * kept context outlives the job that failed) */
+    if (ctx->scratch_cap[which] < total * 4) ctx->taps_key[slot][0] = -1;
+    int32_t *taps = (int32_t *)vl_cuda_scratch(ctx, which, total * 4, entry, err);
     if (!taps) return -1;
     if (memcmp(key, ctx->taps_key[slot], sizeof key)) {
+        ctx->taps_key[slot][0] = -1; /* no geometry's taps until these are up */
         int32_t *host = (int32_t *)malloc(total * 4);
         if (!host) abort();
         vl_kern_resample_taps(kind, src_w, dst_w, ntx, host + fx, host + wx);
         vl_kern_resample_taps(kind, src_h, dst_h, nty, host + fy, host + wy);
-        int rc = vl_cuda_check(cudaStreamSynchronize(ctx->compute), entry, err);
-        if (rc == 0)
-            rc = vl_cuda_check(cudaMemcpy(taps, host, total * 4, cudaMemcpyHostToDevice), entry,
-                               err);
+        /* on compute, after the kernels that read the old taps and before
+         * those that read these: a plain cudaMemcpy from pageable memory may
+         * return before its DMA lands, and the non-blocking stream would not
+         * wait for it; host is freed only once the copy has run */
+        int rc = vl_cuda_check(cudaMemcpyAsync(taps, host, total * 4, cudaMemcpyHostToDevice,
+                                               ctx->compute),
+                               entry, err);
+        if (rc == 0) rc = vl_cuda_check(cudaStreamSynchronize(ctx->compute), entry, err);
         free(host);
         if (rc < 0) return -1;
         memcpy(ctx->taps_key[slot], key, sizeof key);
