@@ -4,7 +4,7 @@
 #include <stdio.h>
 
 #include "cuda/ops_cuda.h"
-#include "cuda/probe.h"
+#include "cuda/device.h"
 
 extern "C" {
 #include "gpu/cuda_module.h"

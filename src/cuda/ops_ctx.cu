@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cuda/device.h"
 #include "cuda/ops_cuda.h"
 
 #define fail vl_cuda_fail
@@ -34,7 +35,7 @@ int vl_cuda_fail(struct vl_error *err, const char *fmt, ...)
 
 /* -- kept contexts and failed devices (under pool_lock) -- */
 
-#define POOL_DEVICES 16
+#define POOL_DEVICES 64 /* VL_GPU_MAX_DEVICES (gpu/devices.h) */
 #define POOL_LANES 32
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -265,6 +266,7 @@ int vl_cuda_ctx_new(const struct vl_ops_ctx_opts *opts, struct vl_ops_ctx **out,
             return 0;
         }
     }
+    vl_cuda_prepare_device(opts->device); /* before the runtime starts its context */
     struct vl_ops_ctx *c = (struct vl_ops_ctx *)calloc(1, sizeof *c);
     if (!c) abort();
     c->device = opts->device;

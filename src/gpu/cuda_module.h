@@ -13,7 +13,7 @@
 
 /* Bumped whenever this struct or the meaning of a field changes; the loader
  * refuses a module built with another. */
-#define VL_CUDA_MODULE_ABI 2
+#define VL_CUDA_MODULE_ABI 3
 
 struct vl_ops;
 struct vl_ops_ctx;

@@ -13,7 +13,7 @@
 #include <stddef.h>
 
 /* Bumped whenever this struct or the meaning of a field changes. */
-#define VL_CUDA_NN_MODULE_ABI 1
+#define VL_CUDA_NN_MODULE_ABI 2
 
 struct vl_nn_ctx;
 struct vl_error;
@@ -28,9 +28,9 @@ struct vl_cuda_nn_module {
     /* the number of usable devices; 0 with the reason in why (n bytes) */
     int (*probe)(char *why, size_t n);
     /* Puts ctx on the CUDA backend on device (an ordinal of vlbuild's
-     * visible set) at precision: handles, streams and workspaces created,
-     * the dropout generator seeded from seed.  0, or -1 with the reason in
-     * err (ctx unchanged). */
+     * visible set) at precision: handles, streams and workspaces created
+     * (seed is unused: dropout draws its seeds from ctx->rng, as the CPU
+     * does).  0, or -1 with the reason in err (ctx unchanged). */
     int (*attach)(struct vl_nn_ctx *ctx, int device, int precision, unsigned long long seed,
                   struct vl_error *err);
     /* Frees what attach made (waiting for its work first) and leaves

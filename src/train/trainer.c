@@ -406,7 +406,10 @@ static int train_epoch(struct run *r, int epoch, double *mean_loss, float *last_
         struct vl_error why = {{0}};
         vl_nn_tensor_read(&r->losses, r->host_losses);
         if (r->ctx.backend->check(&r->ctx, &why, NULL) < 0)
-            return vl_error_set(err, "epoch %d, the losses: %s", epoch, why.msg);
+            return vl_error_set(err,
+                                "epoch %d: the device failed during the epoch (reported when "
+                                "its losses came back): %s",
+                                epoch, why.msg);
         for (size_t bi = 0; bi < n_batches; bi++) {
             size_t at = bi * (size_t)o->batch;
             size_t n = r->n_train - at < (size_t)o->batch ? r->n_train - at : (size_t)o->batch;

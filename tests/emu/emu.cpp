@@ -489,6 +489,29 @@ cudaError_t cudaGetDevice(int *device)
     return cudaSuccess;
 }
 
+/* There is no driver: its entry points are not found (the modules then
+ * leave the device as it is), and the memory pool has nothing to tune. */
+cudaError_t cudaGetDriverEntryPointByVersion(const char *, void **funcPtr, unsigned int,
+                                             unsigned long long,
+                                             enum cudaDriverEntryPointQueryResult *status)
+{
+    *funcPtr = NULL;
+    if (status) *status = cudaDriverEntryPointSymbolNotFound;
+    return cudaErrorSymbolNotFound;
+}
+
+cudaError_t cudaDeviceGetDefaultMemPool(cudaMemPool_t *pool, int)
+{
+    static int tag;
+    *pool = (cudaMemPool_t)&tag;
+    return cudaSuccess;
+}
+
+cudaError_t cudaMemPoolSetAttribute(cudaMemPool_t, enum cudaMemPoolAttr, void *)
+{
+    return cudaSuccess;
+}
+
 /* Events order nothing here (every call has completed when it returns):
  * record, synchronize and wait only check that the event is alive. */
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t *event, unsigned int)

@@ -26,7 +26,8 @@
  * (positive terms, no cancellation: two orders of 5e6 terms differ by
  * about 6e-13 here, by n ulps = 5.5e-10 at worst).
  * Dropout has no CPU twin (the CPU draws from ctx->rng): its masks are
- * checked against nn/kern/dropout.h's generator at (seed, counter + i).
+ * checked against nn/kern/dropout.h's generator at (a seed drawn from the
+ * context's generator, i).
  *
  * Not tested here: gemm, gemm_batched, conv2d_forward and conv2d_backward
  * (gemm.cu and conv.cu call cuBLASLt and cuDNN, which the emulator cannot
@@ -52,6 +53,7 @@
 #include "gpu/cuda_nn_module.h"
 #include "nn/backend.h"
 #include "nn/kern/dropout.h"
+#include "util/rng.h"
 
 extern const struct vl_cuda_nn_module vl_cuda_nn_module; /* backend.cu's copy */
 
@@ -357,23 +359,26 @@ static void optimisers(void)
     exact(e, "m", m2, m1, n);
     exact(e, "v", v2, v1, n);
 
-    /* two calls: the second's deviates follow the first's n */
-    size_t sizes[] = {n, 7};
-    unsigned long long counter = 0; /* a fresh state's */
-    for (int k = 0; k < 2; k++) {
+    /* each call's deviates are (seed, i) for a seed drawn from the context's
+     * generator: two calls draw two seeds; the generator reseeded as at an
+     * epoch's start gives the first call's masks again */
+    size_t sizes[] = {n, 7, n};
+    struct vl_rng start_rng = dev_ctx.rng;
+    for (int k = 0; k < 3; k++) {
         size_t m = sizes[k];
+        if (k == 2) dev_ctx.rng = start_rng; /* as the trainer reseeds per epoch */
         float *x = rnd(m, 1), *mask = rnd(m, 1), *y = rnd(m, 1);
         float *want_mask = rnd(m, 1), *want_y = rnd(m, 1), keep = 1.0f / (1.0f - 0.3f);
-        e = start("dropout_forward", "n %zu p 0.3 from counter %llu", m, counter);
+        struct vl_rng peek = dev_ctx.rng;
+        uint64_t seed = vl_rng_next(&peek);
+        e = start("dropout_forward", "n %zu p 0.3, call %d", m, k + 1);
         DEVICE(e, G->dropout_forward(&dev_ctx, m, 0.3f, x, mask, y));
         for (size_t i = 0; i < m; i++) {
-            want_mask[i] = vl_nn_kern_dropout_mask(vl_nn_kern_uniform_at(DROPOUT_SEED, counter + i),
-                                                   0.3f, keep);
+            want_mask[i] = vl_nn_kern_dropout_mask(vl_nn_kern_uniform_at(seed, i), 0.3f, keep);
             want_y[i] = x[i] * want_mask[i];
         }
         exact(e, "mask", mask, want_mask, m);
         exact(e, "y", y, want_y, m);
-        counter += m;
     }
     release();
 }

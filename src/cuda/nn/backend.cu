@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "cuda/nn/nn_cuda.h"
-#include "cuda/probe.h"
+#include "cuda/device.h"
 
 extern "C" {
 #include "gpu/cuda_nn_module.h"
@@ -207,7 +207,8 @@ static int attach(struct vl_nn_ctx *ctx, int device, int precision, unsigned lon
     st->device = device;
     /* bf16: gemm.cu and conv.cu cast their operands, everything else is fp32 */
     st->precision = precision == VL_CUDA_NN_PRECISION_BF16 ? VL_CUDA_NN_BF16 : VL_CUDA_NN_FP32;
-    st->dropout_seed = seed;
+    (void)seed; /* dropout draws its seeds from the context's generator (kernels.cu) */
+    vl_cuda_prepare_device(device); /* a context NVDEC can share, in a build that mixes jobs */
     int ok = vl_cuda_nn_check_rt(st, cudaSetDevice(device), "select the device") == 0 &&
              vl_cuda_nn_check_rt(st, cudaStreamCreateWithFlags(&st->stream, cudaStreamNonBlocking),
                                  "create a stream") == 0 &&
@@ -220,6 +221,14 @@ static int attach(struct vl_nn_ctx *ctx, int device, int precision, unsigned lon
                                  "create an event") == 0 &&
              vl_cuda_nn_kernels_init(st) == 0 && vl_cuda_nn_gemm_init(st) == 0 &&
              vl_cuda_nn_conv_init(st) == 0;
+    if (ok) { /* keep freed memory in the stream-ordered pool instead of returning it at
+               * every sync (clipping's and validation's), so steps do not map it again */
+        cudaMemPool_t pool;
+        uint64_t keep = UINT64_MAX;
+        if (cudaDeviceGetDefaultMemPool(&pool, device) == cudaSuccess)
+            (void)cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);
+        (void)cudaGetLastError();
+    }
     if (!ok || st->failed) {
         if (err) snprintf(err->msg, sizeof err->msg, "device %d: %s", device, st->why);
         state_free(st);

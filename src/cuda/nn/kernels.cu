@@ -22,6 +22,7 @@ extern "C" {
 #include "nn/kern/act.h"
 #include "nn/kern/dropout.h"
 #include "nn/kern/optim.h"
+#include "util/rng.h"
 }
 
 /* -- scratch -- */
@@ -405,17 +406,18 @@ static void be_act_backward(struct vl_nn_ctx *ctx, enum vl_nn_act_kind kind, siz
     LAUNCH(ST(ctx), "activation backward", n, k_act_backward, (int)kind, n, x, dy, dx);
 }
 
-/* The deviates of this call are (seed, counter + i); the counter then
- * moves past them, so the next call draws new ones. */
+/* The deviates of this call are (seed, i) for a seed drawn from the
+ * context's generator, which the trainer reseeds from (seed, epoch): the
+ * masks of epoch e then depend on e alone, so a run resumed after an epoch
+ * draws what an uninterrupted one draws. */
 static void be_dropout(struct vl_nn_ctx *ctx, size_t n, float p, const float *x, float *mask,
                        float *y)
 {
     struct vl_cuda_nn_state *st = ST(ctx);
     if (!n) return;
     float keep = 1.0f / (1.0f - p);
-    LAUNCH(st, "dropout", n, k_dropout, n, (unsigned long long)st->dropout_seed,
-           (unsigned long long)st->dropout_counter, p, keep, x, mask, y);
-    st->dropout_counter += n;
+    unsigned long long seed = (unsigned long long)vl_rng_next(&ctx->rng);
+    LAUNCH(st, "dropout", n, k_dropout, n, seed, 0ull, p, keep, x, mask, y);
 }
 
 static void be_sgd(struct vl_nn_ctx *ctx, size_t n, float *w, const float *g, float *buf, float lr,

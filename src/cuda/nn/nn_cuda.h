@@ -14,7 +14,8 @@
  * Determinism: fixed plans, per-state workspaces, no float atomics,
  * reductions in a fixed order (a block per output, a fixed tree inside it),
  * dropout from the counter-based generator of nn/kern/dropout.h keyed by
- * (dropout_seed, dropout_counter), the counter advancing by n per call.
+ * a seed drawn per call from ctx->rng (which the trainer reseeds per
+ * epoch, so a resumed run repeats an uninterrupted one).
  * TF32 is off: cuBLASLt computes in CUBLAS_COMPUTE_32F (no _FAST_TF32) and
  * cuDNN engines with the TENSOR_CORE or DOWN_CONVERT_INPUTS notes are
  * skipped in fp32. */
@@ -63,8 +64,6 @@ struct vl_cuda_nn_state {
 
     struct vl_cuda_nn_kernels *kernels;
 
-    uint64_t dropout_seed;       /* from the context's seed; reseeded with it */
-    uint64_t dropout_counter;    /* elements drawn so far */
 
     /* the first failure since the last check */
     int failed, failed_oom;
