@@ -154,17 +154,40 @@ __global__ static void k_map_plane(const uint8_t *src, size_t src_pitch, int n, 
     dst[(size_t)r * dst_pitch + x] = lut.v[src[(size_t)r * src_pitch + (flip ? n - 1 - x : x)]];
 }
 
-/* the 256-bin histogram of a w x h window of one plane */
-__global__ static void k_plane_hist(const uint8_t *p, size_t pitch, int w, int h, unsigned *counts)
+struct lut1024 {
+    uint16_t v[1024];
+};
+
+/* the 16-bit twin: little-endian samples, the table indexed by the low 10
+ * bits (the CPU's map_row16) */
+__global__ static void k_map_plane16(const uint8_t *src, size_t src_pitch, int n, int rows,
+                                     int flip, struct lut1024 lut, uint8_t *dst, size_t dst_pitch)
 {
-    __shared__ unsigned local[256];
-    for (int k = threadIdx.x; k < 256; k += blockDim.x) local[k] = 0;
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (n <= 0 || i >= (size_t)n * rows) return;
+    int x = (int)(i % n), r = (int)(i / n), k = flip ? n - 1 - x : x;
+    const uint8_t *s = src + (size_t)r * src_pitch + 2 * (size_t)k;
+    unsigned v = lut.v[(s[0] | s[1] << 8) & 1023];
+    uint8_t *d = dst + (size_t)r * dst_pitch + 2 * (size_t)x;
+    d[0] = (uint8_t)v, d[1] = (uint8_t)(v >> 8);
+}
+
+/* the w x h plane's histogram: 256 bins of bytes, or (wide) 1024 of
+ * 16-bit samples' low 10 bits; integer atomics, exact in any order */
+__global__ static void k_plane_hist(const uint8_t *p, size_t pitch, int w, int h, int wide,
+                                    unsigned *counts)
+{
+    __shared__ unsigned local[1024];
+    int bins = wide ? 1024 : 256;
+    for (int k = threadIdx.x; k < bins; k += blockDim.x) local[k] = 0;
     __syncthreads();
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < (size_t)w * h;
-         i += (size_t)gridDim.x * blockDim.x)
-        atomicAdd(&local[p[(i / w) * pitch + i % w]], 1u);
+         i += (size_t)gridDim.x * blockDim.x) {
+        const uint8_t *q = p + (i / w) * pitch + (i % w) * (wide ? 2 : 1);
+        atomicAdd(&local[wide ? (q[0] | q[1] << 8) & 1023 : q[0]], 1u);
+    }
     __syncthreads();
-    for (int k = threadIdx.x; k < 256; k += blockDim.x)
+    for (int k = threadIdx.x; k < bins; k += blockDim.x)
         if (local[k]) atomicAdd(&counts[k], local[k]);
 }
 
@@ -497,38 +520,111 @@ static void plane_shape(int w, int h, int full, int p, int *n, int *rows)
     *rows = p == 0 ? h : full ? h : (h + 1) / 2;
 }
 
+/* The tables of a jitter at bits per sample (8 or 10) into yl and cl
+ * (1 << bits entries; the CPU's, kern/tables.h); only the window's Y
+ * histogram, for the contrast, comes from the device. */
+static int yuv_tables(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *src, int x, int y, int w,
+                      int h, const struct vl_color_jitter *j, int bits, int *yl, int *cl,
+                      const char *entry, struct vl_error *err)
+{
+    if (vl_cuda_enter(ctx, err) < 0) return -1;
+    uint32_t hist[1024];
+    size_t bins = (size_t)1 << bits, bytes = bits == 8 ? 1 : 2;
+    if (vl_kern_yuv_tables_need_hist(j)) {
+        if (x < 0 || y < 0 || w <= 0 || h <= 0 || x + w > src->width || y + h > src->height)
+            return fail(err, "%s: the %dx%d window at %d,%d is outside the %dx%d frame", entry, w,
+                        h, x, y, src->width, src->height);
+        const uint8_t *plane = (const uint8_t *)vl_cuda_stage_in(
+            ctx, src->plane[0] + (size_t)y * src->stride[0] + (size_t)x * bytes, src->mem,
+            (size_t)src->stride[0], (size_t)w * bytes, (size_t)h, VL_SCRATCH_IN, entry, err);
+        size_t pitch = src->mem == VL_MEM_DEVICE ? (size_t)src->stride[0] : (size_t)w * bytes;
+        unsigned *counts = plane ? (unsigned *)vl_cuda_scratch(ctx, VL_SCRATCH_RESULT,
+                                                               bins * sizeof *hist, entry, err)
+                                 : NULL;
+        if (!counts ||
+            vl_cuda_check(cudaMemsetAsync(counts, 0, bins * sizeof *hist, ctx->compute), entry,
+                          err) < 0)
+            return -1;
+        k_plane_hist<<<hist_blocks((size_t)w * h), THREADS, 0, ctx->compute>>>(plane, pitch, w, h,
+                                                                               bits != 8, counts);
+        if (launched(entry, err) < 0 ||
+            vl_cuda_read_back(ctx, counts, hist, bins * sizeof *hist, err) < 0)
+            return -1;
+    }
+    vl_kern_yuv_tables(hist, (uint64_t)w * h, src->full_range, j, bits, yl, cl);
+    return 0;
+}
+
 static int yuv_jitter_tables(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *src, int x, int y,
                              int w, int h, const struct vl_color_jitter *j, uint8_t ylut[256],
                              uint8_t clut[256], struct vl_error *err)
 {
+    int yl[256], cl[256];
+    if (yuv_tables(ctx, src, x, y, w, h, j, 8, yl, cl, "yuv_jitter_tables", err) < 0) return -1;
+    for (int v = 0; v < 256; v++) ylut[v] = (uint8_t)yl[v], clut[v] = (uint8_t)cl[v];
+    return 0;
+}
+
+static int yuv10_jitter_tables(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *src, int x,
+                               int y, int w, int h, const struct vl_color_jitter *j,
+                               uint16_t ylut[1024], uint16_t clut[1024], struct vl_error *err)
+{
+    int yl[1024], cl[1024];
+    if (yuv_tables(ctx, src, x, y, w, h, j, 10, yl, cl, "yuv10_jitter_tables", err) < 0)
+        return -1;
+    for (int v = 0; v < 1024; v++) ylut[v] = (uint16_t)yl[v], clut[v] = (uint16_t)cl[v];
+    return 0;
+}
+
+/* The window at (x, y) of src into dst, mirrored when flip, each sample of
+ * bits (8, or 10 in 16-bit samples) through its table (ylut for Y, clut for
+ * U and V: uint8_t[256] or uint16_t[1024]). */
+static int map_window(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *src, int x, int y,
+                      int flip, const void *ylut, const void *clut, int bits,
+                      struct vl_yuv_frame *dst, const char *entry, struct vl_error *err)
+{
     if (vl_cuda_enter(ctx, err) < 0) return -1;
-    /* the CPU's tables (kern/tables.h); only the window's Y histogram, for
-     * the contrast, comes from the device */
-    uint32_t hist[256];
-    if (vl_kern_yuv_tables_need_hist(j)) {
-        if (x < 0 || y < 0 || w <= 0 || h <= 0 || x + w > src->width || y + h > src->height)
-            return fail(err, "yuv_jitter_tables: the %dx%d window at %d,%d is outside the %dx%d "
-                             "frame", w, h, x, y, src->width, src->height);
-        const uint8_t *plane = (const uint8_t *)vl_cuda_stage_in(
-            ctx, src->plane[0] + (size_t)y * src->stride[0] + x, src->mem, (size_t)src->stride[0],
-            (size_t)w, (size_t)h, VL_SCRATCH_IN, "yuv_jitter_tables", err);
-        size_t pitch = src->mem == VL_MEM_DEVICE ? (size_t)src->stride[0] : (size_t)w;
-        unsigned *counts = plane ? (unsigned *)vl_cuda_scratch(ctx, VL_SCRATCH_RESULT, sizeof hist,
-                                                               "yuv_jitter_tables", err)
-                                 : NULL;
-        if (!counts ||
-            vl_cuda_check(cudaMemsetAsync(counts, 0, sizeof hist, ctx->compute),
-                          "yuv_jitter_tables", err) < 0)
-            return -1;
-        k_plane_hist<<<hist_blocks((size_t)w * h), THREADS, 0, ctx->compute>>>(plane, pitch, w, h,
-                                                                               counts);
-        if (launched("yuv_jitter_tables", err) < 0 ||
-            vl_cuda_read_back(ctx, counts, hist, sizeof hist, err) < 0)
+    int full = src->chroma_full_height;
+    size_t bytes = bits == 8 ? 1 : 2;
+    if (x < 0 || y < 0 || (x & 1) || (!full && (y & 1)) || x + dst->width > src->width ||
+        y + dst->height > src->height || dst->width <= 0 || dst->height <= 0)
+        return fail(err, "%s: the %dx%d window at %d,%d does not fit the %dx%d frame (x even, y "
+                         "even for 4:2:0)",
+                    entry, dst->width, dst->height, x, y, src->width, src->height);
+    for (int p = 0; p < 3; p++) {
+        int n, rows;
+        plane_shape(dst->width, dst->height, full, p, &n, &rows); /* src's layout, as the CPU */
+        int px = p ? x / 2 : x, py = p && !full ? y / 2 : y;
+        size_t row = (size_t)n * bytes;
+        const uint8_t *in = (const uint8_t *)vl_cuda_stage_in(
+            ctx, src->plane[p] + (size_t)py * src->stride[p] + (size_t)px * bytes, src->mem,
+            (size_t)src->stride[p], row, (size_t)rows, VL_SCRATCH_IN, entry, err);
+        if (!in) return -1;
+        size_t in_pitch = src->mem == VL_MEM_DEVICE ? (size_t)src->stride[p] : row;
+        uint8_t *out = dst->mem == VL_MEM_DEVICE
+                           ? dst->plane[p]
+                           : (uint8_t *)vl_cuda_scratch(ctx, VL_SCRATCH_OUT, row * rows, entry,
+                                                        err);
+        if (!out) return -1;
+        size_t out_pitch = dst->mem == VL_MEM_DEVICE ? (size_t)dst->stride[p] : row;
+        const void *lut = p ? clut : ylut;
+        if (bits == 8) {
+            struct lut256 t;
+            memcpy(t.v, lut, sizeof t.v);
+            k_map_plane<<<blocks_for((size_t)n * rows), THREADS, 0, ctx->compute>>>(
+                in, in_pitch, n, rows, flip, t, out, out_pitch);
+        } else {
+            struct lut1024 t;
+            memcpy(t.v, lut, sizeof t.v);
+            k_map_plane16<<<blocks_for((size_t)n * rows), THREADS, 0, ctx->compute>>>(
+                in, in_pitch, n, rows, flip, t, out, out_pitch);
+        }
+        if (launched(entry, err) < 0) return -1;
+        if (dst->mem != VL_MEM_DEVICE &&
+            vl_cuda_stage_out(ctx, out, dst->plane[p], (size_t)dst->stride[p], row, (size_t)rows,
+                              err) < 0)
             return -1;
     }
-    int yl[256], cl[256];
-    vl_kern_yuv_tables(hist, (uint64_t)w * h, src->full_range, j, 8, yl, cl);
-    for (int v = 0; v < 256; v++) ylut[v] = (uint8_t)yl[v], clut[v] = (uint8_t)cl[v];
     return 0;
 }
 
@@ -536,40 +632,15 @@ static int yuv_crop_flip_map(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *
                              int flip, const uint8_t ylut[256], const uint8_t clut[256],
                              struct vl_yuv_frame *dst, struct vl_error *err)
 {
-    if (vl_cuda_enter(ctx, err) < 0) return -1;
-    int full = src->chroma_full_height;
-    if (x < 0 || y < 0 || (x & 1) || (!full && (y & 1)) || x + dst->width > src->width ||
-        y + dst->height > src->height || dst->width <= 0 || dst->height <= 0)
-        return fail(err, "yuv_crop_flip_map: the %dx%d window at %d,%d does not fit the %dx%d "
-                         "frame (x even, y even for 4:2:0)",
-                    dst->width, dst->height, x, y, src->width, src->height);
-    for (int p = 0; p < 3; p++) {
-        int n, rows;
-        plane_shape(dst->width, dst->height, full, p, &n, &rows); /* src's layout, as the CPU */
-        int px = p ? x / 2 : x, py = p && !full ? y / 2 : y;
-        struct lut256 lut;
-        memcpy(lut.v, p ? clut : ylut, 256);
-        enum vl_cuda_scratch which = VL_SCRATCH_IN;
-        const uint8_t *in = (const uint8_t *)vl_cuda_stage_in(
-            ctx, src->plane[p] + (size_t)py * src->stride[p] + px, src->mem,
-            (size_t)src->stride[p], (size_t)n, (size_t)rows, which, "yuv_crop_flip_map", err);
-        if (!in) return -1;
-        size_t in_pitch = src->mem == VL_MEM_DEVICE ? (size_t)src->stride[p] : (size_t)n;
-        uint8_t *out = dst->mem == VL_MEM_DEVICE
-                           ? dst->plane[p]
-                           : (uint8_t *)vl_cuda_scratch(ctx, VL_SCRATCH_OUT, (size_t)n * rows,
-                                                        "yuv_crop_flip_map", err);
-        if (!out) return -1;
-        size_t out_pitch = dst->mem == VL_MEM_DEVICE ? (size_t)dst->stride[p] : (size_t)n;
-        k_map_plane<<<blocks_for((size_t)n * rows), THREADS, 0, ctx->compute>>>(
-            in, in_pitch, n, rows, flip, lut, out, out_pitch);
-        if (launched("yuv_crop_flip_map", err) < 0) return -1;
-        if (dst->mem != VL_MEM_DEVICE &&
-            vl_cuda_stage_out(ctx, out, dst->plane[p], (size_t)dst->stride[p], (size_t)n,
-                              (size_t)rows, err) < 0)
-            return -1;
-    }
-    return 0;
+    return map_window(ctx, src, x, y, flip, ylut, clut, 8, dst, "yuv_crop_flip_map", err);
+}
+
+static int yuv10_crop_flip_map(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *src, int x,
+                               int y, int flip, const uint16_t ylut[1024],
+                               const uint16_t clut[1024], struct vl_yuv_frame *dst,
+                               struct vl_error *err)
+{
+    return map_window(ctx, src, x, y, flip, ylut, clut, 10, dst, "yuv10_crop_flip_map", err);
 }
 
 static int gaussian_noise(struct vl_ops_ctx *ctx, struct vl_frame *f, double sigma, uint64_t seed,
@@ -795,6 +866,8 @@ extern "C" const struct vl_ops vl_cuda_ops = {
     .color_jitter = color_jitter,
     .yuv_jitter_tables = yuv_jitter_tables,
     .yuv_crop_flip_map = yuv_crop_flip_map,
+    .yuv10_jitter_tables = yuv10_jitter_tables,
+    .yuv10_crop_flip_map = yuv10_crop_flip_map,
     .gaussian_noise = gaussian_noise,
     .gaussian_blur = gaussian_blur,
     .convert_new = vl_cuda_convert_new,

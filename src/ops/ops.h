@@ -177,8 +177,9 @@ struct vl_ops {
     int (*yuv_crop_flip_map)(struct vl_ops_ctx *ctx, const struct vl_yuv_frame *src, int x,
                              int y, int flip, const uint8_t ylut[256], const uint8_t clut[256],
                              struct vl_yuv_frame *dst, struct vl_error *err);
-    /* -- yuv420p10le/yuv422p10le (16-bit samples): optional, NULL where the
-     * table lacks them (the CUDA table); the caller then goes through RGB -- */
+    /* -- yuv420p10le/yuv422p10le (16-bit samples): optional, NULL where a
+     * table lacks them (the caller then goes through RGB); both tables have
+     * them -- */
     /* yuv_jitter_tables with 1024-entry tables: the 8-bit arithmetic
      * scaled by 4 (black 64, or 0 for full range; neutral chroma 512;
      * results clamped to 0..1023). */

@@ -3,7 +3,7 @@
  * GPU, on odd and large frames (1x1 to 4095x2161), with host frames (the
  * staged path) and device frames (upload, a chain of entries, download):
  * - bit-exact: upload/download, crop, flip, rotate, colour jitter, blur,
- *   the yuv tables and crop/flip/map, and every feature (the doubles and
+ *   the yuv tables and crop/flip/map (8- and 10-bit), and every feature (the doubles and
  *   floats compared by their bytes);
  * - resize: the host emulation's bytes (resample_emulate.h) bit for bit,
  *   and within docs/gpu.md's tolerance of swscale (mean 1.0, max 8, p99.9 4
@@ -218,35 +218,52 @@ static void feature_checks(const struct vl_frame *f, const struct vl_frame *g)
         check(!memcmp(&da, &db, sizeof da), "dct_high_ratio", w, h);
 }
 
-static void yuv_checks(int w, int h)
+/* the yuv entries at 8 bits, or (bits 10) the yuv10 ones on 16-bit
+ * samples whose top bits are set too (the tables read the low 10) */
+static void yuv_checks(int w, int h, int bits)
 {
-    int cw = (w + 1) / 2, chh = (h + 1) / 2;
-    uint8_t *planes = malloc((size_t)w * h + 2 * (size_t)cw * chh);
+    int cw = (w + 1) / 2, chh = (h + 1) / 2, bytes = bits == 8 ? 1 : 2;
+    size_t n_in = ((size_t)w * h + 2 * (size_t)cw * chh) * bytes;
+    uint8_t *planes = malloc(n_in);
     if (!planes) abort();
-    for (size_t i = 0; i < (size_t)w * h + 2 * (size_t)cw * chh; i++)
-        planes[i] = (uint8_t)(i * 2654435761u >> 24);
-    struct vl_yuv_frame src = {{planes, planes + (size_t)w * h, planes + (size_t)w * h + (size_t)cw * chh},
-                               {w, cw, cw}, w, h, 0, VL_MEM_HOST, 0};
+    for (size_t i = 0; i < n_in; i++) planes[i] = (uint8_t)(i * 2654435761u >> 24);
+    struct vl_yuv_frame src = {{planes, planes + (size_t)w * h * bytes,
+                                planes + ((size_t)w * h + (size_t)cw * chh) * bytes},
+                               {w * bytes, cw * bytes, cw * bytes}, w, h, 0, VL_MEM_HOST, 0};
     int x = w >= 4 ? 2 : 0, y = h >= 4 ? 2 : 0, dw = w - x, dh = h - y;
     struct vl_color_jitter j = {1.1, 0.8, 0.7, 0};
     uint8_t ya[256], ca[256], yb[256], cb[256];
-    if (cpu->yuv_jitter_tables(cc, &src, x, y, dw, dh, &j, ya, ca, &err) == 0 &&
-        ran(gpu->yuv_jitter_tables(gc, &src, x, y, dw, dh, &j, yb, cb, &err), "yuv_jitter_tables"))
-        check(!memcmp(ya, yb, 256) && !memcmp(ca, cb, 256), "yuv_jitter_tables", w, h);
+    uint16_t ya10[1024], ca10[1024], yb10[1024], cb10[1024];
+    const char *tables = bits == 8 ? "yuv_jitter_tables" : "yuv10_jitter_tables";
+    if (bits == 8) {
+        if (cpu->yuv_jitter_tables(cc, &src, x, y, dw, dh, &j, ya, ca, &err) == 0 &&
+            ran(gpu->yuv_jitter_tables(gc, &src, x, y, dw, dh, &j, yb, cb, &err), tables))
+            check(!memcmp(ya, yb, 256) && !memcmp(ca, cb, 256), tables, w, h);
+    } else if (cpu->yuv10_jitter_tables(cc, &src, x, y, dw, dh, &j, ya10, ca10, &err) == 0 &&
+               ran(gpu->yuv10_jitter_tables(gc, &src, x, y, dw, dh, &j, yb10, cb10, &err),
+                   tables)) {
+        check(!memcmp(ya10, yb10, sizeof ya10) && !memcmp(ca10, cb10, sizeof ca10), tables, w, h);
+    }
     int dcw = (dw + 1) / 2, dch = (dh + 1) / 2;
-    size_t bytes = (size_t)dw * dh + 2 * (size_t)dcw * dch;
-    uint8_t *pa = calloc(1, bytes), *pb = malloc(bytes);
+    size_t n_out = ((size_t)dw * dh + 2 * (size_t)dcw * dch) * bytes;
+    uint8_t *pa = calloc(1, n_out), *pb = malloc(n_out);
     if (!pa || !pb) abort();
-    memset(pb, 0xa5, bytes);
-    struct vl_yuv_frame da = {{pa, pa + (size_t)dw * dh, pa + (size_t)dw * dh + (size_t)dcw * dch},
-                              {dw, dcw, dcw}, dw, dh, 0, VL_MEM_HOST, 0};
+    memset(pb, 0xa5, n_out);
+    struct vl_yuv_frame da = {{pa, pa + (size_t)dw * dh * bytes,
+                               pa + ((size_t)dw * dh + (size_t)dcw * dch) * bytes},
+                              {dw * bytes, dcw * bytes, dcw * bytes}, dw, dh, 0, VL_MEM_HOST, 0};
     struct vl_yuv_frame db = da;
     for (int p = 0; p < 3; p++) db.plane[p] = pb + (da.plane[p] - pa);
-    for (int flip = 0; flip < 2; flip++)
-        if (cpu->yuv_crop_flip_map(cc, &src, x, y, flip, ya, ca, &da, &err) == 0 &&
-            ran(gpu->yuv_crop_flip_map(gc, &src, x, y, flip, ya, ca, &db, &err),
-                "yuv_crop_flip_map"))
-            check(!memcmp(pa, pb, bytes), "yuv_crop_flip_map", w, h);
+    const char *map = bits == 8 ? "yuv_crop_flip_map" : "yuv10_crop_flip_map";
+    for (int flip = 0; flip < 2; flip++) {
+        int a = bits == 8 ? cpu->yuv_crop_flip_map(cc, &src, x, y, flip, ya, ca, &da, &err)
+                          : cpu->yuv10_crop_flip_map(cc, &src, x, y, flip, ya10, ca10, &da, &err);
+        int b = a < 0 ? -1
+                : bits == 8 ? gpu->yuv_crop_flip_map(gc, &src, x, y, flip, ya, ca, &db, &err)
+                            : gpu->yuv10_crop_flip_map(gc, &src, x, y, flip, ya10, ca10, &db,
+                                                       &err);
+        if (a == 0 && ran(b, map)) check(!memcmp(pa, pb, n_out), map, w, h);
+    }
     free(planes), free(pa), free(pb);
 }
 
@@ -439,7 +456,8 @@ int main(int argc, char **argv)
         geometry_colour_checks(&f);
         noise_checks(w, h);
         feature_checks(&f, &g);
-        yuv_checks(w, h);
+        yuv_checks(w, h, 8);
+        yuv_checks(w, h, 10);
         convert_checks(w, h);
         device_chain_checks(m, &f);
         free(f.rgb), free(g.rgb);
