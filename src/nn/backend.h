@@ -66,17 +66,23 @@ struct vl_nn_backend {
     void (*download)(struct vl_nn_ctx *ctx, void *dst, const void *src, size_t bytes);
     /* Returns when every entry called so far has finished. */
     void (*sync)(struct vl_nn_ctx *ctx);
-    /* Host memory of bytes that upload copies from without waiting for the
-     * work queued before it (pinned on a device; plain malloc on the CPU);
-     * NULL when out of memory.  Such a buffer may be refilled only after a
-     * fence recorded behind its upload has been waited for. */
+    /* Host memory of bytes for stage_upload to copy from (pinned on a
+     * device; plain malloc on the CPU); NULL when out of memory. */
     void *(*host_alloc)(struct vl_nn_ctx *ctx, size_t bytes);
     void (*host_free)(struct vl_nn_ctx *ctx, void *p);
-    /* Records fence slot (0 or 1) behind every entry called so far;
-     * fence_wait returns once the entries before that record have finished
-     * (at once for a slot never recorded, and on the CPU). */
-    void (*fence)(struct vl_nn_ctx *ctx, int slot);
-    void (*fence_wait)(struct vl_nn_ctx *ctx, int slot);
+    /* Staged uploads through two slots (0, 1), each a host_alloc buffer and
+     * a device buffer used in turn, so that the next batch's copy overlaps
+     * this one's compute.  stage_release(slot) marks the entries called so
+     * far as the last users of slot's device buffer; stage_upload copies
+     * bytes from src (host_alloc memory) into dst on a stream of its own,
+     * after the work before the slot's last release (none: at once), and
+     * every entry called after it waits for the copy; stage_wait(slot)
+     * returns once the slot's last copy has run, after which src may be
+     * refilled.  The CPU copies at once; its release and wait do nothing. */
+    void (*stage_upload)(struct vl_nn_ctx *ctx, int slot, void *dst, const void *src,
+                         size_t bytes);
+    void (*stage_release)(struct vl_nn_ctx *ctx, int slot);
+    void (*stage_wait)(struct vl_nn_ctx *ctx, int slot);
     /* Bytes of the backend's memory free now and in all (the CPU reports 0
      * and 0: no limit it knows of); what decides whether a dataset is
      * uploaded whole. */

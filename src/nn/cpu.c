@@ -80,8 +80,16 @@ static void cpu_host_free(struct vl_nn_ctx *ctx, void *p)
     free(p);
 }
 
-/* the CPU's entries have finished when they return: nothing to wait for */
-static void cpu_fence(struct vl_nn_ctx *ctx, int slot)
+static void cpu_stage_upload(struct vl_nn_ctx *ctx, int slot, void *dst, const void *src,
+                             size_t bytes)
+{
+    (void)ctx;
+    (void)slot;
+    if (bytes) memcpy(dst, src, bytes);
+}
+
+/* the CPU's entries have finished when they return: nothing to order */
+static void cpu_stage_mark(struct vl_nn_ctx *ctx, int slot)
 {
     (void)ctx;
     (void)slot;
@@ -364,8 +372,9 @@ static const struct vl_nn_backend cpu_backend = {
     .sync = cpu_sync,
     .host_alloc = cpu_host_alloc,
     .host_free = cpu_host_free,
-    .fence = cpu_fence,
-    .fence_wait = cpu_fence,
+    .stage_upload = cpu_stage_upload,
+    .stage_release = cpu_stage_mark,
+    .stage_wait = cpu_stage_mark,
     .mem_info = cpu_mem_info,
     .check = cpu_check,
     .add = cpu_add,

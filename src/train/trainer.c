@@ -4,9 +4,9 @@
  * vl_nn_ctx_init and detached in teardown, after every device tensor is
  * freed.  The model is built and initialised on the host, then its
  * parameters and the optimiser's moments move to the device.  Batches are
- * assembled on the host into one reused staging tensor and uploaded from
- * two pinned buffers in turn (the host assembles the next batch while the
- * device computes), or,
+ * assembled on the host into one reused staging tensor and uploaded
+ * through two slots in turn (pinned buffers, device tensors, the copy on
+ * its own stream: the next batch's copy overlaps this one's compute), or,
  * when every sample's floats fit a quarter of the device's free memory,
  * uploaded once and gathered there per batch.  Labels and content sizes
  * stay host arrays.  Step losses stay where the logits are, one slot per
@@ -47,9 +47,10 @@ struct run {
     int micro;                     /* samples per forward and backward, <= o->batch */
     struct vl_nn_tensor stage;     /* host: a batch assembled before its upload */
     void *pinned[2];               /* staged runs: the batch copied here for its upload, the
-                                      two in turn (the backend's host_alloc, grown only) */
+                                      two slots in turn (the backend's host_alloc, grown only) */
     size_t pinned_cap[2];          /* bytes */
-    int turn;                      /* the pinned buffer of the last upload */
+    struct vl_nn_tensor staged[2]; /* device: each slot's batch */
+    int turn;                      /* the slot of the last upload */
     struct vl_nn_tensor data;      /* device: every sample assembled, or empty (staged) */
     struct vl_nn_tensor losses;    /* [batches per epoch]: step losses, where the logits are */
     struct vl_nn_tensor loss_tmp;  /* [1]: a micro-batch's or a validation batch's loss */
@@ -79,24 +80,27 @@ static size_t sample_floats(const struct vl_dataset *ds)
 }
 
 /* A device run's batch: gathered from r->data (a backend copy per sample)
- * or assembled into the host staging tensor and uploaded, into r->x. */
+ * into r->x, or assembled into the host staging tensor and uploaded
+ * through the slot of its turn, into r->staged[slot]. */
 static int assemble_device(struct run *r, const size_t *idx, int n, struct vl_batch *b,
                            struct vl_error *err)
 {
     struct vl_nn_ctx *ctx = &r->ctx;
     const struct vl_dataset *ds = r->ds;
     if (!r->data.size) {
-        if (vl_model_batch(ds, idx, n, &r->stage, r->content_h, r->content_w, b, err) < 0 ||
-            vl_nn_tensor_resize_ctx(ctx, &r->x, r->stage.ndim, r->stage.shape, err) < 0)
+        if (vl_model_batch(ds, idx, n, &r->stage, r->content_h, r->content_w, b, err) < 0)
             return -1;
-        /* through pinned memory, so that the upload is queued behind the
-         * previous step instead of waiting for it: the host assembles the
-         * next batch while the device computes this one; a buffer is
-         * refilled only once its last upload has run (its fence) */
+        /* two slots in turn, each a pinned host buffer and a device
+         * tensor: this batch's copy runs on the backend's copy stream while
+         * the previous batch (the other slot) computes, and the host
+         * assembles the next one meanwhile; a slot is refilled only after
+         * its last copy has run, and copied into only after the work of
+         * the batch that used it (stage_release) */
         const struct vl_nn_backend *be = ctx->backend;
         size_t bytes = r->stage.size * sizeof(float);
         int j = r->turn ^= 1;
-        be->fence_wait(ctx, j);
+        be->stage_release(ctx, 1 - j); /* everything so far, the last batch included */
+        be->stage_wait(ctx, j);
         if (bytes > r->pinned_cap[j]) {
             be->host_free(ctx, r->pinned[j]);
             r->pinned_cap[j] = 0;
@@ -106,9 +110,12 @@ static int assemble_device(struct run *r, const size_t *idx, int n, struct vl_ba
             r->pinned_cap[j] = bytes;
         }
         memcpy(r->pinned[j], r->stage.data, bytes);
-        be->upload(ctx, r->x.data, r->pinned[j], bytes);
-        be->fence(ctx, j);
-        b->x = &r->x;
+        struct vl_nn_tensor *x = &r->staged[j];
+        const float *before = x->data;
+        if (vl_nn_tensor_resize_ctx(ctx, x, r->stage.ndim, r->stage.shape, err) < 0) return -1;
+        if (x->data != before) be->stage_release(ctx, j); /* the copy after the allocation */
+        be->stage_upload(ctx, j, x->data, r->pinned[j], bytes);
+        b->x = x;
         return 0;
     }
     int shape[5] = {n, (int)ds->dim}, ndim = 2;
@@ -596,8 +603,9 @@ static void teardown(struct run *r)
     vl_nn_tensor_free(&r->losses);
     vl_nn_tensor_free(&r->loss_tmp);
     for (int i = 0; i < 2; i++) {
+        vl_nn_tensor_free(&r->staged[i]);
         if (r->pinned[i]) {
-            r->ctx.backend->fence_wait(&r->ctx, i);
+            r->ctx.backend->stage_wait(&r->ctx, i);
             r->ctx.backend->host_free(&r->ctx, r->pinned[i]);
         }
         r->pinned[i] = NULL, r->pinned_cap[i] = 0;
@@ -645,6 +653,8 @@ int vl_train_run(struct vl_dataset *ds, const struct vl_train_options *o, struct
     vl_nn_tensor_init(&r.dlogits);
     vl_nn_tensor_init(&r.probs);
     vl_nn_tensor_init(&r.stage);
+    vl_nn_tensor_init(&r.staged[0]);
+    vl_nn_tensor_init(&r.staged[1]);
     vl_nn_tensor_init(&r.data);
     vl_nn_tensor_init(&r.losses);
     vl_nn_tensor_init(&r.loss_tmp);

@@ -708,7 +708,8 @@ static int check_coverage(void)
         offsetof(struct vl_nn_backend, free),     offsetof(struct vl_nn_backend, upload),
         offsetof(struct vl_nn_backend, download), offsetof(struct vl_nn_backend, sync),
         offsetof(struct vl_nn_backend, host_alloc), offsetof(struct vl_nn_backend, host_free),
-        offsetof(struct vl_nn_backend, fence), offsetof(struct vl_nn_backend, fence_wait),
+        offsetof(struct vl_nn_backend, stage_upload), offsetof(struct vl_nn_backend, stage_release),
+        offsetof(struct vl_nn_backend, stage_wait),
         offsetof(struct vl_nn_backend, mem_info), offsetof(struct vl_nn_backend, check)};
     size_t filled = 0, covered = 0;
     for (size_t off = 0; off + sizeof(void *) <= sizeof *G; off += sizeof(void *)) {

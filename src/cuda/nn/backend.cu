@@ -90,9 +90,8 @@ static void be_download(struct vl_nn_ctx *ctx, void *dst, const void *src, size_
         vl_cuda_nn_check_rt(st, cudaStreamSynchronize(st->stream), "download");
 }
 
-/* Pinned, so that an upload from it is queued without waiting for the
- * stream (a pageable source makes cudaMemcpyAsync wait for the work before
- * it, which would stall the host behind every step). */
+/* Pinned: a copy from it is queued without waiting (a pageable source
+ * makes cudaMemcpyAsync wait for the work before it). */
 static void *be_host_alloc(struct vl_nn_ctx *ctx, size_t bytes)
 {
     struct vl_cuda_nn_state *st = vl_cuda_nn_state_of(ctx);
@@ -108,18 +107,40 @@ static void be_host_free(struct vl_nn_ctx *ctx, void *p)
     if (p) (void)cudaFreeHost(p);
 }
 
-static void be_fence(struct vl_nn_ctx *ctx, int slot)
+static void be_stage_upload(struct vl_nn_ctx *ctx, int slot, void *dst, const void *src,
+                            size_t bytes)
 {
     struct vl_cuda_nn_state *st = vl_cuda_nn_state_of(ctx);
-    if (vl_cuda_nn_check_rt(st, cudaEventRecord(st->fences[slot & 1], st->stream), "fence") == 0)
-        st->fenced[slot & 1] = 1;
+    slot &= 1;
+    if (!bytes) return;
+    if (st->was_released[slot] &&
+        vl_cuda_nn_check_rt(st, cudaStreamWaitEvent(st->copy_stream, st->released[slot], 0),
+                            "staged upload") < 0)
+        return;
+    if (vl_cuda_nn_check_rt(st,
+                            cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice,
+                                            st->copy_stream),
+                            "staged upload") < 0 ||
+        vl_cuda_nn_check_rt(st, cudaEventRecord(st->copied[slot], st->copy_stream),
+                            "staged upload") < 0)
+        return;
+    st->was_copied[slot] = 1;
+    vl_cuda_nn_check_rt(st, cudaStreamWaitEvent(st->stream, st->copied[slot], 0), "staged upload");
 }
 
-static void be_fence_wait(struct vl_nn_ctx *ctx, int slot)
+static void be_stage_release(struct vl_nn_ctx *ctx, int slot)
 {
     struct vl_cuda_nn_state *st = vl_cuda_nn_state_of(ctx);
-    if (st->fenced[slot & 1])
-        vl_cuda_nn_check_rt(st, cudaEventSynchronize(st->fences[slot & 1]), "fence wait");
+    if (vl_cuda_nn_check_rt(st, cudaEventRecord(st->released[slot & 1], st->stream),
+                            "staged upload") == 0)
+        st->was_released[slot & 1] = 1;
+}
+
+static void be_stage_wait(struct vl_nn_ctx *ctx, int slot)
+{
+    struct vl_cuda_nn_state *st = vl_cuda_nn_state_of(ctx);
+    if (st->was_copied[slot & 1])
+        vl_cuda_nn_check_rt(st, cudaEventSynchronize(st->copied[slot & 1]), "staged upload");
 }
 
 static void be_sync(struct vl_nn_ctx *ctx)
@@ -164,8 +185,9 @@ static void table_build(void)
     table.sync = be_sync;
     table.host_alloc = be_host_alloc;
     table.host_free = be_host_free;
-    table.fence = be_fence;
-    table.fence_wait = be_fence_wait;
+    table.stage_upload = be_stage_upload;
+    table.stage_release = be_stage_release;
+    table.stage_wait = be_stage_wait;
     table.mem_info = be_mem_info;
     table.check = be_check;
     vl_cuda_nn_fill_kernels(&table);
@@ -174,6 +196,20 @@ static void table_build(void)
 }
 
 /* -- the module -- */
+
+/* the staged uploads' events; 0 or -1 (recorded) */
+static int make_events(struct vl_cuda_nn_state *st)
+{
+    for (int i = 0; i < 2; i++)
+        if (vl_cuda_nn_check_rt(st, cudaEventCreateWithFlags(&st->released[i],
+                                                             cudaEventDisableTiming),
+                                "create an event") < 0 ||
+            vl_cuda_nn_check_rt(st, cudaEventCreateWithFlags(&st->copied[i],
+                                                             cudaEventDisableTiming),
+                                "create an event") < 0)
+            return -1;
+    return 0;
+}
 
 static void state_free(struct vl_cuda_nn_state *st)
 {
@@ -184,8 +220,10 @@ static void state_free(struct vl_cuda_nn_state *st)
     vl_cuda_nn_kernels_free(st);
     if (st->stream) (void)cudaStreamDestroy(st->stream);
     if (st->copy_stream) (void)cudaStreamDestroy(st->copy_stream);
-    for (int i = 0; i < 2; i++)
-        if (st->fences[i]) (void)cudaEventDestroy(st->fences[i]);
+    for (int i = 0; i < 2; i++) {
+        if (st->released[i]) (void)cudaEventDestroy(st->released[i]);
+        if (st->copied[i]) (void)cudaEventDestroy(st->copied[i]);
+    }
     (void)cudaGetLastError();
     free(st);
 }
@@ -215,10 +253,7 @@ static int attach(struct vl_nn_ctx *ctx, int device, int precision, unsigned lon
              vl_cuda_nn_check_rt(st,
                                  cudaStreamCreateWithFlags(&st->copy_stream, cudaStreamNonBlocking),
                                  "create a stream") == 0 &&
-             vl_cuda_nn_check_rt(st, cudaEventCreateWithFlags(&st->fences[0], cudaEventDisableTiming),
-                                 "create an event") == 0 &&
-             vl_cuda_nn_check_rt(st, cudaEventCreateWithFlags(&st->fences[1], cudaEventDisableTiming),
-                                 "create an event") == 0 &&
+             make_events(st) == 0 &&
              vl_cuda_nn_kernels_init(st) == 0 && vl_cuda_nn_gemm_init(st) == 0 &&
              vl_cuda_nn_conv_init(st) == 0;
     if (ok) { /* keep freed memory in the stream-ordered pool instead of returning it at

@@ -48,9 +48,10 @@ struct vl_cuda_nn_state {
     int device;                  /* the ordinal in vlbuild's visible set */
     enum vl_cuda_nn_precision precision;
     cudaStream_t stream;         /* every entry's work */
-    cudaStream_t copy_stream;    /* reserved: uploads on their own stream (not used yet) */
-    cudaEvent_t fences[2];       /* the fence entries' slots */
-    int fenced[2];               /* 1 once a slot has been recorded */
+    cudaStream_t copy_stream;    /* staged uploads, overlapped with compute */
+    cudaEvent_t released[2];     /* stage_release's, per slot (on stream) */
+    cudaEvent_t copied[2];       /* a slot's last staged upload (on copy_stream) */
+    int was_released[2], was_copied[2];
 
     cublasLtHandle_t lt;
     void *lt_workspace;          /* cuBLASLt's, fixed size, allocated at init */
