@@ -16,7 +16,8 @@
 # Binaries: from --bundle (default gpu-bundle, made by scripts/gpu-bundle.sh
 # on a development machine; unpacked into a temporary folder, its lib/ on
 # LD_LIBRARY_PATH), else from --build-dir (brought up to date with ninja
-# first, unless --no-build).  --out (default $OUT when set,
+# first, unless --no-build); with neither, from the test build
+# ($VL_BUILD_DIR, else build/) when there is one.  --out (default $OUT when set,
 # else gpu-check-out): results.md, the tables for bench/RESULTS-gpu.md, and
 # log.txt, every stage's output.
 #
@@ -62,6 +63,11 @@ run_stage() {
 }
 
 # -- binaries: the bundle, or a build folder --
+# without either, the test build scripts/test.sh makes (VL_BUILD_DIR, else build/)
+if [ -z "$build" ] && [ ! -f "$bundle/bundle.tar.xz" ] && [ -f "${VL_BUILD_DIR:-build}/build.ninja" ]; then
+    build=${VL_BUILD_DIR:-build}
+    echo "gpu-check: no $bundle/bundle.tar.xz: using the build in $build"
+fi
 if [ -n "$build" ]; then
     [ -d "$build" ] && build=$(cd "$build" && pwd) # the stages run from other folders
     if [ $no_build = 1 ]; then
