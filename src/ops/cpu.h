@@ -54,15 +54,6 @@ int vl_cpu_convert(struct vl_ops_ctx *ctx, struct vl_ops_convert *c, const struc
                    struct vl_error *err);
 void vl_cpu_convert_free(struct vl_ops_ctx *ctx, struct vl_ops_convert *c);
 
-/* cpu_convert.c: the table's convert entries (ops.h) */
-int vl_cpu_convert_new(struct vl_ops_ctx *ctx, int out_w, int out_h, enum vl_interp interp,
-                       struct vl_ops_convert **out, struct vl_error *err);
-int vl_cpu_convert_takes(struct vl_ops_ctx *ctx, enum vl_picture_format format, enum vl_mem mem);
-int vl_cpu_convert(struct vl_ops_ctx *ctx, struct vl_ops_convert *c, const struct vl_picture *pic,
-                   const int crop[4], const int place[4], struct vl_frame *dst,
-                   struct vl_error *err);
-void vl_cpu_convert_free(struct vl_ops_ctx *ctx, struct vl_ops_convert *c);
-
 /* cpu_features.c */
 void vl_cpu_hsv_histogram(const struct vl_frame *f, int bins, float *out);
 void vl_cpu_motion(struct vl_ops_ctx *ctx, const struct vl_frame *a, const struct vl_frame *b,
