@@ -68,24 +68,11 @@ static void cpu_sync(struct vl_nn_ctx *ctx)
     (void)ctx;
 }
 
-static void *cpu_host_alloc(struct vl_nn_ctx *ctx, size_t bytes)
-{
-    (void)ctx;
-    return malloc(bytes ? bytes : 1);
-}
-
-static void cpu_host_free(struct vl_nn_ctx *ctx, void *p)
-{
-    (void)ctx;
-    free(p);
-}
-
 static void cpu_stage_upload(struct vl_nn_ctx *ctx, int slot, void *dst, const void *src,
                              size_t bytes)
 {
-    (void)ctx;
     (void)slot;
-    if (bytes) memcpy(dst, src, bytes);
+    cpu_transfer(ctx, dst, src, bytes);
 }
 
 /* the CPU's entries have finished when they return: nothing to order */
@@ -353,12 +340,7 @@ static void cpu_gru_cell_backward(struct vl_nn_ctx *ctx, int n, int hs, const fl
             float r = g[j], dr, dz, dn;
             vl_nn_kern_gru_cell_backward(r, g[hs + j], g[2 * hs + j], h_[2 * hs + j],
                                          hp ? hp[j] : 0.0f, d[j], &dr, &dz, &dn, &dp[j]);
-            di[j] = dr;
-            di[hs + j] = dz;
-            di[2 * hs + j] = dn;
-            dg[j] = dr;
-            dg[hs + j] = dz;
-            dg[2 * hs + j] = dn * r;
+            vl_nn_kern_gru_store_grads(hs, j, r, dr, dz, dn, di, dg);
         }
     }
 }
@@ -370,8 +352,8 @@ static const struct vl_nn_backend cpu_backend = {
     .upload = cpu_transfer,
     .download = cpu_transfer,
     .sync = cpu_sync,
-    .host_alloc = cpu_host_alloc,
-    .host_free = cpu_host_free,
+    .host_alloc = cpu_alloc, /* the host's memory is all the CPU has */
+    .host_free = cpu_free,
     .stage_upload = cpu_stage_upload,
     .stage_release = cpu_stage_mark,
     .stage_wait = cpu_stage_mark,

@@ -263,12 +263,7 @@ __global__ static void k_gru_backward(int n, int hs, const float *gh, int ldh, c
         vl_nn_kern_gru_cell_backward(r, g[hs + j], g[2 * hs + j], h_[2 * hs + j],
                                      h_prev ? h_prev[b * ldp + j] : 0.0f, dh[b * hs + j], &dr, &dz,
                                      &dn, &dh_prev[b * hs + j]);
-        di[j] = dr;
-        di[hs + j] = dz;
-        di[2 * hs + j] = dn;
-        dg[j] = dr;
-        dg[hs + j] = dz;
-        dg[2 * hs + j] = dn * r;
+        vl_nn_kern_gru_store_grads(hs, j, r, dr, dz, dn, di, dg);
     }
 }
 

@@ -72,4 +72,17 @@ VL_HD static inline void vl_nn_kern_gru_cell_backward(float r, float z, float nn
     *dprev = d * z;
 }
 
+/* Stores element j's pre-activation gradients into rows of 3 hs: the input
+ * projection's (r, z, n) into di, the recurrent one's (r, z, n r) into dg. */
+VL_HD static inline void vl_nn_kern_gru_store_grads(int hs, int j, float r, float dr, float dz,
+                                                    float dn, float *di, float *dg)
+{
+    di[j] = dr;
+    di[hs + j] = dz;
+    di[2 * hs + j] = dn;
+    dg[j] = dr;
+    dg[hs + j] = dz;
+    dg[2 * hs + j] = dn * r;
+}
+
 #endif
