@@ -484,6 +484,17 @@ static int copy_yuv420p(struct vl_reader *r, AVFrame *f, int n, struct vl_error 
     return 0;
 }
 
+/* Copies device frame f (NVDEC's) to the host, into r->sw_frame. */
+static int copy_to_host(struct vl_reader *r, const AVFrame *f, struct vl_error *err)
+{
+    if (!r->sw_frame && !(r->sw_frame = av_frame_alloc())) abort();
+    av_frame_unref(r->sw_frame);
+    int e = av_hwframe_transfer_data(r->sw_frame, f, 0);
+    if (e < 0) return av_fail(err, r->path, "cannot copy a decoded frame from the device", e);
+    av_frame_copy_props(r->sw_frame, f);
+    return 0;
+}
+
 /* Converts f into the RGB24 picture at base: through opts.ops's converter
  * when it takes the picture, else on the CPU (a device frame copied to the
  * host first). */
@@ -501,11 +512,7 @@ static int convert_picture(struct vl_reader *r, AVFrame *f, uint8_t *base, struc
         return 0;
     }
     if (pic.mem == VL_MEM_DEVICE) { /* to the host for the CPU converter */
-        if (!r->sw_frame && !(r->sw_frame = av_frame_alloc())) abort();
-        av_frame_unref(r->sw_frame);
-        int e = av_hwframe_transfer_data(r->sw_frame, f, 0);
-        if (e < 0) return av_fail(err, r->path, "cannot copy a decoded frame from the device", e);
-        av_frame_copy_props(r->sw_frame, f);
+        if (copy_to_host(r, f, err) < 0) return -1;
         f = r->sw_frame;
         if (vl_convert_needs_plan(r->conv, f)) vl_convert_plan(r->conv, f, r->crop, r->place);
     }
@@ -521,11 +528,7 @@ static int convert(struct vl_reader *r, AVFrame *f, int n, struct vl_error *err)
     if (f->format == AV_PIX_FMT_CUDA) r->stats.hw_frames++;
     if ((r->opts.layout == VL_FRAMES_YUV420P || r->held) && f->format == AV_PIX_FMT_CUDA) {
         /* planes are handed out on the host */
-        if (!r->sw_frame && !(r->sw_frame = av_frame_alloc())) abort();
-        av_frame_unref(r->sw_frame);
-        int e = av_hwframe_transfer_data(r->sw_frame, f, 0);
-        if (e < 0) return av_fail(err, r->path, "cannot copy a decoded frame from the device", e);
-        av_frame_copy_props(r->sw_frame, f);
+        if (copy_to_host(r, f, err) < 0) return -1;
         av_frame_unref(f);
         av_frame_move_ref(f, r->sw_frame);
     }

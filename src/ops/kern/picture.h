@@ -13,8 +13,7 @@
  * 16-bit layouts are brought to 8 bits by rounding (a 10-bit value v to
  * (v + 2) >> 2, a P016 sample s to (s + 128) >> 8, clamped), then
  * converted as 8-bit; swscale converts them at full depth and dithers, so
- * this is within a level of it rather than equal.  Chroma is that of the
- * pixel's 2x2 block (replicated), as yuv.h says. */
+ * this is within a level of it rather than equal. */
 #ifndef VL_OPS_KERN_PICTURE_H
 #define VL_OPS_KERN_PICTURE_H
 
@@ -92,19 +91,6 @@ VL_HD static inline void vl_kern_picture_chroma(int format, const uint8_t *const
         *u = *v = 128;
         break;
     }
-}
-
-/* Pixel (x, y) to rgb[0..2] with the chroma of its 2x2 block (replicated);
- * 0, or -1 for a layout it does not know. */
-VL_HD static inline int vl_kern_picture_pixel(const struct vl_kern_yuv_coeffs *c, int format,
-                                              const uint8_t *const p[3], const int s[3], int x,
-                                              int y, uint8_t *rgb)
-{
-    int Y = vl_kern_picture_luma(format, p, s, x, y), U, V;
-    if (Y < 0) return -1;
-    vl_kern_picture_chroma(format, p, s, x >> 1, y >> 1, &U, &V);
-    vl_kern_yuv_to_rgb(c, Y, U, V, rgb);
-    return 0;
 }
 
 /* The chroma window of the luma window (x0, y0, w, h) of a pic_w x pic_h
