@@ -8,21 +8,8 @@ in the format of test_cuda_ops --bench; nothing is asserted.
 
 Usage: python3 bench/gpu/torch_convert.py   (needs torch with CUDA)
 """
-import sys
-
-try:
-    import torch
-    import torch.nn.functional as F
-except ImportError as e:
-    print(f"SKIP: {e}")
-    sys.exit(77)
-
-if not torch.cuda.is_available():
-    print("SKIP: torch sees no CUDA device")
-    sys.exit(77)
-
-torch.backends.cuda.matmul.allow_tf32 = False
-torch.backends.cudnn.allow_tf32 = False
+from torch_cuda import torch  # exits 77 without torch or CUDA; TF32 off
+import torch.nn.functional as F  # noqa: E402
 W, H, DW, DH, WARM, N = 1920, 1080, 224, 224, 10, 200
 g = torch.Generator(device="cuda").manual_seed(1)
 y = torch.randint(16, 236, (H, W), dtype=torch.uint8, device="cuda", generator=g)

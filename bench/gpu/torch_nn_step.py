@@ -24,20 +24,9 @@ import statistics
 import sys
 import time
 
-try:
-    import torch
-    import torch.nn.functional as F
-    from torch import nn
-except ImportError as e:
-    print(f"SKIP: {e}")
-    sys.exit(77)
-
-if not torch.cuda.is_available():
-    print("SKIP: torch sees no CUDA device")
-    sys.exit(77)
-
-torch.backends.cuda.matmul.allow_tf32 = False
-torch.backends.cudnn.allow_tf32 = False
+from torch_cuda import torch  # exits 77 without torch or CUDA; TF32 off
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
 
 # vit_gru's twin is torch_epoch.py's (one definition of it)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "train"))
